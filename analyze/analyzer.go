@@ -1,0 +1,139 @@
+package analyze
+
+import (
+	"context"
+	"time"
+
+	"github.com/diffy-dfir/diffy/collect"
+)
+
+// Input is what an Analyzer works on.
+type Input struct {
+	// Key is the target key the results were collected for.
+	Key string
+	// Results are the collected Results, any order, several commands per
+	// instance. Results that did not succeed are not analyzed as rows but
+	// their hosts still appear in the Report, with Host.Errors.
+	Results []collect.Result
+	// Baseline holds the Results of one clean instance, for analyzers that
+	// need one (see BaselineUser); nil otherwise.
+	Baseline []collect.Result
+	// Skipped lists inputs that were dropped before analysis (a file that
+	// was not valid JSON); the Report carries them on.
+	Skipped []Skip
+}
+
+// Analyzer turns collected Results into a Report.
+//
+// Analyze puts every instance that appears in in.Results in Report.Hosts
+// exactly once, outlier or not, sorted by instance ID, and sets Outlier by
+// the analyzer's own decision. It does not modify in. It is safe for
+// concurrent use and honours ctx cancellation (returning ctx's error). An
+// analyzer that needs a baseline returns an error matching
+// diffyerr.ErrNoBaseline when in.Baseline is empty. Errors are final.
+type Analyzer interface {
+	Analyze(ctx context.Context, in Input) (*Report, error)
+}
+
+// BaselineUser is implemented by analyzers that compare against a stored
+// baseline. diffy.Diffy.Analyze loads the key's baseline for them only.
+type BaselineUser interface {
+	NeedsBaseline() bool
+}
+
+// The kinds of Finding.
+const (
+	// KindAdded: a row the host has and the baseline does not.
+	KindAdded = "added"
+	// KindRemoved: a row the baseline has and the host does not.
+	KindRemoved = "removed"
+	// KindRare: a row few hosts of the fleet (or of the host's cluster)
+	// share.
+	KindRare = "rare"
+)
+
+// Report is the outcome of an analysis: what Analyze returns and
+// `diffy analyze --format json` prints. Its JSON form is stable (DESIGN.md).
+type Report struct {
+	// Key is the target key analyzed.
+	Key string `json:"key"`
+	// Analyzer names the analyzer ("baseline", "cluster").
+	Analyzer string `json:"analyzer"`
+	// CreatedAt is when the report was made.
+	CreatedAt time.Time `json:"created_at"`
+	// BaselineInstance is the instance the baseline came from, for
+	// baseline analysis.
+	BaselineInstance string `json:"baseline_instance,omitempty"`
+	// Hosts has every analyzed host once, sorted by InstanceID.
+	Hosts []Host `json:"hosts"`
+	// Clusters describes the groups of similar hosts, for cluster analysis.
+	Clusters []Cluster `json:"clusters,omitempty"`
+	// Skipped lists inputs that were not analyzed, and why.
+	Skipped []Skip `json:"skipped,omitempty"`
+	// Notes say how far the result can be trusted (a small group, many
+	// failed commands) and anything else the reader must know.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Outliers returns the hosts whose Outlier flag is set, in report order.
+func (r *Report) Outliers() []Host {
+	var out []Host
+	for _, h := range r.Hosts {
+		if h.Outlier {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// Host is one analyzed instance.
+type Host struct {
+	// InstanceID names the instance.
+	InstanceID string `json:"instance_id"`
+	// Outlier is the analyzer's decision: look at this host first.
+	Outlier bool `json:"outlier"`
+	// Score grows with how much the host differs; comparable within one
+	// report.
+	Score float64 `json:"score"`
+	// Cluster is the host's cluster, 0-based, for cluster analysis; 0
+	// otherwise.
+	Cluster int `json:"cluster"`
+	// Findings say why, most telling first; empty (not null) when none.
+	Findings []Finding `json:"findings"`
+	// Errors lists the host's commands that did not succeed ("processes:
+	// Failed: ..."); their rows were not analyzed.
+	Errors []string `json:"errors,omitempty"`
+}
+
+// Finding is one row that sets a host apart.
+type Finding struct {
+	// CommandID is the command whose output holds the row.
+	CommandID string `json:"command_id"`
+	// Kind is KindAdded, KindRemoved or KindRare.
+	Kind string `json:"kind"`
+	// Row is the row as compared (volatile columns dropped).
+	Row collect.Row `json:"row"`
+	// HostsWithRow counts the analyzed hosts that have the row.
+	HostsWithRow int `json:"hosts_with_row"`
+	// Prevalence is HostsWithRow divided by the number of hosts analyzed.
+	Prevalence float64 `json:"prevalence"`
+}
+
+// Cluster describes one group of similar hosts.
+type Cluster struct {
+	// ID is the cluster's number, as Host.Cluster gives it.
+	ID int `json:"id"`
+	// Size is the number of hosts in the cluster.
+	Size int `json:"size"`
+	// Traits are rows that most of the cluster has and the rest of the
+	// fleet mostly does not: what sets the cluster apart.
+	Traits []Finding `json:"traits,omitempty"`
+}
+
+// Skip is an input that was not analyzed.
+type Skip struct {
+	// Source names the input (a file path, an instance ID).
+	Source string `json:"source"`
+	// Reason says why it was skipped.
+	Reason string `json:"reason"`
+}

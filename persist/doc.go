@@ -1,0 +1,19 @@
+// Package persist defines the Store plugin, which keeps baselines,
+// collections and reports as JSON documents, and its dependency-free
+// implementations Dir (files in a directory, the embedded default) and
+// Memory. The S3 store lives in persist/s3store.
+//
+// # Defaults
+//
+// diffy.New uses a Dir at DefaultDir() when no store is set:
+// $XDG_DATA_HOME/diffy, else ~/.local/share/diffy, else ./.diffy.
+//
+// # Errors
+//
+// A document never written is an error matching diffyerr.ErrNotFound; a key
+// that could escape the store is refused with diffyerr.ErrInvalidKey.
+//
+// # Testing
+//
+// diffytest.TestStore runs the Store contract against any implementation.
+package persist
