@@ -1,0 +1,313 @@
+package persist
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/diffy-dfir/diffy/diffyerr"
+)
+
+// File and directory modes of a Dir. Baselines and collections are
+// evidence and may hold command lines with secrets in them: only the owner
+// may read them.
+const (
+	// FileMode is the mode of every document file: 0600.
+	FileMode fs.FileMode = 0o600
+	// DirMode is the mode of every directory a Dir creates: 0700.
+	DirMode fs.FileMode = 0o700
+)
+
+// Names of the files a Dir keeps beside documents.
+const (
+	// docExt ends every document file name.
+	docExt = ".json"
+	// tempPrefix and tempSuffix frame the name of a file being written.
+	// Such a name never ends in docExt, so List can never take it for a
+	// key.
+	tempPrefix = ".diffy-"
+	tempSuffix = ".tmp"
+	// longExt ends the directory that holds the tail of a long key.
+	longExt = ".long"
+	// maxShortKey is the longest key stored as one file name: the name
+	// key+".json" must fit the 255-byte limit of common file systems.
+	maxShortKey = 250
+	// longHead is how many bytes of a longer key name its directory.
+	longHead = 200
+)
+
+// Dir is a Store of JSON files in a local directory, the embedded default
+// store. A document is the file <Path>/<kind>/<key>.json; a key longer than
+// 250 bytes (too long for one file name) is split into
+// <Path>/<kind>/<first 200 bytes>.long/<rest>.json. Kind and key are checked
+// with ValidKey before anything is touched, so no document is ever written
+// outside Path.
+//
+// Put writes a temporary file (named .diffy-*.tmp, never a key) in the
+// document's directory, syncs it to disk, renames it over the document and
+// syncs the directory: a reader or a crash sees the old document or the new
+// one, never a partial file, and of concurrent writers of one key the last
+// rename wins. Files are created 0600 and directories 0700 (Dir chmods what
+// it creates, whatever the umask); an existing Path keeps its mode.
+//
+// Create a Dir with NewDir or as &Dir{Path: p}. A Dir is safe for
+// concurrent use, also by several processes sharing Path. It does not
+// follow the case rules of case-insensitive file systems: there, keys that
+// differ only in case name the same document.
+type Dir struct {
+	// Path is the store's root directory. It is created (0700) on the
+	// first Put if missing. It must not be empty.
+	Path string
+}
+
+// NewDir returns a Dir rooted at path.
+func NewDir(path string) *Dir { return &Dir{Path: path} }
+
+// DefaultDir returns the default location of the local store:
+// $XDG_DATA_HOME/diffy when XDG_DATA_HOME is an absolute path, else
+// $HOME/.local/share/diffy, else ./.diffy when no home directory is known.
+func DefaultDir() string {
+	if x := os.Getenv("XDG_DATA_HOME"); x != "" && filepath.IsAbs(x) {
+		return filepath.Join(x, "diffy")
+	}
+	if home, err := os.UserHomeDir(); err == nil && home != "" {
+		return filepath.Join(home, ".local", "share", "diffy")
+	}
+	return ".diffy"
+}
+
+var (
+	_ Store   = (*Dir)(nil)
+	_ Deleter = (*Dir)(nil)
+)
+
+// Put stores doc under (kind, key), atomically (see Dir).
+func (d *Dir) Put(ctx context.Context, kind Kind, key string, doc []byte) error {
+	dir, name, err := d.locate(ctx, kind, key)
+	if err != nil {
+		return err
+	}
+	// A concurrent Delete of the last long key under one head removes
+	// that key's directory; make it again once.
+	for try := 0; ; try++ {
+		if err = d.mkdirs(dir); err == nil {
+			err = writeAtomic(ctx, dir, name, doc)
+		}
+		if err == nil || try == 1 || !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("store %s: put %s/%s: %w", d.Path, kind, key, err)
+	}
+	return nil
+}
+
+// Get returns the document stored under (kind, key), or an error matching
+// diffyerr.ErrNotFound naming both.
+func (d *Dir) Get(ctx context.Context, kind Kind, key string) ([]byte, error) {
+	dir, name, err := d.locate(ctx, kind, key)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := os.ReadFile(filepath.Join(dir, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("store %s: no %s document %q: %w", d.Path, kind, key, diffyerr.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store %s: get %s/%s: %w", d.Path, kind, key, err)
+	}
+	return doc, nil
+}
+
+// List returns the keys stored under kind, sorted; an empty (non-nil) list
+// when there is none. Files that are not documents (temporary files, files
+// put there by hand without the .json suffix) are ignored.
+func (d *Dir) List(ctx context.Context, kind Kind) ([]string, error) {
+	if err := d.check(ctx, kind); err != nil {
+		return nil, err
+	}
+	kdir := filepath.Join(d.Path, string(kind))
+	entries, err := os.ReadDir(kdir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return []string{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store %s: list %s: %w", d.Path, kind, err)
+	}
+	keys := []string{}
+	for _, e := range entries {
+		name := e.Name()
+		switch {
+		case e.Type().IsRegular():
+			if key, ok := strings.CutSuffix(name, docExt); ok && key != "" && len(key) <= maxShortKey {
+				keys = append(keys, key)
+			}
+		case e.IsDir():
+			head, ok := strings.CutSuffix(name, longExt)
+			if !ok || len(head) != longHead {
+				continue
+			}
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			tails, err := os.ReadDir(filepath.Join(kdir, name))
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("store %s: list %s: %w", d.Path, kind, err)
+			}
+			for _, t := range tails {
+				if tail, ok := strings.CutSuffix(t.Name(), docExt); ok && tail != "" && t.Type().IsRegular() {
+					keys = append(keys, head+tail)
+				}
+			}
+		}
+	}
+	// Only names that are valid keys can have been written by Put.
+	keys = slices.DeleteFunc(keys, func(k string) bool { return ValidKey(k) != nil })
+	slices.Sort(keys)
+	return keys, nil
+}
+
+// Delete removes the document stored under (kind, key), or returns an error
+// matching diffyerr.ErrNotFound naming both.
+func (d *Dir) Delete(ctx context.Context, kind Kind, key string) error {
+	dir, name, err := d.locate(ctx, kind, key)
+	if err != nil {
+		return err
+	}
+	err = os.Remove(filepath.Join(dir, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("store %s: no %s document %q: %w", d.Path, kind, key, diffyerr.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("store %s: delete %s/%s: %w", d.Path, kind, key, err)
+	}
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("store %s: delete %s/%s: %w", d.Path, kind, key, err)
+	}
+	if len(key) > maxShortKey {
+		// Drop the directory of a long key once empty; a concurrent Put
+		// keeps it (Remove fails on a non-empty directory) or recreates it.
+		_ = os.Remove(dir)
+	}
+	return nil
+}
+
+// check refuses a cancelled ctx, an empty Path and an invalid kind.
+func (d *Dir) check(ctx context.Context, kind Kind) error {
+	if err := checkKind(ctx, kind); err != nil {
+		return err
+	}
+	if d == nil || d.Path == "" {
+		return fmt.Errorf("persist.Dir has no Path: %w", diffyerr.ErrInvalidInput)
+	}
+	return nil
+}
+
+// locate checks its arguments and returns the directory and file name of
+// the document (kind, key).
+func (d *Dir) locate(ctx context.Context, kind Kind, key string) (dir, name string, err error) {
+	if err := d.check(ctx, kind); err != nil {
+		return "", "", err
+	}
+	if err := ValidKey(key); err != nil {
+		return "", "", err
+	}
+	dir = filepath.Join(d.Path, string(kind))
+	if len(key) > maxShortKey {
+		return filepath.Join(dir, key[:longHead]+longExt), key[longHead:] + docExt, nil
+	}
+	return dir, key + docExt, nil
+}
+
+// mkdirs creates dir (Path/kind, or Path/kind/head.long) and the missing
+// directories above it with DirMode, chmodding each one it creates so that
+// the umask cannot loosen or tighten it.
+func (d *Dir) mkdirs(dir string) error {
+	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+		return nil
+	}
+	if _, err := os.Stat(d.Path); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(d.Path, DirMode); err != nil {
+			return err
+		}
+		if err := os.Chmod(d.Path, DirMode); err != nil {
+			return err
+		}
+	}
+	rel, err := filepath.Rel(d.Path, dir)
+	if err != nil {
+		return err
+	}
+	cur := d.Path
+	for _, part := range strings.Split(rel, string(filepath.Separator)) {
+		cur = filepath.Join(cur, part)
+		err := os.Mkdir(cur, DirMode)
+		switch {
+		case err == nil:
+			if err := os.Chmod(cur, DirMode); err != nil {
+				return err
+			}
+		case errors.Is(err, fs.ErrExist):
+			// Made by an earlier or concurrent Put.
+		default:
+			return err
+		}
+	}
+	return nil
+}
+
+// writeAtomic writes doc to dir/name through a synced temporary file and a
+// rename, then syncs dir.
+func writeAtomic(ctx context.Context, dir, name string, doc []byte) (err error) {
+	f, err := os.CreateTemp(dir, tempPrefix+"*"+tempSuffix)
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	// CreateTemp makes the file 0600 already; say so for any platform.
+	if err = f.Chmod(FileMode); err != nil {
+		return err
+	}
+	if _, err = f.Write(doc); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	// Last point to give up without changing anything visible.
+	if err = ctx.Err(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// syncDir flushes dir's entries (a rename or a removal) to disk.
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
