@@ -1,0 +1,90 @@
+package diffytest_test
+
+import (
+	"testing"
+
+	"github.com/diffy-dfir/diffy/analyze"
+	"github.com/diffy-dfir/diffy/collect"
+	"github.com/diffy-dfir/diffy/diffytest"
+	"github.com/diffy-dfir/diffy/inventory"
+	"github.com/diffy-dfir/diffy/payload"
+	"github.com/diffy-dfir/diffy/persist"
+	"github.com/diffy-dfir/diffy/target"
+)
+
+// Every fake passes its own suite.
+
+func fakeTargetHarness(t *testing.T) diffytest.TargetHarness {
+	return diffytest.TargetHarness{
+		Target: diffytest.NewFakeTarget(map[string][]target.Instance{
+			"web": {{ID: "i-2", Tags: map[string]string{"role": "web"}}, {ID: "i-1", Name: "one"}, {ID: "i-2"}},
+			"db":  {{ID: "i-9"}},
+		}),
+		Key:     "web",
+		Want:    []string{"i-1", "i-2"},
+		Missing: "no-such-group",
+	}
+}
+
+func TestFakeTarget(t *testing.T) {
+	diffytest.TestTarget(t, fakeTargetHarness)
+}
+
+func TestFakePayload(t *testing.T) {
+	diffytest.TestPayload(t, func(t *testing.T) payload.Payload {
+		return diffytest.NewFakePayload(payload.StandardPack()...)
+	})
+}
+
+func TestFakeInventory(t *testing.T) {
+	diffytest.TestInventory(t, func(t *testing.T) inventory.Inventory {
+		return diffytest.NewFakeInventory(
+			inventory.Entry{Key: "web", Labels: map[string]string{"account": "111122223333"}},
+			inventory.Entry{Key: "db", Instance: "i-9"},
+		)
+	})
+}
+
+func TestFakeStore(t *testing.T) {
+	diffytest.TestStore(t, func(t *testing.T) persist.Store { return diffytest.NewFakeStore() })
+}
+
+func TestFakeStoreZeroValue(t *testing.T) {
+	diffytest.TestStore(t, func(t *testing.T) persist.Store { return &diffytest.FakeStore{} })
+}
+
+// fakeCollectorHarness is a FakeCollector over three instances of clean
+// rows, one failing instance and one hanging command.
+func fakeCollectorHarness(t *testing.T) diffytest.CollectorHarness {
+	insts := []target.Instance{{ID: "i-1", Tags: map[string]string{"role": "web"}}, {ID: "i-2"}, {ID: "i-3"}}
+	rows := map[string]map[string][]collect.Row{}
+	for _, in := range insts {
+		rows[in.ID] = diffytest.CleanRows()
+	}
+	c := diffytest.NewFakeCollector(rows)
+	c.Fail("i-dead", collect.StatusUndeliverable, "agent not running")
+	c.Hang("sleep")
+	var cmds []payload.Command
+	for _, id := range []string{payload.ListeningPorts, payload.Processes, payload.Users} {
+		cmds = append(cmds, payload.Command{ID: id, Query: "SELECT 1;"})
+	}
+	return diffytest.CollectorHarness{
+		Collector: c,
+		Instances: insts,
+		Commands:  cmds,
+		Failing:   []target.Instance{{ID: "i-dead"}, {ID: "i-unknown"}},
+		Hang:      &payload.Command{ID: "sleep", Shell: "sleep 3600"},
+	}
+}
+
+func TestFakeCollector(t *testing.T) {
+	diffytest.TestCollector(t, fakeCollectorHarness)
+}
+
+func TestFakeAnalyzer(t *testing.T) {
+	diffytest.TestAnalyzer(t, func(t *testing.T) analyze.Analyzer { return &diffytest.FakeAnalyzer{} })
+}
+
+func TestFakeAnalyzerWithBaseline(t *testing.T) {
+	diffytest.TestAnalyzer(t, func(t *testing.T) analyze.Analyzer { return &diffytest.FakeAnalyzer{UseBaseline: true} })
+}

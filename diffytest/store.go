@@ -1,0 +1,464 @@
+package diffytest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/diffy-dfir/diffy/diffyerr"
+	"github.com/diffy-dfir/diffy/persist"
+)
+
+// TestStore runs the Store suite: each rule below is a subtest of t, run on
+// a fresh, empty Store from newStore. A broken rule fails its subtest with
+// a message naming the rule. The rules, from the doc comment of
+// persist.Store:
+//
+//   - round-trip: Get returns every document byte for byte as Put wrote
+//     it: JSON with raw and escaped Unicode, control characters, HTML,
+//     indentation and a trailing newline, numbers a re-encoder would
+//     rewrite, and a 1 MiB document. (The suite never puts an empty
+//     document: a store holds JSON documents.)
+//   - get-missing: Get of a key never written returns an error matching
+//     diffyerr.ErrNotFound, in an empty store and in one holding other
+//     keys.
+//   - list-sorted: List returns every key held for a kind, each once,
+//     sorted as Go sorts strings; an empty kind gives an empty list and nil
+//     error.
+//   - kinds-separate: the same key under two kinds holds two documents;
+//     List of a third kind does not show it.
+//   - overwrite: a second Put of a key replaces the document (a shorter
+//     one too), and List still shows the key once.
+//   - valid-keys: keys that persist.ValidKey accepts but a careless store
+//     might mangle ("..a", "a..", "with space", Unicode, "%2e%2e%2fx",
+//     255 bytes, ...) are stored and listed as they are.
+//   - invalid-keys: Put and Get of a key persist.ValidKey refuses ("",
+//     ".", "..", "../x", "a/b", "/abs", `a\b`, "a\x00b", "a\nb", 256
+//     bytes), and Put, Get and List of such a kind, return an error matching
+//     diffyerr.ErrInvalidKey, and nothing is stored.
+//   - atomic-overwrite: while writers overwrite one key concurrently with
+//     documents of different sizes, every Get returns one of the documents
+//     written, whole; afterwards the key holds one of the last ones.
+//   - returns-copies: changing the slice given to Put after it returned,
+//     or the slice Get returned, does not change the stored document.
+//   - cancelled-context: Put, Get and List with a cancelled context return
+//     an error matching context.Canceled, and such a Put stores nothing.
+//   - concurrent-use: Puts, Gets and Lists of different keys from several
+//     goroutines at once all succeed and every key is kept (run the suite
+//     with -race).
+//
+// A call that panics, or does not return within HangTimeout, breaks the
+// rule that made it.
+func TestStore(t *testing.T, newStore func(t *testing.T) persist.Store) {
+	t.Helper()
+	runTest(t, "Store", storeRules, newStore)
+}
+
+// CheckStore runs the rules of TestStore without a *testing.T, each on a
+// fresh, empty Store from newStore, and returns every rule broken as a
+// *Violation, joined with errors.Join; nil when the Store keeps them all.
+func CheckStore(newStore func() (persist.Store, error)) error {
+	return runCheck("Store", storeRules, newStore)
+}
+
+// storeDocs are the documents of the round-trip rule.
+func storeDocs() map[string][]byte {
+	big := bytes.NewBufferString(`[`)
+	for i := 0; big.Len() < 1<<20; i++ {
+		if i > 0 {
+			big.WriteByte(',')
+		}
+		fmt.Fprintf(big, `{"instance_id":"i-%012x","command_id":"processes","status":"Success","stdout":[{"pid":"%d","name":"worker-%d","cmdline":"/usr/bin/worker --id=%d"}]}`, i, i, i%97, i)
+	}
+	big.WriteString("]\n")
+	return map[string][]byte{
+		"small":   []byte(`{"a":1}`),
+		"array":   []byte(`[]`),
+		"pretty":  []byte("{\n  \"k\": [\n    1,\n    2\n  ],\n\t\"tab\": true\n}\n"),
+		"unicode": []byte(`{"name":"ünïcödé ☃ 日本語 😀 ß","rtl":"שלום"}`),
+		"escapes": []byte(`{"ctl":"\u0000\u001b[31mred\u001b[0m","html":"<script>alert('x')</script> &amp;","bs":"C:\\path\\x","quote":"\"q\"","nl":"a\nb"}`),
+		"numbers": []byte(`{"n":1.0e+3,"m":-0.0,"big":12345678901234567890123,"f":0.1000}`),
+		"big":     big.Bytes(),
+	}
+}
+
+// validStoreKeys are keys persist.ValidKey accepts that a careless store
+// might mangle or refuse.
+var validStoreKeys = []string{
+	"plain", "key.with.dots", "..leading-dots", "trailing-dots..", "...", "with space", " edge spaces ",
+	"ünïcödé-ключ-鍵", "i-0abc,i-0def", "UPPER-lower_123", "-dash", "~tilde", "%2e%2e%2fx", "a%00b",
+	"key.json", strings.Repeat("k", 255),
+}
+
+// invalidStoreKeys are keys persist.ValidKey refuses.
+var invalidStoreKeys = []string{
+	"", ".", "..", "../x", "..\\x", "a/b", "/abs", "a\\b", "a\x00b", "a\nb", "\x7f", "x/../../y", strings.Repeat("k", 256),
+}
+
+// invalidKinds are kinds persist.ValidKey refuses.
+var invalidKinds = []persist.Kind{"", "..", "../baseline", "a/b", "/abs", "k\x00"}
+
+var storeRules = []rule[persist.Store]{
+	{"round-trip", func(ctx context.Context, s persist.Store) error {
+		docs := storeDocs()
+		for _, key := range slices.Sorted(maps.Keys(docs)) {
+			if err := put(ctx, s, persist.KindCollection, key, bytes.Clone(docs[key])); err != nil {
+				return fmt.Errorf("Put(%q): %w", key, err)
+			}
+		}
+		var errs []error
+		for _, key := range slices.Sorted(maps.Keys(docs)) {
+			got, err := get(ctx, s, persist.KindCollection, key)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("Get(%q): %w", key, err))
+			} else if !bytes.Equal(got, docs[key]) {
+				errs = append(errs, fmt.Errorf("Get(%q) returned a document other than the one put: %s", key, diffBytes(docs[key], got)))
+			}
+		}
+		return errors.Join(errs...)
+	}},
+	{"get-missing", func(ctx context.Context, s persist.Store) error {
+		if err := wantNotFound(ctx, s, persist.KindBaseline, "never-written", "in an empty store"); err != nil {
+			return err
+		}
+		if err := put(ctx, s, persist.KindBaseline, "written", []byte(`{}`)); err != nil {
+			return fmt.Errorf("Put(%q): %w", "written", err)
+		}
+		return wantNotFound(ctx, s, persist.KindBaseline, "never-written", "beside another key")
+	}},
+	{"list-sorted", func(ctx context.Context, s persist.Store) error {
+		keys, err := list(ctx, s, persist.KindAnalysis)
+		if err != nil {
+			return fmt.Errorf("List of an empty kind: %w", err)
+		}
+		if len(keys) != 0 {
+			return fmt.Errorf("List of an empty kind returned %q", keys)
+		}
+		put := []string{"b", "a", "c-1", "C", "ä", "a.b", "0", "a b", "b"}
+		for _, k := range put {
+			if err := putDoc(ctx, s, persist.KindAnalysis, k); err != nil {
+				return err
+			}
+		}
+		want := slices.Compact(slices.Sorted(slices.Values(put)))
+		keys, err = list(ctx, s, persist.KindAnalysis)
+		if err != nil {
+			return fmt.Errorf("List: %w", err)
+		}
+		if !slices.Equal(keys, want) {
+			return fmt.Errorf("List returned %q, want %q", keys, want)
+		}
+		return nil
+	}},
+	{"kinds-separate", func(ctx context.Context, s persist.Store) error {
+		a, b := []byte(`{"kind":"baseline"}`), []byte(`{"kind":"collection"}`)
+		if err := put(ctx, s, persist.KindBaseline, "shared", a); err != nil {
+			return fmt.Errorf("Put(baseline, shared): %w", err)
+		}
+		if err := put(ctx, s, persist.KindCollection, "shared", b); err != nil {
+			return fmt.Errorf("Put(collection, shared): %w", err)
+		}
+		for _, c := range []struct {
+			kind persist.Kind
+			want []byte
+		}{{persist.KindBaseline, a}, {persist.KindCollection, b}} {
+			got, err := get(ctx, s, c.kind, "shared")
+			if err != nil {
+				return fmt.Errorf("Get(%s, shared): %w", c.kind, err)
+			}
+			if !bytes.Equal(got, c.want) {
+				return fmt.Errorf("Get(%s, shared) returned %q, want %q: kinds share a namespace", c.kind, got, c.want)
+			}
+		}
+		keys, err := list(ctx, s, persist.KindAnalysis)
+		if err != nil {
+			return fmt.Errorf("List(analysis): %w", err)
+		}
+		if len(keys) != 0 {
+			return fmt.Errorf("List(analysis) returned %q, though only baseline and collection were written", keys)
+		}
+		return wantNotFound(ctx, s, persist.KindAnalysis, "shared", "under a kind it was not written to")
+	}},
+	{"overwrite", func(ctx context.Context, s persist.Store) error {
+		first, second := []byte(`{"version":1,"padding":"`+strings.Repeat("x", 4096)+`"}`), []byte(`{"version":2}`)
+		if err := put(ctx, s, persist.KindBaseline, "k", first); err != nil {
+			return fmt.Errorf("first Put: %w", err)
+		}
+		if err := put(ctx, s, persist.KindBaseline, "k", second); err != nil {
+			return fmt.Errorf("second Put: %w", err)
+		}
+		got, err := get(ctx, s, persist.KindBaseline, "k")
+		if err != nil {
+			return fmt.Errorf("Get: %w", err)
+		}
+		if !bytes.Equal(got, second) {
+			return fmt.Errorf("after overwriting with a shorter document, Get returned %s", diffBytes(second, got))
+		}
+		keys, err := list(ctx, s, persist.KindBaseline)
+		if err != nil {
+			return fmt.Errorf("List: %w", err)
+		}
+		if !slices.Equal(keys, []string{"k"}) {
+			return fmt.Errorf("after overwriting key %q, List returned %q", "k", keys)
+		}
+		return nil
+	}},
+	{"valid-keys", func(ctx context.Context, s persist.Store) error {
+		var errs []error
+		for _, k := range validStoreKeys {
+			if err := persist.ValidKey(k); err != nil {
+				panic("diffytest: validStoreKeys holds an invalid key: " + err.Error())
+			}
+			doc := []byte(fmt.Sprintf(`{"key":%q}`, k))
+			if err := put(ctx, s, persist.KindCollection, k, doc); err != nil {
+				errs = append(errs, fmt.Errorf("Put(%q), a valid key: %w", k, err))
+				continue
+			}
+			got, err := get(ctx, s, persist.KindCollection, k)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("Get(%q): %w", k, err))
+			} else if !bytes.Equal(got, doc) {
+				errs = append(errs, fmt.Errorf("Get(%q) returned %q, want %q", k, got, doc))
+			}
+		}
+		if errs != nil {
+			return errors.Join(errs...)
+		}
+		keys, err := list(ctx, s, persist.KindCollection)
+		if err != nil {
+			return fmt.Errorf("List: %w", err)
+		}
+		if want := slices.Sorted(slices.Values(validStoreKeys)); !slices.Equal(keys, want) {
+			return fmt.Errorf("List returned %q, want %q", keys, want)
+		}
+		return nil
+	}},
+	{"invalid-keys", func(ctx context.Context, s persist.Store) error {
+		var errs []error
+		bad := func(op string, err error) {
+			switch {
+			case asCallError(err) != nil:
+				errs = append(errs, err)
+			case err == nil:
+				errs = append(errs, fmt.Errorf("%s returned no error, want one matching ErrInvalidKey", op))
+			case !errors.Is(err, diffyerr.ErrInvalidKey):
+				errs = append(errs, fmt.Errorf("%s returned %v, which does not match ErrInvalidKey", op, err))
+			}
+		}
+		for _, k := range invalidStoreKeys {
+			bad(fmt.Sprintf("Put(baseline, %q)", k), put(ctx, s, persist.KindBaseline, k, []byte(`{"escaped":true}`)))
+			_, err := get(ctx, s, persist.KindBaseline, k)
+			bad(fmt.Sprintf("Get(baseline, %q)", k), err)
+		}
+		for _, kind := range invalidKinds {
+			bad(fmt.Sprintf("Put(kind %q, k)", kind), put(ctx, s, kind, "k", []byte(`{"escaped":true}`)))
+			_, err := get(ctx, s, kind, "k")
+			bad(fmt.Sprintf("Get(kind %q, k)", kind), err)
+			_, err = list(ctx, s, kind)
+			bad(fmt.Sprintf("List(kind %q)", kind), err)
+		}
+		for _, kind := range []persist.Kind{persist.KindBaseline, persist.KindCollection, persist.KindAnalysis} {
+			keys, err := list(ctx, s, kind)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("List(%s): %w", kind, err))
+			} else if len(keys) != 0 {
+				errs = append(errs, fmt.Errorf("after refused Puts only, List(%s) returned %q", kind, keys))
+			}
+		}
+		for _, k := range []string{"x", "y", "abs", "b", "k"} {
+			if _, err := get(ctx, s, persist.KindBaseline, k); err == nil {
+				errs = append(errs, fmt.Errorf("after refused Puts only, Get(baseline, %q) found a document: an escaping key was written", k))
+			}
+		}
+		return errors.Join(errs...)
+	}},
+	{"atomic-overwrite", func(ctx context.Context, s persist.Store) error {
+		const writers, readers, rounds = 2, 2, 12
+		docs := map[string]bool{}
+		initial := []byte(`{"writer":"initial"}`)
+		docs[string(initial)] = true
+		writerDocs := make([][][]byte, writers)
+		for w := range writers {
+			for r := range rounds {
+				// Sizes differ (64 KiB to 448 KiB) so that a mix of two
+				// documents, or a cut one, is never one of them.
+				fill := strings.Repeat(string(rune('A'+w)), (64<<10)*(1+(w+r)%7))
+				d := []byte(fmt.Sprintf(`{"writer":%d,"round":%d,"fill":%q}`, w, r, fill))
+				writerDocs[w] = append(writerDocs[w], d)
+				docs[string(d)] = true
+			}
+		}
+		if err := put(ctx, s, persist.KindCollection, "contended", initial); err != nil {
+			return fmt.Errorf("Put: %w", err)
+		}
+		var done atomic.Int32
+		err := parallel(writers+readers, func(i int) error {
+			if i < writers {
+				defer done.Add(1)
+				for r, d := range writerDocs[i] {
+					if err := put(ctx, s, persist.KindCollection, "contended", bytes.Clone(d)); err != nil {
+						return fmt.Errorf("writer %d, round %d: Put: %w", i, r, err)
+					}
+				}
+				return nil
+			}
+			for n := 0; n == 0 || done.Load() < writers; n++ {
+				got, err := get(ctx, s, persist.KindCollection, "contended")
+				if err != nil {
+					return fmt.Errorf("reader %d, read %d: Get during overwrites: %w", i, n, err)
+				}
+				if !docs[string(got)] {
+					return fmt.Errorf("reader %d, read %d: Get during overwrites returned %d bytes that are none of the documents written (torn or mixed): %.80q...", i, n, len(got), got)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		got, err := get(ctx, s, persist.KindCollection, "contended")
+		if err != nil {
+			return fmt.Errorf("Get after the overwrites: %w", err)
+		}
+		for _, wd := range writerDocs {
+			if bytes.Equal(got, wd[len(wd)-1]) {
+				return nil
+			}
+		}
+		return fmt.Errorf("after the overwrites, Get returned %d bytes that are no writer's last document", len(got))
+	}},
+	{"returns-copies", func(ctx context.Context, s persist.Store) error {
+		want := []byte(`{"doc":"original"}`)
+		in := bytes.Clone(want)
+		if err := put(ctx, s, persist.KindBaseline, "k", in); err != nil {
+			return fmt.Errorf("Put: %w", err)
+		}
+		copy(in, `{"doc":"CHANGED!"}`)
+		got, err := get(ctx, s, persist.KindBaseline, "k")
+		if err != nil {
+			return fmt.Errorf("Get: %w", err)
+		}
+		if !bytes.Equal(got, want) {
+			return fmt.Errorf("changing the slice given to Put after it returned changed the stored document to %q", got)
+		}
+		copy(got, `{"doc":"CHANGED!"}`)
+		again, err := get(ctx, s, persist.KindBaseline, "k")
+		if err != nil {
+			return fmt.Errorf("second Get: %w", err)
+		}
+		if !bytes.Equal(again, want) {
+			return fmt.Errorf("changing the slice Get returned changed the stored document to %q", again)
+		}
+		return nil
+	}},
+	{"cancelled-context", func(ctx context.Context, s persist.Store) error {
+		var errs []error
+		want := func(op string, err error) {
+			switch {
+			case asCallError(err) != nil:
+				errs = append(errs, err)
+			case err == nil:
+				errs = append(errs, fmt.Errorf("%s with a cancelled context returned no error", op))
+			case !errors.Is(err, context.Canceled):
+				errs = append(errs, fmt.Errorf("%s with a cancelled context returned %v, which does not match context.Canceled", op, err))
+			}
+		}
+		if err := put(ctx, s, persist.KindBaseline, "present", []byte(`{}`)); err != nil {
+			return fmt.Errorf("Put: %w", err)
+		}
+		cctx := cancelled(ctx)
+		want("Put", put(cctx, s, persist.KindBaseline, "k", []byte(`{"cancelled":true}`)))
+		_, err := get(cctx, s, persist.KindBaseline, "present")
+		want("Get", err)
+		_, err = list(cctx, s, persist.KindBaseline)
+		want("List", err)
+		if doc, err := get(ctx, s, persist.KindBaseline, "k"); err == nil {
+			errs = append(errs, fmt.Errorf("a Put with a cancelled context stored %q", doc))
+		}
+		return errors.Join(errs...)
+	}},
+	{"concurrent-use", func(ctx context.Context, s persist.Store) error {
+		const perWorker = 10
+		err := parallel(concurrency, func(w int) error {
+			for i := range perWorker {
+				key := fmt.Sprintf("w%d-k%02d", w, i)
+				doc := []byte(fmt.Sprintf(`{"worker":%d,"i":%d}`, w, i))
+				if err := put(ctx, s, persist.KindCollection, key, doc); err != nil {
+					return fmt.Errorf("worker %d: Put(%q): %w", w, key, err)
+				}
+				got, err := get(ctx, s, persist.KindCollection, key)
+				if err != nil {
+					return fmt.Errorf("worker %d: Get(%q): %w", w, key, err)
+				}
+				if !bytes.Equal(got, doc) {
+					return fmt.Errorf("worker %d: Get(%q) returned %q, want %q", w, key, got, doc)
+				}
+				if _, err := list(ctx, s, persist.KindCollection); err != nil {
+					return fmt.Errorf("worker %d: List: %w", w, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		keys, err := list(ctx, s, persist.KindCollection)
+		if err != nil {
+			return fmt.Errorf("List: %w", err)
+		}
+		if len(keys) != concurrency*perWorker || !slices.IsSorted(keys) {
+			return fmt.Errorf("after %d concurrent Puts of distinct keys, List returned %d keys (sorted: %v)", concurrency*perWorker, len(keys), slices.IsSorted(keys))
+		}
+		return nil
+	}},
+}
+
+func put(ctx context.Context, s persist.Store, kind persist.Kind, key string, doc []byte) error {
+	_, err := call(fmt.Sprintf("Put(%q, %q)", kind, key), func() (struct{}, error) { return struct{}{}, s.Put(ctx, kind, key, doc) })
+	return err
+}
+
+func putDoc(ctx context.Context, s persist.Store, kind persist.Kind, key string) error {
+	if err := put(ctx, s, kind, key, []byte(fmt.Sprintf(`{"key":%q}`, key))); err != nil {
+		return fmt.Errorf("Put(%s, %q): %w", kind, key, err)
+	}
+	return nil
+}
+
+func get(ctx context.Context, s persist.Store, kind persist.Kind, key string) ([]byte, error) {
+	return call(fmt.Sprintf("Get(%q, %q)", kind, key), func() ([]byte, error) { return s.Get(ctx, kind, key) })
+}
+
+func list(ctx context.Context, s persist.Store, kind persist.Kind) ([]string, error) {
+	return call(fmt.Sprintf("List(%q)", kind), func() ([]string, error) { return s.List(ctx, kind) })
+}
+
+// wantNotFound checks that Get(kind, key) fails with ErrNotFound.
+func wantNotFound(ctx context.Context, s persist.Store, kind persist.Kind, key, where string) error {
+	doc, err := get(ctx, s, kind, key)
+	switch {
+	case asCallError(err) != nil:
+		return err
+	case err == nil:
+		return fmt.Errorf("Get(%s, %q) of a key never written (%s) returned %q and no error", kind, key, where, doc)
+	case !errors.Is(err, diffyerr.ErrNotFound):
+		return fmt.Errorf("Get(%s, %q) of a key never written (%s) returned %v, which does not match ErrNotFound", kind, key, where, err)
+	}
+	return nil
+}
+
+// diffBytes describes where got departs from want.
+func diffBytes(want, got []byte) string {
+	n := 0
+	for n < len(want) && n < len(got) && want[n] == got[n] {
+		n++
+	}
+	excerpt := func(b []byte) []byte { return b[n:min(len(b), n+40)] }
+	return fmt.Sprintf("%d bytes, want %d; first difference at byte %d: %q, want %q", len(got), len(want), n, excerpt(got), excerpt(want))
+}
