@@ -3,6 +3,7 @@ package target
 import (
 	"fmt"
 	"strings"
+	"unicode"
 
 	"github.com/diffy-dfir/diffy/diffyerr"
 )
@@ -31,7 +32,7 @@ func ParseIDs(key string) ([]string, error) {
 			return nil, fmt.Errorf("instance ID list %q: element %d is empty: %w", key, i+1, diffyerr.ErrInvalidKey)
 		}
 		for _, r := range id {
-			if r < 0x20 || r == 0x7f || r == ' ' || r == '\t' {
+			if unicode.IsSpace(r) || unicode.IsControl(r) {
 				return nil, fmt.Errorf("instance ID %q (element %d) contains a space or control character: %w", id, i+1, diffyerr.ErrInvalidKey)
 			}
 		}

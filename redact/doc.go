@@ -1,0 +1,50 @@
+// Package redact keeps AWS credentials and other secrets out of logs.
+//
+// Diffy runs on credentials that can reach a whole fleet, and its logs end
+// up in tickets, chat and incident reports. NewHandler wraps any
+// slog.Handler so that every record's message, attribute values (in groups
+// too, and in attributes added with Logger.With) and values of attributes
+// whose key names a secret are redacted before the wrapped handler sees
+// them. String does the same for one piece of text.
+//
+// What is redacted, each replaced by Redacted (keeping a recognisable
+// prefix where it says what kind of secret it was, never the secret):
+//
+//   - AWS access key IDs: AKIA..., ASIA..., ABIA..., ACCA... followed by 16
+//     upper-case letters or digits (kept as "AKIA[REDACTED]").
+//   - Secret access keys: the value after a key or attribute name that
+//     contains "secret" (aws_secret_access_key=..., "SecretAccessKey":
+//     "...", SecretAccessKey:...), and any standalone 40-character run of
+//     base64 letters mixing upper case, lower case and digits, the shape of
+//     an AWS secret access key (git's 40-character hex hashes are kept).
+//   - Values after names that contain secret, password, passwd,
+//     passphrase, token, credential, signature, api key, private key,
+//     authorization or cookie, written as name=value, name: value or
+//     "name": "value": session tokens, X-Amz-Security-Token headers, the
+//     X-Amz-Signature and X-Amz-Credential parameters of presigned URLs.
+//   - Authorization header values, to the end of the line.
+//   - Bearer tokens, STS session tokens (IQoJb3JpZ2lu..., FwoGZXIvYXdz...)
+//     wherever they appear, and PEM private key blocks.
+//
+// In records, an attribute whose key names a secret (SensitiveKey) has its
+// value replaced whole, whatever it holds, except booleans, times and
+// durations; so do all attributes inside a group so named (slog.Group or
+// Logger.WithGroup). Other string values, messages and the text form of
+// other values (errors, structs) go through String.
+//
+// Redaction works on text patterns: a secret with none of the shapes above,
+// under an attribute name that does not say what it is, is not recognised.
+// Put credentials in attributes named for what they are.
+//
+// # Defaults
+//
+// NewHandler has no options: redaction cannot be turned off on a handler it
+// wraps.
+//
+// # Testing
+//
+// The handler passes testing/slogtest.TestHandler wrapped around
+// slog.JSONHandler; the redaction rules have table tests and a fuzz target
+// (FuzzString) checking that a planted secret never survives and that
+// redaction is idempotent.
+package redact

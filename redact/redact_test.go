@@ -1,0 +1,86 @@
+package redact_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/diffy-dfir/diffy/redact"
+)
+
+func TestString(t *testing.T) {
+	cases := []struct{ name, in, want string }{
+		{"access key id", "using " + accessKeyID + " now", "using AKIA[REDACTED] now"},
+		{"temporary key id", "key=" + tempKeyID, "key=ASIA[REDACTED]"},
+		{"key id in url", "Credential=" + accessKeyID + "%2F20261126%2Fus-east-1", "Credential=[REDACTED]"},
+		{"env secret", "AWS_SECRET_ACCESS_KEY=" + secretKey + " aws s3 ls", "AWS_SECRET_ACCESS_KEY=[REDACTED] aws s3 ls"},
+		{"ini secret", "[default]\naws_secret_access_key = " + secretKey + "\nregion = us-east-1",
+			"[default]\naws_secret_access_key = [REDACTED]\nregion = us-east-1"},
+		{"json secret", `{"AccessKeyId":"` + tempKeyID + `","SecretAccessKey":"` + secretKey + `","SessionToken":"` + sessionToken + `","Expiration":"2026-11-26T13:00:00Z"}`,
+			`{"AccessKeyId":"ASIA[REDACTED]","SecretAccessKey":"[REDACTED]","SessionToken":"[REDACTED]","Expiration":"2026-11-26T13:00:00Z"}`},
+		{"go struct", "{AccessKeyID:" + accessKeyID + " SecretAccessKey:" + secretKey + " SessionToken:" + sessionToken + " Source:EnvConfigCredentials}",
+			"{AccessKeyID:AKIA[REDACTED] SecretAccessKey:[REDACTED] SessionToken:[REDACTED] Source:EnvConfigCredentials}"},
+		{"standalone secret", "pair " + accessKeyID + " " + secretKey + ".", "pair AKIA[REDACTED] [REDACTED]."},
+		{"standalone session token", "tok " + sessionToken + " end", "tok [REDACTED] end"},
+		{"authorization header", "Authorization: AWS4-HMAC-SHA256 Credential=" + accessKeyID + "/20261126/us-east-1/ssm/aws4_request, SignedHeaders=host;x-amz-date, Signature=" + signature + "\nHost: ssm.us-east-1.amazonaws.com",
+			"Authorization: [REDACTED]\nHost: ssm.us-east-1.amazonaws.com"},
+		{"security token header", "X-Amz-Security-Token: " + sessionToken + "\r\nX-Amz-Target: AmazonSSM.SendCommand",
+			"X-Amz-Security-Token: [REDACTED]\r\nX-Amz-Target: AmazonSSM.SendCommand"},
+		{"presigned url", "GET https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=" + accessKeyID + "%2F20261126%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature=" + signature + "&X-Amz-SignedHeaders=host",
+			"GET https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=[REDACTED]&X-Amz-Signature=[REDACTED]&X-Amz-SignedHeaders=host"},
+		{"sigv2 url", "?AWSAccessKeyId=" + accessKeyID + "&Expires=1&Signature=abc%2Bdef%3D", "?AWSAccessKeyId=AKIA[REDACTED]&Expires=1&Signature=[REDACTED]"},
+		{"bearer", "Bearer eyJhbGciOiJIUzI1NiJ9.e30.abc", "Bearer [REDACTED]"},
+		{"password", `mysql -u root --password=hunter2 -e "select 1"`, `mysql -u root --password=[REDACTED] -e "select 1"`},
+		{"quoted password", `{'user': 'bob', 'password': 'p a s s'}`, `{'user': 'bob', 'password': '[REDACTED]'}`},
+		{"escaped quote", `"token":"ab\"cd","x":"y"`, `"token":"[REDACTED]","x":"y"`},
+		{"cut pem", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk", "[REDACTED PRIVATE KEY]"},
+		// What must stay.
+		{"error code", "operation error STS: GetCallerIdentity, api error ExpiredToken: The security token included in the request is expired",
+			"operation error STS: GetCallerIdentity, api error ExpiredToken: The security token included in the request is expired"},
+		{"prose", "password authentication failed; no secret in the command; 3 tokens", "password authentication failed; no secret in the command; 3 tokens"},
+		{"git hash", "commit 3f786850e387550fdab836ed7e6dc881de23001b", "commit 3f786850e387550fdab836ed7e6dc881de23001b"},
+		{"ids", "i-0123456789abcdef0 cmd 5d2a7b5c-1c4e-4f3e-9a57-1f2b3c4d5e6f arn:aws:iam::123456789012:role/IR",
+			"i-0123456789abcdef0 cmd 5d2a7b5c-1c4e-4f3e-9a57-1f2b3c4d5e6f arn:aws:iam::123456789012:role/IR"},
+		{"path", "/usr/lib/x86_64linuxgnu/security/PamUnixSo1234abcdEFGH", "/usr/lib/x86_64linuxgnu/security/PamUnixSo1234abcdEFGH"},
+		{"empty", "", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := redact.String(c.in)
+			if got != c.want {
+				t.Errorf("String(%q)\n got %q\nwant %q", c.in, got, c.want)
+			}
+			if again := redact.String(got); again != got {
+				t.Errorf("not idempotent: String(%q) = %q", got, again)
+			}
+		})
+	}
+}
+
+func TestSensitiveKey(t *testing.T) {
+	for key, want := range map[string]bool{
+		"password": true, "db_password": true, "SecretAccessKey": true, "aws_secret_access_key": true,
+		"session_token": true, "SessionToken": true, "X-Amz-Security-Token": true, "Authorization": true,
+		"credentials": true, "creds": true, "APIKey": true, "api-key": true, "private_key": true,
+		"sessiontoken": true, "X-Amz-Signature": true, "X-Amz-Credential": true, "Cookie": true,
+		"tokens": false, "key": false, "instance_id": false, "access_key_id": false, "region": false,
+		"keyboard": false, "secretary": false, "": false, "monkey": false,
+	} {
+		if got := redact.SensitiveKey(key); got != want {
+			t.Errorf("SensitiveKey(%q) = %v, want %v", key, got, want)
+		}
+	}
+}
+
+// TestStringLarge checks that redaction stays linear on large, hostile
+// text (Go's regexp guarantees it; this guards against a hand-written scan
+// going quadratic): 1 MiB of near-misses are processed and kept.
+func TestStringLarge(t *testing.T) {
+	var b strings.Builder
+	for b.Len() < 1<<20 {
+		b.WriteString(`"tokens" password "secret AKIAIOSFODNN7 `)
+	}
+	in := b.String()
+	if got := redact.String(in); got != in {
+		t.Errorf("near-misses changed: %d bytes in, %d out", len(in), len(got))
+	}
+}
