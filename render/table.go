@@ -119,7 +119,7 @@ func TableWith(w io.Writer, r *analyze.Report, opts TableOptions) error {
 		if len(r.Clusters) > 0 {
 			head += fmt.Sprintf("  cluster %d", h.Cluster)
 		}
-		p("%s  %d findings\n", head, len(h.Findings))
+		p("%s  %d %s\n", head, len(h.Findings), plural(len(h.Findings), "finding", "findings"))
 		if len(h.Findings) > 0 {
 			p("  KIND\tCOMMAND\tHOSTS\tPREVALENCE\tROW\n")
 			for i, f := range h.Findings {
