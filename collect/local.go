@@ -235,7 +235,7 @@ func (r localRunner) probe(ctx context.Context, c payload.Command, p probeFunc, 
 	rows, err := p(ctx, env)
 	stderr := strings.Join(env.notes, "\n")
 	switch {
-	case ctx.Err() != nil:
+	case err != nil && ctx.Err() != nil:
 		cancelled(res, ctx)
 		res.Stderr = clip(stderr, r.limits.MaxStderr)
 	case err != nil:
@@ -275,16 +275,17 @@ func (r localRunner) exec(ctx context.Context, c payload.Command, res *Result, n
 		}
 	}
 	errText := stderr.String()
-	var started bool
-	if cmd.Process != nil {
-		started = true
-	}
+	started := cmd.Process != nil
+	// Interrupted: the timeout or the cancel stopped the command. One that
+	// exited on its own just before keeps its whole, valid output.
+	interrupted := cctx.Err() != nil && (!started || res.ExitCode == -1 ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
 	switch {
-	case ctx.Err() != nil:
+	case interrupted && ctx.Err() != nil:
 		cancelled(res, ctx)
 		res.Stderr = errText
-	case errors.Is(cctx.Err(), context.DeadlineExceeded):
-		res.Status, res.Rows, res.Stderr = StatusTimedOut, nil, errText
+	case interrupted:
+		res.Status, res.Rows, res.Stderr, res.ExitCode = StatusTimedOut, nil, errText, -1
 		res.Error = fmt.Sprintf("command %s: did not finish within %v; killed", c.ID, r.timeout)
 	case !started:
 		res.Status, res.ExitCode, res.Stderr = StatusFailed, -1, errText
