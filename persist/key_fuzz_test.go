@@ -2,8 +2,10 @@ package persist_test
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -62,6 +64,64 @@ func FuzzValidKey(f *testing.F) {
 			t.Fatalf("writing key %q left %d entries in the directory", key, len(ents))
 		}
 		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// FuzzDirKey puts a document under a fuzzed key in a real Dir: a key
+// ValidKey refuses touches nothing; an accepted one (long keys included)
+// reads back byte for byte, is listed under exactly its own name, and its
+// file lies inside the store, 0600.
+func FuzzDirKey(f *testing.F) {
+	for _, s := range []string{"my-asg", "..", "a/../../b", strings.Repeat("x", 251), strings.Repeat("é", 127), "k.json", ".diffy-1.tmp", "x.long"} {
+		f.Add(s)
+	}
+	root := f.TempDir()
+	f.Fuzz(func(t *testing.T, key string) {
+		ctx := t.Context()
+		store := filepath.Join(root, "store")
+		defer os.RemoveAll(store)
+		d := persist.NewDir(store)
+		doc := []byte(`{"key":` + strconv.Quote(key) + `}`)
+		err := d.Put(ctx, persist.KindBaseline, key, doc)
+		if persist.ValidKey(key) != nil {
+			if !errors.Is(err, diffyerr.ErrInvalidKey) {
+				t.Fatalf("Put(%q) = %v, want ErrInvalidKey", key, err)
+			}
+			if ents, _ := os.ReadDir(root); len(ents) != 0 {
+				t.Fatalf("refused key %q left %d entries", key, len(ents))
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("Put(%q) = %v", key, err)
+		}
+		got, err := d.Get(ctx, persist.KindBaseline, key)
+		if err != nil || string(got) != string(doc) {
+			t.Fatalf("Get(%q) = %q, %v; want %q", key, got, err, doc)
+		}
+		keys, err := d.List(ctx, persist.KindBaseline)
+		if err != nil || len(keys) != 1 || keys[0] != key {
+			t.Fatalf("List after Put(%q) = %q, %v", key, keys, err)
+		}
+		ents, _ := os.ReadDir(root)
+		if len(ents) != 1 || ents[0].Name() != "store" {
+			t.Fatalf("Put(%q) wrote outside the store: %v", key, ents)
+		}
+		err = filepath.WalkDir(store, func(p string, e fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if rel, rerr := filepath.Rel(store, p); rerr != nil || strings.HasPrefix(rel, "..") {
+				t.Fatalf("file %s outside %s", p, store)
+			}
+			if fi, _ := e.Info(); !e.IsDir() && fi.Mode().Perm() != persist.FileMode {
+				t.Fatalf("file %s has mode %v", p, fi.Mode().Perm())
+			}
+			return nil
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
 	})
