@@ -263,7 +263,7 @@ var collectorRules = []rule[CollectorHarness]{
 		insts := append(slices.Clone(h.Instances), h.Failing...)
 		wantInsts, wantCmds := cloneInstances(insts), slices.Clone(h.Commands)
 		cmds := slices.Clone(h.Commands)
-		if _, err := collectRun(ctx, h.Collector, insts, cmds); err != nil {
+		if _, err := collectRaw(ctx, h.Collector, insts, cmds); err != nil {
 			return fmt.Errorf("Collect: %w", err)
 		}
 		if d := diffInstances(wantInsts, insts); d != "" {
@@ -305,7 +305,15 @@ var collectorRules = []rule[CollectorHarness]{
 	}},
 }
 
+// collectRun calls c.Collect on copies of insts and cmds, so that a
+// collector that changes its inputs cannot change the harness (that is the
+// does-not-modify-inputs rule's to find).
 func collectRun(ctx context.Context, c collect.Collector, insts []target.Instance, cmds []payload.Command) ([]collect.Result, error) {
+	return collectRaw(ctx, c, cloneInstances(insts), slices.Clone(cmds))
+}
+
+// collectRaw calls c.Collect on insts and cmds as they are.
+func collectRaw(ctx context.Context, c collect.Collector, insts []target.Instance, cmds []payload.Command) ([]collect.Result, error) {
 	return call(fmt.Sprintf("Collect(%d instances, %d commands)", len(insts), len(cmds)), func() ([]collect.Result, error) {
 		return c.Collect(ctx, insts, cmds)
 	})

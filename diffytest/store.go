@@ -286,9 +286,9 @@ var storeRules = []rule[persist.Store]{
 		writerDocs := make([][][]byte, writers)
 		for w := range writers {
 			for r := range rounds {
-				// Sizes differ (64 KiB to 448 KiB) so that a mix of two
+				// Sizes differ (16 KiB to 112 KiB) so that a mix of two
 				// documents, or a cut one, is never one of them.
-				fill := strings.Repeat(string(rune('A'+w)), (64<<10)*(1+(w+r)%7))
+				fill := strings.Repeat(string(rune('A'+w)), (16<<10)*(1+(w+r)%7))
 				d := []byte(fmt.Sprintf(`{"writer":%d,"round":%d,"fill":%q}`, w, r, fill))
 				writerDocs[w] = append(writerDocs[w], d)
 				docs[string(d)] = true
