@@ -345,7 +345,10 @@ func parseHeader(h string) (id string, rc int, olen, elen int64, err error) {
 	r, err1 := strconv.Atoi(f[1])
 	o, err2 := strconv.ParseInt(f[2], 10, 64)
 	e, err3 := strconv.ParseInt(f[3], 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil || r < -1 || r > 255 || o < 0 || e < 0 || o > maxLen || e > maxLen {
+	// The script prints plain decimals; "+1", "01" or "-0" did not come
+	// from it and are refused rather than read.
+	canonical := strconv.Itoa(r) == f[1] && strconv.FormatInt(o, 10) == f[2] && strconv.FormatInt(e, 10) == f[3]
+	if err1 != nil || err2 != nil || err3 != nil || !canonical || r < -1 || r > 255 || o < 0 || e < 0 || o > maxLen || e > maxLen {
 		return id, 0, 0, 0, fmt.Errorf("frame header %q has a bad exit status or length", clip(h))
 	}
 	return id, r, o, e, nil
