@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/diffy-dfir/diffy/collect"
+	"github.com/diffy-dfir/diffy/diffytest/fleet"
 	"github.com/diffy-dfir/diffy/payload"
 	"github.com/diffy-dfir/diffy/target"
 )
@@ -64,6 +65,23 @@ func NewFakeCollector(rows map[string]map[string][]collect.Row) *FakeCollector {
 	for inst, byCmd := range rows {
 		for cmd, rs := range byCmd {
 			c.SetRows(inst, cmd, rs)
+		}
+	}
+	return c
+}
+
+// NewFleetCollector returns a FakeCollector answering for every host of f:
+// each command of the standard pack prints the host's rows as osqueryi
+// would (fleet.Host.Output). Add failures, hangs or more output with the
+// methods below.
+func NewFleetCollector(f *fleet.Fleet) *FakeCollector {
+	c := &FakeCollector{}
+	for i := range f.Hosts {
+		h := &f.Hosts[i]
+		for _, cmd := range payload.StandardPack() {
+			if out, ok := h.Output(cmd.ID); ok {
+				c.SetOutput(h.Instance.ID, cmd.ID, out, "", 0)
+			}
 		}
 	}
 	return c

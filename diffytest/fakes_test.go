@@ -1,11 +1,13 @@
 package diffytest_test
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/diffy-dfir/diffy/analyze"
 	"github.com/diffy-dfir/diffy/collect"
 	"github.com/diffy-dfir/diffy/diffytest"
+	"github.com/diffy-dfir/diffy/diffytest/fleet"
 	"github.com/diffy-dfir/diffy/inventory"
 	"github.com/diffy-dfir/diffy/payload"
 	"github.com/diffy-dfir/diffy/persist"
@@ -87,4 +89,37 @@ func TestFakeAnalyzer(t *testing.T) {
 
 func TestFakeAnalyzerWithBaseline(t *testing.T) {
 	diffytest.TestAnalyzer(t, func(t *testing.T) analyze.Analyzer { return &diffytest.FakeAnalyzer{UseBaseline: true} })
+}
+
+// A FakeCollector over a simulated fleet keeps the contract too, and
+// answers each host's rows as the fleet holds them.
+func TestFleetCollector(t *testing.T) {
+	f := fleet.Generate(fleet.Scenario("small"))
+	diffytest.TestCollector(t, func(t *testing.T) diffytest.CollectorHarness {
+		c := diffytest.NewFleetCollector(f)
+		c.Fail(f.Hosts[0].Instance.ID, collect.StatusTerminated, "instance terminated")
+		c.Hang("hang")
+		return diffytest.CollectorHarness{
+			Collector: c,
+			Instances: f.Instances()[1:6],
+			Commands:  payload.StandardPack(),
+			Failing:   []target.Instance{f.Hosts[0].Instance},
+			Hang:      &payload.Command{ID: "hang", Shell: "sleep 3600"},
+		}
+	})
+	t.Run("rows", func(t *testing.T) {
+		rs, err := diffytest.NewFleetCollector(f).Collect(t.Context(), f.Instances(), payload.StandardPack())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := f.Results(diffytest.CollectedAt)
+		if len(rs) != len(want) {
+			t.Fatalf("%d Results, want %d", len(rs), len(want))
+		}
+		for i := range rs {
+			if rs[i].InstanceID != want[i].InstanceID || rs[i].CommandID != want[i].CommandID || !reflect.DeepEqual(rs[i].Rows, want[i].Rows) {
+				t.Fatalf("Result %d (%s/%s) differs from the fleet's rows", i, want[i].InstanceID, want[i].CommandID)
+			}
+		}
+	})
 }
