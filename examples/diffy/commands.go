@@ -1,0 +1,300 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/diffy-dfir/diffy"
+	"github.com/diffy-dfir/diffy/analyze"
+	"github.com/diffy-dfir/diffy/collect"
+	"github.com/diffy-dfir/diffy/persist"
+	"github.com/diffy-dfir/diffy/render"
+	"github.com/diffy-dfir/diffy/target"
+)
+
+// cmdBaseline runs `diffy baseline KEY`.
+func cmdBaseline(ctx context.Context, c *config, args []string, stdout, stderr io.Writer) error {
+	if len(args) != 1 {
+		return usagef("baseline takes one KEY, got %d arguments (see diffy -h)", len(args))
+	}
+	if err := c.only("baseline", "from", "baseline-from", "o", "format", "analyzer"); err != nil {
+		return err
+	}
+	key := args[0]
+	prog := newProgressLine(stderr, key)
+	d, err := build(ctx, c, true, prog, stderr)
+	if err != nil {
+		return err
+	}
+	rs, err := d.Baseline(ctx, key)
+	prog.clear()
+	if err != nil {
+		return err
+	}
+	failed := 0
+	for i := range rs {
+		if !rs[i].OK() {
+			failed++
+			fmt.Fprintf(stderr, "diffy: warning: %s %s: %s\n", render.Escape(rs[i].InstanceID), render.Escape(rs[i].CommandID), oneLine(rs[i].Error))
+		}
+	}
+	inst := ""
+	if len(rs) > 0 {
+		inst = rs[0].InstanceID
+	}
+	fmt.Fprintf(stdout, "baseline of %s saved from instance %s: %d commands, %d failed (store: %s)\n",
+		render.Escape(key), render.Escape(inst), len(rs), failed, render.Escape(storeName(c)))
+	return nil
+}
+
+// cmdAnalyze runs `diffy analyze KEY` and `diffy analyze --from DIR [KEY]`.
+func cmdAnalyze(ctx context.Context, c *config, args []string, stdout, stderr io.Writer) error {
+	write, err := newWriter(c.format)
+	if err != nil {
+		return err
+	}
+	if err := c.only("analyze", "instance"); err != nil {
+		return err
+	}
+	if c.from != "" {
+		return analyzeFrom(ctx, c, args, write, stdout, stderr)
+	}
+	if c.baselineFrom != "" {
+		return usagef("--baseline-from goes with --from DIR (see diffy -h)")
+	}
+	if len(args) != 1 {
+		return usagef("analyze takes one KEY, got %d arguments (see diffy -h)", len(args))
+	}
+	key := args[0]
+	prog := newProgressLine(stderr, key)
+	d, err := build(ctx, c, true, prog, stderr)
+	if err != nil {
+		return err
+	}
+	noteInterrupted(ctx, d, key, stderr)
+	rep, err := d.Analyze(ctx, key)
+	prog.clear()
+	var ie *diffy.IncompleteError
+	if errors.As(err, &ie) {
+		return fmt.Errorf("stopped after collecting %d of %d instances of %s (%v); what was collected is kept in the store: run the same command with --incident %s to resume",
+			ie.Done, ie.Total, key, ie.Err, ie.Incident)
+	}
+	if err != nil {
+		return err
+	}
+	return output(c, rep, write, stdout)
+}
+
+// analyzeFrom runs `diffy analyze --from DIR [KEY]`.
+func analyzeFrom(ctx context.Context, c *config, args []string, write func(io.Writer, *analyze.Report) error, stdout, stderr io.Writer) error {
+	if len(args) > 1 {
+		return usagef("analyze --from takes at most one KEY, got %d arguments (see diffy -h)", len(args))
+	}
+	if err := c.only("analyze --from", "target", "collector", "batch-size", "incident"); err != nil {
+		return err
+	}
+	key := keyOf(c.from)
+	if len(args) == 1 {
+		key = args[0]
+	}
+	results, skips, err := diffy.LoadResults(c.from)
+	printSkips(stderr, "", skips)
+	if err != nil {
+		return err
+	}
+	var base []collect.Result
+	if c.baselineFrom != "" {
+		var bskips []analyze.Skip
+		base, bskips, err = diffy.LoadResults(c.baselineFrom)
+		printSkips(stderr, "baseline ", bskips)
+		if err != nil {
+			return fmt.Errorf("--baseline-from: %w", err)
+		}
+		skips = append(skips, bskips...)
+	}
+	d, err := build(ctx, c, false, nil, stderr)
+	if err != nil {
+		return err
+	}
+	rep, err := d.AnalyzeResults(ctx, key, results, base, skips)
+	if err != nil {
+		return err
+	}
+	return output(c, rep, write, stdout)
+}
+
+// keyOf returns the default KEY of --from PATH: the directory's name, or
+// the file's without its extension.
+func keyOf(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	base := filepath.Base(path)
+	if ext := filepath.Ext(base); ext != "" && ext != base && !isDir(path) {
+		base = strings.TrimSuffix(base, ext)
+	}
+	return base
+}
+
+// printSkips tells on stderr which inputs were skipped and why.
+func printSkips(stderr io.Writer, what string, skips []analyze.Skip) {
+	for _, s := range skips {
+		fmt.Fprintf(stderr, "diffy: skipped %sinput %s: %s\n", what, render.Escape(s.Source), oneLine(s.Reason))
+	}
+}
+
+// noteInterrupted tells on stderr about interrupted runs of key left in
+// the store.
+func noteInterrupted(ctx context.Context, d *diffy.Diffy, key string, stderr io.Writer) {
+	runs, err := d.Partial(ctx, key)
+	if err != nil {
+		return // the run itself will meet the store's trouble and say so
+	}
+	for _, r := range runs {
+		if r.Incident == d.Incident() {
+			fmt.Fprintf(stderr, "diffy: resuming incident %s: %d instances of %s already collected\n", r.Incident, r.Instances, render.Escape(key))
+			continue
+		}
+		fmt.Fprintf(stderr, "diffy: note: an interrupted run of %s (incident %s) left results of %d instances in the store; add --incident %s to resume it\n",
+			render.Escape(key), r.Incident, r.Instances, r.Incident)
+	}
+}
+
+// output writes the report to -o FILE (atomically) or stdout.
+func output(c *config, rep *analyze.Report, write func(io.Writer, *analyze.Report) error, stdout io.Writer) error {
+	if c.output == "" {
+		return write(stdout, rep)
+	}
+	var buf bytes.Buffer
+	if err := write(&buf, rep); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(c.output, buf.Bytes()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: %d hosts analyzed, %d outliers; report written to %s\n",
+		render.Escape(rep.Key), len(rep.Hosts), len(rep.Outliers()), render.Escape(c.output))
+	return nil
+}
+
+// build wires a Diffy from the flags. collecting says whether the target
+// and collector are needed (not for --from).
+func build(ctx context.Context, c *config, collecting bool, prog *progressLine, stderr io.Writer) (*diffy.Diffy, error) {
+	incident := c.incident
+	if incident == "" {
+		incident = diffy.NewIncidentID()
+	}
+	level := slog.LevelWarn
+	if c.verbose {
+		level = slog.LevelInfo
+	}
+	opts := []diffy.Option{
+		diffy.WithIncident(incident),
+		diffy.WithLogger(newLogger(stderr, level)),
+		diffy.WithBaselineInstance(c.instance),
+	}
+	if c.set["batch-size"] {
+		opts = append(opts, diffy.WithBatchSize(c.batchSize))
+	}
+	if prog != nil {
+		opts = append(opts, diffy.WithProgress(prog.update))
+	}
+	an, err := newAnalyzer(c.analyzer)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, diffy.WithAnalyzer(an))
+	st, err := newStore(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, diffy.WithStore(st))
+	if collecting {
+		var tg target.Target = target.Local{}
+		if c.target != "local" {
+			if tg, err = awsTarget(ctx, c.aws, c.target); err != nil {
+				return nil, fmt.Errorf("--target %s: %w", c.target, err)
+			}
+		}
+		var col collect.Collector = collect.Local{}
+		if c.collector == "ssm" {
+			if col, err = awsCollector(ctx, c.aws, incident); err != nil {
+				return nil, fmt.Errorf("--collector ssm: %w", err)
+			}
+		}
+		opts = append(opts, diffy.WithTarget(tg), diffy.WithCollector(col))
+	}
+	return diffy.New(opts...)
+}
+
+// newStore returns the store of --store: a directory, or s3://bucket/prefix.
+func newStore(ctx context.Context, c *config) (persist.Store, error) {
+	s := c.store
+	if rest, ok := strings.CutPrefix(s, "s3://"); ok {
+		bucket, prefix, _ := strings.Cut(rest, "/")
+		if bucket == "" {
+			return nil, usagef("--store %q: no bucket name after s3://", s)
+		}
+		st, err := awsStore(ctx, c.aws, bucket, strings.Trim(prefix, "/"))
+		if err != nil {
+			return nil, fmt.Errorf("--store %s: %w", s, err)
+		}
+		return st, nil
+	}
+	if s == "" {
+		s = persist.DefaultDir()
+	}
+	return persist.NewDir(s), nil
+}
+
+// storeName says where the store is, for messages.
+func storeName(c *config) string {
+	if c.store == "" {
+		return persist.DefaultDir()
+	}
+	return c.store
+}
+
+// cmdPlugins runs `diffy plugins`: a plain table of what is built in.
+func cmdPlugins(c *config, args []string, stdout io.Writer) error {
+	if len(args) != 0 {
+		return usagef("plugins takes no argument, got %d (see diffy -h)", len(args))
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "KIND\tNAME\tWHAT")
+	rows := []struct {
+		kind string
+		ps   []plugin
+	}{
+		{"target", []plugin{
+			{"local", `this machine (KEY "local" or "localhost")`},
+			{"asg", "EC2 instances of an Auto Scaling group (KEY: the group's name)"},
+			{"tag", "EC2 instances with a tag (KEY: Name=Value)"},
+			{"ids", "EC2 instances by ID (KEY: i-1,i-2,...)"},
+		}},
+		{"payload", []plugin{{"osquery", "the standard query pack: listening_ports, processes, crontab, kernel_modules, users, authorized_keys"}}},
+		{"collector", []plugin{
+			{"local", "this machine: osqueryi when on PATH, built-in probes otherwise"},
+			{"ssm", "AWS Systems Manager Run Command"},
+		}},
+		{"store", []plugin{
+			{"DIR", "JSON files in a directory (default " + persist.DefaultDir() + ")"},
+			{"s3://bucket/prefix", "JSON objects in S3"},
+		}},
+		{"analyzer", analyzers},
+		{"format", formats},
+	}
+	for _, r := range rows {
+		for _, p := range r.ps {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", r.kind, p.name, p.what)
+		}
+	}
+	return tw.Flush()
+}

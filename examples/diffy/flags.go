@@ -1,0 +1,111 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"slices"
+	"strings"
+)
+
+// config holds the command line's flags.
+type config struct {
+	target, collector, store, analyzer, format, output string
+	incident, instance, from, baselineFrom             string
+	aws                                                awsFlags
+	batchSize                                          int
+	verbose, help                                      bool
+	set                                                map[string]bool // flags given
+}
+
+// parseArgs parses flags and positional arguments in any order (Go's flag
+// package stops at the first positional argument; parseArgs goes on after
+// it). "--" ends the flags. Errors are usage errors.
+func parseArgs(args []string) (*config, []string, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("diffy", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&c.target, "target", "local", "local|asg|tag|ids")
+	fs.StringVar(&c.collector, "collector", "local", "local|ssm")
+	fs.StringVar(&c.store, "store", "", "DIR|s3://bucket/prefix")
+	fs.StringVar(&c.analyzer, "analyzer", "baseline", "baseline|cluster")
+	fs.StringVar(&c.format, "format", "table", "table|json|html")
+	fs.StringVar(&c.output, "o", "", "report file")
+	fs.StringVar(&c.incident, "incident", "", "incident ID")
+	fs.StringVar(&c.instance, "instance", "", "baseline instance ID")
+	fs.StringVar(&c.from, "from", "", "directory of saved Result files")
+	fs.StringVar(&c.baselineFrom, "baseline-from", "", "file of baseline Results")
+	fs.StringVar(&c.aws.region, "region", "", "AWS region")
+	fs.StringVar(&c.aws.profile, "profile", "", "AWS profile")
+	fs.StringVar(&c.aws.roleARN, "role-arn", "", "AWS role to assume")
+	fs.StringVar(&c.aws.outputBucket, "output-bucket", "", "S3 bucket for SSM output")
+	fs.IntVar(&c.batchSize, "batch-size", 0, "instances per batch")
+	fs.BoolVar(&c.verbose, "v", false, "verbose")
+	var pos []string
+	for {
+		err := fs.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			c.help = true
+			return c, pos, nil
+		}
+		if err != nil {
+			return nil, nil, usagef("%v (see diffy -h)", err)
+		}
+		rest := fs.Args()
+		consumed := args[:len(args)-len(rest)]
+		if len(consumed) > 0 && consumed[len(consumed)-1] == "--" {
+			pos = append(pos, rest...)
+			break
+		}
+		if len(rest) == 0 {
+			break
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+	c.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { c.set[f.Name] = true })
+	return c, pos, check(c)
+}
+
+// check refuses unknown plugin and format names, as usage errors.
+func check(c *config) error {
+	for _, f := range []struct {
+		flag, value string
+		known       []string
+	}{
+		{"target", c.target, []string{"local", "asg", "tag", "ids"}},
+		{"collector", c.collector, []string{"local", "ssm"}},
+		{"analyzer", c.analyzer, names(analyzers)},
+		{"format", c.format, names(formats)},
+	} {
+		if !slices.Contains(f.known, f.value) {
+			return usagef("unknown --%s %q: use %s", f.flag, f.value, strings.Join(f.known, ", "))
+		}
+	}
+	if c.set["batch-size"] && c.batchSize < 1 {
+		return usagef("--batch-size %d: must be at least 1", c.batchSize)
+	}
+	return nil
+}
+
+// only refuses the flags in names when given: they do not apply to cmd.
+func (c *config) only(cmd string, names ...string) error {
+	for _, n := range names {
+		if c.set[n] {
+			return usagef("--%s does not apply to %s (see diffy -h)", n, cmd)
+		}
+	}
+	return nil
+}
+
+// plugin is a built-in name and what it does, for `diffy plugins`.
+type plugin struct{ name, what string }
+
+func names(ps []plugin) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.name
+	}
+	return out
+}

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"errors"
+	"io"
+
+	"github.com/diffy-dfir/diffy/analyze"
+	"github.com/diffy-dfir/diffy/render"
+)
+
+// formats are the --format names, for `diffy plugins` and the usage check.
+var formats = []plugin{
+	{"table", "aligned text for a terminal; host content escaped"},
+	{"json", "the Report as JSON (the stable format of DESIGN.md)"},
+	{"html", "a self-contained HTML page (not built in yet)"},
+}
+
+// newWriter returns the report writer of the --format name. It is called
+// before anything is collected, so a format that cannot be written fails
+// early.
+func newWriter(format string) (func(io.Writer, *analyze.Report) error, error) {
+	switch format {
+	case "table":
+		return render.Table, nil
+	case "json":
+		return render.JSON, nil
+	case "html":
+		return nil, errors.New(`format "html" is not built in yet`)
+	}
+	return nil, usagef("unknown --format %q", format)
+}

@@ -1,0 +1,131 @@
+// Command diffy is the example command-line interface of Diffy: it baselines
+// and analyzes groups of machines that should be alike, and analyzes
+// Results saved earlier.
+//
+//	diffy baseline KEY [--instance ID]    collect from one clean instance of KEY; save as KEY's baseline
+//	diffy analyze KEY                     collect from every instance of KEY and analyze
+//	diffy analyze --from DIR [KEY]        analyze saved results instead of collecting
+//	diffy plugins                         list what is built in
+//	diffy demo                            a self-contained demonstration
+//
+// The key "local" (or "localhost") with the default flags runs on this
+// machine, with no AWS. Flags may come before or after the arguments; run
+// `diffy -h` for them. The exit status is 0 when the command ran (outliers
+// found or not), 1 on an error and 2 on a usage error, with a one-line
+// reason on stderr.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/diffy-dfir/diffy/redact"
+	"github.com/diffy-dfir/diffy/render"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is the whole program: it runs the command in args, writes to stdout
+// and stderr, and returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "demo" {
+		return exit(stderr, runDemo(ctx, args[1:], stdout, stderr))
+	}
+	c, pos, err := parseArgs(args)
+	if err != nil {
+		return exit(stderr, err)
+	}
+	if c.help || len(pos) > 0 && pos[0] == "help" {
+		fmt.Fprint(stdout, usageText)
+		return 0
+	}
+	if len(pos) == 0 {
+		return exit(stderr, usagef("no command given: use baseline, analyze, plugins or demo (see diffy -h)"))
+	}
+	switch pos[0] {
+	case "baseline":
+		err = cmdBaseline(ctx, c, pos[1:], stdout, stderr)
+	case "analyze":
+		err = cmdAnalyze(ctx, c, pos[1:], stdout, stderr)
+	case "plugins":
+		err = cmdPlugins(c, pos[1:], stdout)
+	case "demo":
+		err = runDemo(ctx, pos[1:], stdout, stderr)
+	default:
+		err = usagef("unknown command %q: use baseline, analyze, plugins or demo (see diffy -h)", pos[0])
+	}
+	return exit(stderr, err)
+}
+
+// usageError is a mistake in the command line: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, a...)}
+}
+
+// exit prints err as one line "diffy: MESSAGE" on stderr and returns the
+// exit status: 0 for no error, 2 for a usage error, 1 otherwise.
+func exit(stderr io.Writer, err error) int {
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(stderr, "diffy: %s\n", oneLine(err.Error()))
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}
+
+// oneLine makes a message one terminal-safe line, with secrets redacted.
+func oneLine(msg string) string {
+	msg = strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", "; ")), " ")
+	return render.Escape(redact.String(msg))
+}
+
+const usageText = `diffy finds the machines of a group that differ from the others.
+
+Usage:
+  diffy baseline KEY [--instance ID]    collect from one clean instance of KEY; save as KEY's baseline
+  diffy analyze KEY                     collect from every instance of KEY and analyze
+  diffy analyze --from DIR [KEY]        analyze saved results instead of collecting: DIR holds
+                                        JSON files of Result arrays (any number per file);
+                                        KEY defaults to DIR's name
+  diffy plugins                         list what is built in
+  diffy demo                            a self-contained demonstration
+
+KEY is "local" (this machine) with the default --target, an Auto Scaling group name
+(--target asg), a tag Name=Value (--target tag) or instance IDs i-1,i-2 (--target ids).
+
+Flags (before or after the arguments):
+  --target local|asg|tag|ids      what KEY names (default local)
+  --collector local|ssm           how commands run (default local)
+  --store DIR|s3://bucket/prefix  where baselines, collections and reports are kept
+                                  (default ` + "$XDG_DATA_HOME/diffy, else ~/.local/share/diffy" + `)
+  --analyzer baseline|cluster     how outliers are found (default baseline)
+  --format table|json|html        report format (default table)
+  -o FILE                         write the report to FILE (atomically) instead of stdout
+  --incident ID                   incident ID; the ID of an interrupted run resumes it
+  --instance ID                   baseline: the clean instance to baseline from
+  --from DIR                      analyze: saved Result files instead of collecting
+  --baseline-from FILE            analyze --from: baseline Results from FILE (or DIR)
+  --batch-size N                  instances collected (and saved) at a time (default 500)
+  --region R, --profile P, --role-arn ARN, --output-bucket B    AWS settings
+  -v                              log progress details on stderr
+
+Exit status: 0 when the command ran (outliers or not), 1 on error, 2 on a usage error.
+`

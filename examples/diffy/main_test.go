@@ -1,0 +1,309 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/diffy-dfir/diffy/analyze"
+)
+
+// runCLI runs the command line in-process and returns its exit status,
+// stdout and stderr.
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// parseReport parses stdout as a Report and checks every host appears
+// once.
+func parseReport(t *testing.T, stdout string) *analyze.Report {
+	t.Helper()
+	var r analyze.Report
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatalf("stdout is not a JSON Report: %v\n%s", err, stdout)
+	}
+	seen := map[string]int{}
+	for _, h := range r.Hosts {
+		seen[h.InstanceID]++
+		if seen[h.InstanceID] > 1 {
+			t.Errorf("host %s appears %d times in the report", h.InstanceID, seen[h.InstanceID])
+		}
+	}
+	return &r
+}
+
+// oneErrorLine checks stderr is one line "diffy: ..." containing want.
+func oneErrorLine(t *testing.T, stderr, want string) {
+	t.Helper()
+	if strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "diffy: ") || !strings.Contains(stderr, want) {
+		t.Errorf("stderr = %q, want one line \"diffy: ...\" containing %q", stderr, want)
+	}
+}
+
+func TestBaselineThenAnalyzeLocal(t *testing.T) {
+	store := t.TempDir()
+	code, out, errOut := runCLI(t, "baseline", "local", "--store", store)
+	if code != 0 {
+		t.Fatalf("baseline local: exit %d, stderr %s", code, errOut)
+	}
+	if !strings.Contains(out, "baseline of local saved from instance local") {
+		t.Errorf("baseline stdout = %q", out)
+	}
+	// Flags before the command, and after the key.
+	code, out, errOut = runCLI(t, "--store", store, "analyze", "local", "--format", "json")
+	if code != 0 {
+		t.Fatalf("analyze local: exit %d, stderr %s", code, errOut)
+	}
+	r := parseReport(t, out)
+	if r.Key != "local" || r.Analyzer != "baseline" || len(r.Hosts) != 1 || r.Hosts[0].InstanceID != "local" {
+		t.Errorf("report = key %q analyzer %q hosts %+v; want local, baseline, one host local", r.Key, r.Analyzer, r.Hosts)
+	}
+	for _, kind := range []string{"baseline", "collection", "analysis"} {
+		if _, err := os.Stat(filepath.Join(store, kind, "local.json")); err != nil {
+			t.Errorf("%s of local not in the store: %v", kind, err)
+		}
+	}
+	// The table format, to a file.
+	report := filepath.Join(t.TempDir(), "report.txt")
+	code, out, errOut = runCLI(t, "analyze", "localhost", "--store", store, "-o", report)
+	if code == 0 {
+		t.Errorf("analyze localhost (never baselined) succeeded: %s", out)
+	}
+	oneErrorLine(t, errOut, "run `diffy baseline localhost`")
+	if _, err := os.Stat(report); !os.IsNotExist(err) {
+		t.Errorf("a failed run wrote %s", report)
+	}
+	code, out, errOut = runCLI(t, "analyze", "local", "--store", store, "-o", report)
+	if code != 0 {
+		t.Fatalf("analyze -o: exit %d, stderr %s", code, errOut)
+	}
+	data, err := os.ReadFile(report)
+	if err != nil || !strings.HasPrefix(string(data), "Key:             local\n") {
+		t.Errorf("report file = %q, %v", data, err)
+	}
+	if fi, _ := os.Stat(report); fi.Mode().Perm() != 0o600 {
+		t.Errorf("report file mode %v, want 0600", fi.Mode().Perm())
+	}
+	if !strings.Contains(out, "report written to "+report) {
+		t.Errorf("stdout with -o = %q", out)
+	}
+}
+
+// result returns one Result as JSON.
+func result(inst, cmd string, rows ...string) string {
+	return fmt.Sprintf(`{"instance_id":%q,"command_id":%q,"status":"Success","collected_at":"2026-11-26T12:00:00Z","stdout":[%s]}`,
+		inst, cmd, strings.Join(rows, ","))
+}
+
+func port(p, pid string) string {
+	return fmt.Sprintf(`{"address":"0.0.0.0","port":%q,"protocol":"6","name":"svc%s","pid":%q}`, p, p, pid)
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestAnalyzeFromDirWithMalformedFile(t *testing.T) {
+	saved := filepath.Join(t.TempDir(), "web-asg")
+	if err := os.Mkdir(saved, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, saved, "part1.json", "["+result("i-1", "listening_ports", port("22", "601"))+","+
+		result("i-2", "listening_ports", port("22", "602"))+"]")
+	writeFile(t, saved, "part2.json", "["+result("i-3", "listening_ports", port("22", "603"), port("4444", "31337"))+"]")
+	bad := writeFile(t, saved, "part3.json", `[{"instance_id": "i-4", "command_id": "listening_ports", "status": "Succ`)
+	base := writeFile(t, t.TempDir(), "baseline.json", "["+result("i-1", "listening_ports", port("22", "100"))+"]")
+	store := t.TempDir()
+
+	code, out, errOut := runCLI(t, "analyze", "--from", saved, "--baseline-from", base, "--store", store, "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "diffy: skipped input "+bad+": ") || !strings.Contains(errOut, "line 1, column") {
+		t.Errorf("stderr does not name the bad file with its position: %q", errOut)
+	}
+	r := parseReport(t, out)
+	if r.Key != "web-asg" {
+		t.Errorf("key = %q, want the directory's name web-asg", r.Key)
+	}
+	if len(r.Hosts) != 3 {
+		t.Errorf("report has %d hosts, want i-1, i-2, i-3", len(r.Hosts))
+	}
+	if len(r.Skipped) != 1 || r.Skipped[0].Source != bad {
+		t.Errorf("report skipped = %+v, want %s", r.Skipped, bad)
+	}
+	if out := r.Outliers(); len(out) != 1 || out[0].InstanceID != "i-3" || out[0].Findings[0].Row["port"] != "4444" {
+		t.Errorf("outliers = %+v, want i-3 with the port 4444 row", out)
+	}
+	if _, err := os.Stat(filepath.Join(store, "analysis", "web-asg.json")); err != nil {
+		t.Errorf("report not saved under the key: %v", err)
+	}
+
+	// A KEY argument names the report; the table shows the skipped file.
+	code, out, errOut = runCLI(t, "analyze", "--from", saved, "incident-7", "--baseline-from", base, "--store", store)
+	if code != 0 || !strings.Contains(out, "Key:             incident-7") || !strings.Contains(out, "Skipped:         "+bad) {
+		t.Errorf("table: exit %d, stdout:\n%s\nstderr: %s", code, out, errOut)
+	}
+}
+
+func TestAnalyzeFromOriginalFormat(t *testing.T) {
+	dir := t.TempDir()
+	// The original Diffy's files: no command_id, stdout a string of JSON.
+	writeFile(t, dir, "collection.json", `[
+ {"instance_id": "i-a", "status": "Success", "collected_at": "2018-04-12 17:53:06.541286",
+  "stdout": "[{\"address\":\"0.0.0.0\",\"port\":\"22\",\"name\":\"sshd\",\"pid\":\"1043\"}]"},
+ {"instance_id": "i-b", "status": "Success", "collected_at": "2018-04-12 17:53:07.1",
+  "stdout": "[{\"address\":\"0.0.0.0\",\"port\":\"22\",\"name\":\"sshd\",\"pid\":\"988\"},{\"address\":\"0.0.0.0\",\"port\":\"6667\",\"name\":\"ircd\",\"pid\":\"4242\"}]"}
+]`)
+	base := writeFile(t, t.TempDir(), "baseline.json", `[{"instance_id": "i-clean", "status": "Success",
+  "collected_at": "2018-04-12 17:50:00", "stdout": "[{\"address\":\"0.0.0.0\",\"port\":\"22\",\"name\":\"sshd\",\"pid\":\"1\"}]"}]`)
+	code, out, errOut := runCLI(t, "analyze", "--from", dir, "old", "--baseline-from", base, "--store", t.TempDir(), "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %s", code, errOut)
+	}
+	r := parseReport(t, out)
+	if len(r.Hosts) != 2 {
+		t.Fatalf("hosts = %+v, want i-a and i-b", r.Hosts)
+	}
+	if out := r.Outliers(); len(out) != 1 || out[0].InstanceID != "i-b" || out[0].Findings[0].Row["port"] != "6667" {
+		t.Errorf("outliers = %+v, want i-b with port 6667", out)
+	}
+}
+
+func TestBadCommandLines(t *testing.T) {
+	store := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"unknown flag", []string{"analyze", "local", "--frobnicate"}, 2, "flag provided but not defined: -frobnicate"},
+		{"unknown analyzer", []string{"analyze", "local", "--analyzer", "magic"}, 2, `unknown --analyzer "magic"`},
+		{"unknown format", []string{"analyze", "local", "--format", "xml"}, 2, `unknown --format "xml"`},
+		{"unknown target", []string{"analyze", "local", "--target", "gcp"}, 2, `unknown --target "gcp"`},
+		{"unknown collector", []string{"baseline", "local", "--collector", "ssh"}, 2, `unknown --collector "ssh"`},
+		{"unknown command", []string{"frob"}, 2, `unknown command "frob"`},
+		{"no command", nil, 2, "no command given"},
+		{"missing key", []string{"analyze"}, 2, "analyze takes one KEY"},
+		{"two keys", []string{"baseline", "a", "b"}, 2, "baseline takes one KEY"},
+		{"bad batch size", []string{"analyze", "local", "--batch-size", "0"}, 2, "--batch-size 0"},
+		{"flag for another command", []string{"baseline", "local", "--from", "x"}, 2, "--from does not apply to baseline"},
+		{"unknown key", []string{"baseline", "web-asg", "--store", store}, 1, `"web-asg"`},
+		{"unknown instance", []string{"baseline", "local", "--instance", "i-nope", "--store", store}, 1, `"i-nope"`},
+		{"missing from dir", []string{"analyze", "--from", filepath.Join(store, "nothing"), "--store", store}, 1, "no result could be loaded"},
+		{"bad incident", []string{"analyze", "local", "--incident", "a/b", "--store", store}, 1, "incident ID"},
+		{"aws not built in", []string{"analyze", "web", "--target", "asg", "--store", store}, 1, "--target asg"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d (stdout %q)", code, tc.code, out)
+			}
+			if tc.name == "missing from dir" {
+				// The skipped path is told first, then the error.
+				lines := strings.Split(strings.TrimSpace(errOut), "\n")
+				errOut = lines[len(lines)-1] + "\n"
+			}
+			oneErrorLine(t, errOut, tc.want)
+			if strings.Contains(errOut, "goroutine ") || strings.Contains(errOut, "panic") {
+				t.Errorf("stack trace on stderr: %s", errOut)
+			}
+		})
+	}
+}
+
+func TestHelpAndPlugins(t *testing.T) {
+	code, out, _ := runCLI(t, "-h")
+	if code != 0 || !strings.Contains(out, "diffy analyze --from DIR [KEY]") {
+		t.Errorf("-h: exit %d, stdout %q", code, out)
+	}
+	code, out, errOut := runCLI(t, "plugins")
+	if code != 0 {
+		t.Fatalf("plugins: exit %d, %s", code, errOut)
+	}
+	for _, want := range []string{"KIND", "target     local", "target     asg", "collector  ssm", "analyzer   baseline", "analyzer   cluster", "format     json", "payload    osquery", "store      s3://bucket/prefix"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plugins lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestParseArgsInterspersed(t *testing.T) {
+	c, pos, err := parseArgs([]string{"--format", "json", "analyze", "--store", "/s", "key", "-o", "f", "--", "--not-a-flag"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.format != "json" || c.store != "/s" || c.output != "f" {
+		t.Errorf("flags = %+v", c)
+	}
+	if want := []string{"analyze", "key", "--not-a-flag"}; strings.Join(pos, " ") != strings.Join(want, " ") {
+		t.Errorf("positional = %q, want %q", pos, want)
+	}
+}
+
+func TestOneLine(t *testing.T) {
+	if got := oneLine("a\nb\x1b[2J  c"); got != `a; b\x1b[2J c` {
+		t.Errorf("oneLine = %q", got)
+	}
+}
+
+// TestInterruptedRunNoteAndResume leaves in the store the part an
+// interrupted run of local would have left, and checks that analyze tells
+// about it, and resumes it with --incident.
+func TestInterruptedRunNoteAndResume(t *testing.T) {
+	store := t.TempDir()
+	if code, _, errOut := runCLI(t, "baseline", "local", "--store", store); code != 0 {
+		t.Fatalf("baseline: %s", errOut)
+	}
+	// The part: the baseline's own Results, marked so they can be told
+	// apart from a new collection.
+	doc, err := os.ReadFile(filepath.Join(store, "baseline", "local.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs []map[string]any
+	if err := json.Unmarshal(doc, &rs); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rs {
+		r["collected_at"] = "2001-02-03T04:05:06Z"
+	}
+	part, _ := json.Marshal(rs)
+	if err := os.MkdirAll(filepath.Join(store, "partial"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(store, "partial"), "local.IR-7.00000.json", string(part))
+
+	code, _, errOut := runCLI(t, "analyze", "local", "--store", store, "--format", "json")
+	if code != 0 || !strings.Contains(errOut, "an interrupted run of local (incident IR-7) left results of 1 instances") ||
+		!strings.Contains(errOut, "add --incident IR-7 to resume it") {
+		t.Errorf("exit %d, stderr %q; want a note about incident IR-7", code, errOut)
+	}
+	code, _, errOut = runCLI(t, "analyze", "local", "--store", store, "--incident", "IR-7")
+	if code != 0 || !strings.Contains(errOut, "resuming incident IR-7: 1 instances of local already collected") {
+		t.Errorf("exit %d, stderr %q; want the resume said", code, errOut)
+	}
+	// The resumed run used the part's Results, stored the whole
+	// collection, and removed the part.
+	coll, err := os.ReadFile(filepath.Join(store, "collection", "local.json"))
+	if err != nil || !strings.Contains(string(coll), "2001-02-03T04:05:06Z") {
+		t.Errorf("collection does not hold the resumed part's results (%v)", err)
+	}
+	if _, err := os.Stat(filepath.Join(store, "partial", "local.IR-7.00000.json")); !os.IsNotExist(err) {
+		t.Errorf("the part is still there after the resumed run completed: %v", err)
+	}
+}

@@ -1,0 +1,39 @@
+package diffy
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLoadFileSizeCap(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big.json")
+	doc := `[{"instance_id":"i-1","command_id":"users","status":"Success","stdout":[]}]`
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rs, skips := loadFile(path, int64(len(doc)))
+	if len(rs) != 1 || len(skips) != 0 {
+		t.Fatalf("file at the cap: %v %v", rs, skips)
+	}
+	rs, skips = loadFile(path, int64(len(doc))-1)
+	if len(rs) != 0 || len(skips) != 1 || !strings.Contains(skips[0].Reason, "over the") {
+		t.Errorf("file over the cap: results %v, skips %+v; want it skipped unread", rs, skips)
+	}
+}
+
+func TestPartKeys(t *testing.T) {
+	for _, sk := range []string{"local", "a.b.c", "i-1,i-2", "Name=web%2Fprod"} {
+		k := partKey(sk, "ir-7", 12)
+		gotSK, inc, n, ok := parsePartKey(k)
+		if !ok || gotSK != sk || inc != "ir-7" || n != 12 {
+			t.Errorf("parsePartKey(%q) = %q %q %d %v", k, gotSK, inc, n, ok)
+		}
+	}
+	for _, k := range []string{"local", "local.00001", ".ir.00001", "a.ir.x", "a.i r.00001"} {
+		if _, _, _, ok := parsePartKey(k); ok {
+			t.Errorf("parsePartKey(%q) accepted a key that is not a part's", k)
+		}
+	}
+}
