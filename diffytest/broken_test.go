@@ -216,6 +216,23 @@ type brokenStore struct {
 	keepFirst      bool // Put does not overwrite
 	reformatJSON   bool // Put trims the trailing newline
 	urlDecodesKeys bool // "%2e%2e%2fx" becomes "../x", and is refused
+	deleteKeeps    bool // Delete reports success and keeps the document
+}
+
+func (s *brokenStore) Delete(ctx context.Context, kind persist.Kind, key string) error {
+	if err := s.check(ctx, kind, key); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.name(kind, key)
+	if _, ok := s.docs[n]; !ok {
+		return fmt.Errorf("%q: %w", key, diffyerr.ErrNotFound)
+	}
+	if !s.deleteKeeps {
+		delete(s.docs, n)
+	}
+	return nil
 }
 
 func (s *brokenStore) name(kind persist.Kind, key string) string {
@@ -332,6 +349,7 @@ func TestCheckStoreCatches(t *testing.T) {
 		{"keeps the first document", func() *brokenStore { return &brokenStore{keepFirst: true} }, []string{"overwrite", "atomic-overwrite"}},
 		{"rewrites documents", func() *brokenStore { return &brokenStore{reformatJSON: true} }, []string{"round-trip"}},
 		{"decodes keys", func() *brokenStore { return &brokenStore{urlDecodesKeys: true} }, []string{"valid-keys"}},
+		{"Delete keeps the document", func() *brokenStore { return &brokenStore{deleteKeeps: true} }, []string{"delete"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -12,7 +12,8 @@ import (
 	"github.com/diffy-dfir/diffy/persist"
 )
 
-// FakeStore is an in-memory persist.Store that records every call. It is
+// FakeStore is an in-memory persist.Store, with the persist.Deleter
+// capability, that records every call. It is
 // safe for concurrent use, keeps and returns copies, and checks keys and
 // kinds with persist.ValidKey. The zero value is an empty store ready to
 // use. It passes TestStore.
@@ -24,7 +25,7 @@ type FakeStore struct {
 
 // StoreCall is one call a FakeStore received.
 type StoreCall struct {
-	// Op is "Put", "Get" or "List".
+	// Op is "Put", "Get", "List" or "Delete".
 	Op string
 	// Kind and Key are the arguments; Key is empty for List.
 	Kind persist.Kind
@@ -82,6 +83,22 @@ func (s *FakeStore) List(ctx context.Context, kind persist.Kind) (keys []string,
 		return nil, fmt.Errorf("fake store: kind: %w", err)
 	}
 	return slices.Sorted(maps.Keys(s.docs[kind])), nil
+}
+
+// Delete removes the document under (kind, key), or returns an error
+// matching diffyerr.ErrNotFound.
+func (s *FakeStore) Delete(ctx context.Context, kind persist.Kind, key string) (err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	defer func() { s.calls = append(s.calls, StoreCall{"Delete", kind, key, err}) }()
+	if err := s.check(ctx, kind, key); err != nil {
+		return err
+	}
+	if _, ok := s.docs[kind][key]; !ok {
+		return fmt.Errorf("fake store: no %s document %q to delete: %w", kind, key, diffyerr.ErrNotFound)
+	}
+	delete(s.docs[kind], key)
+	return nil
 }
 
 // Calls returns the calls received, in order.

@@ -52,6 +52,11 @@ import (
 //   - concurrent-use: Puts, Gets and Lists of different keys from several
 //     goroutines at once all succeed and every key is kept (run the suite
 //     with -race).
+//   - delete: for a Store with the optional persist.Deleter capability,
+//     Delete removes one document (Get then fails with ErrNotFound, List no
+//     longer shows it, the same key under another kind stays), Delete of a
+//     missing document matches ErrNotFound, and of an invalid key
+//     ErrInvalidKey. Skipped for a Store without Delete.
 //
 // A call that panics, or does not return within HangTimeout, breaks the
 // rule that made it.
@@ -417,6 +422,56 @@ var storeRules = []rule[persist.Store]{
 		}
 		return nil
 	}},
+	{"delete", storeDeleteRule},
+}
+
+// storeDeleteRule is the rule of the optional persist.Deleter capability.
+func storeDeleteRule(ctx context.Context, s persist.Store) error {
+	d, ok := s.(persist.Deleter)
+	if !ok {
+		return skip("the Store does not implement persist.Deleter")
+	}
+	del := func(kind persist.Kind, key string) error {
+		_, err := call(fmt.Sprintf("Delete(%q, %q)", kind, key), func() (struct{}, error) { return struct{}{}, d.Delete(ctx, kind, key) })
+		return err
+	}
+	for _, k := range []string{"gone", "kept"} {
+		if err := putDoc(ctx, s, persist.KindCollection, k); err != nil {
+			return err
+		}
+	}
+	if err := putDoc(ctx, s, persist.KindBaseline, "gone"); err != nil {
+		return err
+	}
+	if err := del(persist.KindCollection, "gone"); err != nil {
+		return fmt.Errorf("Delete(collection, gone): %w", err)
+	}
+	if err := wantNotFound(ctx, s, persist.KindCollection, "gone", "after Delete"); err != nil {
+		return err
+	}
+	keys, err := list(ctx, s, persist.KindCollection)
+	if err != nil {
+		return fmt.Errorf("List: %w", err)
+	}
+	if !slices.Equal(keys, []string{"kept"}) {
+		return fmt.Errorf("after deleting %q, List returned %q, want [kept]", "gone", keys)
+	}
+	if _, err := get(ctx, s, persist.KindBaseline, "gone"); err != nil {
+		return fmt.Errorf("deleting collection %q removed baseline %q too: %w", "gone", "gone", err)
+	}
+	switch err := del(persist.KindCollection, "gone"); {
+	case asCallError(err) != nil:
+		return err
+	case !errors.Is(err, diffyerr.ErrNotFound):
+		return fmt.Errorf("Delete of a missing document returned %v, want an error matching ErrNotFound", err)
+	}
+	switch err := del(persist.KindCollection, "../kept"); {
+	case asCallError(err) != nil:
+		return err
+	case !errors.Is(err, diffyerr.ErrInvalidKey):
+		return fmt.Errorf("Delete of key %q returned %v, want an error matching ErrInvalidKey", "../kept", err)
+	}
+	return nil
 }
 
 func put(ctx context.Context, s persist.Store, kind persist.Kind, key string, doc []byte) error {
