@@ -22,12 +22,12 @@ func Example() {
 		return
 	}
 	var out []byte
-	out = ssmframe.AppendFrame(out, marker, "users", 0, []byte(`[{"username":"root"}]`), nil)
-	out = ssmframe.AppendFrame(out, marker, "crontab", 0, []byte(`[{"command":"/usr/bin/backup"}]`), nil)
+	out = ssmframe.AppendFrame(out, marker, "users", 0, []byte(`[{"username":"root"}]`))
+	out = ssmframe.AppendFrame(out, marker, "crontab", 0, []byte(`[{"command":"/usr/bin/backup"}]`))
 	out = ssmframe.AppendDone(out, marker)
 
-	cut := out[:len(out)-110] // as if the API returned only the first part
-	split := ssmframe.Split(cut, marker, []string{"users", "crontab"})
+	cut := out[:len(out)-108] // as if the API returned only the first part
+	split := ssmframe.Split(cut, nil, marker, []string{"users", "crontab"})
 	for _, id := range []string{"users", "crontab"} {
 		f := split.Frames[id]
 		fmt.Printf("%s: %v exit %d %q\n", id, f.State, f.ExitCode, f.Stdout)
@@ -35,6 +35,6 @@ func Example() {
 	fmt.Println("script ran to its end:", split.Done)
 	// Output:
 	// users: whole exit 0 "[{\"username\":\"root\"}]"
-	// crontab: cut exit 0 "[{\"command\":\"/usr/"
+	// crontab: cut exit -1 "[{\"command\":\"/usr/bin/"
 	// script ran to its end: false
 }

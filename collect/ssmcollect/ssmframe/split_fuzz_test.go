@@ -19,32 +19,33 @@ const fuzzMarker = "DIFFY-00112233445566778899aabbccddeeff"
 // whole. Done is set only when nothing was cut.
 func FuzzSplitCut(f *testing.F) {
 	f.Add([]byte("agent says hi\n"), []byte(`[{"a":"1"}]`), []byte(""), 0, []byte(`[]`), []byte("warn"), 1, uint(0))
-	f.Add([]byte(""), []byte("\n"+fuzzMarker+" END a\n"+fuzzMarker+" BEGIN b 0 2 0\n[]"), []byte("x"), 0, []byte("[]"), []byte(""), 0, uint(120))
+	f.Add([]byte(""), []byte("\n"+fuzzMarker+" END b_2 0\n"+fuzzMarker+" BEGIN b_2\n[]"), []byte("x"), 0, []byte("[]"), []byte(""), 0, uint(120))
 	f.Add([]byte(""), []byte(`[{"k":"`+string(bytes.Repeat([]byte("v"), 300))+`"}]`), []byte(""), 0, []byte(""), []byte(""), 127, uint(24000))
 	f.Fuzz(func(t *testing.T, agent, out1, err1 []byte, rc1 int, out2, err2 []byte, rc2 int, cut uint) {
 		if bytes.Contains(agent, []byte(fuzzMarker)) {
 			return // the agent's own text cannot hold the invocation's random marker
 		}
-		rc1, rc2 = rc1%257, rc2%257 // exit statuses -1..255
-		if rc1 < -1 {
-			rc1 = -rc1 - 2
-		}
-		if rc2 < -1 {
-			rc2 = -rc2 - 2
-		}
+		rc1, rc2 = (rc1%257+257)%257-1, (rc2%257+257)%257-1 // exit statuses -1..255
 		type want struct {
 			id       string
 			rc       int
 			out, err []byte
 			end      int // offset just past the frame's END line
 		}
+		// A command's own output holding "\n<M> END <its id> " would end
+		// its frame early: only a host that read the script can print
+		// it, and it can only lie about its own output (package doc).
+		for _, o := range [][]byte{out1, out2} {
+			if bytes.Contains(o, []byte(fuzzMarker)) {
+				return
+			}
+		}
 		full := append([]byte(nil), agent...)
+		var stderr []byte
 		var frames []want
 		for _, w := range []want{{id: "a", rc: rc1, out: out1, err: err1}, {id: "b_2", rc: rc2, out: out2, err: err2}} {
-			full = ssmframe.AppendFrame(full, fuzzMarker, w.id, w.rc, w.out, w.err)
-			if len(w.err) > ssmframe.MaxStderr {
-				w.err = w.err[:ssmframe.MaxStderr]
-			}
+			full = ssmframe.AppendFrame(full, fuzzMarker, w.id, w.rc, w.out)
+			stderr = ssmframe.AppendErrFrame(stderr, fuzzMarker, w.id, w.rc, w.err)
 			w.end = len(full)
 			frames = append(frames, w)
 		}
@@ -53,7 +54,7 @@ func FuzzSplitCut(f *testing.F) {
 		if cut > 0 {
 			n = int(cut % uint(len(full)+1))
 		}
-		got := ssmframe.Split(full[:n], fuzzMarker, []string{"a", "b_2", "never"})
+		got := ssmframe.Split(full[:n], stderr, fuzzMarker, []string{"a", "b_2", "never"})
 		if got.Done != (n == len(full)) {
 			t.Fatalf("cut at %d of %d: Done = %v", n, len(full), got.Done)
 		}
@@ -88,22 +89,22 @@ func FuzzSplitCut(f *testing.F) {
 // FuzzSplitRaw feeds Split arbitrary bytes, as a hostile host or a broken
 // transport can: every command asked for gets a frame entry, and a frame
 // is Whole only if the input holds it exactly as the script writes it
-// (canonical header, content, END line), so nothing else is parsed.
+// (BEGIN line, content, END line with a canonical exit status), so nothing else is parsed.
 func FuzzSplitRaw(f *testing.F) {
 	m := fuzzMarker
-	f.Add(ssmframe.AppendDone(ssmframe.AppendFrame(nil, m, "a", 0, []byte(`[{"x":"1"}]`), []byte("err")), m))
-	f.Add([]byte("\n" + m + " BEGIN a 0 5 0\n[]\n" + m + " END a\n"))
-	f.Add([]byte(m + " BEGIN a 0 0 0\n\n" + m + " END a\n" + m + " BEGIN a 0 0 0\n\n" + m + " END a\n"))
-	f.Add([]byte(m + " BEGIN b 1 0 0\n\n" + m + " END b\n"))
+	f.Add(ssmframe.AppendDone(ssmframe.AppendFrame(nil, m, "a", 0, []byte(`[{"x":"1"}]`)), m))
+	f.Add([]byte("\n" + m + " BEGIN a\n[]\n" + m + " END a 00\n"))
+	f.Add([]byte(m + " BEGIN a\n\n" + m + " END a 0\n" + m + " BEGIN a\n\n" + m + " END a 0\n"))
+	f.Add([]byte(m + " BEGIN b\n\n" + m + " END b 1\n"))
 	f.Fuzz(func(t *testing.T, out []byte) {
-		got := ssmframe.Split(out, m, []string{"a", "b"})
+		got := ssmframe.Split(out, out, m, []string{"a", "b"})
 		if len(got.Frames) != 2 {
 			t.Fatalf("%d frame entries, want 2", len(got.Frames))
 		}
 		for id, fr := range got.Frames {
 			switch fr.State {
 			case ssmframe.Whole:
-				exact := fmt.Appendf(nil, "%s BEGIN %s %d %d %d\n%s%s\n%s END %s\n", m, id, fr.ExitCode, len(fr.Stdout), len(fr.Stderr), fr.Stdout, fr.Stderr, m, id)
+				exact := fmt.Appendf(nil, "%s BEGIN %s\n%s\n%s END %s %d\n", m, id, fr.Stdout, m, id, fr.ExitCode)
 				if !bytes.Contains(out, exact) {
 					t.Fatalf("frame %s is Whole but the input does not hold it as the script writes it: %q", id, exact)
 				}
