@@ -1,0 +1,244 @@
+package ec2target
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/diffy-dfir/diffy/diffyerr"
+	"github.com/diffy-dfir/diffy/target"
+)
+
+// DescribeInstancesAPI is the part of the EC2 client the Target uses.
+// *ec2.Client implements it; so does any client the SDK's paginator
+// accepts.
+type DescribeInstancesAPI interface {
+	DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
+}
+
+var _ DescribeInstancesAPI = (*ec2.Client)(nil)
+
+// Kind says what a key names.
+type Kind string
+
+// The kinds of key.
+const (
+	// KindASG: an Auto Scaling group name.
+	KindASG Kind = "asg"
+	// KindTag: a tag filter "k=v,k2=v2" (ParseTagFilter).
+	KindTag Kind = "tag"
+	// KindIDs: instance IDs "i-1,i-2" (target.ParseIDs).
+	KindIDs Kind = "ids"
+)
+
+// ASGTag is the tag EC2 Auto Scaling puts on the instances of a group.
+const ASGTag = "aws:autoscaling:groupName"
+
+// DefaultPageSize is how many instances one DescribeInstances page asks
+// for (EC2's maximum).
+const DefaultPageSize = 1000
+
+// maxFilterValues is how many values EC2 accepts in one filter; ID lists
+// are asked for in chunks of this size.
+const maxFilterValues = 200
+
+// Target is the EC2 Target for one Kind of key. It is safe for concurrent
+// use.
+type Target struct {
+	client   DescribeInstancesAPI
+	kind     Kind
+	region   string
+	pageSize int32
+}
+
+// Option configures a Target.
+type Option func(*Target)
+
+// WithRegion sets the region recorded in every Instance (by default the
+// client's region when made by NewFromConfig, else derived from the
+// availability zone).
+func WithRegion(region string) Option { return func(t *Target) { t.region = region } }
+
+// WithPageSize sets how many instances one page asks for, 5 to 1000
+// (default DefaultPageSize); other values keep the default.
+func WithPageSize(n int) Option {
+	return func(t *Target) {
+		if n >= 5 && n <= 1000 {
+			t.pageSize = int32(n)
+		}
+	}
+}
+
+// New returns a Target of the given kind over client. An unknown kind is an
+// error matching diffyerr.ErrInvalidInput.
+func New(client DescribeInstancesAPI, kind Kind, opts ...Option) (*Target, error) {
+	switch kind {
+	case KindASG, KindTag, KindIDs:
+	default:
+		return nil, fmt.Errorf("ec2target: unknown kind %q (want asg, tag or ids): %w", kind, diffyerr.ErrInvalidInput)
+	}
+	if client == nil {
+		return nil, fmt.Errorf("ec2target: nil EC2 client: %w", diffyerr.ErrInvalidInput)
+	}
+	t := &Target{client: client, kind: kind}
+	for _, o := range opts {
+		o(t)
+	}
+	if t.pageSize == 0 {
+		t.pageSize = DefaultPageSize
+	}
+	return t, nil
+}
+
+// NewFromConfig returns a Target of the given kind with an EC2 client made
+// from cfg (see package awsconfig), recording cfg's region in every
+// Instance.
+func NewFromConfig(cfg aws.Config, kind Kind, opts ...Option) (*Target, error) {
+	return New(ec2.NewFromConfig(cfg), kind, append([]Option{WithRegion(cfg.Region)}, opts...)...)
+}
+
+// Kind returns the kind of key t takes.
+func (t *Target) Kind() Kind { return t.kind }
+
+// Targets returns the running instances key names, sorted by ID.
+func (t *Target) Targets(ctx context.Context, key string) ([]target.Instance, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	inputs, err := t.inputs(key)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]target.Instance{}
+	for _, in := range inputs {
+		p := ec2.NewDescribeInstancesPaginator(t.client, in)
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("ec2target: %s %q: DescribeInstances: %w", t.kind, key, err)
+			}
+			for _, r := range page.Reservations {
+				for _, inst := range r.Instances {
+					if inst.InstanceId == nil || *inst.InstanceId == "" {
+						continue
+					}
+					if inst.State != nil && inst.State.Name != "" && inst.State.Name != types.InstanceStateNameRunning {
+						continue
+					}
+					byID[*inst.InstanceId] = t.instance(r, inst)
+				}
+			}
+		}
+	}
+	if len(byID) == 0 {
+		return nil, fmt.Errorf("ec2target: %s %q: no running instance matches: %w", t.kind, key, diffyerr.ErrNotFound)
+	}
+	out := make([]target.Instance, 0, len(byID))
+	for _, in := range byID {
+		out = append(out, in)
+	}
+	slices.SortFunc(out, func(a, b target.Instance) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// inputs turns key into the DescribeInstances requests that list its
+// instances: one, or one per chunk of IDs.
+func (t *Target) inputs(key string) ([]*ec2.DescribeInstancesInput, error) {
+	running := types.Filter{Name: aws.String("instance-state-name"), Values: []string{"running"}}
+	mk := func(filters ...types.Filter) *ec2.DescribeInstancesInput {
+		return &ec2.DescribeInstancesInput{Filters: append(filters, running), MaxResults: aws.Int32(t.pageSize)}
+	}
+	switch t.kind {
+	case KindASG:
+		if err := checkGroupName(key); err != nil {
+			return nil, err
+		}
+		return []*ec2.DescribeInstancesInput{mk(types.Filter{Name: aws.String("tag:" + ASGTag), Values: []string{key}})}, nil
+	case KindTag:
+		tf, err := ParseTagFilter(key)
+		if err != nil {
+			return nil, err
+		}
+		var fs []types.Filter
+		for _, f := range tf {
+			if len(f.Values) == 0 {
+				fs = append(fs, types.Filter{Name: aws.String("tag-key"), Values: []string{f.Key}})
+			} else {
+				fs = append(fs, types.Filter{Name: aws.String("tag:" + f.Key), Values: f.Values})
+			}
+		}
+		return []*ec2.DescribeInstancesInput{mk(fs...)}, nil
+	default: // KindIDs
+		ids, err := target.ParseIDs(key)
+		if err != nil {
+			return nil, err
+		}
+		var ins []*ec2.DescribeInstancesInput
+		for chunk := range slices.Chunk(ids, maxFilterValues) {
+			ins = append(ins, mk(types.Filter{Name: aws.String("instance-id"), Values: chunk}))
+		}
+		return ins, nil
+	}
+}
+
+// checkGroupName checks an Auto Scaling group name: 1 to 255 characters,
+// no control character.
+func checkGroupName(name string) error {
+	if name == "" || len(name) > 255 || hasControl(name) {
+		return fmt.Errorf("ec2target: Auto Scaling group name %q is not 1-255 characters without control characters: %w", name, diffyerr.ErrInvalidKey)
+	}
+	return nil
+}
+
+// instance converts an EC2 instance of reservation r.
+func (t *Target) instance(r types.Reservation, in types.Instance) target.Instance {
+	out := target.Instance{
+		ID:        aws.ToString(in.InstanceId),
+		Region:    t.region,
+		Account:   aws.ToString(r.OwnerId),
+		PrivateIP: aws.ToString(in.PrivateIpAddress),
+		ImageID:   aws.ToString(in.ImageId),
+		LaunchTime: func() (lt time.Time) {
+			if in.LaunchTime != nil {
+				lt = in.LaunchTime.UTC()
+			}
+			return lt
+		}(),
+	}
+	if out.Region == "" && in.Placement != nil {
+		out.Region = regionOfZone(aws.ToString(in.Placement.AvailabilityZone))
+	}
+	if len(in.Tags) > 0 {
+		out.Tags = make(map[string]string, len(in.Tags))
+		for _, tag := range in.Tags {
+			out.Tags[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+		}
+		out.Name = out.Tags["Name"]
+	}
+	return out
+}
+
+// regionOfZone derives a region from an availability zone name by dropping
+// its zone letter ("us-east-1a" -> "us-east-1"); local and wavelength zones
+// ("us-west-2-lax-1a") keep their parent region's first three parts.
+func regionOfZone(az string) string {
+	parts := strings.Split(az, "-")
+	if len(parts) < 3 {
+		return ""
+	}
+	last := parts[2]
+	i := len(last)
+	for i > 0 && last[i-1] >= 'a' && last[i-1] <= 'z' {
+		i--
+	}
+	if i == 0 {
+		return ""
+	}
+	return parts[0] + "-" + parts[1] + "-" + last[:i]
+}
