@@ -1,0 +1,210 @@
+package s3store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/diffy-dfir/diffy/diffyerr"
+	"github.com/diffy-dfir/diffy/persist"
+)
+
+// API is the part of the S3 client the Store uses; *s3.Client implements
+// it.
+type API interface {
+	PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+	HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
+	DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
+	ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, optFns ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
+}
+
+var _ API = (*s3.Client)(nil)
+
+// Store keeps documents in an S3 bucket under a prefix. It is safe for
+// concurrent use.
+type Store struct {
+	client API
+	bucket string
+	prefix string // "" or "a/b/" (ends with '/')
+}
+
+var (
+	_ persist.Store   = (*Store)(nil)
+	_ persist.Deleter = (*Store)(nil)
+)
+
+// New returns a Store over client in bucket, under prefix ("" for the
+// bucket's root; leading and trailing slashes are dropped). An empty bucket,
+// or a prefix with an empty, "." or ".." segment or a control character, is
+// an error matching diffyerr.ErrInvalidInput.
+func New(client API, bucket, prefix string) (*Store, error) {
+	if client == nil {
+		return nil, fmt.Errorf("s3store: nil S3 client: %w", diffyerr.ErrInvalidInput)
+	}
+	if bucket == "" || strings.ContainsAny(bucket, "/\x00") {
+		return nil, fmt.Errorf("s3store: bucket name %q is empty or holds '/': %w", bucket, diffyerr.ErrInvalidInput)
+	}
+	p := strings.Trim(prefix, "/")
+	if p != "" {
+		for _, seg := range strings.Split(p, "/") {
+			if seg == "" || seg == "." || seg == ".." || strings.ContainsFunc(seg, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+				return nil, fmt.Errorf("s3store: prefix %q has an empty, \".\" or \"..\" segment or a control character: %w", prefix, diffyerr.ErrInvalidInput)
+			}
+		}
+		p += "/"
+	}
+	return &Store{client: client, bucket: bucket, prefix: p}, nil
+}
+
+// NewFromConfig returns a Store with an S3 client made from cfg (see
+// package awsconfig) and optFns (for instance path-style addressing).
+func NewFromConfig(cfg aws.Config, bucket, prefix string, optFns ...func(*s3.Options)) (*Store, error) {
+	return New(s3.NewFromConfig(cfg, optFns...), bucket, prefix)
+}
+
+// ParseURL splits "s3://bucket/prefix" into bucket and prefix. Anything
+// else is an error matching diffyerr.ErrInvalidInput.
+func ParseURL(u string) (bucket, prefix string, err error) {
+	rest, ok := strings.CutPrefix(u, "s3://")
+	if !ok {
+		return "", "", fmt.Errorf("s3store: %q is not an s3://bucket/prefix URL: %w", u, diffyerr.ErrInvalidInput)
+	}
+	bucket, prefix, _ = strings.Cut(rest, "/")
+	if bucket == "" {
+		return "", "", fmt.Errorf("s3store: %q has no bucket: %w", u, diffyerr.ErrInvalidInput)
+	}
+	return bucket, prefix, nil
+}
+
+// Bucket returns the Store's bucket.
+func (s *Store) Bucket() string { return s.bucket }
+
+// Prefix returns the Store's prefix, "" or ending with '/'.
+func (s *Store) Prefix() string { return s.prefix }
+
+// ObjectKey returns the S3 key of (kind, key): PREFIX/KIND/KEY.json, after
+// checking both with persist.ValidKey.
+func (s *Store) ObjectKey(kind persist.Kind, key string) (string, error) {
+	if err := persist.ValidKey(string(kind)); err != nil {
+		return "", fmt.Errorf("s3store: kind: %w", err)
+	}
+	if err := persist.ValidKey(key); err != nil {
+		return "", fmt.Errorf("s3store: %w", err)
+	}
+	return s.prefix + string(kind) + "/" + key + ".json", nil
+}
+
+// Put writes doc under (kind, key) with one PutObject.
+func (s *Store) Put(ctx context.Context, kind persist.Kind, key string, doc []byte) error {
+	k, err := s.ObjectKey(kind, key)
+	if err != nil {
+		return err
+	}
+	_, err = s.client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(s.bucket), Key: aws.String(k),
+		Body: bytes.NewReader(doc), ContentLength: aws.Int64(int64(len(doc))),
+		ContentType: aws.String("application/json"),
+	})
+	if err != nil {
+		return fmt.Errorf("s3store: put s3://%s/%s: %w", s.bucket, k, err)
+	}
+	return nil
+}
+
+// Get returns the document under (kind, key), or an error matching
+// diffyerr.ErrNotFound.
+func (s *Store) Get(ctx context.Context, kind persist.Kind, key string) ([]byte, error) {
+	k, err := s.ObjectKey(kind, key)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(k)})
+	if err != nil {
+		return nil, s.wrap("get", k, err)
+	}
+	defer out.Body.Close()
+	doc, err := io.ReadAll(out.Body)
+	if err != nil {
+		return nil, fmt.Errorf("s3store: reading s3://%s/%s: %w", s.bucket, k, err)
+	}
+	return doc, nil
+}
+
+// List returns the keys held for kind, sorted: the objects PREFIX/KIND/X.json
+// whose X is a valid key.
+func (s *Store) List(ctx context.Context, kind persist.Kind) ([]string, error) {
+	if err := persist.ValidKey(string(kind)); err != nil {
+		return nil, fmt.Errorf("s3store: kind: %w", err)
+	}
+	dir := s.prefix + string(kind) + "/"
+	keys := []string{}
+	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket), Prefix: aws.String(dir)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("s3store: list s3://%s/%s: %w", s.bucket, dir, err)
+		}
+		for _, o := range page.Contents {
+			name, ok := strings.CutSuffix(strings.TrimPrefix(aws.ToString(o.Key), dir), ".json")
+			if ok && persist.ValidKey(name) == nil {
+				keys = append(keys, name)
+			}
+		}
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys), nil
+}
+
+// Delete removes the document under (kind, key). S3's DeleteObject does
+// not say whether the object existed, so a HeadObject first tells a missing
+// document (diffyerr.ErrNotFound).
+func (s *Store) Delete(ctx context.Context, kind persist.Kind, key string) error {
+	k, err := s.ObjectKey(kind, key)
+	if err != nil {
+		return err
+	}
+	if _, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(k)}); err != nil {
+		return s.wrap("delete", k, err)
+	}
+	if _, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(k)}); err != nil {
+		return s.wrap("delete", k, err)
+	}
+	return nil
+}
+
+// wrap names the operation and object, and adds diffyerr.ErrNotFound to a
+// missing-object error.
+func (s *Store) wrap(op, key string, err error) error {
+	if IsNotFound(err) {
+		return fmt.Errorf("s3store: %s s3://%s/%s: no such document: %w: %w", op, s.bucket, key, diffyerr.ErrNotFound, err)
+	}
+	return fmt.Errorf("s3store: %s s3://%s/%s: %w", op, s.bucket, key, err)
+}
+
+// IsNotFound reports whether err is S3's answer for a missing object
+// (NoSuchKey from GetObject, NotFound from HeadObject).
+func IsNotFound(err error) bool {
+	var nsk *types.NoSuchKey
+	var nf *types.NotFound
+	if errors.As(err, &nsk) || errors.As(err, &nf) {
+		return true
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "NoSuchKey", "NotFound":
+			return true
+		}
+	}
+	return false
+}
