@@ -18,6 +18,7 @@ import (
 	"github.com/diffy-dfir/diffy/inventory"
 	"github.com/diffy-dfir/diffy/payload"
 	"github.com/diffy-dfir/diffy/persist"
+	"github.com/diffy-dfir/diffy/redact"
 	"github.com/diffy-dfir/diffy/render"
 	"github.com/diffy-dfir/diffy/target"
 )
@@ -106,6 +107,9 @@ func fillDefaults(o *options) {
 	}
 	if o.logger == nil {
 		o.logger = slog.New(slog.DiscardHandler)
+	} else {
+		// Whatever handler the caller gives, no AWS secret reaches it.
+		o.logger = slog.New(redact.NewHandler(o.logger.Handler()))
 	}
 	if o.incident == "" {
 		o.incident = NewIncidentID()

@@ -62,8 +62,10 @@ func WithAnalyzer(a analyze.Analyzer) Option { return func(o *options) { o.analy
 // an empty inventory.Static, so BaselineInventory baselines nothing.
 func WithInventory(i inventory.Inventory) Option { return func(o *options) { o.inventory = i } }
 
-// WithLogger sets the logger. Default: a logger that discards everything
-// (a library does not write to the program's log unless asked).
+// WithLogger sets the logger. Its records pass through redact.NewHandler
+// first, so AWS secrets never reach its handler. Default: a logger that
+// discards everything (a library does not write to the program's log
+// unless asked).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 
 // WithIncident sets the incident ID, which the payload may use and which
