@@ -100,6 +100,10 @@ type Host struct {
 	Cluster int `json:"cluster"`
 	// Findings say why, most telling first; empty (not null) when none.
 	Findings []Finding `json:"findings"`
+	// Position is the host's place on the analyzer's 2-D map of the fleet
+	// (its first two principal coordinates, for cluster analysis), for
+	// plots; empty when the analyzer makes no map.
+	Position []float64 `json:"position,omitempty"`
 	// Errors lists the host's commands that did not succeed ("processes:
 	// Failed: ..."); their rows were not analyzed.
 	Errors []string `json:"errors,omitempty"`

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-
 	"github.com/diffy-dfir/diffy/analyze"
 )
 
@@ -10,7 +8,7 @@ import (
 // check.
 var analyzers = []plugin{
 	{"baseline", "row diff of every host against the key's baseline (run diffy baseline KEY first)"},
-	{"cluster", "hosts and rows most of the fleet does not share; no baseline needed (not built in yet)"},
+	{"cluster", "hosts and rows most of the fleet does not share; no baseline needed"},
 }
 
 // newAnalyzer returns the analyzer named by --analyzer.
@@ -19,7 +17,7 @@ func newAnalyzer(name string) (analyze.Analyzer, error) {
 	case "baseline":
 		return analyze.Baseline{}, nil
 	case "cluster":
-		return nil, errors.New(`analyzer "cluster" is not built in yet`)
+		return analyze.Clustering{}, nil
 	}
 	return nil, usagef("unknown --analyzer %q", name)
 }

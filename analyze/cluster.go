@@ -1,0 +1,586 @@
+package analyze
+
+import (
+	"cmp"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"hash/maphash"
+	"math"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/diffy-dfir/diffy/collect"
+	"github.com/diffy-dfir/diffy/payload"
+)
+
+// KindTrait is the Kind of the findings in Cluster.Traits: a row most of
+// the cluster has and the rest of the fleet mostly does not.
+const KindTrait = "trait"
+
+// DefaultMaxFindings is the number of findings Cluster keeps per host when
+// Clustering.MaxFindings is zero.
+const DefaultMaxFindings = 10
+
+// DefaultMaxTraits is the number of traits Cluster keeps per cluster.
+const DefaultMaxTraits = 5
+
+// Clustering is the Analyzer that needs no clean host: it finds the hosts that
+// carry rows the rest of the fleet, or the host's own cluster, does not
+// share (the "clustered baseline" the original Diffy never built). See the
+// package doc's # Cluster section for the method and why.
+//
+// The zero value is ready to use. A Clustering is safe for concurrent use.
+type Clustering struct {
+	// Volatile lists the columns dropped before rows are compared; nil
+	// means DefaultVolatile().
+	Volatile Volatile
+	// MaxFindings is the most findings kept per host, most telling first;
+	// 0 means DefaultMaxFindings. Host.Score counts them all.
+	MaxFindings int
+	// Now gives Report.CreatedAt; nil means time.Now.
+	Now func() time.Time
+}
+
+var (
+	_ Analyzer     = Clustering{}
+	_ BaselineUser = Clustering{}
+)
+
+// NeedsBaseline reports false: Cluster needs no baseline.
+func (Clustering) NeedsBaseline() bool { return false }
+
+// Name returns "cluster", the Report.Analyzer of a Clustering.
+func (Clustering) Name() string { return "cluster" }
+
+// hashSeed seeds the row hashes. Hashes only intern rows; no order or
+// output depends on their values.
+var hashSeed = maphash.MakeSeed()
+
+// cfeat is one normalized row of one command: a feature.
+type cfeat struct {
+	coarse uint64 // hash of the coarse form
+	key    string // the normalized RowKey, for display and ordering
+}
+
+// clusterCmd holds what the analysis knows of one command. During feature
+// extraction each clusterCmd is touched by one goroutine only.
+type clusterCmd struct {
+	id     string
+	keyer  *Keyer
+	buf    []byte
+	norm   []byte
+	coarse []byte
+	// raw maps the hash of a row's volatile-stripped key to its feature;
+	// fine maps the hash of the normalized key to the feature.
+	raw   map[uint64]int32
+	fine  map[uint64]int32
+	feats []cfeat
+	// results holds each host's Results for the command (indices into
+	// Input.Results), by host number; feats per host, sorted, unique.
+	results [][]int32
+	perHost [][]int32
+	errs    [][]string
+}
+
+// feature returns the feature of row, interning it when new.
+func (c *clusterCmd) feature(row collect.Row) int32 {
+	c.buf = c.keyer.AppendKey(c.buf[:0], row)
+	rh := maphash.Bytes(hashSeed, c.buf)
+	if f, ok := c.raw[rh]; ok {
+		return f
+	}
+	c.norm, c.coarse = c.norm[:0], c.coarse[:0]
+	for col, val := range keyPairs(c.buf) {
+		n := normalizeColumn(c.id, col, val)
+		c.norm = appendPair(c.norm, col, n)
+		if isFreeText(col) || col == "name" && c.id == payload.Processes {
+			n = coarseText(n)
+		}
+		c.coarse = appendPair(c.coarse, col, n)
+	}
+	nh := maphash.Bytes(hashSeed, c.norm)
+	f, ok := c.fine[nh]
+	if !ok {
+		f = int32(len(c.feats))
+		c.fine[nh] = f
+		ch := maphash.Bytes(hashSeed, c.coarse)
+		ch ^= maphash.String(hashSeed, c.id)
+		c.feats = append(c.feats, cfeat{coarse: ch, key: string(c.norm)})
+	}
+	c.raw[rh] = f
+	return f
+}
+
+// keyPairs yields the (column, value) pairs of a RowKey.
+func keyPairs(key []byte) func(yield func(string, string) bool) {
+	return func(yield func(string, string) bool) {
+		for len(key) > 0 {
+			n, w := binary.Uvarint(key)
+			if w <= 0 || uint64(len(key)-w) < n {
+				return
+			}
+			col := string(key[w : w+int(n)])
+			key = key[w+int(n):]
+			n, w = binary.Uvarint(key)
+			if w <= 0 || uint64(len(key)-w) < n {
+				return
+			}
+			val := string(key[w : w+int(n)])
+			key = key[w+int(n):]
+			if !yield(col, val) {
+				return
+			}
+		}
+	}
+}
+
+// appendPair appends a column and value in RowKey's encoding.
+func appendPair(dst []byte, col, val string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(col)))
+	dst = append(dst, col...)
+	dst = binary.AppendUvarint(dst, uint64(len(val)))
+	return append(dst, val...)
+}
+
+// rowOfKey turns a RowKey back into a Row.
+func rowOfKey(key string) collect.Row {
+	row := collect.Row{}
+	for c, v := range keyPairs([]byte(key)) {
+		row[c] = v
+	}
+	return row
+}
+
+// extract computes the features of every host for the command.
+func (c *clusterCmd) extract(ctx context.Context, results []collect.Result) error {
+	c.perHost = make([][]int32, len(c.results))
+	c.errs = make([][]string, len(c.results))
+	var ids []int32
+	for h, rs := range c.results {
+		if h%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		ids = ids[:0]
+		for _, ri := range rs {
+			r := &results[ri]
+			if !r.OK() {
+				c.errs[h] = append(c.errs[h], resultError(r))
+				continue
+			}
+			for _, row := range r.Rows {
+				ids = append(ids, c.feature(row))
+			}
+		}
+		if len(ids) > 0 {
+			slices.Sort(ids)
+			c.perHost[h] = slices.Clone(slices.Compact(ids))
+		}
+	}
+	return nil
+}
+
+// pendingFinding is a finding before its row is looked up.
+type pendingFinding struct {
+	feat   int32 // global feature
+	weight float64
+	rare   bool
+}
+
+// Analyze clusters the hosts of in.Results and reports, for each, its
+// cluster, score and the rows that set it apart. in.Baseline is ignored.
+func (a Clustering) Analyze(ctx context.Context, in Input) (*Report, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	vol := a.Volatile
+	if vol == nil {
+		vol = defaultVolatile
+	}
+	now := time.Now
+	if a.Now != nil {
+		now = a.Now
+	}
+	maxFindings := a.MaxFindings
+	if maxFindings <= 0 {
+		maxFindings = DefaultMaxFindings
+	}
+	rep := &Report{Key: in.Key, Analyzer: a.Name(), CreatedAt: now().UTC(), Hosts: []Host{}, Skipped: slices.Clone(in.Skipped)}
+
+	// Hosts, numbered in instance ID order so that the input order does
+	// not matter.
+	var hostIDs []string
+	seen := map[string]int32{}
+	for i := range in.Results {
+		r := &in.Results[i]
+		if r.InstanceID == "" {
+			rep.Skipped = append(rep.Skipped, Skip{
+				Source: fmt.Sprintf("result %d (command %q)", i+1, r.CommandID),
+				Reason: "it has no instance_id",
+			})
+			continue
+		}
+		if _, ok := seen[r.InstanceID]; !ok {
+			seen[r.InstanceID] = 0
+			hostIDs = append(hostIDs, r.InstanceID)
+		}
+	}
+	slices.Sort(hostIDs)
+	for i, id := range hostIDs {
+		seen[id] = int32(i)
+	}
+	n := len(hostIDs)
+	if n == 0 {
+		rep.Notes = append(rep.Notes, "no host to analyze")
+		return rep, nil
+	}
+	cmds := map[string]*clusterCmd{}
+	for i := range in.Results {
+		r := &in.Results[i]
+		if r.InstanceID == "" {
+			continue
+		}
+		c := cmds[r.CommandID]
+		if c == nil {
+			c = &clusterCmd{id: r.CommandID, keyer: vol.Keyer(r.CommandID), raw: map[uint64]int32{}, fine: map[uint64]int32{},
+				results: make([][]int32, n)}
+			cmds[r.CommandID] = c
+		}
+		h := seen[r.InstanceID]
+		c.results[h] = append(c.results[h], int32(i))
+	}
+	order := slices.SortedFunc(func(yield func(*clusterCmd) bool) {
+		for _, c := range cmds {
+			if !yield(c) {
+				return
+			}
+		}
+	}, func(x, y *clusterCmd) int { return strings.Compare(x.id, y.id) })
+
+	// Features, one command per goroutine.
+	if err := parallel(len(order), func(i int) error { return order[i].extract(ctx, in.Results) }); err != nil {
+		return nil, err
+	}
+
+	// Global feature numbers: commands in ID order, then first seen.
+	var offsets []int32
+	var total int32
+	for _, c := range order {
+		offsets = append(offsets, total)
+		total += int32(len(c.feats))
+	}
+	featCmd := make([]int32, total)  // command index of each feature
+	coarseOf := make([]int32, total) // coarse feature of each feature
+	coarseIDs := map[uint64]int32{}  // coarse hash to coarse feature
+	var coarseRep []int32            // first feature of each coarse feature
+	for ci, c := range order {
+		for li, f := range c.feats {
+			g := offsets[ci] + int32(li)
+			featCmd[g] = int32(ci)
+			cid, ok := coarseIDs[f.coarse]
+			if !ok {
+				cid = int32(len(coarseRep))
+				coarseIDs[f.coarse] = cid
+				coarseRep = append(coarseRep, g)
+			}
+			coarseOf[g] = cid
+		}
+	}
+	nCoarse := len(coarseRep)
+
+	// Each host's features (global, sorted) and coarse features (sorted),
+	// and the counts of hosts per feature.
+	hostFeats := make([][]int32, n)
+	hostCoarse := make([][]int32, n)
+	fineCount := make([]int32, total)
+	coarseCount := make([]int32, nCoarse)
+	var tmp []int32
+	for h := range n {
+		size := 0
+		for _, c := range order {
+			size += len(c.perHost[h])
+		}
+		fs := make([]int32, 0, size)
+		for ci, c := range order {
+			for _, f := range c.perHost[h] {
+				fs = append(fs, offsets[ci]+f)
+			}
+			c.perHost[h] = nil
+		}
+		tmp = tmp[:0]
+		for _, f := range fs {
+			fineCount[f]++
+			tmp = append(tmp, coarseOf[f])
+		}
+		slices.Sort(tmp)
+		cs := slices.Clone(slices.Compact(tmp))
+		for _, c := range cs {
+			coarseCount[c]++
+		}
+		hostFeats[h], hostCoarse[h] = fs, cs
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	// The map and the clusters.
+	emb := embed(hostCoarse, coarseCount, n)
+	assign, k := clusterHosts(emb, n)
+	size := make([]int, k)
+	for _, c := range assign {
+		size[c]++
+	}
+	clusterCount := make([][]int32, k)
+	for c := range clusterCount {
+		clusterCount[c] = make([]int32, nCoarse)
+	}
+	for h, cs := range hostCoarse {
+		cc := clusterCount[assign[h]]
+		for _, c := range cs {
+			cc[c]++
+		}
+	}
+
+	// The decision.
+	fleetT := rareThreshold(n)
+	clusterT := make([]int32, k)
+	for c := range clusterT {
+		clusterT[c] = rareThreshold(size[c])
+	}
+	variantCut := int32(math.Max(float64(fleetT), 0.05*float64(n)))
+	rep.Hosts = make([]Host, n)
+	pend := make([][]pendingFinding, n)
+	for h := range n {
+		host := &rep.Hosts[h]
+		host.InstanceID = hostIDs[h]
+		host.Cluster = assign[h]
+		if len(emb.coords[h]) > 0 {
+			host.Position = emb.position(h)
+		}
+		kc := assign[h]
+		var ps []pendingFinding
+		for _, f := range hostFeats[h] {
+			c := coarseOf[f]
+			sFleet, sClus := coarseCount[c], clusterCount[kc][c]
+			switch {
+			case sFleet <= fleetT || size[kc] >= minRareCluster && sClus <= clusterT[kc]:
+				w := math.Log2(float64(n+1)/float64(sFleet)) + math.Log2(float64(size[kc]+1)/float64(sClus))
+				ps = append(ps, pendingFinding{feat: f, weight: w, rare: true})
+			case fineCount[f] <= variantCut:
+				// A variant of a common row (another version): listed,
+				// lightly weighted, never enough for an outlier.
+				w := 0.1 * math.Log2(float64(n+1)/float64(fineCount[f]))
+				ps = append(ps, pendingFinding{feat: f, weight: w})
+			}
+		}
+		for _, p := range ps {
+			host.Score += p.weight
+			if p.rare {
+				host.Outlier = true
+			}
+		}
+		host.Score = math.Round(host.Score*1000) / 1000
+		slices.SortFunc(ps, func(x, y pendingFinding) int {
+			if x.weight != y.weight {
+				return cmp.Compare(y.weight, x.weight)
+			}
+			return cmp.Or(cmp.Compare(fineCount[x.feat], fineCount[y.feat]),
+				cmp.Compare(featCmd[x.feat], featCmd[y.feat]),
+				strings.Compare(featKey(order, offsets, featCmd, x.feat), featKey(order, offsets, featCmd, y.feat)))
+		})
+		if len(ps) > maxFindings {
+			ps = ps[:maxFindings]
+		}
+		pend[h] = ps
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	// Findings show each host's own row (volatile columns dropped), found
+	// again by its feature.
+	err := parallel(runtime.GOMAXPROCS(0), func(part int) error {
+		keyers := map[string]*Keyer{}
+		var buf []byte
+		for h := part; h < n; h += runtime.GOMAXPROCS(0) {
+			if len(pend[h]) == 0 {
+				rep.Hosts[h].Findings = []Finding{}
+				continue
+			}
+			want := map[int32]int{}
+			for i, p := range pend[h] {
+				want[p.feat] = i
+			}
+			fs := make([]Finding, len(pend[h]))
+			for ci, c := range order {
+				kr := keyers[c.id]
+				if kr == nil {
+					kr = vol.Keyer(c.id)
+					keyers[c.id] = kr
+				}
+				for _, ri := range c.results[h] {
+					r := &in.Results[ri]
+					if !r.OK() {
+						continue
+					}
+					for _, row := range r.Rows {
+						buf = kr.AppendKey(buf[:0], row)
+						lf, ok := c.raw[maphash.Bytes(hashSeed, buf)]
+						if !ok {
+							continue
+						}
+						i, ok := want[offsets[ci]+lf]
+						if !ok || fs[i].Row != nil {
+							continue
+						}
+						f := offsets[ci] + lf
+						fs[i] = Finding{CommandID: c.id, Kind: KindRare, Row: vol.Strip(c.id, row),
+							HostsWithRow: int(fineCount[f]), Prevalence: float64(fineCount[f]) / float64(n)}
+					}
+				}
+			}
+			rep.Hosts[h].Findings = fs
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// Errors and notes.
+	withErrors := 0
+	for h := range n {
+		for _, c := range order {
+			rep.Hosts[h].Errors = append(rep.Hosts[h].Errors, c.errs[h]...)
+		}
+		if len(rep.Hosts[h].Errors) > 0 {
+			withErrors++
+		}
+	}
+	rep.Clusters = clusterTraits(k, size, clusterCount, coarseCount, coarseRep, order, offsets, featCmd, n)
+	rep.Notes = append(rep.Notes, clusterNotes(n, k, size, fleetT, emb, withErrors, rep)...)
+	return rep, nil
+}
+
+// featKey returns the normalized key of global feature f.
+func featKey(order []*clusterCmd, offsets []int32, featCmd []int32, f int32) string {
+	ci := featCmd[f]
+	return order[ci].feats[f-offsets[ci]].key
+}
+
+// minRareCluster is the smallest cluster whose own rare rows count: in a
+// smaller one, one host is already more than 1% of it.
+const minRareCluster = 100
+
+// rareThreshold returns the most hosts of a group of n that a rare row may
+// be on: 1% of them, and at least one.
+func rareThreshold(n int) int32 {
+	return int32(max(1, n/100))
+}
+
+// clusterTraits describes each cluster by the rows most of it has and the
+// rest of the fleet mostly does not, as findings of kind KindTrait with the
+// normalized row.
+func clusterTraits(k int, size []int, clusterCount [][]int32, coarseCount []int32, coarseRep []int32,
+	order []*clusterCmd, offsets, featCmd []int32, n int) []Cluster {
+	out := make([]Cluster, k)
+	for c := range k {
+		out[c] = Cluster{ID: c, Size: size[c]}
+		type trait struct {
+			coarse int32
+			lift   float64
+		}
+		var ts []trait
+		rest := n - size[c]
+		for cf, in := range clusterCount[c] {
+			if in == 0 {
+				continue
+			}
+			pIn := float64(in) / float64(size[c])
+			pOut := 0.0
+			if rest > 0 {
+				pOut = float64(coarseCount[cf]-in) / float64(rest)
+			}
+			if pIn >= 0.8 && pOut <= 0.5 && (k > 1 || pIn < 1) {
+				ts = append(ts, trait{int32(cf), pIn - pOut})
+			}
+		}
+		slices.SortFunc(ts, func(x, y trait) int {
+			return cmp.Or(cmp.Compare(y.lift, x.lift), strings.Compare(
+				featKey(order, offsets, featCmd, coarseRep[x.coarse]), featKey(order, offsets, featCmd, coarseRep[y.coarse])))
+		})
+		if len(ts) > DefaultMaxTraits {
+			ts = ts[:DefaultMaxTraits]
+		}
+		for _, t := range ts {
+			f := coarseRep[t.coarse]
+			ci := featCmd[f]
+			out[c].Traits = append(out[c].Traits, Finding{
+				CommandID: order[ci].id, Kind: KindTrait, Row: rowOfKey(order[ci].feats[f-offsets[ci]].key),
+				HostsWithRow: int(coarseCount[t.coarse]), Prevalence: float64(coarseCount[t.coarse]) / float64(n),
+			})
+		}
+	}
+	return out
+}
+
+// clusterNotes says how far the report can be trusted.
+func clusterNotes(n, k int, size []int, fleetT int32, emb *embedding, withErrors int, rep *Report) []string {
+	var notes []string
+	outliers := len(rep.Outliers())
+	notes = append(notes, fmt.Sprintf("cluster analysis of %d hosts: %d clusters, %d outliers; a row is rare when, after normalization, at most %d of the %d hosts (or 1%% of the host's cluster, in clusters of %d hosts or more) carry it",
+		n, k, outliers, fleetT, n, minRareCluster))
+	switch {
+	case n < 10:
+		notes = append(notes, fmt.Sprintf("only %d hosts: every row on one host is rare, and nothing tells a compromised host from a host that is merely different (a new version, a different role); read the findings, not the outlier flags", n))
+	case n < 50:
+		notes = append(notes, fmt.Sprintf("only %d hosts: a row on a single host is rare by definition here, so a host alone in its role or version is flagged with it; findings that are versions of common rows are scored low and do not make outliers, but clusters of fewer than 5 hosts say little", n))
+	}
+	small := 0
+	for _, s := range size {
+		if s < 5 {
+			small++
+		}
+	}
+	if small > 0 && n >= 10 {
+		notes = append(notes, fmt.Sprintf("%d clusters have fewer than 5 hosts: little sets them apart, and the rows of their hosts are judged against the whole fleet", small))
+	}
+	if n >= 20 && outliers*10 > n {
+		notes = append(notes, fmt.Sprintf("%d of %d hosts are outliers: more than 10%% of the group differ; the group may hold hosts of different kinds, or a compromise spread wide (rows shared by many hosts are not rare)", outliers, n))
+	}
+	if withErrors > 0 {
+		notes = append(notes, fmt.Sprintf("%d of %d hosts have commands that did not succeed (see their errors); only their successful commands were analyzed", withErrors, n))
+	}
+	if emb.dims == 0 && n > 1 {
+		notes = append(notes, "the hosts share all their common rows: one cluster")
+	}
+	return notes
+}
+
+// parallel runs f(0..n-1) on up to GOMAXPROCS goroutines and returns the
+// first error.
+func parallel(n int, f func(i int) error) error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = f(i)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

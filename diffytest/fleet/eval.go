@@ -1,0 +1,152 @@
+package fleet
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/diffy-dfir/diffy/analyze"
+	"github.com/diffy-dfir/diffy/collect"
+)
+
+// Evaluation scores a Report against what the fleet planted, at the
+// analyzer's own decision (Host.Outlier).
+type Evaluation struct {
+	// Hosts, Compromised and Flagged count the hosts of the fleet, the
+	// compromised ones and the outliers of the report.
+	Hosts, Compromised, Flagged int
+	// TruePositives counts the compromised hosts flagged.
+	TruePositives int
+	// Precision is TruePositives / Flagged (1 when nothing is flagged);
+	// Recall is TruePositives / Compromised (1 when none is compromised).
+	Precision, Recall float64
+	// Top3 is the share of compromised hosts with a planted row among
+	// their first three findings (1 when none is compromised).
+	Top3 float64
+	// Missing counts fleet hosts absent from the report.
+	Missing int
+}
+
+// String gives the figures on one line.
+func (e Evaluation) String() string {
+	return fmt.Sprintf("hosts=%d compromised=%d flagged=%d precision=%.3f recall=%.3f top3=%.3f",
+		e.Hosts, e.Compromised, e.Flagged, e.Precision, e.Recall, e.Top3)
+}
+
+// Evaluate scores rep against f. A finding is about a planted row when it
+// is of the planted row's command and its Row is the planted row without
+// its volatile columns (analyze.DefaultVolatile), or the planted row
+// itself.
+func (f *Fleet) Evaluate(rep *analyze.Report) Evaluation {
+	byID := make(map[string]*analyze.Host, len(rep.Hosts))
+	for i := range rep.Hosts {
+		byID[rep.Hosts[i].InstanceID] = &rep.Hosts[i]
+	}
+	vol := analyze.DefaultVolatile()
+	ev := Evaluation{Hosts: len(f.Hosts)}
+	top3 := 0
+	for i := range f.Hosts {
+		h := &f.Hosts[i]
+		rh := byID[h.Instance.ID]
+		if rh == nil {
+			ev.Missing++
+			continue
+		}
+		if rh.Outlier {
+			ev.Flagged++
+		}
+		if !h.Compromised {
+			continue
+		}
+		ev.Compromised++
+		if rh.Outlier {
+			ev.TruePositives++
+		}
+		found := false
+		for j, fd := range rh.Findings {
+			if j == 3 {
+				break
+			}
+			for _, p := range h.Planted {
+				if fd.CommandID == p.CommandID && (maps.Equal(fd.Row, vol.Strip(p.CommandID, p.Row)) || maps.Equal(fd.Row, p.Row)) {
+					found = true
+				}
+			}
+		}
+		if found {
+			top3++
+		}
+	}
+	ev.Precision, ev.Recall, ev.Top3 = 1, 1, 1
+	if ev.Flagged > 0 {
+		ev.Precision = float64(ev.TruePositives) / float64(ev.Flagged)
+	}
+	if ev.Compromised > 0 {
+		ev.Recall = float64(ev.TruePositives) / float64(ev.Compromised)
+		ev.Top3 = float64(top3) / float64(ev.Compromised)
+	}
+	return ev
+}
+
+// Stacking is plain stacking, the naive analysis the cluster analyzer is
+// measured against: rows are compared whole after dropping the volatile
+// columns of analyze.DefaultVolatile (no token normalization), and a host
+// is an outlier when it has a row seen on fewer than share of the hosts
+// (share 0.01 is "1% stacking"). Findings are the host's rare rows, rarest
+// first.
+func Stacking(results []collect.Result, share float64) *analyze.Report {
+	vol := analyze.DefaultVolatile()
+	type hostRows struct {
+		id   string
+		keys map[string]collect.Row
+		cmd  map[string]string
+	}
+	var hosts []*hostRows
+	byID := map[string]*hostRows{}
+	count := map[string]int{}
+	for _, r := range results {
+		h := byID[r.InstanceID]
+		if h == nil {
+			h = &hostRows{id: r.InstanceID, keys: map[string]collect.Row{}, cmd: map[string]string{}}
+			byID[r.InstanceID] = h
+			hosts = append(hosts, h)
+		}
+		if !r.OK() {
+			continue
+		}
+		for _, row := range r.Rows {
+			k := r.CommandID + "\x00" + vol.Key(r.CommandID, row)
+			if _, ok := h.keys[k]; !ok {
+				h.keys[k] = row
+				h.cmd[k] = r.CommandID
+				count[k]++
+			}
+		}
+	}
+	n := len(hosts)
+	rep := &analyze.Report{Analyzer: "stacking", Hosts: make([]analyze.Host, 0, n)}
+	for _, h := range hosts {
+		host := analyze.Host{InstanceID: h.id, Findings: []analyze.Finding{}}
+		for k, row := range h.keys {
+			if float64(count[k]) < share*float64(n) {
+				host.Outlier = true
+				host.Score++
+				host.Findings = append(host.Findings, analyze.Finding{CommandID: h.cmd[k], Kind: analyze.KindRare,
+					Row: vol.Strip(h.cmd[k], row), HostsWithRow: count[k], Prevalence: float64(count[k]) / float64(n)})
+			}
+		}
+		sortFindings(host.Findings)
+		rep.Hosts = append(rep.Hosts, host)
+	}
+	return rep
+}
+
+// sortFindings orders findings rarest first, then by command and row.
+func sortFindings(fs []analyze.Finding) {
+	slices.SortFunc(fs, func(a, b analyze.Finding) int {
+		return cmp.Or(cmp.Compare(a.HostsWithRow, b.HostsWithRow), strings.Compare(a.CommandID, b.CommandID),
+			strings.Compare(analyze.RowKey(a.Row), analyze.RowKey(b.Row)))
+	})
+}
