@@ -3,6 +3,7 @@ package ec2target
 import (
 	"fmt"
 	"strings"
+	"unicode"
 
 	"github.com/diffy-dfir/diffy/diffyerr"
 )
@@ -99,9 +100,11 @@ func ParseTagFilter(s string) ([]TagFilter, error) {
 	return out, nil
 }
 
+// hasControl reports whether s holds a control character: C0, DEL or C1
+// (U+0080-U+009F, such as NEL and CSI, which terminals act on too).
 func hasControl(s string) bool {
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
+		if unicode.IsControl(r) {
 			return true
 		}
 	}
