@@ -192,13 +192,8 @@ var collectorRules = []rule[CollectorHarness]{
 	}},
 	{"cancelled-before-start", func(ctx context.Context, h CollectorHarness) error {
 		rs, err := collectRun(cancelled(ctx), h.Collector, h.Instances, h.Commands)
-		switch {
-		case asCallError(err) != nil:
+		if err := wantCanceled("Collect", err); err != nil {
 			return err
-		case err == nil:
-			return errors.New("Collect with a cancelled context returned no error, want one matching context.Canceled")
-		case !errors.Is(err, context.Canceled):
-			return fmt.Errorf("Collect with a cancelled context returned %v, which does not match context.Canceled", err)
 		}
 		if err := checkPairs(rs, h.Instances, h.Commands); err != nil {
 			return fmt.Errorf("with a cancelled context: %w", err)

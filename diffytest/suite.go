@@ -215,6 +215,20 @@ func cancelled(parent context.Context) context.Context {
 	return ctx
 }
 
+// wantCanceled checks that op, called with a cancelled context, failed
+// with an error matching context.Canceled.
+func wantCanceled(op string, err error) error {
+	switch {
+	case asCallError(err) != nil:
+		return err
+	case err == nil:
+		return fmt.Errorf("%s with a cancelled context returned no error, want one matching context.Canceled", op)
+	case !errors.Is(err, context.Canceled):
+		return fmt.Errorf("%s with a cancelled context returned %v, which does not match context.Canceled", op, err)
+	}
+	return nil
+}
+
 // concurrency is how many goroutines the concurrent-use rules run at once.
 const concurrency = 4
 
