@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-
-	"github.com/diffy-dfir/diffy/redact"
 )
 
 // writeFileAtomic writes data to path through a temporary file in the same
@@ -51,10 +49,10 @@ func isDir(path string) bool {
 }
 
 // newLogger returns the CLI's logger: "level=LEVEL msg=... key=value"
-// lines on stderr, from level up, without the time, and with AWS
-// credentials and other secrets redacted (package redact).
+// lines on stderr, from level up, without the time. (diffy.WithLogger
+// puts it behind redact.NewHandler, so no AWS secret is logged.)
 func newLogger(stderr io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(redact.NewHandler(slog.NewTextHandler(stderr, &slog.HandlerOptions{
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{
 		Level: level,
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 			if len(groups) == 0 && a.Key == slog.TimeKey {
@@ -62,5 +60,5 @@ func newLogger(stderr io.Writer, level slog.Level) *slog.Logger {
 			}
 			return a
 		},
-	})))
+	}))
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/diffy-dfir/diffy"
 	"github.com/diffy-dfir/diffy/analyze"
 )
 
@@ -306,4 +307,38 @@ func TestInterruptedRunNoteAndResume(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(store, "partial", "local.IR-7.00000.json")); !os.IsNotExist(err) {
 		t.Errorf("the part is still there after the resumed run completed: %v", err)
 	}
+}
+
+func TestProgressLine(t *testing.T) {
+	var buf bytes.Buffer
+	if l := newProgressLine(&buf, "web"); l != nil {
+		t.Fatal("a progress line on a writer that is not a terminal")
+	}
+	l := &progressLine{w: &buf, key: "web"}
+	l.update(diffy.Progress{Stage: "collect", Done: 500, Total: 2000})
+	l.update(diffy.Progress{Stage: "collect", Done: 2000, Total: 2000})
+	l.update(diffy.Progress{Stage: "analyze", Done: 0, Total: 1})
+	l.clear()
+	long, short := "diffy: web: collected 2000 of 2000 instances", "diffy: web: analyzing"
+	want := "\rdiffy: web: collected 500 of 2000 instances" +
+		"\r" + long +
+		"\r" + short + strings.Repeat(" ", len(long)-len(short)) + // covers the longer line
+		"\r" + strings.Repeat(" ", len(long)) + "\r"
+	if buf.String() != want {
+		t.Errorf("progress output = %q, want %q", buf.String(), want)
+	}
+	var none *progressLine
+	none.update(diffy.Progress{Stage: "collect"}) // nil-safe
+	none.clear()
+}
+
+func TestOutputFileError(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "r.json", "["+result("i-1", "users")+"]")
+	missing := filepath.Join(dir, "no", "such", "dir", "report.json")
+	code, _, errOut := runCLI(t, "analyze", "--from", dir, "--baseline-from", filepath.Join(dir, "r.json"), "--store", t.TempDir(), "-o", missing)
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	oneErrorLine(t, errOut, "-o "+missing)
 }

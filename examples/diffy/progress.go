@@ -18,7 +18,7 @@ import (
 type progressLine struct {
 	w    io.Writer
 	key  string
-	last int // length of the line shown
+	last int // width of the line shown
 }
 
 // newProgressLine returns a progress line on stderr for key, or nil when
@@ -53,7 +53,7 @@ func (l *progressLine) update(p diffy.Progress) {
 		pad = strings.Repeat(" ", n)
 	}
 	fmt.Fprintf(l.w, "\r%s%s", msg, pad)
-	l.last = len(msg)
+	l.last = len(msg) + len(pad) // the width shown, which clear must cover
 }
 
 // clear removes the line.
