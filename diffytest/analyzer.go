@@ -74,8 +74,12 @@ func CheckAnalyzer(newAnalyzer func() (analyze.Analyzer, error)) error {
 // suite.
 const FleetSize = 30
 
-// CollectedAt is the time the suites' generated Results were collected.
-var CollectedAt = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+// CollectedAt is the time the Analyzer suite's generated Results were
+// collected. The suite keeps its own copy: changing this changes nothing it
+// does.
+var CollectedAt = collectedAt
+
+var collectedAt = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 
 // BaselineInstance is the instance ID of the clean host the Analyzer suite
 // gives as in.Baseline.
@@ -117,7 +121,7 @@ func hostID(k int) string { return fmt.Sprintf("i-%017x", (k+1)*7919%100003) }
 func hostResults(id string, rows map[string][]collect.Row) []collect.Result {
 	var rs []collect.Result
 	for _, cmd := range slices.Sorted(maps.Keys(rows)) {
-		rs = append(rs, collect.Result{InstanceID: id, CommandID: cmd, Status: collect.StatusSuccess, CollectedAt: CollectedAt, Rows: cloneRows(rows[cmd]), ExitCode: 0})
+		rs = append(rs, collect.Result{InstanceID: id, CommandID: cmd, Status: collect.StatusSuccess, CollectedAt: collectedAt, Rows: cloneRows(rows[cmd]), ExitCode: 0})
 	}
 	return rs
 }

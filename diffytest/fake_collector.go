@@ -54,8 +54,10 @@ type fakeFailure struct {
 // CollectCall is one call a FakeCollector received: copies of its
 // arguments.
 type CollectCall struct {
+	// Instances are the instances asked for, duplicates included.
 	Instances []target.Instance
-	Commands  []payload.Command
+	// Commands are the commands asked for.
+	Commands []payload.Command
 }
 
 // NewFakeCollector returns a FakeCollector answering with rows, by

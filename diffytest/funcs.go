@@ -72,8 +72,11 @@ func (f InventoryFunc) Entries(ctx context.Context) ([]inventory.Entry, error) {
 // StoreFuncs is a persist.Store made of three functions. A method whose
 // function is nil returns ErrUnset.
 type StoreFuncs struct {
-	PutFunc  func(ctx context.Context, kind persist.Kind, key string, doc []byte) error
-	GetFunc  func(ctx context.Context, kind persist.Kind, key string) ([]byte, error)
+	// PutFunc is called by Put.
+	PutFunc func(ctx context.Context, kind persist.Kind, key string, doc []byte) error
+	// GetFunc is called by Get.
+	GetFunc func(ctx context.Context, kind persist.Kind, key string) ([]byte, error)
+	// ListFunc is called by List.
 	ListFunc func(ctx context.Context, kind persist.Kind) ([]string, error)
 }
 
