@@ -78,3 +78,7 @@ func TestBuiltinStoreMemory(t *testing.T) {
 func TestBuiltinAnalyzerBaseline(t *testing.T) {
 	diffytest.TestAnalyzer(t, func(t *testing.T) analyze.Analyzer { return analyze.Baseline{} })
 }
+
+func TestBuiltinAnalyzerClustering(t *testing.T) {
+	diffytest.TestAnalyzer(t, func(t *testing.T) analyze.Analyzer { return analyze.Clustering{} })
+}
