@@ -3,6 +3,11 @@
 // implementations Dir (files in a directory, the embedded default) and
 // Memory. The S3 store lives in persist/s3store.
 //
+// Dir keeps each document as the file <Path>/<kind>/<key>.json, written
+// atomically (temporary file, fsync, rename, fsync of the directory), files
+// 0600 and directories 0700. Stores that can remove a document also
+// implement the optional Deleter capability; Dir and Memory do.
+//
 // # Defaults
 //
 // diffy.New uses a Dir at DefaultDir() when no store is set:
