@@ -298,16 +298,3 @@ func writeAtomic(ctx context.Context, dir, name string, doc []byte) (err error) 
 	}
 	return syncDir(dir)
 }
-
-// syncDir flushes dir's entries (a rename or a removal) to disk.
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
