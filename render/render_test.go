@@ -81,9 +81,12 @@ func TestTable(t *testing.T) {
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "?") == s }
 
 func TestTableClustersAndLimit(t *testing.T) {
+	trait := func(name string) analyze.Finding {
+		return analyze.Finding{CommandID: "processes", Kind: analyze.KindRare, Row: collect.Row{"name": name}, HostsWithRow: 18, Prevalence: 0.9}
+	}
 	r := &analyze.Report{Key: "fleet", Analyzer: "cluster",
 		Clusters: []analyze.Cluster{
-			{ID: 0, Size: 18, Traits: []analyze.Finding{{CommandID: "processes", Kind: analyze.KindRare, Row: collect.Row{"name": "nginx"}, HostsWithRow: 18, Prevalence: 0.9}}},
+			{ID: 0, Size: 18, Traits: []analyze.Finding{trait("nginx"), trait("envoy"), trait("node")}},
 			{ID: 1, Size: 2},
 		},
 	}
@@ -93,12 +96,12 @@ func TestTableClustersAndLimit(t *testing.T) {
 	}
 	r.Hosts = []analyze.Host{{InstanceID: "i-1", Outlier: true, Score: 7.25, Cluster: 1, Findings: findings}, {InstanceID: "i-2", Findings: []analyze.Finding{}}}
 	var buf bytes.Buffer
-	if err := render.TableWith(&buf, r, render.TableOptions{MaxFindings: 3}); err != nil {
+	if err := render.TableWith(&buf, r, render.TableOptions{MaxFindings: 3, MaxTraits: 2}); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()
 	for _, want := range []string{
-		"CLUSTERS\nID  SIZE  TRAITS\n0   18    processes name=nginx (18 hosts, 0.900)\n1   2     -\n",
+		"CLUSTERS\nID  SIZE  TRAITS\n0   18    processes name=nginx (18 hosts, 0.900)\n          processes name=envoy (18 hosts, 0.900)\n          ... 1 more trait\n1   2     -\n",
 		"i-1  score 7.25  cluster 1  5 findings",
 		"rare  processes  1      0.050       name=c\n",
 		"... 2 more findings",

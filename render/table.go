@@ -13,9 +13,11 @@ import (
 	"github.com/diffy-dfir/diffy/diffyerr"
 )
 
-// DefaultMaxFindings is how many findings Table shows per outlier, and how
-// many traits per cluster.
+// DefaultMaxFindings is how many findings Table shows per outlier.
 const DefaultMaxFindings = 10
+
+// DefaultMaxTraits is how many traits Table shows per cluster.
+const DefaultMaxTraits = 5
 
 // maxErrorHosts is how many hosts with failed commands (and no outlier
 // flag) Table lists by name.
@@ -23,9 +25,12 @@ const maxErrorHosts = 20
 
 // TableOptions changes what Table shows.
 type TableOptions struct {
-	// MaxFindings is the most findings shown per outlier and traits per
-	// cluster; the rest are counted. Zero means DefaultMaxFindings.
+	// MaxFindings is the most findings shown per outlier; the rest are
+	// counted. Zero means DefaultMaxFindings.
 	MaxFindings int
+	// MaxTraits is the most traits shown per cluster; the rest are
+	// counted. Zero means DefaultMaxTraits.
+	MaxTraits int
 }
 
 // Table writes r as aligned text for a terminal (see TableWith), with the
@@ -54,6 +59,10 @@ func TableWith(w io.Writer, r *analyze.Report, opts TableOptions) error {
 	maxF := opts.MaxFindings
 	if maxF <= 0 {
 		maxF = DefaultMaxFindings
+	}
+	maxT := opts.MaxTraits
+	if maxT <= 0 {
+		maxT = DefaultMaxTraits
 	}
 	ew := &errWriter{w: w}
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
@@ -96,8 +105,9 @@ func TableWith(w io.Writer, r *analyze.Report, opts TableOptions) error {
 				continue
 			}
 			for i, t := range c.Traits {
-				if i == maxF {
-					p("\t\t... %d more traits\n", len(c.Traits)-maxF)
+				if i == maxT {
+					n := len(c.Traits) - maxT
+					p("\t\t... %d more %s\n", n, plural(n, "trait", "traits"))
 					break
 				}
 				lead := "\t"
@@ -124,7 +134,8 @@ func TableWith(w io.Writer, r *analyze.Report, opts TableOptions) error {
 			p("  KIND\tCOMMAND\tHOSTS\tPREVALENCE\tROW\n")
 			for i, f := range h.Findings {
 				if i == maxF {
-					p("  ... %d more findings (all are in --format json)\n", len(h.Findings)-maxF)
+					n := len(h.Findings) - maxF
+					p("  ... %d more %s (all are in the JSON report)\n", n, plural(n, "finding", "findings"))
 					break
 				}
 				p("  %s\t%s\t%d\t%.3f\t%s\n", Escape(f.Kind), Escape(f.CommandID), f.HostsWithRow, f.Prevalence, FormatRow(f.Row))
