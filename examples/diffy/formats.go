@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"io"
 
 	"github.com/diffy-dfir/diffy/analyze"
@@ -12,7 +11,7 @@ import (
 var formats = []plugin{
 	{"table", "aligned text for a terminal; host content escaped"},
 	{"json", "the Report as JSON (the stable format of DESIGN.md)"},
-	{"html", "a self-contained HTML page (not built in yet)"},
+	{"html", "a self-contained HTML page: map of the hosts, clusters, outliers and their findings"},
 }
 
 // newWriter returns the report writer of the --format name. It is called
@@ -25,7 +24,7 @@ func newWriter(format string) (func(io.Writer, *analyze.Report) error, error) {
 	case "json":
 		return render.JSON, nil
 	case "html":
-		return nil, errors.New(`format "html" is not built in yet`)
+		return func(w io.Writer, r *analyze.Report) error { return render.HTML(w, r, render.HTMLOptions{}) }, nil
 	}
 	return nil, usagef("unknown --format %q", format)
 }
