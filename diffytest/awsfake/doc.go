@@ -1,0 +1,139 @@
+// Package awsfake serves in-process SSM, EC2 and S3 endpoints on loopback
+// that speak the real wire protocols, so that the real aws-sdk-go-v2
+// clients (ssm, ec2, s3) run against them unchanged, pointed at them through
+// their BaseEndpoint. Serialization, retries, pagination and waiters are the
+// SDK's own, exercised for real; behind the endpoints is a simulated fleet
+// whose hosts answer the standard osquery pack with their rows.
+//
+//	srv, err := awsfake.New(awsfake.Options{Instances: instances})
+//	defer srv.Close()
+//	cfg := srv.Config()
+//	ssmClient := ssm.NewFromConfig(cfg)
+//	ec2Client := ec2.NewFromConfig(cfg)
+//	s3Client := s3.NewFromConfig(cfg, srv.S3Options)
+//
+// # Services
+//
+// SSM speaks awsJson1.1 (POST, X-Amz-Target: AmazonSSM.<Op>) and serves
+// SendCommand, GetCommandInvocation, ListCommandInvocations, ListCommands,
+// CancelCommand and DescribeInstanceInformation. EC2 speaks ec2Query (form
+// in, XML out, API version 2016-11-15) and serves DescribeInstances with
+// InstanceId.N, MaxResults/NextToken and the filters instance-state-name,
+// instance-id, tag:KEY, tag-key, tag-value, image-id, private-ip-address,
+// availability-zone, instance-type and owner-id (with * and ? wildcards).
+// S3 is github.com/johannesboyne/gofakes3 on its in-memory backend, with
+// path-style addressing (S3Options sets it).
+//
+// # Running commands
+//
+// SendCommand runs only the AWS-RunShellScript document. Its commands
+// parameter (a list of lines, joined with newlines) is interpreted by a
+// tiny shell, once per invocation, against the simulated host. The subset:
+//
+//   - words with '...' and "..." quoting and backslash escapes; $?, $NAME
+//     and ${NAME} expansion (no field splitting, no globbing);
+//     NAME=value assignments;
+//   - lists with ;, newlines, && and ||; { ...; } groups and ( ... )
+//     subshells; # comments; set -e (and set +e);
+//   - redirections >/dev/null, 2>/dev/null, &>/dev/null, >&2, 1>&2, 2>&1
+//     (no files);
+//   - builtins echo (-n, -e), printf (%s, %d, %b, %%, backslash escapes),
+//     true, false, :, exit N, set, command -v / which / type, and
+//     sh -c SCRIPT / bash -c SCRIPT;
+//   - osqueryi [--flags] --json SQL: when SQL is one of
+//     payload.StandardPack()'s queries (compared after normalizing case and
+//     white space), it prints the host's Output for that command ID;
+//     other SQL prints an error on stderr and exits 1.
+//
+// Anything else (an unknown command, pipes, command substitution, files)
+// fails the way sh does: "...: line N: NAME: command not found" on stderr
+// and status 127, or a syntax error with status 2. So the scripts of
+// payload.OsqueryShell, and several of them framed between echoed marker
+// lines, run as on a real host; on a host without osqueryi, `command -v
+// osqueryi` fails and the script prints its own message with status 127.
+//
+// Each invocation of a command is Pending, then InProgress for RunTime,
+// then final; a command's invocations run MaxConcurrency at a time.
+// Statuses: Success; Failed with the script's non-zero ResponseCode;
+// TimedOut (ExecutionTimedOut) after executionTimeout; Cancelled after
+// CancelCommand; Failed with StatusDetails Undeliverable or Terminated
+// (ResponseCode -1). Output is computed when it is asked for, never stored
+// per invocation, so 10,000 instances cost little memory.
+//
+// # Faithful to AWS
+//
+//   - Wire formats, error shapes ({"__type": ..., "message": ...} for SSM,
+//     <Response><Errors><Error> for EC2) and HTTP statuses, so the SDK's
+//     error types, retryers and paginators behave as against AWS.
+//   - SendCommand takes at most 50 InstanceIds (ValidationException) and 5
+//     Targets; an instance ID that SSM does not manage (unknown, not
+//     managed, terminated) fails the whole call with InvalidInstanceId,
+//     "Instances [[i-1, i-2]] not in a valid state for account N", as AWS
+//     does. Targets select only managed instances.
+//   - GetCommandInvocation returns at most StdoutLimit (24,000) characters
+//     of stdout: longer output is cut so that, with the SSM agent's marker
+//     StdoutTruncatedMarker ("\n---Output truncated---") appended, it is
+//     24,000 long; stderr likewise at 8,000 with StderrTruncatedMarker.
+//     ListCommandInvocations with Details gives each plugin's Output cut to
+//     2,500 the way the agent cuts it (stdout, "\n----------ERROR-------\n",
+//     stderr).
+//   - With OutputS3BucketName, the whole stdout (and stderr, when not
+//     empty) is written to
+//     PREFIX/COMMANDID/INSTANCEID/awsrunShellScript/0.awsrunShellScript/stdout
+//     before the invocation reports its final status; StandardOutputUrl is
+//     https://s3.REGION.amazonaws.com/BUCKET/KEY. The bucket must exist
+//     (CreateBucket, or the s3 client): as with AWS, SendCommand does not
+//     check it, and a missing bucket means no object.
+//   - Right after SendCommand, during ConsistencyDelay,
+//     GetCommandInvocation answers InvocationDoesNotExist and the list
+//     operations leave the command out.
+//   - Throttling: ThrottlingException (SSM, HTTP 400), RequestLimitExceeded
+//     (EC2, HTTP 503), SlowDown (S3, HTTP 503).
+//   - Pagination with MaxResults and opaque NextToken tokens, the limits
+//     of each operation (1-50, 5-50 for DescribeInstanceInformation, 5-1000
+//     for DescribeInstances, which refuses MaxResults with InstanceId.N).
+//
+// # Simplified
+//
+//   - Requests are not authenticated (any signature passes).
+//   - Only AWS-RunShellScript, version 1, with the parameters commands,
+//     executionTimeout and workingDirectory (ignored); no CloudWatch, SNS,
+//     alarms, or rate control beyond MaxConcurrency: MaxErrors is checked
+//     and decides the command's aggregate status but does not stop
+//     invocations. Delivery never times out; TimeoutSeconds is only checked.
+//   - Cancelled is immediate (no Cancelling state). An undeliverable
+//     instance stays Pending for RunTime, then Failed/Undeliverable; an
+//     instance terminated while a command runs ends Failed/Terminated.
+//   - ListCommands and ListCommandInvocations ignore Filters.
+//   - Every instance is its own reservation; instance states are only
+//     running and terminated (terminated instances stay listed).
+//   - The fake's own clock is the wall clock; nothing is persisted.
+//
+// # Knobs
+//
+// Options.RunTime and ConsistencyDelay shape command lifecycles.
+// Options.CallFaults apply per API call: Latency, token-bucket throttles
+// per operation (Throttle, ThrottleAll), bursts of HTTP 500
+// (ServerErrorEvery/ServerErrorBurst), connection resets (ResetEvery, a
+// TCP RST without an answer) and slow answers (SlowEvery/SlowDelay, which
+// a client with a shorter deadline sees as a timeout). Options.Faults pick
+// misbehaving instances by fraction, deterministically from a seed
+// (Server.Selected lists them): failing, undeliverable, terminating
+// mid-run, big output, no osqueryi, not managed by SSM, vanishing after
+// DescribeInstances, hanging until executionTimeout, and missing S3 output.
+// Server.Terminate terminates an instance at any time.
+//
+// # Defaults
+//
+// Region DefaultRegion, Account DefaultAccount, RunTime DefaultRunTime,
+// no consistency delay, no fault. Config gives static credentials
+// (AccessKeyID), each service's endpoint, and the adaptive retryer with 10
+// attempts and no retry quota.
+//
+// # Testing
+//
+// Server.Calls counts calls per operation ("ssm:SendCommand") with how
+// many were throttled, failed or reset; Server.SentCommands records every
+// SendCommand with its full parameters (to check that no credential is ever
+// sent to a host).
+package awsfake

@@ -1,0 +1,146 @@
+package awsfake_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/diffy-dfir/diffy/diffytest/awsfake"
+)
+
+func TestDescribeInstancesPaginatorWithFilters(t *testing.T) {
+	insts := append(testInstances(1000, "web-asg"), testInstances(0, "")...)
+	other := testInstances(1010, "other-asg")[1000:] // distinct IDs, another group
+	srv := newServer(t, awsfake.Options{Instances: append(insts, other...)})
+	client := ec2.NewFromConfig(srv.Config())
+	ctx := context.Background()
+
+	in := &ec2.DescribeInstancesInput{
+		Filters: []ec2types.Filter{
+			{Name: aws.String("tag:aws:autoscaling:groupName"), Values: []string{"web-asg"}},
+			{Name: aws.String("instance-state-name"), Values: []string{"running"}},
+		},
+		MaxResults: aws.Int32(100),
+	}
+	p := ec2.NewDescribeInstancesPaginator(client, in)
+	seen := map[string]bool{}
+	pages := 0
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, r := range out.Reservations {
+			if aws.ToString(r.OwnerId) != awsfake.DefaultAccount {
+				t.Errorf("reservation owner %q, want %q", aws.ToString(r.OwnerId), awsfake.DefaultAccount)
+			}
+			for _, i := range r.Instances {
+				id := aws.ToString(i.InstanceId)
+				if seen[id] {
+					t.Errorf("instance %s listed twice", id)
+				}
+				seen[id] = true
+				if i.State == nil || i.State.Name != ec2types.InstanceStateNameRunning {
+					t.Errorf("%s: state %v, want running", id, i.State)
+				}
+				if aws.ToString(i.PrivateIpAddress) == "" || aws.ToString(i.ImageId) != "ami-0123456789abcdef0" {
+					t.Errorf("%s: ip %q image %q", id, aws.ToString(i.PrivateIpAddress), aws.ToString(i.ImageId))
+				}
+				if i.LaunchTime == nil || !i.LaunchTime.Equal(time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)) {
+					t.Errorf("%s: launch time %v", id, i.LaunchTime)
+				}
+				if i.Placement == nil || aws.ToString(i.Placement.AvailabilityZone) != "us-east-1a" {
+					t.Errorf("%s: placement %v", id, i.Placement)
+				}
+				group := ""
+				for _, tag := range i.Tags {
+					if aws.ToString(tag.Key) == "aws:autoscaling:groupName" {
+						group = aws.ToString(tag.Value)
+					}
+				}
+				if group != "web-asg" {
+					t.Errorf("%s: group tag %q", id, group)
+				}
+			}
+		}
+	}
+	if len(seen) != 1000 || pages != 10 {
+		t.Fatalf("got %d instances in %d pages, want 1000 in 10", len(seen), pages)
+	}
+	if got := srv.Calls()["ec2:DescribeInstances"].Calls; got != 10 {
+		t.Errorf("DescribeInstances calls = %d, want 10", got)
+	}
+
+	// tag:KEY with a wildcard and tag-key.
+	out, err := client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+		{Name: aws.String("tag:role"), Values: []string{"a*"}},
+		{Name: aws.String("tag-key"), Values: []string{"aws:autoscaling:groupName"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(out.Reservations); n != 505 {
+		t.Errorf("role=a* matched %d instances, want 505", n)
+	}
+	if out.NextToken != nil {
+		t.Errorf("a call without MaxResults returned a NextToken")
+	}
+
+	// InstanceId.N, and an unknown ID.
+	ids := []string{aws.ToString(out.Reservations[0].Instances[0].InstanceId), aws.ToString(out.Reservations[1].Instances[0].InstanceId)}
+	out, err = client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: ids})
+	if err != nil || len(out.Reservations) != 2 {
+		t.Fatalf("by IDs: %v, %d reservations", err, len(out.Reservations))
+	}
+	_, err = client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{"i-does-not-exist"}})
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "InvalidInstanceID.NotFound" {
+		t.Fatalf("unknown ID: got %v, want InvalidInstanceID.NotFound", err)
+	}
+
+	// A group that does not exist matches nothing.
+	out, err = client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+		{Name: aws.String("tag:aws:autoscaling:groupName"), Values: []string{"nope"}}}})
+	if err != nil || len(out.Reservations) != 0 {
+		t.Fatalf("unknown group: %v, %d reservations", err, len(out.Reservations))
+	}
+}
+
+func TestDescribeInstancesTerminatedAndVanishing(t *testing.T) {
+	srv := newServer(t, awsfake.Options{Instances: testInstances(40, "g"), Faults: awsfake.Faults{Seed: 3, Vanishing: 0.25}})
+	client := ec2.NewFromConfig(srv.Config())
+	ctx := context.Background()
+	vanish := srv.Selected(awsfake.FaultVanishing)
+	if len(vanish) == 0 || len(vanish) == 40 {
+		t.Fatalf("25%% vanishing picked %d of 40", len(vanish))
+	}
+	running := func() int {
+		out, err := client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+			{Name: aws.String("instance-state-name"), Values: []string{"running"}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(out.Reservations)
+	}
+	if n := running(); n != 40 {
+		t.Fatalf("first listing: %d running, want 40", n)
+	}
+	if n := running(); n != 40-len(vanish) {
+		t.Fatalf("second listing: %d running, want %d (vanishing ones gone)", n, 40-len(vanish))
+	}
+	srv.Terminate(testInstances(1, "g")[0].Instance.ID)
+	out, err := client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{testInstances(1, "g")[0].Instance.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := out.Reservations[0].Instances[0].State.Name; st != ec2types.InstanceStateNameTerminated {
+		t.Fatalf("terminated instance is %s", st)
+	}
+}

@@ -1,0 +1,233 @@
+package awsfake
+
+import (
+	"math"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Rate is a token bucket: PerSecond tokens are added each second up to
+// Burst; each call takes one, and a call that finds none is throttled. The
+// zero Rate throttles nothing.
+type Rate struct {
+	// PerSecond is the sustained rate of calls allowed.
+	PerSecond float64
+	// Burst is the bucket's size; when 0, max(1, PerSecond) rounded up.
+	Burst int
+}
+
+func (r Rate) enabled() bool { return r.PerSecond > 0 }
+
+// bucket is a token bucket; its zero value is unusable (see newBucket).
+type bucket struct {
+	mu     sync.Mutex
+	rate   float64
+	burst  float64
+	tokens float64
+	last   time.Time
+}
+
+func newBucket(r Rate, now time.Time) *bucket {
+	burst := float64(r.Burst)
+	if burst <= 0 {
+		burst = math.Max(1, math.Ceil(r.PerSecond))
+	}
+	return &bucket{rate: r.PerSecond, burst: burst, tokens: burst, last: now}
+}
+
+// take reports whether a token was available at now, taking it.
+func (b *bucket) take(now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if el := now.Sub(b.last); el > 0 {
+		b.tokens = math.Min(b.burst, b.tokens+el.Seconds()*b.rate)
+		b.last = now
+	}
+	if b.tokens >= 1 {
+		b.tokens--
+		return true
+	}
+	return false
+}
+
+// MinLatency is the least time the fake takes to answer a call. Besides
+// standing for the network, it keeps a known race of the SDK on loopback
+// (aws-sdk-go-v2 issues 1825 and 2737: the SDK closes the request body as
+// soon as the response starts, and Go's transport may then close the
+// connection under the response) from turning answers into retried
+// "use of closed network connection" errors.
+const MinLatency = time.Millisecond
+
+// CallFaults are the faults and limits applied to API calls, before the
+// fake looks at what a call asks.
+type CallFaults struct {
+	// Latency is added to every call (throttled and failed ones too); at
+	// least MinLatency.
+	Latency time.Duration
+	// Throttle limits operations by name ("ssm:SendCommand",
+	// "ec2:DescribeInstances", "s3:GetObject"), each with its own bucket.
+	// A throttled SSM call answers HTTP 400 ThrottlingException, an EC2
+	// call HTTP 503 RequestLimitExceeded, an S3 call HTTP 503 SlowDown:
+	// the codes the SDK's retryers treat as throttling.
+	Throttle map[string]Rate
+	// ThrottleAll limits every SSM and EC2 operation without an entry in
+	// Throttle, each operation with its own bucket of this Rate.
+	ThrottleAll Rate
+	// ServerErrorEvery and ServerErrorBurst: of every ServerErrorEvery
+	// calls to a service, the first ServerErrorBurst answer HTTP 500
+	// (InternalServerError / InternalError). 0 turns it off.
+	ServerErrorEvery, ServerErrorBurst int
+	// ResetEvery: every ResetEvery-th call to a service has its
+	// connection reset (TCP RST) without an answer. 0 turns it off.
+	ResetEvery int
+	// SlowEvery and SlowDelay: every SlowEvery-th call to a service waits
+	// SlowDelay before it is handled (a client that gives up first sees no
+	// answer, and the call has no effect). 0 turns it off.
+	SlowEvery int
+	SlowDelay time.Duration
+	// Services the counted faults (ServerError*, Reset*, Slow*) apply to:
+	// any of "ssm", "ec2", "s3". Empty: all three.
+	Services []string
+}
+
+func (c CallFaults) appliesTo(service string) bool {
+	if len(c.Services) == 0 {
+		return true
+	}
+	for _, s := range c.Services {
+		if s == service {
+			return true
+		}
+	}
+	return false
+}
+
+// CallCount counts the calls of one operation.
+type CallCount struct {
+	// Calls is every call received, whatever its outcome.
+	Calls int64
+	// Throttled, ServerErrors, Resets and Slow count the calls answered
+	// by each fault.
+	Throttled, ServerErrors, Resets, Slow int64
+	// Errors counts the calls answered with an API error by the operation
+	// itself (InvocationDoesNotExist, InvalidInstanceId, ...).
+	Errors int64
+}
+
+// opCounter is the live counterpart of CallCount.
+type opCounter struct {
+	calls, throttled, serverErrors, resets, slow, errors atomic.Int64
+}
+
+func (c *opCounter) snapshot() CallCount {
+	return CallCount{Calls: c.calls.Load(), Throttled: c.throttled.Load(), ServerErrors: c.serverErrors.Load(),
+		Resets: c.resets.Load(), Slow: c.slow.Load(), Errors: c.errors.Load()}
+}
+
+// faultOutcome is what the fault layer decided for one call.
+type faultOutcome int
+
+const (
+	passOn faultOutcome = iota
+	answered
+)
+
+// applyFaults runs the call-level faults for one call of op ("ssm:X") on
+// service; it reports answered when it has written the answer (or reset
+// the connection) itself. throttleAnswer and serverErrorAnswer write the
+// service's error shapes.
+func (s *Server) applyFaults(w http.ResponseWriter, r *http.Request, service, op string,
+	throttleAnswer, serverErrorAnswer func(http.ResponseWriter)) faultOutcome {
+	cnt := s.counter(op)
+	cnt.calls.Add(1)
+	n := s.serviceCalls[service].Add(1) - 1
+	f := s.opts.CallFaults
+	if !sleepCtx(r, max(f.Latency, MinLatency)) {
+		return answered
+	}
+	counted := f.appliesTo(service)
+	if counted && f.ResetEvery > 0 && n%int64(f.ResetEvery) == int64(f.ResetEvery)-1 {
+		cnt.resets.Add(1)
+		resetConn(w)
+		return answered
+	}
+	if b := s.bucketFor(op, service); b != nil && !b.take(s.now()) {
+		cnt.throttled.Add(1)
+		throttleAnswer(w)
+		return answered
+	}
+	if counted && f.ServerErrorEvery > 0 && f.ServerErrorBurst > 0 && n%int64(f.ServerErrorEvery) < int64(f.ServerErrorBurst) {
+		cnt.serverErrors.Add(1)
+		serverErrorAnswer(w)
+		return answered
+	}
+	if counted && f.SlowEvery > 0 && n%int64(f.SlowEvery) == int64(f.SlowEvery)-1 {
+		cnt.slow.Add(1)
+		if !sleepCtx(r, f.SlowDelay) {
+			return answered
+		}
+	}
+	return passOn
+}
+
+// sleepCtx waits d unless the request's context ends first; it reports
+// whether the full wait elapsed.
+func sleepCtx(r *http.Request, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
+// resetConn hijacks the connection and closes it with a TCP RST.
+func resetConn(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		// HTTP/2 or a recorder: the closest is an abrupt panic-free abort.
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = conn.Close()
+}
+
+// bucketFor returns the token bucket of op, or nil when op is not
+// throttled.
+func (s *Server) bucketFor(op, service string) *bucket {
+	if v, ok := s.buckets.Load(op); ok {
+		return v.(*bucket)
+	}
+	r, ok := s.opts.CallFaults.Throttle[op]
+	if !ok {
+		if service == "s3" {
+			return nil
+		}
+		r = s.opts.CallFaults.ThrottleAll
+	}
+	if !r.enabled() {
+		return nil
+	}
+	v, _ := s.buckets.LoadOrStore(op, newBucket(r, s.now()))
+	return v.(*bucket)
+}
+
+// counter returns the counter of op.
+func (s *Server) counter(op string) *opCounter {
+	if v, ok := s.counters.Load(op); ok {
+		return v.(*opCounter)
+	}
+	v, _ := s.counters.LoadOrStore(op, &opCounter{})
+	return v.(*opCounter)
+}

@@ -1,0 +1,261 @@
+package awsfake
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// Defaults of Options.
+const (
+	// DefaultRegion is the region of the fake's instances and Config.
+	DefaultRegion = "us-east-1"
+	// DefaultAccount is the account that owns the fake's instances.
+	DefaultAccount = "123456789012"
+	// DefaultRunTime is how long one command invocation runs.
+	DefaultRunTime = 20 * time.Millisecond
+	// DefaultBigOutputBytes is what FaultBigOutput pads output to.
+	DefaultBigOutputBytes = 64 << 10
+)
+
+// The static credentials of Config. The access key ID has the shape of a
+// real one (AKIA and 16 characters) so that tests looking for credentials
+// in commands sent to hosts can find it.
+const (
+	AccessKeyID     = "AKIAAWSFAKEEXAMPLE00"
+	SecretAccessKey = "awsfake/SecretAccessKey/wJalrXUtnFEMIK7MDENG"
+)
+
+// Options configure a Server. The zero value is a fake with no instance.
+type Options struct {
+	// Instances are the simulated instances; IDs must be unique.
+	Instances []Instance
+	// Region and Account default to DefaultRegion and DefaultAccount.
+	Region, Account string
+	// RunTime is how long each command invocation runs on its instance
+	// (Pending, then InProgress for RunTime, then final); default
+	// DefaultRunTime. Invocations of one command run MaxConcurrency at a
+	// time.
+	RunTime time.Duration
+	// ConsistencyDelay is how long after SendCommand the command stays
+	// invisible: GetCommandInvocation answers InvocationDoesNotExist and
+	// ListCommandInvocations and ListCommands list nothing of it. Default 0.
+	ConsistencyDelay time.Duration
+	// CallFaults apply to API calls: latency, throttling, 5xx bursts,
+	// connection resets, slow answers.
+	CallFaults CallFaults
+	// Faults select instances that misbehave.
+	Faults Faults
+}
+
+// Server is the fake: an SSM, an EC2 and an S3 endpoint on loopback,
+// sharing one simulated fleet. All its methods are safe for concurrent use.
+type Server struct {
+	opts Options
+
+	ssmSrv, ec2Srv, s3Srv *httptest.Server
+
+	instances []*instance // sorted by ID
+	byID      map[string]*instance
+
+	counters     sync.Map // op -> *opCounter
+	buckets      sync.Map // op -> *bucket
+	serviceCalls map[string]*atomic.Int64
+	reqSeq       atomic.Int64
+
+	ssm ssmState
+	s3  *s3State
+}
+
+// New starts the three endpoints. Close stops them. It returns an error
+// when an instance has no ID or two share one.
+func New(opts Options) (*Server, error) {
+	if opts.Region == "" {
+		opts.Region = DefaultRegion
+	}
+	if opts.Account == "" {
+		opts.Account = DefaultAccount
+	}
+	if opts.RunTime <= 0 {
+		opts.RunTime = DefaultRunTime
+	}
+	if opts.Faults.BigOutputBytes <= 0 {
+		opts.Faults.BigOutputBytes = DefaultBigOutputBytes
+	}
+	s := &Server{
+		opts:         opts,
+		byID:         make(map[string]*instance, len(opts.Instances)),
+		serviceCalls: map[string]*atomic.Int64{"ssm": {}, "ec2": {}, "s3": {}},
+	}
+	for i, in := range opts.Instances {
+		id := in.Instance.ID
+		if id == "" {
+			return nil, fmt.Errorf("awsfake: instance %d has no ID", i)
+		}
+		if _, dup := s.byID[id]; dup {
+			return nil, fmt.Errorf("awsfake: instance ID %q appears twice", id)
+		}
+		st := &instance{Instance: in, faults: map[Fault]bool{}}
+		if st.Instance.Instance.Region == "" {
+			st.Instance.Instance.Region = opts.Region
+		}
+		if st.Instance.Instance.Account == "" {
+			st.Instance.Instance.Account = opts.Account
+		}
+		if st.InstanceType == "" {
+			st.InstanceType = "m5.large"
+		}
+		if st.AvailabilityZone == "" {
+			st.AvailabilityZone = st.Instance.Instance.Region + "a"
+		}
+		for _, f := range allFaults {
+			if opts.Faults.picks(f, id) {
+				st.faults[f] = true
+			}
+		}
+		if st.has(FaultBigOutput) {
+			st.bigOutput = opts.Faults.BigOutputBytes
+		}
+		st.reservation = "r-" + strings.TrimPrefix(id, "i-")
+		s.byID[id] = st
+		s.instances = append(s.instances, st)
+	}
+	sort.Slice(s.instances, func(i, j int) bool { return s.instances[i].Instance.Instance.ID < s.instances[j].Instance.Instance.ID })
+	for i, in := range s.instances {
+		in.index = i
+	}
+	s.ssm.init()
+	s3s, err := newS3State(s)
+	if err != nil {
+		return nil, err
+	}
+	s.s3 = s3s
+	s.ssmSrv = httptest.NewServer(http.HandlerFunc(s.serveSSM))
+	s.ec2Srv = httptest.NewServer(http.HandlerFunc(s.serveEC2))
+	s.s3Srv = httptest.NewServer(http.HandlerFunc(s.serveS3))
+	return s, nil
+}
+
+// Close stops the endpoints and their pending work.
+func (s *Server) Close() {
+	s.ssmSrv.Close()
+	s.ec2Srv.Close()
+	s.s3Srv.Close()
+	s.ssm.stop()
+}
+
+// SSMURL, EC2URL and S3URL are the endpoints' base URLs.
+func (s *Server) SSMURL() string { return s.ssmSrv.URL }
+
+// EC2URL is the EC2 endpoint's base URL.
+func (s *Server) EC2URL() string { return s.ec2Srv.URL }
+
+// S3URL is the S3 endpoint's base URL (path-style addressing).
+func (s *Server) S3URL() string { return s.s3Srv.URL }
+
+// Region is the fake's region.
+func (s *Server) Region() string { return s.opts.Region }
+
+// Account is the account that owns the fake's instances.
+func (s *Server) Account() string { return s.opts.Account }
+
+// Config returns an aws.Config for the real SDK clients: region, static
+// credentials (AccessKeyID), each service's BaseEndpoint (through a
+// configuration source, so ssm.NewFromConfig(cfg) and
+// ec2.NewFromConfig(cfg) need no option), and the adaptive retryer with 10
+// attempts and no client-side retry quota (a fleet-scale run meets many
+// throttles). S3 clients also need path-style addressing: pass S3Options to
+// s3.NewFromConfig.
+func (s *Server) Config() aws.Config {
+	return aws.Config{
+		Region:      s.opts.Region,
+		Credentials: credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
+		Retryer: func() aws.Retryer {
+			return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
+				o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {
+					so.MaxAttempts = 10
+					so.RateLimiter = ratelimit.None
+				})
+			})
+		},
+		ConfigSources: []any{endpointSource{s}},
+	}
+}
+
+// S3Options sets path-style addressing (and the endpoint) on an S3
+// client: s3.NewFromConfig(srv.Config(), srv.S3Options).
+func (s *Server) S3Options(o *s3.Options) {
+	o.UsePathStyle = true
+	o.BaseEndpoint = aws.String(s.s3Srv.URL)
+}
+
+// endpointSource gives each service its endpoint, as the shared config's
+// services section would.
+type endpointSource struct{ s *Server }
+
+// GetServiceBaseEndpoint implements the SDK's service endpoint source.
+func (e endpointSource) GetServiceBaseEndpoint(_ context.Context, sdkID string) (string, bool, error) {
+	switch sdkID {
+	case "SSM":
+		return e.s.ssmSrv.URL, true, nil
+	case "EC2":
+		return e.s.ec2Srv.URL, true, nil
+	case "S3":
+		return e.s.s3Srv.URL, true, nil
+	}
+	return "", false, nil
+}
+
+// Calls returns the count of calls per operation ("ssm:SendCommand",
+// "ec2:DescribeInstances", "s3:GetObject", ...) so far.
+func (s *Server) Calls() map[string]CallCount {
+	out := map[string]CallCount{}
+	s.counters.Range(func(k, v any) bool {
+		out[k.(string)] = v.(*opCounter).snapshot()
+		return true
+	})
+	return out
+}
+
+// Selected returns the IDs of the instances fault f applies to, sorted.
+func (s *Server) Selected(f Fault) []string {
+	var ids []string
+	for _, in := range s.instances {
+		if in.has(f) {
+			ids = append(ids, in.Instance.Instance.ID)
+		}
+	}
+	return ids
+}
+
+// Terminate terminates the instance id now: EC2 reports it terminated, SSM
+// no longer manages it, and its running invocations end Terminated. It
+// reports false for an unknown ID.
+func (s *Server) Terminate(id string) bool {
+	in, ok := s.byID[id]
+	if ok {
+		in.terminate(s.now())
+	}
+	return ok
+}
+
+// now is the fake's clock.
+func (s *Server) now() time.Time { return time.Now() }
+
+// requestID returns a new request ID.
+func (s *Server) requestID() string {
+	n := s.reqSeq.Add(1)
+	return fmt.Sprintf("%08x-fa4e-4000-8000-%012x", uint32(n>>16), n)
+}
