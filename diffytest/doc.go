@@ -53,8 +53,9 @@
 // (each passes its own suite in this package's tests), are safe for
 // concurrent use, record what they were asked (Calls, Incidents, Inputs)
 // and return copies. FakeCollector answers from rows set per instance and
-// command, or from raw output that it passes through collect.Limits.Fill as
-// a real collector does; it can make instances fail and commands hang.
+// command, from a simulated fleet (NewFleetCollector), or from raw output
+// that it passes through collect.Limits.Fill as a real collector does; it
+// can make instances fail and commands hang.
 // FakeAnalyzer flags the rows that not every host has, or, with
 // UseBaseline, the rows that differ from the baseline.
 //
