@@ -225,3 +225,30 @@ func TestProbeCrontabKernelModulesAuthorizedKeysRunHere(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkProbes measures each built-in probe on this machine, through
+// Local (so the JSON round trip of Limits.Fill is counted too), and the
+// whole standard pack run at Local's default concurrency.
+func BenchmarkProbes(b *testing.B) {
+	l := collect.Local{NoOsquery: true}
+	for _, c := range payload.StandardPack() {
+		b.Run(c.ID, func(b *testing.B) {
+			rows := 0
+			for b.Loop() {
+				rs, err := l.Collect(b.Context(), localInst, []payload.Command{c})
+				if err != nil || rs[0].Status != collect.StatusSuccess {
+					b.Fatalf("%v %s %s", err, rs[0].Status, rs[0].Error)
+				}
+				rows = len(rs[0].Rows)
+			}
+			b.ReportMetric(float64(rows), "rows")
+		})
+	}
+	b.Run("standard_pack", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := l.Collect(b.Context(), localInst, payload.StandardPack()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
