@@ -560,3 +560,33 @@ func BenchmarkBaseline10k(b *testing.B) {
 	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N)/1e6, "cpu-ms/op")
 	b.ReportMetric(float64(rows), "rows")
 }
+
+func TestBaselineSeveralResultsPerCommand(t *testing.T) {
+	// Two Results of one (host, command), as from two merged collection
+	// files: their rows form one set, and a failed one is still reported.
+	rng := rand.New(rand.NewPCG(33, 34))
+	fleet := testFleet(rng, 3, 6)
+	base := baselineOf(rng, "i-clean", 6)
+	ports := resultOf(fleet[1], payload.ListeningPorts)
+	half := len(ports.Rows) / 2
+	second := *ports
+	second.Rows = ports.Rows[half:]
+	ports.Rows = ports.Rows[:half]
+	failed := collect.Result{InstanceID: "i-0001", CommandID: payload.ListeningPorts, Status: collect.StatusTimedOut, Error: "timed out"}
+	fleet[1] = append(fleet[1], second, failed)
+	// The baseline too has a failed Result beside its good one.
+	base = append(base, collect.Result{InstanceID: "i-clean", CommandID: payload.Users, Status: collect.StatusFailed, Error: "boom"})
+
+	rep := analyzeOK(t, analyze.Baseline{}, analyze.Input{Results: flatten(rng, fleet), Baseline: base})
+	checkHostsOnce(t, rep, hostIDs(fleet))
+	if out := rep.Outliers(); len(out) != 0 {
+		t.Fatalf("split Results made outliers: %+v", out)
+	}
+	if got, want := rep.Hosts[1].Errors, []string{"listening_ports: TimedOut: timed out"}; !slices.Equal(got, want) {
+		t.Errorf("host i-0001 errors = %q, want %q", got, want)
+	}
+	notes := strings.Join(rep.Notes, "\n")
+	if !strings.Contains(notes, "users has failed Results in the baseline beside successful ones (users: Failed: boom)") {
+		t.Errorf("notes %q do not mention the baseline's failed users Result", rep.Notes)
+	}
+}
