@@ -160,3 +160,100 @@ func TestHostileJSON(t *testing.T) {
 // jsonText is s as encoding/json carries it: the one invalid run of
 // hostileTexts ("\xff\xfe\xc3", three bad bytes) becomes three U+FFFD.
 func jsonText(s string) string { return strings.ToValidUTF8(s, "\ufffd\ufffd\ufffd") }
+
+// benignReport has hostileReport's shape with harmless text, for the
+// markup HTML itself writes.
+func benignReport() *analyze.Report {
+	r := hostileReport()
+	clean := func(s string) string {
+		var b strings.Builder
+		for _, c := range s {
+			if c < 0x80 && (c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				b.WriteRune(c)
+			} else {
+				b.WriteByte('x')
+			}
+		}
+		return b.String()
+	}
+	cleanFindings := func(fs []analyze.Finding) {
+		for j := range fs {
+			row := collect.Row{}
+			for k, v := range fs[j].Row {
+				row[clean(k)] = clean(v)
+			}
+			fs[j].Row, fs[j].CommandID = row, clean(fs[j].CommandID)
+		}
+	}
+	r.Key = clean(r.Key)
+	for i := range r.Hosts {
+		h := &r.Hosts[i]
+		h.InstanceID = clean(h.InstanceID)
+		cleanFindings(h.Findings)
+		for j := range h.Errors {
+			h.Errors[j] = clean(h.Errors[j])
+		}
+	}
+	for i := range r.Clusters {
+		cleanFindings(r.Clusters[i].Traits)
+	}
+	for i := range r.Skipped {
+		r.Skipped[i] = analyze.Skip{Source: clean(r.Skipped[i].Source), Reason: clean(r.Skipped[i].Reason)}
+	}
+	for i := range r.Notes {
+		r.Notes[i] = clean(r.Notes[i])
+	}
+	return r
+}
+
+// tags counts the element tags in an HTML page by name ("script",
+// "/script", "img", "!doctype").
+func tags(page string) map[string]int {
+	n := map[string]int{}
+	for i := 0; i < len(page); i++ {
+		if page[i] != '<' {
+			continue
+		}
+		j := i + 1
+		for j < len(page) && (page[j] == '/' || page[j] == '!' || page[j] >= 'a' && page[j] <= 'z' || page[j] >= 'A' && page[j] <= 'Z' || page[j] >= '0' && page[j] <= '9') {
+			j++
+		}
+		if j > i+1 {
+			n[strings.ToLower(page[i+1:j])]++
+		}
+	}
+	return n
+}
+
+// TestHostileHTML: every hostile string in every field comes out of HTML
+// as text: the page has no element the benign page of the same shape does
+// not have, no raw control byte, and is valid UTF-8.
+func TestHostileHTML(t *testing.T) {
+	var hostileOut, benignOut bytes.Buffer
+	if err := render.HTML(&hostileOut, hostileReport(), render.HTMLOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := render.HTML(&benignOut, benignReport(), render.HTMLOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	page := hostileOut.String()
+	if !utf8.ValidString(page) {
+		t.Error("HTML page is not valid UTF-8")
+	}
+	for i, r := range page {
+		if (r < 0x20 && r != '\n' && r != '\t' && r != '\r') || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u202e' {
+			t.Fatalf("HTML page byte %d: raw %U near %q", i, r, page[max(0, i-40):min(len(page), i+40)])
+		}
+	}
+	got, want := tags(page), tags(benignOut.String())
+	for name, n := range got {
+		if n > want[name] {
+			t.Errorf("hostile page has %d <%s> tags, the benign page %d: host content became markup", n, name, want[name])
+		}
+	}
+	for _, s := range []string{"&lt;script&gt;alert(document.cookie)&lt;/script&gt;", "onerror=&#34;alert(1)&#34;"} {
+		if !strings.Contains(page, s) {
+			t.Errorf("HTML page lacks the hostile text shown escaped: %s", s)
+		}
+	}
+}
