@@ -63,6 +63,7 @@ var hashSeed = maphash.MakeSeed()
 // cfeat is one normalized row of one command: a feature.
 type cfeat struct {
 	coarse uint64 // hash of the coarse form
+	shape  uint64 // hash of the coarse form's structured columns
 	key    string // the normalized RowKey, for display and ordering
 }
 
@@ -74,6 +75,7 @@ type clusterCmd struct {
 	buf    []byte
 	norm   []byte
 	coarse []byte
+	shape  []byte
 	// raw maps the hash of a row's volatile-stripped key to its feature;
 	// fine maps the hash of the normalized key to the feature.
 	raw   map[uint64]int32
@@ -93,7 +95,7 @@ func (c *clusterCmd) feature(row collect.Row) int32 {
 	if f, ok := c.raw[rh]; ok {
 		return f
 	}
-	c.norm, c.coarse = c.norm[:0], c.coarse[:0]
+	c.norm, c.coarse, c.shape = c.norm[:0], c.coarse[:0], c.shape[:0]
 	for col, val := range keyPairs(c.buf) {
 		n := normalizeColumn(c.id, col, val)
 		c.norm = appendPair(c.norm, col, n)
@@ -101,15 +103,18 @@ func (c *clusterCmd) feature(row collect.Row) int32 {
 			n = coarseText(n)
 		}
 		c.coarse = appendPair(c.coarse, col, n)
+		if !isFreeText(col) {
+			c.shape = appendPair(c.shape, col, n)
+		}
 	}
 	nh := maphash.Bytes(hashSeed, c.norm)
 	f, ok := c.fine[nh]
 	if !ok {
 		f = int32(len(c.feats))
 		c.fine[nh] = f
-		ch := maphash.Bytes(hashSeed, c.coarse)
-		ch ^= maphash.String(hashSeed, c.id)
-		c.feats = append(c.feats, cfeat{coarse: ch, key: string(c.norm)})
+		ch := maphash.Bytes(hashSeed, c.coarse) ^ maphash.String(hashSeed, c.id)
+		sh := maphash.Bytes(hashSeed, c.shape) ^ maphash.String(hashSeed, c.id)
+		c.feats = append(c.feats, cfeat{coarse: ch, shape: sh, key: string(c.norm)})
 	}
 	c.raw[rh] = f
 	return f
@@ -353,6 +358,7 @@ func (a Clustering) Analyze(ctx context.Context, in Input) (*Report, error) {
 		clusterT[c] = rareThreshold(size[c])
 	}
 	variantCut := int32(math.Max(float64(fleetT), 0.05*float64(n)))
+	vars := newVariants(order, offsets, featCmd, fineCount, fleetT)
 	rep.Hosts = make([]Host, n)
 	pend := make([][]pendingFinding, n)
 	for h := range n {
@@ -368,10 +374,10 @@ func (a Clustering) Analyze(ctx context.Context, in Input) (*Report, error) {
 			c := coarseOf[f]
 			sFleet, sClus := coarseCount[c], clusterCount[kc][c]
 			switch {
-			case sFleet <= fleetT || size[kc] >= minRareCluster && sClus <= clusterT[kc]:
+			case (sFleet <= fleetT || size[kc] >= minRareCluster && sClus <= clusterT[kc]) && !vars.variant(f):
 				w := math.Log2(float64(n+1)/float64(sFleet)) + math.Log2(float64(size[kc]+1)/float64(sClus))
 				ps = append(ps, pendingFinding{feat: f, weight: w, rare: true})
-			case fineCount[f] <= variantCut:
+			case fineCount[f] <= variantCut || sFleet <= fleetT:
 				// A variant of a common row (another version): listed,
 				// lightly weighted, never enough for an outlier.
 				w := 0.1 * math.Log2(float64(n+1)/float64(fineCount[f]))

@@ -1,0 +1,183 @@
+// Command cluster is the benchmark driver of the cluster analysis (issue 5):
+// it generates a simulated fleet (diffytest/fleet), writes one JSON file of
+// Results per host into a temporary directory, then times, as whole
+// programs in the same run:
+//
+//   - the floor: this program reading and decoding those files with
+//     diffy.LoadResults, and nothing else (-floor DIR, run as a child);
+//   - `diffy analyze --from DIR --analyzer cluster --format json`, the
+//     example CLI built from this checkout;
+//   - with -baseline, the same with --analyzer baseline and
+//     --baseline-from one clean host's file.
+//
+// Each is measured by wall time and the child's peak RSS (rusage Maxrss).
+// The cluster report is scored against what the fleet planted (precision,
+// recall, top-3), beside plain 1% stacking on the same data.
+//
+// Usage, from the repository root:
+//
+//	go run ./bench/cluster -hosts 10000 -baseline
+//	go run ./bench/cluster -hosts 100000
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/diffy-dfir/diffy"
+	"github.com/diffy-dfir/diffy/analyze"
+	"github.com/diffy-dfir/diffy/diffytest/fleet"
+)
+
+func main() {
+	var (
+		hosts    = flag.Int("hosts", 10000, "number of hosts")
+		scenario = flag.String("scenario", "xlarge", "fleet scenario (diffytest/fleet.Scenario); -hosts overrides its size")
+		seed     = flag.Int64("seed", 0, "fleet seed (0: the scenario's)")
+		baseline = flag.Bool("baseline", false, "also time the baseline analyzer")
+		keep     = flag.Bool("keep", false, "keep the temporary directory")
+		floor    = flag.String("floor", "", "internal: only load the Results of this directory, then exit")
+		stacking = flag.Bool("stacking", true, "score plain 1% stacking too (in this process, after the timed runs)")
+	)
+	flag.Parse()
+	if *floor != "" {
+		res, skips, err := diffy.LoadResults(*floor)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%d results, %d skipped\n", len(res), len(skips))
+		return
+	}
+	log.SetFlags(0)
+
+	tmp, err := os.MkdirTemp("", "diffy-bench-cluster-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	if !*keep {
+		defer os.RemoveAll(tmp)
+	} else {
+		log.Printf("keeping %s", tmp)
+	}
+	dir := filepath.Join(tmp, "results")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		log.Fatal(err)
+	}
+
+	cfg := fleet.Scenario(*scenario)
+	cfg.Hosts = *hosts
+	if *seed != 0 {
+		cfg.Seed = *seed
+	}
+	t0 := time.Now()
+	f := fleet.Generate(cfg)
+	at := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	var bytesWritten int64
+	rows := 0
+	cleanFile := ""
+	for i := range f.Hosts {
+		h := &f.Hosts[i]
+		data, err := json.Marshal(h.Results(at))
+		if err != nil {
+			log.Fatal(err)
+		}
+		name := filepath.Join(dir, h.Instance.ID+".json")
+		if err := os.WriteFile(name, data, 0o600); err != nil {
+			log.Fatal(err)
+		}
+		if cleanFile == "" && !h.Compromised {
+			cleanFile = name
+		}
+		bytesWritten += int64(len(data))
+		for _, rs := range h.Rows {
+			rows += len(rs)
+		}
+	}
+	log.Printf("fleet %s: %d hosts (%d compromised, %d plants each), %.0f rows/host, %.1f MiB of JSON, written in %v",
+		*scenario, len(f.Hosts), count(f), cfg.PlantsPerHost, float64(rows)/float64(len(f.Hosts)), float64(bytesWritten)/(1<<20), time.Since(t0).Round(time.Millisecond))
+
+	self, err := os.Executable()
+	if err != nil {
+		log.Fatal(err)
+	}
+	bin := filepath.Join(tmp, "diffy")
+	build := exec.Command("go", "build", "-o", bin, "./examples/diffy")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		log.Fatalf("building examples/diffy (run from the repository root): %v", err)
+	}
+	store := filepath.Join(tmp, "store")
+
+	fl := run("floor (LoadResults)", self, "-floor", dir)
+	report := filepath.Join(tmp, "cluster.json")
+	cl := run("diffy analyze --analyzer cluster --format json", bin, "analyze", "--from", dir, "--analyzer", "cluster",
+		"--format", "json", "--store", store, "-o", report)
+	fmt.Printf("cluster/floor: wall %.2fx, peak RSS %.2fx\n", cl.wall.Seconds()/fl.wall.Seconds(), float64(cl.rss)/float64(fl.rss))
+	if *baseline {
+		bl := run("diffy analyze --analyzer baseline --format json", bin, "analyze", "--from", dir, "--analyzer", "baseline",
+			"--baseline-from", cleanFile, "--format", "json", "--store", store, "-o", filepath.Join(tmp, "baseline.json"))
+		fmt.Printf("baseline/floor: wall %.2fx, peak RSS %.2fx\n", bl.wall.Seconds()/fl.wall.Seconds(), float64(bl.rss)/float64(fl.rss))
+	}
+
+	data, err := os.ReadFile(report)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var rep analyze.Report
+	if err := json.Unmarshal(data, &rep); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("cluster:  %v (%d clusters)\n", f.Evaluate(&rep), len(rep.Clusters))
+	if *stacking {
+		runtime.GC()
+		fmt.Printf("stacking: %v\n", f.Evaluate(fleet.Stacking(f.Results(at), 0.01)))
+	}
+}
+
+func count(f *fleet.Fleet) int {
+	n := 0
+	for _, h := range f.Hosts {
+		if h.Compromised {
+			n++
+		}
+	}
+	return n
+}
+
+type measure struct {
+	wall time.Duration
+	rss  int64 // bytes
+}
+
+// run runs a child program and reports its wall time and peak RSS.
+func run(what, bin string, args ...string) measure {
+	cmd := exec.Command(bin, args...)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = os.Stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		log.Fatalf("%s: %v\n%s", what, err, stderr.String())
+	}
+	if s := strings.TrimSpace(stderr.String()); s != "" {
+		log.Printf("%s stderr: %.300s", what, s)
+	}
+	m := measure{wall: wall}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		m.rss = ru.Maxrss * 1024 // KiB on Linux
+	}
+	fmt.Printf("%-50s wall %8.2fs  peak RSS %7.0f MiB  (user %.2fs sys %.2fs)\n", what, wall.Seconds(), float64(m.rss)/(1<<20),
+		cmd.ProcessState.UserTime().Seconds(), cmd.ProcessState.SystemTime().Seconds())
+	return m
+}
