@@ -80,6 +80,7 @@ func NormalizeAddress(addr string) string {
 //	an EC2 host name (ip-A-B-C-D and its domain)      <host>
 //	an IPv4 address (a port after it stays)           <ip>
 //	an IPv6 address (two colons or more)              <ip>
+//	  (wildcard and loopback addresses are kept)
 //	12+ hex digits, at least one a decimal digit      <hex>
 //	6 to 11 decimal digits                            <num>
 //	a number from 32768 to 60999 (ephemeral ports)    <port>
@@ -95,8 +96,10 @@ func NormalizeText(s string) string {
 	b.Grow(len(s))
 	i := 0
 	for i < len(s) {
-		if i > 0 && isAlnum(s[i-1]) {
-			// Inside a word: copy up to the next boundary.
+		if i > 0 && (isAlnum(s[i-1]) || s[i-1] == '.' && i > 1 && isAlnum(s[i-2])) {
+			// Inside a word (dotted words included, so that the tail of
+			// a version 1.2.3.4.5 is not an address): copy up to the
+			// next boundary.
 			j := i
 			for j < len(s) && isAlnum(s[j]) {
 				j++
@@ -109,6 +112,9 @@ func NormalizeText(s string) string {
 			continue
 		}
 		if tok, n := matchToken(s[i:], i > 0 && s[i-1] == ':'); n > 0 {
+			if tok == "" {
+				tok = s[i : i+n] // matched, but not a per-host token
+			}
 			b.WriteString(tok)
 			i += n
 			continue
@@ -120,7 +126,8 @@ func NormalizeText(s string) string {
 }
 
 // matchToken matches a token at the start of s; it returns the placeholder
-// and the length matched, or 0. afterColon says s follows a ':' (so it
+// and the length matched, or 0. An empty placeholder with a length keeps
+// the text matched (a loopback address). afterColon says s follows a ':' (so it
 // cannot start an IPv6 address of its own).
 func matchToken(s string, afterColon bool) (string, int) {
 	if n := matchUUID(s); n > 0 {
@@ -134,11 +141,11 @@ func matchToken(s string, afterColon bool) (string, int) {
 	}
 	if !afterColon {
 		if n := matchIPv6(s); n > 0 {
-			return TokenIP, n
+			return hostAddress(s[:n]), n
 		}
 	}
 	if n := matchIPv4(s); n > 0 {
-		return TokenIP, n
+		return hostAddress(s[:n]), n
 	}
 	// A run of hex digits or decimal digits, ending at a boundary.
 	j, digits, letters := 0, 0, 0
@@ -162,6 +169,16 @@ func matchToken(s string, afterColon bool) (string, int) {
 		return TokenPort, j
 	}
 	return "", 0
+}
+
+// hostAddress returns TokenIP for an address that names a host, and ""
+// (keep it) for the wildcard and loopback addresses, which every host
+// shares.
+func hostAddress(addr string) string {
+	if NormalizeAddress(addr) == TokenIP {
+		return TokenIP
+	}
+	return ""
 }
 
 func isAlnum(c byte) bool {
