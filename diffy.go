@@ -217,21 +217,24 @@ func (d *Diffy) Collect(ctx context.Context, key string) ([]collect.Result, erro
 	if err != nil {
 		return nil, err
 	}
-	return d.collect(ctx, key, sk)
+	rs, _, err := d.collect(ctx, key, sk)
+	return rs, err
 }
 
-func (d *Diffy) collect(ctx context.Context, key, sk string) ([]collect.Result, error) {
+// collect is Collect; resumed counts the instances whose Results came from
+// the parts of an earlier run of the same incident.
+func (d *Diffy) collect(ctx context.Context, key, sk string) (results []collect.Result, resumed int, err error) {
 	insts, err := d.targets(ctx, key)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	cmds, err := d.commands(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	prior, next, err := d.loadParts(ctx, sk, d.incident)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	inTarget := make(map[string]bool, len(insts))
 	for _, in := range insts {
@@ -239,7 +242,6 @@ func (d *Diffy) collect(ctx context.Context, key, sk string) ([]collect.Result, 
 	}
 	prior = latest(prior)
 	have := completeInstances(prior, cmds)
-	var results []collect.Result
 	for _, r := range prior {
 		if have[r.InstanceID] && inTarget[r.InstanceID] {
 			results = append(results, r)
@@ -252,6 +254,7 @@ func (d *Diffy) collect(ctx context.Context, key, sk string) ([]collect.Result, 
 		}
 	}
 	done := len(insts) - len(todo)
+	resumed = done
 	if done > 0 {
 		d.log.Info("resuming collection", "key", key, "incident", d.incident, "already_collected", done)
 	}
@@ -284,15 +287,15 @@ func (d *Diffy) collect(ctx context.Context, key, sk string) ([]collect.Result, 
 		}
 		if stop != nil {
 			sortResults(results, insts, cmds)
-			return results, &IncompleteError{Key: key, Incident: d.incident, Done: done, Total: len(insts), Results: results, Err: stop}
+			return results, resumed, &IncompleteError{Key: key, Incident: d.incident, Done: done, Total: len(insts), Results: results, Err: stop}
 		}
 	}
 	sortResults(results, insts, cmds)
 	if err := d.put(ctx, persist.KindCollection, sk, results); err != nil {
-		return results, &IncompleteError{Key: key, Incident: d.incident, Done: done, Total: len(insts), Results: results, Err: err}
+		return results, resumed, &IncompleteError{Key: key, Incident: d.incident, Done: done, Total: len(insts), Results: results, Err: err}
 	}
 	d.dropParts(ctx, sk, d.incident)
-	return results, nil
+	return results, resumed, nil
 }
 
 // Analyze collects from every instance of key (as Collect does, storing the
@@ -316,11 +319,15 @@ func (d *Diffy) Analyze(ctx context.Context, key string) (*analyze.Report, error
 			return nil, err
 		}
 	}
-	results, err := d.collect(ctx, key, sk)
+	results, resumed, err := d.collect(ctx, key, sk)
 	if err != nil {
 		return nil, err
 	}
-	return d.analyze(ctx, key, sk, results, base, nil)
+	var notes []string
+	if resumed > 0 {
+		notes = append(notes, fmt.Sprintf("%d instances were collected by an earlier, interrupted run of incident %s, which this run resumed", resumed, d.incident))
+	}
+	return d.analyze(ctx, key, sk, results, base, nil, notes...)
 }
 
 // AnalyzeResults analyzes Results collected earlier (loaded with
@@ -343,7 +350,8 @@ func (d *Diffy) AnalyzeResults(ctx context.Context, key string, results, baselin
 	return d.analyze(ctx, key, sk, results, baseline, skipped)
 }
 
-func (d *Diffy) analyze(ctx context.Context, key, sk string, results, baseline []collect.Result, skipped []analyze.Skip) (*analyze.Report, error) {
+// analyze runs the analyzer and stores the Report, with notes added to it.
+func (d *Diffy) analyze(ctx context.Context, key, sk string, results, baseline []collect.Result, skipped []analyze.Skip, notes ...string) (*analyze.Report, error) {
 	d.report("analyze", 0, 1)
 	rep, err := d.analyzer.Analyze(ctx, analyze.Input{Key: key, Results: results, Baseline: baseline, Skipped: skipped})
 	if err != nil {
@@ -358,6 +366,7 @@ func (d *Diffy) analyze(ctx context.Context, key, sk string, results, baseline [
 	if len(rep.Skipped) == 0 && len(skipped) > 0 {
 		rep.Skipped = slices.Clone(skipped)
 	}
+	rep.Notes = append(rep.Notes, notes...)
 	var buf bytes.Buffer
 	if err := render.JSON(&buf, rep); err != nil {
 		return rep, fmt.Errorf("report of %q: %w", key, err)

@@ -294,9 +294,12 @@ func TestInterruptedRunNoteAndResume(t *testing.T) {
 		!strings.Contains(errOut, "add --incident IR-7 to resume it") {
 		t.Errorf("exit %d, stderr %q; want a note about incident IR-7", code, errOut)
 	}
-	code, _, errOut = runCLI(t, "analyze", "local", "--store", store, "--incident", "IR-7")
+	code, out, errOut := runCLI(t, "analyze", "local", "--store", store, "--incident", "IR-7")
 	if code != 0 || !strings.Contains(errOut, "resuming incident IR-7: 1 instances of local already collected") {
 		t.Errorf("exit %d, stderr %q; want the resume said", code, errOut)
+	}
+	if !strings.Contains(out, "Note:            1 instances were collected by an earlier, interrupted run of incident IR-7") {
+		t.Errorf("the report does not note the resume:\n%s", out)
 	}
 	// The resumed run used the part's Results, stored the whole
 	// collection, and removed the part.
