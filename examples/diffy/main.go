@@ -22,6 +22,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -38,7 +39,12 @@ func main() {
 
 // run is the whole program: it runs the command in args, writes to stdout
 // and stderr, and returns the exit status.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if v := recover(); v != nil {
+			code = exit(stderr, internalError(v))
+		}
+	}()
 	if len(args) > 0 && args[0] == "demo" {
 		return exit(stderr, runDemo(ctx, args[1:], stdout, stderr))
 	}
@@ -89,6 +95,18 @@ func exit(stderr io.Writer, err error) int {
 		return 2
 	}
 	return 1
+}
+
+// internalError turns a panic (a bug) into an error whose one line says
+// where its stack trace was saved, so that the user sees no trace.
+func internalError(v any) error {
+	where := "stack trace not saved"
+	if f, err := os.CreateTemp("", "diffy-crash-*.txt"); err == nil {
+		fmt.Fprintf(f, "panic: %v\n\n%s", v, debug.Stack())
+		f.Close()
+		where = "stack trace in " + f.Name()
+	}
+	return fmt.Errorf("internal error: %v (%s; please report it)", v, where)
 }
 
 // oneLine makes a message one terminal-safe line, with secrets redacted.

@@ -345,3 +345,25 @@ func TestOutputFileError(t *testing.T) {
 	}
 	oneErrorLine(t, errOut, "-o "+missing)
 }
+
+func TestPanicIsOneLine(t *testing.T) {
+	var errOut bytes.Buffer
+	code := run(context.Background(), []string{"plugins"}, panicWriter{}, &errOut)
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	oneErrorLine(t, errOut.String(), "internal error: ")
+	if _, path, ok := strings.Cut(strings.TrimSpace(errOut.String()), "stack trace in "); ok {
+		path, _, _ = strings.Cut(path, ";")
+		data, err := os.ReadFile(path)
+		if err != nil || !strings.Contains(string(data), "goroutine") {
+			t.Errorf("crash file %s: %v", path, err)
+		}
+		os.Remove(path)
+	}
+}
+
+// panicWriter panics on write, standing in for a bug.
+type panicWriter struct{}
+
+func (panicWriter) Write([]byte) (int, error) { panic("boom") }
