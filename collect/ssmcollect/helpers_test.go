@@ -1,0 +1,139 @@
+package ssmcollect_test
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/diffy-dfir/diffy/collect"
+	"github.com/diffy-dfir/diffy/collect/ssmcollect"
+	"github.com/diffy-dfir/diffy/diffytest/awsfake"
+	"github.com/diffy-dfir/diffy/diffytest/fleet"
+	"github.com/diffy-dfir/diffy/payload"
+	"github.com/diffy-dfir/diffy/target"
+)
+
+// env is a simulated fleet served by awsfake.
+type env struct {
+	fleet *fleet.Fleet
+	srv   *awsfake.Server
+	cfg   aws.Config
+}
+
+// newEnv starts awsfake over a generated fleet of n hosts.
+func newEnv(t testing.TB, n int, opts awsfake.Options) *env {
+	t.Helper()
+	f := fleet.Generate(fleet.Config{Seed: 7, Hosts: n, GroupName: "web-asg", CompromisedFraction: 0.05})
+	for i := range f.Hosts {
+		opts.Instances = append(opts.Instances, awsfake.Instance{Instance: f.Hosts[i].Instance, Host: &f.Hosts[i]})
+	}
+	if opts.ConsistencyDelay == 0 && opts.RunTime == 0 {
+		opts.RunTime = 30 * time.Millisecond
+	}
+	srv, err := awsfake.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	cfg := srv.Config()
+	// Each attempt is bounded, so that an answer that never comes is a
+	// retried attempt (the "slower than the deadline" fault).
+	cfg.HTTPClient = awshttp.NewBuildableClient().WithTimeout(3 * time.Second)
+	return &env{fleet: f, srv: srv, cfg: cfg}
+}
+
+// collector returns a Collector on e's endpoints; bucket "" is API mode.
+func (e *env) collector(t testing.TB, bucket string, opts ...ssmcollect.Option) *ssmcollect.Collector {
+	t.Helper()
+	base := []ssmcollect.Option{ssmcollect.WithPollInterval(50 * time.Millisecond), ssmcollect.WithIncident("INC-42")}
+	if bucket != "" {
+		s3c := s3.NewFromConfig(e.cfg, e.srv.S3Options)
+		if _, err := s3c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+			t.Fatal(err)
+		}
+		base = append(base, ssmcollect.WithOutputBucket(bucket, "diffy-out"), ssmcollect.WithS3Options(e.srv.S3Options))
+	}
+	c, err := ssmcollect.NewFromConfig(e.cfg, append(base, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// check compares results with the fleet's truth: exactly one Result per
+// (instance, command); a Success Result holds exactly the host's rows;
+// want says which status an instance must have (default Success).
+func (e *env) check(t *testing.T, insts []target.Instance, res []collect.Result, want func(id string) collect.Status) (byStatus map[collect.Status]int) {
+	t.Helper()
+	cmds := payload.StandardPack()
+	hosts := map[string]*fleet.Host{}
+	for i := range e.fleet.Hosts {
+		hosts[e.fleet.Hosts[i].Instance.ID] = &e.fleet.Hosts[i]
+	}
+	seen := map[[2]string]bool{}
+	byStatus = map[collect.Status]int{}
+	for _, r := range res {
+		k := [2]string{r.InstanceID, r.CommandID}
+		if seen[k] {
+			t.Errorf("two Results for %v", k)
+		}
+		seen[k] = true
+		byStatus[r.Status]++
+		if !r.Status.Done() {
+			t.Errorf("%v: status %q is not final", k, r.Status)
+		}
+		if w := want(r.InstanceID); r.Status != w {
+			t.Errorf("%v: status %s (%s), want %s", k, r.Status, r.Error, w)
+		}
+		if r.Status == collect.StatusSuccess {
+			h := hosts[r.InstanceID]
+			if h == nil {
+				t.Errorf("%v: success for an instance not in the fleet", k)
+				continue
+			}
+			if wantRows := h.Rows[r.CommandID]; !sameRows(r.Rows, wantRows) {
+				t.Errorf("%v: %d rows, not the host's %d rows", k, len(r.Rows), len(wantRows))
+			}
+		} else if r.Error == "" {
+			t.Errorf("%v: %s without an error", k, r.Status)
+		}
+		if r.Truncated && r.Rows != nil {
+			t.Errorf("%v: truncated but has rows", k)
+		}
+	}
+	for _, in := range insts {
+		for _, c := range cmds {
+			if !seen[[2]string{in.ID, c.ID}] {
+				t.Errorf("no Result for %s %s", in.ID, c.ID)
+			}
+		}
+	}
+	if len(res) != len(insts)*len(cmds) {
+		t.Errorf("%d Results, want %d", len(res), len(insts)*len(cmds))
+	}
+	return byStatus
+}
+
+func sameRows(a, b []collect.Row) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if len(a) == 0 {
+		return true
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+func calls(srv *awsfake.Server) string {
+	s := ""
+	for op, c := range srv.Calls() {
+		s += fmt.Sprintf(" %s=%d", op, c.Calls)
+	}
+	return s
+}

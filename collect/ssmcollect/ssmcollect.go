@@ -1,0 +1,465 @@
+package ssmcollect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/diffy-dfir/diffy/awsconfig"
+	"github.com/diffy-dfir/diffy/collect"
+	"github.com/diffy-dfir/diffy/collect/ssmcollect/ssmframe"
+	"github.com/diffy-dfir/diffy/diffyerr"
+	"github.com/diffy-dfir/diffy/payload"
+	"github.com/diffy-dfir/diffy/persist/s3store"
+	"github.com/diffy-dfir/diffy/target"
+)
+
+// Document is the SSM document the Collector runs.
+const Document = "AWS-RunShellScript"
+
+// APIStdoutLimit is how many characters of stdout GetCommandInvocation
+// returns; DetailsOutputLimit is how many ListCommandInvocations with
+// Details shows of a plugin's output.
+const (
+	APIStdoutLimit     = 24000
+	DetailsOutputLimit = 2500
+)
+
+// whyAPI is the reason given for output cut in API mode.
+const whyAPI = "SSM returns only the first 24,000 characters of stdout through its API; " +
+	"set an output bucket (--output-bucket) to read the whole output from S3"
+
+// Collector runs payload commands on EC2 instances through SSM Run Command.
+// It is safe for concurrent use.
+type Collector struct {
+	c Clients
+	o options
+}
+
+var _ collect.Collector = (*Collector)(nil)
+
+// New returns a Collector over the given clients. Send, List, Get and
+// Cancel are required, and S3 is with WithOutputBucket; a missing one is an
+// error matching diffyerr.ErrInvalidInput.
+func New(c Clients, opts ...Option) (*Collector, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	o.fill()
+	switch {
+	case c.Send == nil || c.List == nil || c.Get == nil || c.Cancel == nil:
+		return nil, fmt.Errorf("ssmcollect: the Send, List, Get and Cancel clients are required: %w", diffyerr.ErrInvalidInput)
+	case o.bucket != "" && c.S3 == nil:
+		return nil, fmt.Errorf("ssmcollect: an output bucket needs an S3 client: %w", diffyerr.ErrInvalidInput)
+	case o.bucket == "" && o.prefix != "":
+		return nil, fmt.Errorf("ssmcollect: output prefix %q without a bucket: %w", o.prefix, diffyerr.ErrInvalidInput)
+	}
+	if o.bucket != "" {
+		if _, err := s3store.New(nopS3{}, o.bucket, o.prefix); err != nil {
+			return nil, fmt.Errorf("ssmcollect: output bucket: %w", err)
+		}
+		o.prefix = strings.Trim(o.prefix, "/")
+	}
+	return &Collector{c: c, o: o}, nil
+}
+
+// NewFromConfig returns a Collector whose clients are made from cfg (see
+// package awsconfig): one SSM client per operation, each with its own
+// retryer (cfg's, or awsconfig.Retryer's adaptive mode when cfg has none),
+// and an S3 client when WithOutputBucket is given.
+func NewFromConfig(cfg aws.Config, opts ...Option) (*Collector, error) {
+	if cfg.Retryer == nil {
+		cfg.Retryer = awsconfig.Retryer(0)
+	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	c := Clients{
+		Send: ssm.NewFromConfig(cfg), List: ssm.NewFromConfig(cfg), Get: ssm.NewFromConfig(cfg),
+		Cancel: ssm.NewFromConfig(cfg), Describe: ssm.NewFromConfig(cfg),
+	}
+	if o.bucket != "" {
+		c.S3 = s3.NewFromConfig(cfg, o.s3Options...)
+	}
+	return New(c, opts...)
+}
+
+// nopS3 lets New check a bucket and prefix with s3store's rules.
+type nopS3 struct{ s3store.API }
+
+// OutputKey returns the S3 key where SSM writes the stdout of a
+// command's invocation on an instance under prefix.
+func OutputKey(prefix, commandID, instanceID string) string {
+	k := commandID + "/" + instanceID + "/awsrunShellScript/0.awsrunShellScript/stdout"
+	if p := strings.Trim(prefix, "/"); p != "" {
+		return p + "/" + k
+	}
+	return k
+}
+
+// Collect runs commands on instances; see the package doc for how.
+func (c *Collector) Collect(ctx context.Context, instances []target.Instance, commands []payload.Command) ([]collect.Result, error) {
+	if err := payload.Validate(commands); err != nil {
+		return nil, fmt.Errorf("ssmcollect: %w", err)
+	}
+	for _, cmd := range commands {
+		if cmd.Shell == "" {
+			return nil, fmt.Errorf("ssmcollect: command %s has no shell script, and SSM runs only shell scripts: %w", cmd.ID, diffyerr.ErrInvalidInput)
+		}
+	}
+	var ids []string
+	seen := map[string]bool{}
+	for i, in := range instances {
+		if in.ID == "" {
+			return nil, fmt.Errorf("ssmcollect: instance %d has an empty ID: %w", i+1, diffyerr.ErrInvalidInput)
+		}
+		if !seen[in.ID] {
+			seen[in.ID] = true
+			ids = append(ids, in.ID)
+		}
+	}
+	r := &run{c: c, cmds: commands, byID: make(map[string][]collect.Result, len(ids)), sem: make(chan struct{}, c.o.readConcurrency)}
+	for _, cmd := range commands {
+		r.cmdIDs = append(r.cmdIDs, cmd.ID)
+	}
+	if err := ctx.Err(); err == nil {
+		g := new(errgroup.Group)
+		g.SetLimit(c.o.batchConcurrency)
+		for start := 0; start < len(ids); start += c.o.batchSize {
+			batch := ids[start:min(start+c.o.batchSize, len(ids))]
+			if ctx.Err() != nil {
+				break
+			}
+			g.Go(func() error { r.batch(ctx, batch); return nil })
+		}
+		_ = g.Wait()
+	}
+	out := make([]collect.Result, 0, len(ids)*len(commands))
+	for _, id := range ids {
+		res, ok := r.byID[id]
+		if !ok {
+			// Never started (cancelled) or, defensively, lost: every
+			// instance is accounted for.
+			st, msg := collect.StatusCancelled, "the run was cancelled before the command was sent"
+			if ctx.Err() == nil {
+				st, msg = collect.StatusFailed, "ssmcollect: no result was recorded for the instance"
+			}
+			res = r.all(id, st, "", msg)
+		}
+		out = append(out, res...)
+	}
+	if err := ctx.Err(); err != nil {
+		return out, fmt.Errorf("ssmcollect: run cancelled with %d of %d instances finished: %w", r.finished(), len(ids), err)
+	}
+	return out, nil
+}
+
+// run is one call of Collect.
+type run struct {
+	c      *Collector
+	cmds   []payload.Command
+	cmdIDs []string
+	sem    chan struct{} // bounds output reads
+
+	// detailsHit and detailsMiss count the final invocations whose
+	// whole output ListCommandInvocations' Details held, and those it did
+	// not (see useDetails).
+	detailsHit, detailsMiss atomic.Int64
+
+	mu    sync.Mutex
+	byID  map[string][]collect.Result // by instance ID, set once
+	nDone int
+}
+
+// set records an instance's Results unless it already has some.
+func (r *run) set(id string, res []collect.Result) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.byID[id]; !ok {
+		r.byID[id] = res
+		for _, x := range res {
+			if x.Status != collect.StatusCancelled {
+				r.nDone++
+				break
+			}
+		}
+	}
+}
+
+func (r *run) finished() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.nDone
+}
+
+// all returns one Result per command for an instance, all with the same
+// status and error.
+func (r *run) all(id string, st collect.Status, details, msg string) []collect.Result {
+	now := time.Now().UTC()
+	res := make([]collect.Result, len(r.cmds))
+	for i, cmd := range r.cmds {
+		res[i] = collect.Result{InstanceID: id, CommandID: cmd.ID, Status: st, StatusDetails: details,
+			CollectedAt: now, ExitCode: -1, Error: fmt.Sprintf("command %s on %s: %s", cmd.ID, id, msg)}
+	}
+	return res
+}
+
+// batch collects from up to 50 instances: keep those SSM can reach, send
+// one command for all of them, wait for it, read the outputs.
+func (r *run) batch(ctx context.Context, ids []string) {
+	if ctx.Err() != nil {
+		return
+	}
+	ids = r.precheck(ctx, ids)
+	if len(ids) == 0 {
+		return
+	}
+	var wg sync.WaitGroup
+	for _, s := range r.send(ctx, ids) {
+		wg.Add(1)
+		go func() { defer wg.Done(); r.await(ctx, s) }()
+	}
+	wg.Wait()
+}
+
+// precheck asks DescribeInstanceInformation which of ids SSM manages and
+// sees online, records the others as Undeliverable, and returns the rest.
+// When the call fails, every instance is kept (SendCommand will tell).
+func (r *run) precheck(ctx context.Context, ids []string) []string {
+	if r.c.c.Describe == nil {
+		return ids
+	}
+	ping := map[string]types.PingStatus{}
+	p := ssm.NewDescribeInstanceInformationPaginator(r.c.c.Describe, &ssm.DescribeInstanceInformationInput{
+		Filters:    []types.InstanceInformationStringFilter{{Key: aws.String("InstanceIds"), Values: ids}},
+		MaxResults: aws.Int32(50),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			r.c.o.logger.Warn("ssmcollect: DescribeInstanceInformation failed; sending to every instance", "err", err)
+			return ids
+		}
+		for _, info := range page.InstanceInformationList {
+			ping[aws.ToString(info.InstanceId)] = info.PingStatus
+		}
+	}
+	var keep []string
+	for _, id := range ids {
+		st, ok := ping[id]
+		switch {
+		case !ok:
+			r.set(id, r.all(id, collect.StatusUndeliverable, "NotManaged",
+				"SSM does not manage this instance (no SSM agent registered, or the instance is gone)"))
+		case st != types.PingStatusOnline:
+			r.set(id, r.all(id, collect.StatusUndeliverable, "PingStatus="+string(st),
+				fmt.Sprintf("the instance's SSM agent is not online (ping status %s)", st)))
+		default:
+			keep = append(keep, id)
+		}
+	}
+	return keep
+}
+
+// sent is one command SSM accepted, and the instances it targets.
+type sent struct {
+	commandID string
+	marker    string
+	ids       []string
+	deadline  time.Time
+}
+
+// send sends the script to ids. An InvalidInstanceId answer (an instance
+// went away since the precheck) splits the batch in halves, down to the
+// single instance, which is then Undeliverable.
+func (r *run) send(ctx context.Context, ids []string) []sent {
+	marker := ssmframe.NewMarker()
+	script, err := ssmframe.Script(marker, r.cmds)
+	if err != nil { // cannot happen: commands were validated
+		for _, id := range ids {
+			r.set(id, r.all(id, collect.StatusFailed, "", err.Error()))
+		}
+		return nil
+	}
+	o := r.c.o
+	in := &ssm.SendCommandInput{
+		DocumentName:   aws.String(Document),
+		InstanceIds:    ids,
+		Comment:        aws.String(comment(o.incident)),
+		MaxConcurrency: aws.String(o.maxConcurrency),
+		MaxErrors:      aws.String(o.maxErrors),
+		TimeoutSeconds: aws.Int32(int32(o.deliveryTimeout / time.Second)),
+		Parameters: map[string][]string{
+			"commands":         {script},
+			"executionTimeout": {strconv.Itoa(int(o.executionTimeout / time.Second))},
+		},
+	}
+	if o.bucket != "" {
+		in.OutputS3BucketName = aws.String(o.bucket)
+		if o.prefix != "" {
+			in.OutputS3KeyPrefix = aws.String(o.prefix)
+		}
+	}
+	out, err := r.c.c.Send.SendCommand(ctx, in)
+	if err == nil {
+		cmdID := aws.ToString(out.Command.CommandId)
+		return []sent{{commandID: cmdID, marker: marker, ids: ids, deadline: time.Now().Add(o.deliveryTimeout + o.executionTimeout + o.grace)}}
+	}
+	if ctx.Err() != nil {
+		return nil // Collect marks them Cancelled
+	}
+	var bad *types.InvalidInstanceId
+	if errors.As(err, &bad) {
+		if len(ids) == 1 {
+			r.set(ids[0], r.all(ids[0], collect.StatusUndeliverable, "InvalidInstanceId",
+				"SSM refused the instance (not managed, agent down, or terminating): "+bad.ErrorMessage()))
+			return nil
+		}
+		half := len(ids) / 2
+		return append(r.send(ctx, ids[:half]), r.send(ctx, ids[half:])...)
+	}
+	for _, id := range ids {
+		r.set(id, r.all(id, collect.StatusUndeliverable, "SendCommandFailed", "SendCommand failed: "+err.Error()))
+	}
+	return nil
+}
+
+// comment returns the incident ID as an SSM comment: at most MaxComment
+// bytes, on a rune boundary.
+func comment(incident string) string {
+	if len(incident) <= MaxComment {
+		return incident
+	}
+	cut := MaxComment
+	for cut > 0 && !utf8.RuneStart(incident[cut]) {
+		cut--
+	}
+	return incident[:cut]
+}
+
+// await polls a sent command's invocations until every instance has a
+// final status, reading each output as soon as its invocation is final.
+// On ctx cancellation it cancels the command and records the unfinished
+// instances as Cancelled; past the deadline, as TimedOut.
+func (r *run) await(ctx context.Context, s sent) {
+	o := r.c.o
+	pending := make(map[string]bool, len(s.ids))
+	for _, id := range s.ids {
+		pending[id] = true
+	}
+	var reads sync.WaitGroup
+	defer reads.Wait()
+	wait := min(o.pollInterval, time.Second) // the first answer often comes fast
+	var lastErr error
+	for len(pending) > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			r.cancel(s.commandID)
+			for id := range pending {
+				r.set(id, r.all(id, collect.StatusCancelled, "", "the run was cancelled before the command finished"))
+			}
+			return
+		case <-t.C:
+		}
+		wait = o.pollInterval
+		invs, err := r.list(ctx, s.commandID)
+		if err != nil {
+			if ctx.Err() == nil {
+				lastErr = err
+				o.logger.Warn("ssmcollect: ListCommandInvocations failed; polling again", "command", s.commandID, "err", err)
+			}
+		}
+		for _, inv := range invs {
+			id := aws.ToString(inv.InstanceId)
+			if !pending[id] || !final(inv.Status) {
+				continue
+			}
+			delete(pending, id)
+			reads.Add(1)
+			go func() {
+				defer reads.Done()
+				r.complete(ctx, s, inv)
+			}()
+		}
+		if len(pending) > 0 && time.Now().After(s.deadline) {
+			r.cancel(s.commandID)
+			msg := "SSM reported no final status before the delivery and execution timeouts had passed"
+			if lastErr != nil {
+				msg += "; last error: " + lastErr.Error()
+			}
+			for id := range pending {
+				r.set(id, r.all(id, collect.StatusTimedOut, "NoFinalStatus", msg))
+			}
+			return
+		}
+	}
+}
+
+// list returns every invocation of a command, with Details, through the
+// SDK's paginator. Right after SendCommand the list may be empty (SSM is
+// eventually consistent): that is "not yet", not an error.
+func (r *run) list(ctx context.Context, commandID string) ([]types.CommandInvocation, error) {
+	var all []types.CommandInvocation
+	p := ssm.NewListCommandInvocationsPaginator(r.c.c.List, &ssm.ListCommandInvocationsInput{
+		CommandId: aws.String(commandID), Details: r.useDetails(), MaxResults: aws.Int32(50),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			var notYet *types.InvalidCommandId
+			if errors.As(err, &notYet) {
+				return all, nil
+			}
+			return all, err
+		}
+		all = append(all, page.CommandInvocations...)
+	}
+	return all, nil
+}
+
+// useDetails says whether to poll with Details. Details show the first
+// 2,500 characters of each invocation's output, which spares the
+// per-instance read when the whole output fits; they cost nothing in calls
+// but make every poll answer larger (and SSM's work per poll). Once 20
+// final invocations needed a read and fewer than a third of them did not,
+// the outputs of this run are too big for Details, and polls go without.
+func (r *run) useDetails() bool {
+	hit, miss := r.detailsHit.Load(), r.detailsMiss.Load()
+	return miss < 20 || hit*2 > miss
+}
+
+// cancel asks SSM to cancel a command, with a fresh short context: the
+// run's own is usually the one cancelled.
+func (r *run) cancel(commandID string) {
+	ctx, stop := context.WithTimeout(context.Background(), 15*time.Second)
+	defer stop()
+	if _, err := r.c.c.Cancel.CancelCommand(ctx, &ssm.CancelCommandInput{CommandId: aws.String(commandID)}); err != nil {
+		r.c.o.logger.Warn("ssmcollect: CancelCommand failed", "command", commandID, "err", err)
+	}
+}
+
+// final reports whether an invocation status is final.
+func final(s types.CommandInvocationStatus) bool {
+	switch s {
+	case types.CommandInvocationStatusSuccess, types.CommandInvocationStatusFailed,
+		types.CommandInvocationStatusTimedOut, types.CommandInvocationStatusCancelled:
+		return true
+	}
+	return false
+}
