@@ -1,0 +1,163 @@
+package awsfake
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/diffy-dfir/diffy/collect"
+	"github.com/diffy-dfir/diffy/payload"
+)
+
+// fakeShellHost answers osqueryi with one row per standard query.
+type fakeShellHost struct{ osq bool }
+
+func (h fakeShellHost) hasOsquery() bool { return h.osq }
+
+func (h fakeShellHost) osquery(sql string) ([]byte, string, int) {
+	id, ok := standardQueryID(sql)
+	if !ok {
+		return nil, "Error: unknown query\n", 1
+	}
+	return OsqueryJSON([]collect.Row{{"id": id}}), "", 0
+}
+
+func TestShell(t *testing.T) {
+	pack := payload.StandardPack()
+	cases := []struct {
+		name, script     string
+		osq              bool
+		stdout, errSub   string
+		status           int
+		stdoutContains   string
+		noStdoutContains string
+	}{
+		{name: "echo", script: "echo hello   world\necho -n a; echo b", osq: true, stdout: "hello world\nab\n"},
+		{name: "quotes", script: `echo 'a  b' "c \"d\" $?" \$x`, osq: true, stdout: "a  b c \"d\" 0 $x\n"},
+		{name: "printf", script: `printf '%s=%d\n' a 1 b 2; printf 'x\ty\n'`, osq: true, stdout: "a=1\nb=2\nx\ty\n"},
+		{name: "variables", script: "M=mark\nfalse\nrc=$?\necho \"$M ${M} $rc\"", osq: true, stdout: "mark mark 1\n"},
+		{name: "and-or", script: "true && echo yes || echo no\nfalse && echo yes || echo no", osq: true, stdout: "yes\nno\n"},
+		{name: "unknown command", script: "nosuch --flag\necho after $?", osq: true, stdout: "after 127\n", errSub: "line 1: nosuch: command not found"},
+		{name: "exit status", script: "echo a\nexit 3\necho never", osq: true, stdout: "a\n", status: 3},
+		{name: "subshell exit", script: "( echo in; exit 4 )\necho out $?", osq: true, stdout: "in\nout 4\n"},
+		{name: "group redirect", script: "{ echo err; echo err2; } >&2\necho out", osq: true, stdout: "out\n", errSub: "err\nerr2\n"},
+		{name: "dev null", script: "echo gone >/dev/null\necho gone2 2>&1 >/dev/null\necho kept", osq: true, stdout: "kept\n"},
+		{name: "set -e", script: "set -e\necho a\nfalse\necho never", osq: true, stdout: "a\n", status: 1},
+		{name: "osquery standard", script: pack[0].Shell, osq: true, stdout: string(OsqueryJSON([]collect.Row{{"id": pack[0].ID}}))},
+		{name: "osquery reformatted", script: "osqueryi --json \"" + strings.ToUpper(strings.ReplaceAll(pack[3].Query, " ", "\n  ")) + "\"", osq: true,
+			stdout: string(OsqueryJSON([]collect.Row{{"id": pack[3].ID}}))},
+		{name: "osquery missing", script: pack[1].Shell, osq: false, status: payload.ExitNoOsquery, errSub: "osqueryi not found on this host"},
+		{name: "osquery missing direct", script: "osqueryi --json 'select 1'", osq: false, status: 127, errSub: "osqueryi: command not found"},
+		{name: "osquery unknown sql", script: "osqueryi --json 'select * from nothing'", osq: true, status: 1, errSub: "unknown query"},
+		{name: "sh -c", script: "sh -c " + payload.ShellQuote(pack[2].Shell) + "\necho rc=$?", osq: true,
+			stdoutContains: `"id":"crontab"`},
+		{name: "pipe refused", script: "echo a | base64 -d | sh", osq: true, status: 2, errSub: "pipes are not supported"},
+		{name: "command substitution refused", script: "echo $(id)", osq: true, status: 2, errSub: "command substitution"},
+		{name: "unterminated quote", script: "echo 'abc", osq: true, status: 2, errSub: "unterminated"},
+		{name: "file redirect refused", script: "echo a > /tmp/x\necho b", osq: true, stdout: "b\n", errSub: "simulates no files"},
+		{name: "comments and continuation", script: "# header\necho a \\\n  b # trailing", osq: true, stdout: "a b\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			l, err := parseScript(c.script)
+			stdout, stderr, status := runScript(l, err, fakeShellHost{c.osq}, "_script.sh")
+			if status != c.status {
+				t.Errorf("status %d, want %d (stderr %q)", status, c.status, stderr)
+			}
+			if c.stdoutContains != "" {
+				if !strings.Contains(string(stdout), c.stdoutContains) {
+					t.Errorf("stdout %q does not contain %q", stdout, c.stdoutContains)
+				}
+			} else if string(stdout) != c.stdout {
+				t.Errorf("stdout %q, want %q", stdout, c.stdout)
+			}
+			if c.errSub != "" && !strings.Contains(string(stderr), c.errSub) {
+				t.Errorf("stderr %q does not contain %q", stderr, c.errSub)
+			}
+			if c.errSub == "" && len(stderr) > 0 {
+				t.Errorf("unexpected stderr %q", stderr)
+			}
+		})
+	}
+}
+
+func TestNormalizeSQLMatchesEveryStandardQuery(t *testing.T) {
+	for _, c := range payload.StandardPack() {
+		variants := []string{c.Query, strings.TrimSuffix(c.Query, ";"), "  " + strings.ToLower(c.Query) + "  ",
+			strings.ReplaceAll(c.Query, ", ", ",\n\t")}
+		for _, v := range variants {
+			id, ok := standardQueryID(v)
+			if !ok || id != c.ID {
+				t.Errorf("%q matched %q, %v; want %s", v, id, ok, c.ID)
+			}
+		}
+	}
+	if id, ok := standardQueryID("SELECT * FROM processes;"); ok {
+		t.Errorf("a different query matched %s", id)
+	}
+}
+
+func TestTruncation(t *testing.T) {
+	long := []byte(strings.Repeat("x", StdoutLimit+10))
+	got := truncateContent(long, StdoutLimit, StdoutTruncatedMarker)
+	if len(got) != StdoutLimit || !strings.HasSuffix(got, StdoutTruncatedMarker) {
+		t.Fatalf("cut to %d bytes, suffix %q", len(got), got[len(got)-30:])
+	}
+	if got := truncateContent([]byte("short"), StdoutLimit, StdoutTruncatedMarker); got != "short" {
+		t.Fatalf("short output changed: %q", got)
+	}
+	// A multi-byte rune at the cut is not split.
+	s := []byte(strings.Repeat("é", StdoutLimit))
+	if got := truncateContent(s, StdoutLimit, StdoutTruncatedMarker); !strings.HasSuffix(got, StdoutTruncatedMarker) || len(got) > StdoutLimit ||
+		!strings.HasPrefix(got, "é") || strings.ContainsRune(got, '\uFFFD') {
+		t.Fatalf("rune boundary: len %d", len(got))
+	}
+	// The plugin Output as the agent cuts it.
+	out := pluginOutput([]byte(strings.Repeat("o", 5000)), []byte("err"), PluginOutputLimit)
+	if len(out) != PluginOutputLimit || !strings.Contains(out, StdoutTruncatedMarker+pluginErrorTitle+"err") {
+		t.Fatalf("plugin output len %d: %q", len(out), out[len(out)-60:])
+	}
+	out = pluginOutput([]byte("ok"), []byte("e"), PluginOutputLimit)
+	if out != "ok"+pluginErrorTitle+"e" {
+		t.Fatalf("short plugin output %q", out)
+	}
+}
+
+func TestPadJSONKeepsRows(t *testing.T) {
+	rows := []collect.Row{{"a": "1"}, {"b": "2"}}
+	padded := padJSON(OsqueryJSON(rows), 30000)
+	if len(padded) != 30000 {
+		t.Fatalf("padded to %d", len(padded))
+	}
+	got, err := collect.ParseRows(padded)
+	if err != nil || len(got) != 2 || got[1]["b"] != "2" {
+		t.Fatalf("padded output parses to %v, %v", got, err)
+	}
+}
+
+func TestGlob(t *testing.T) {
+	for _, c := range []struct {
+		p, s string
+		want bool
+	}{{"web-*", "web-asg", true}, {"*asg", "web-asg", true}, {"w?b*", "web", true}, {"web", "web-asg", false}, {"*", "", true}, {"a*b*c", "aXXbYYc", true}, {"a*b*c", "aXXbYY", false}} {
+		if got := glob(c.p, c.s); got != c.want {
+			t.Errorf("glob(%q, %q) = %v", c.p, c.s, got)
+		}
+	}
+}
+
+func FuzzShell(f *testing.F) {
+	f.Add(payload.StandardPack()[0].Shell)
+	f.Add("M=x\nprintf '\\n%s BEGIN %s\\n' \"$M\" a >&2\nsh -c 'exit 3'\nrc=$?; echo $rc")
+	f.Add("{ ( echo a; } )")
+	f.Add("echo ${")
+	f.Fuzz(func(t *testing.T, script string) {
+		l, err := parseScript(script)
+		_, _, status := runScript(l, err, fakeShellHost{true}, "_script.sh")
+		if status < 0 || status > 255 {
+			t.Fatalf("status %d", status)
+		}
+		if err != nil && status != 2 {
+			t.Fatalf("syntax error %v gave status %d", err, status)
+		}
+	})
+}
