@@ -133,7 +133,7 @@ func TestCounts(t *testing.T) {
 		if cfg.Hosts > 10000 {
 			continue
 		}
-		if testing.Short() && cfg.Hosts > 2000 {
+		if (testing.Short() || raceEnabled) && cfg.Hosts > 2000 {
 			continue
 		}
 		f := Generate(cfg)
