@@ -42,9 +42,11 @@ import (
 //
 // Findings of one row share its stripped Row map; clone it before changing
 // it. The zero value is ready to use. A Baseline is safe for concurrent use.
-// Its work is linear in the number of rows: every distinct row is keyed
-// once (RowKey) and counted, so 10,000 hosts of the standard pack take well
-// under a second (BenchmarkBaseline10k).
+// Its work is linear in the number of rows: every row is keyed once (with
+// a Keyer, no allocation), distinct keys are interned and counted, and the
+// commands are compared in parallel. 10,000 hosts of six commands with 25
+// rows each (1.1 million rows) take about one second of CPU time
+// (BenchmarkBaseline10k).
 type Baseline struct {
 	// Volatile lists the columns dropped before rows are compared; nil
 	// means DefaultVolatile().
