@@ -367,3 +367,25 @@ func TestPanicIsOneLine(t *testing.T) {
 type panicWriter struct{}
 
 func (panicWriter) Write([]byte) (int, error) { panic("boom") }
+
+func TestAnalyzeFromHTML(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "r.json", "["+result("i-1", "listening_ports", port("22", "1"))+","+
+		result("i-2", "listening_ports", port("22", "2"), `{"port":"4444","name":"\u001b[31m<script>alert(1)</script>"}`)+"]")
+	base := writeFile(t, t.TempDir(), "base.json", "["+result("i-1", "listening_ports", port("22", "1"))+"]")
+	page := filepath.Join(t.TempDir(), "report.html")
+	code, out, errOut := runCLI(t, "analyze", "--from", dir, "--baseline-from", base, "--store", t.TempDir(), "--format", "html", "-o", page)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	data, err := os.ReadFile(page)
+	if err != nil || !strings.Contains(strings.ToLower(string(data)), "<html") {
+		t.Fatalf("report file is not an HTML page (%v)", err)
+	}
+	if strings.Contains(string(data), "<script>alert(1)") || strings.Contains(string(data), "\x1b") {
+		t.Error("the host's row reached the page unescaped")
+	}
+	if !strings.Contains(out, "2 hosts analyzed, 1 outliers") {
+		t.Errorf("stdout = %q", out)
+	}
+}
