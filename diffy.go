@@ -262,11 +262,16 @@ func (d *Diffy) collect(ctx context.Context, key, sk string) (results []collect.
 	for start := 0; start < len(todo); start += d.batchSize {
 		batch := todo[start:min(start+d.batchSize, len(todo))]
 		rs, cerr := d.collector.Collect(ctx, batch, cmds)
+		got := len(rs)
 		rs = account(batch, cmds, rs, cerr != nil || ctx.Err() != nil)
 		// The batch is kept even when the run is being cancelled: that is
-		// the point of storing it.
-		perr := d.putPart(ctx, sk, next, rs)
-		next++
+		// the point of storing it. A collector that returned nothing left
+		// nothing to keep.
+		var perr error
+		if got > 0 {
+			perr = d.putPart(ctx, sk, next, rs)
+			next++
+		}
 		results = append(results, rs...)
 		finished := completeInstances(rs, cmds)
 		for _, in := range batch {

@@ -82,6 +82,9 @@ func cmdAnalyze(ctx context.Context, c *config, args []string, stdout, stderr io
 	rep, err := d.Analyze(ctx, key)
 	prog.clear()
 	var ie *diffy.IncompleteError
+	if errors.As(err, &ie) && ie.Done == 0 {
+		return ie.Err // nothing was collected: just the cause
+	}
 	if errors.As(err, &ie) {
 		return fmt.Errorf("stopped after collecting %d of %d instances of %s (%v); what was collected is kept in the store: run the same command with --incident %s to resume",
 			ie.Done, ie.Total, key, ie.Err, ie.Incident)
