@@ -22,7 +22,12 @@ import (
 // compared as sets, after dropping volatile columns (see Volatile): a row
 // the host has and the baseline does not is a Finding of kind KindAdded, a
 // row the baseline has and the host does not is KindRemoved. Rows are
-// compared whole, never by position, and duplicate rows count once. A host
+// compared whole, never by position, and duplicate rows count once. Unless
+// KeepTokens is set, per-host tokens inside values (instance IDs, host
+// names, UUIDs, long hex IDs, host addresses, ephemeral ports in command
+// lines) are first replaced by placeholders with NormalizeRow, so that a
+// host does not differ from the baseline merely by carrying its own name in
+// a command line; Finding.Row is then the normalized row. A host
 // is an outlier when it has any finding; its Score is its number of
 // findings. Findings are sorted added before removed, then by command ID,
 // then by RowKey; HostsWithRow counts the analyzed hosts whose output of
@@ -51,6 +56,10 @@ type Baseline struct {
 	// Volatile lists the columns dropped before rows are compared; nil
 	// means DefaultVolatile().
 	Volatile Volatile
+	// KeepTokens turns off the normalization of per-host tokens
+	// (NormalizeRow): rows are then compared exactly as collected, less
+	// their volatile columns.
+	KeepTokens bool
 	// IgnoreCommands lists command IDs left out of the analysis entirely.
 	IgnoreCommands []string
 	// Now gives Report.CreatedAt; nil means time.Now.
@@ -78,7 +87,9 @@ type cmdState struct {
 	id    string
 	vol   Volatile
 	keyer *Keyer
-	buf   []byte
+	// normalize: rows go through NormalizeRow before they are keyed.
+	normalize bool
+	buf       []byte
 	// ids interns row keys: key to row number. The baseline's rows are
 	// numbered first, so a row is in the baseline exactly when its number
 	// is below nBase.
@@ -104,12 +115,15 @@ type cmdState struct {
 	notInBase int
 }
 
-func newCmdState(id string, vol Volatile) *cmdState {
-	return &cmdState{id: id, vol: vol, keyer: vol.Keyer(id), ids: map[string]int32{}}
+func newCmdState(id string, vol Volatile, normalize bool) *cmdState {
+	return &cmdState{id: id, vol: vol, keyer: vol.Keyer(id), normalize: normalize, ids: map[string]int32{}}
 }
 
 // intern returns the number of row, adding it if new.
 func (c *cmdState) intern(row collect.Row) int32 {
+	if c.normalize {
+		row = NormalizeRow(c.id, row)
+	}
 	c.buf = c.keyer.AppendKey(c.buf[:0], row)
 	if id, ok := c.ids[string(c.buf)]; ok {
 		return id
@@ -235,7 +249,7 @@ func (b Baseline) Analyze(ctx context.Context, in Input) (*Report, error) {
 	state := func(id string) *cmdState {
 		c := cmds[id]
 		if c == nil {
-			c = newCmdState(id, vol)
+			c = newCmdState(id, vol, !b.KeepTokens)
 			cmds[id] = c
 		}
 		return c

@@ -590,3 +590,51 @@ func TestBaselineSeveralResultsPerCommand(t *testing.T) {
 		t.Errorf("notes %q do not mention the baseline's failed users Result", rep.Notes)
 	}
 }
+
+// tokenHost is one host whose command lines and paths carry its own
+// instance ID, address and UUID, as real fleets' do.
+func tokenHost(id string, n int) []collect.Result {
+	ip := fmt.Sprintf("10.0.%d.%d", n/250, n%250+1)
+	uuid := fmt.Sprintf("%08x-1111-4222-8333-%012x", n*7919, n*104729)
+	procs := []collect.Row{
+		{"pid": strconv.Itoa(100 + n), "name": "agent", "path": "/opt/agent/bin/agent", "uid": "0",
+			"cmdline": "/opt/agent/bin/agent --instance " + id + " --bind " + ip + " --run " + uuid},
+		{"pid": strconv.Itoa(200 + n), "name": "nginx", "path": "/usr/sbin/nginx", "uid": "33", "cmdline": "nginx: worker process"},
+	}
+	ports := []collect.Row{{"address": ip, "port": "8080", "protocol": "6", "name": "agent",
+		"path": "/opt/agent/bin/agent", "cmdline": procs[0]["cmdline"], "pid": procs[0]["pid"]}}
+	return []collect.Result{
+		{InstanceID: id, CommandID: payload.Processes, Status: collect.StatusSuccess, CollectedAt: t0, Rows: procs},
+		{InstanceID: id, CommandID: payload.ListeningPorts, Status: collect.StatusSuccess, CollectedAt: t0, Rows: ports},
+	}
+}
+
+func TestBaselineNormalizesPerHostTokens(t *testing.T) {
+	var all []collect.Result
+	var ids []string
+	for n := range 30 {
+		id := fmt.Sprintf("i-0%016x", 0xabc000+n)
+		ids = append(ids, id)
+		all = append(all, tokenHost(id, n)...)
+	}
+	// One host also runs a listener the baseline does not have.
+	all = append(all, collect.Result{InstanceID: ids[7], CommandID: payload.ListeningPorts, Status: collect.StatusSuccess,
+		CollectedAt: t0, Rows: []collect.Row{backdoor}})
+	base := tokenHost("i-0ffffffffffffffff", 999)
+
+	rep := analyzeOK(t, analyze.Baseline{}, analyze.Input{Key: "asg", Results: all, Baseline: base})
+	checkHostsOnce(t, rep, ids)
+	out := rep.Outliers()
+	if len(out) != 1 || out[0].InstanceID != ids[7] {
+		t.Fatalf("outliers = %v, want only %s: hosts differing only by their own tokens must not be outliers", out, ids[7])
+	}
+	if f := out[0].Findings; len(f) != 1 || f[0].Kind != analyze.KindAdded || f[0].Row["port"] != "4444" {
+		t.Fatalf("findings of %s = %v, want the one added listener on 4444", ids[7], f)
+	}
+
+	// With KeepTokens the rows are compared as collected: every host differs.
+	raw := analyzeOK(t, analyze.Baseline{KeepTokens: true}, analyze.Input{Key: "asg", Results: all, Baseline: base})
+	if got := len(raw.Outliers()); got != len(ids) {
+		t.Fatalf("KeepTokens: %d outliers, want all %d hosts", got, len(ids))
+	}
+}
