@@ -207,7 +207,6 @@ func TestBadCommandLines(t *testing.T) {
 		{"unknown instance", []string{"baseline", "local", "--instance", "i-nope", "--store", store}, 1, `"i-nope"`},
 		{"missing from dir", []string{"analyze", "--from", filepath.Join(store, "nothing"), "--store", store}, 1, "no result could be loaded"},
 		{"bad incident", []string{"analyze", "local", "--incident", "a/b", "--store", store}, 1, "incident ID"},
-		{"aws not built in", []string{"analyze", "web", "--target", "asg", "--store", store}, 1, "--target asg"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := runCLI(t, tc.args...)
