@@ -22,6 +22,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -48,8 +49,18 @@ func main() {
 		keep     = flag.Bool("keep", false, "keep the temporary directory")
 		floor    = flag.String("floor", "", "internal: only load the Results of this directory, then exit")
 		stacking = flag.Bool("stacking", true, "score plain 1% stacking too (in this process, after the timed runs)")
+		inproc   = flag.Bool("inprocess", false, "only time analyze.Clustering in this process on the generated Results (no files, no CLI)")
+		figures  = flag.Bool("figures", false, "print the precision/recall table of every scenario up to 10,000 hosts, cluster beside 1% stacking")
 	)
 	flag.Parse()
+	if *figures {
+		printFigures()
+		return
+	}
+	if *inproc {
+		inProcess(*scenario, *hosts, *seed)
+		return
+	}
 	if *floor != "" {
 		res, skips, err := diffy.LoadResults(*floor)
 		if err != nil {
@@ -142,6 +153,65 @@ func main() {
 		runtime.GC()
 		fmt.Printf("stacking: %v\n", f.Evaluate(fleet.Stacking(f.Results(at), 0.01)))
 	}
+}
+
+// printFigures prints, as a Markdown table, the host-level precision and
+// recall and the top-3 share of the cluster analyzer and of plain 1%
+// stacking on every scenario of up to 10,000 hosts.
+func printFigures() {
+	at := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	fmt.Println("| scenario | hosts | compromised | plants | cluster precision | recall | top-3 | clusters | 1% stacking precision | recall | top-3 |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, name := range fleet.Scenarios() {
+		cfg := fleet.Scenario(name)
+		if cfg.Hosts > 10000 {
+			continue
+		}
+		f := fleet.Generate(cfg)
+		res := f.Results(at)
+		rep, err := analyze.Clustering{}.Analyze(context.Background(), analyze.Input{Key: name, Results: res})
+		if err != nil {
+			log.Fatal(err)
+		}
+		c := f.Evaluate(rep)
+		s := f.Evaluate(fleet.Stacking(res, 0.01))
+		fmt.Printf("| %s | %d | %d (%.1f%%) | %d | %.3f | %.3f | %.3f | %d | %.3f | %.3f | %.3f |\n", name, c.Hosts, c.Compromised,
+			100*float64(c.Compromised)/float64(c.Hosts), cfg.PlantsPerHost, c.Precision, c.Recall, c.Top3, len(rep.Clusters), s.Precision, s.Recall, s.Top3)
+	}
+}
+
+// inProcess times the analyzer alone, in this process, on Results that
+// share their rows with the generated fleet: the analysis's own time and
+// the memory it adds to its input.
+func inProcess(scenario string, hosts int, seed int64) {
+	cfg := fleet.Scenario(scenario)
+	cfg.Hosts = hosts
+	if seed != 0 {
+		cfg.Seed = seed
+	}
+	f := fleet.Generate(cfg)
+	res := f.Results(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+	runtime.GC()
+	before := maxRSS()
+	var ru0, ru1 syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+	start := time.Now()
+	rep, err := analyze.Clustering{}.Analyze(context.Background(), analyze.Input{Key: scenario, Results: res})
+	wall := time.Since(start)
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+	if err != nil {
+		log.Fatal(err)
+	}
+	cpu := time.Duration(ru1.Utime.Nano()+ru1.Stime.Nano()-ru0.Utime.Nano()-ru0.Stime.Nano()) * time.Nanosecond
+	fmt.Printf("in-process Clustering.Analyze of %d hosts: wall %.2fs, cpu %.2fs, peak RSS %0.f MiB (%.0f MiB before the analysis)\n",
+		hosts, wall.Seconds(), cpu.Seconds(), float64(maxRSS())/(1<<20), float64(before)/(1<<20))
+	fmt.Printf("cluster:  %v (%d clusters)\n", f.Evaluate(rep), len(rep.Clusters))
+}
+
+func maxRSS() int64 {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return ru.Maxrss * 1024
 }
 
 func count(f *fleet.Fleet) int {
