@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -30,6 +31,9 @@ type output struct {
 	// why is set when the stdout source is known to stop before the end
 	// of the output (API limit, byte cap); it explains a cut frame.
 	why string
+	// shown is what ListCommandInvocations showed (2,500 characters of
+	// stdout and stderr), for a script that failed as a whole.
+	shown []byte
 	// failed is set when no output could be read; note says why.
 	failed bool
 	// note is added to the Error of every command whose frame is not
@@ -55,7 +59,7 @@ func (r *run) complete(ctx context.Context, s sent, inv types.CommandInvocation)
 		sp := ssmframe.Split(shown, shown, s.marker, r.cmdIDs)
 		if complete(sp) || inv.Status == types.CommandInvocationStatusCancelled {
 			r.detailsHit.Add(1)
-			r.set(id, r.results(id, inv, sp, output{why: "ListCommandInvocations shows only the first 2,500 characters"}))
+			r.set(id, r.results(id, inv, sp, output{why: "ListCommandInvocations shows only the first 2,500 characters", shown: shown}))
 			return
 		}
 		r.detailsMiss.Add(1)
@@ -77,6 +81,7 @@ func (r *run) complete(ctx context.Context, s sent, inv types.CommandInvocation)
 		r.set(id, r.all(id, collect.StatusCancelled, details, "the run was cancelled while the output was read"))
 		return
 	}
+	out.shown = shown
 	sp := ssmframe.Split(out.stdout, out.stderr, s.marker, r.cmdIDs)
 	r.set(id, r.results(id, inv, sp, out))
 }
@@ -129,7 +134,7 @@ func (r *run) readS3(ctx context.Context, s sent, id string) output {
 	for _, f := range sp.Frames {
 		failed = failed || f.State == ssmframe.Whole && f.ExitCode != 0
 	}
-	if failed {
+	if failed || !sp.Done {
 		errKey := key[:len(key)-len("stdout")] + "stderr"
 		stderr, _, err := r.getObject(ctx, errKey, int64(o.limits.MaxStderr*len(r.cmds)+4096))
 		if err != nil && !s3store.IsNotFound(err) {
@@ -271,6 +276,15 @@ func (r *run) results(id string, inv types.CommandInvocation, sp ssmframe.Output
 			}
 			r.c.o.limits.Fill(&x, f.Stdout, stderr, true, why)
 		default:
+			if len(f.Stderr) == 0 {
+				// The script failed as a whole (or never reached this
+				// command): its own stderr says why.
+				raw := out.stderr
+				if raw == nil {
+					raw = out.shown
+				}
+				stderr = clipText(string(raw), r.c.o.limits.MaxStderr)
+			}
 			st, msg := unfinished(inv)
 			if ranToEnd {
 				st, msg = collect.StatusFailed, "its output could not be read"
@@ -281,4 +295,15 @@ func (r *run) results(id string, inv types.CommandInvocation, sp ssmframe.Output
 		res[i] = x
 	}
 	return res
+}
+
+// clipText keeps the first n bytes of s, on a rune boundary.
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + " [cut]"
 }
