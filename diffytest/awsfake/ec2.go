@@ -366,6 +366,9 @@ func (s *Server) describeInstances(w http.ResponseWriter, r *http.Request) (int,
 		if in.has(FaultVanishing) {
 			in.terminate(now.Add(time.Nanosecond))
 		}
+		if in.has(FaultAgentLost) {
+			in.loseAgent(now.Add(time.Nanosecond))
+		}
 	}
 	return 0, "", ""
 }

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/diffy-dfir/diffy/diffytest/awsfake"
@@ -142,5 +144,42 @@ func TestDescribeInstancesTerminatedAndVanishing(t *testing.T) {
 	}
 	if st := out.Reservations[0].Instances[0].State.Name; st != ec2types.InstanceStateNameTerminated {
 		t.Fatalf("terminated instance is %s", st)
+	}
+}
+
+// Instances whose SSM agent goes away after targeting stay running in EC2
+// but can no longer be sent commands.
+func TestAgentLostAfterDescribe(t *testing.T) {
+	insts := testInstances(20, "g")
+	srv := newServer(t, awsfake.Options{Instances: insts, Faults: awsfake.Faults{Seed: 9, AgentLost: 0.3}})
+	lost := srv.Selected(awsfake.FaultAgentLost)
+	if len(lost) == 0 || len(lost) == 20 {
+		t.Fatalf("30%% agent-lost picked %d of 20", len(lost))
+	}
+	cfg := srv.Config()
+	ctx := context.Background()
+	ec := ec2.NewFromConfig(cfg)
+	sc := ssm.NewFromConfig(cfg)
+	// Before targeting, SSM manages every instance.
+	if _, err := sc.SendCommand(ctx, &ssm.SendCommandInput{DocumentName: aws.String("AWS-RunShellScript"), InstanceIds: lost[:1],
+		Parameters: map[string][]string{"commands": {"echo hi"}}}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		out, err := ec.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+			{Name: aws.String("instance-state-name"), Values: []string{"running"}}}})
+		if err != nil || len(out.Reservations) != 20 {
+			t.Fatalf("EC2 lists %d running (%v), want 20", len(out.Reservations), err)
+		}
+	}
+	_, err := sc.SendCommand(ctx, &ssm.SendCommandInput{DocumentName: aws.String("AWS-RunShellScript"), InstanceIds: lost[:1],
+		Parameters: map[string][]string{"commands": {"echo hi"}}})
+	var invalid *ssmtypes.InvalidInstanceId
+	if !errors.As(err, &invalid) {
+		t.Fatalf("SendCommand after the agent went away: %v", err)
+	}
+	info, err := sc.DescribeInstanceInformation(ctx, &ssm.DescribeInstanceInformationInput{})
+	if err != nil || len(info.InstanceInformationList) != 20-len(lost) {
+		t.Fatalf("SSM manages %d (%v), want %d", len(info.InstanceInformationList), err, 20-len(lost))
 	}
 }

@@ -115,6 +115,12 @@ const (
 	// DescribeInstances that lists it (it disappears between targeting and
 	// collection).
 	FaultVanishing Fault = "vanishing"
+	// FaultAgentLost: SSM stops managing the instance (its agent goes
+	// away) right after the first DescribeInstances that lists it; EC2
+	// still reports it running. SendCommand naming it then fails with
+	// InvalidInstanceId; an invocation sent before, not yet started, ends
+	// Failed/Undeliverable.
+	FaultAgentLost Fault = "agent-lost"
 	// FaultHanging: commands never finish; they time out after their
 	// executionTimeout (Status TimedOut, StatusDetails ExecutionTimedOut).
 	FaultHanging Fault = "hanging"
@@ -124,7 +130,7 @@ const (
 )
 
 var allFaults = []Fault{FaultFailing, FaultUndeliverable, FaultTerminating, FaultBigOutput, FaultNoOsquery,
-	FaultUnmanaged, FaultVanishing, FaultHanging, FaultMissingS3Output}
+	FaultUnmanaged, FaultVanishing, FaultAgentLost, FaultHanging, FaultMissingS3Output}
 
 // Faults selects instances for each per-instance fault. Each fraction (0 to
 // 1) picks instances deterministically from Seed, the fault's name and the
@@ -135,7 +141,7 @@ type Faults struct {
 	Seed int64
 	// Fractions of instances with each fault.
 	Failing, Undeliverable, Terminating, BigOutput, NoOsquery, Unmanaged,
-	Vanishing, Hanging, MissingS3Output float64
+	Vanishing, AgentLost, Hanging, MissingS3Output float64
 	// BigOutputBytes is the size FaultBigOutput pads each osqueryi
 	// output to; default 64 KiB.
 	BigOutputBytes int
@@ -157,6 +163,8 @@ func (f Faults) fraction(k Fault) float64 {
 		return f.Unmanaged
 	case FaultVanishing:
 		return f.Vanishing
+	case FaultAgentLost:
+		return f.AgentLost
 	case FaultHanging:
 		return f.Hanging
 	case FaultMissingS3Output:
@@ -194,9 +202,12 @@ type instance struct {
 	// terminatedAt is when the instance was (or will be) terminated, in
 	// Unix nanoseconds; 0 while it runs.
 	terminatedAt atomic.Int64
-	bigOutput    int
-	reservation  string
-	index        int
+	// agentLostAt is when SSM stopped managing the instance, in Unix
+	// nanoseconds; 0 while it does.
+	agentLostAt atomic.Int64
+	bigOutput   int
+	reservation string
+	index       int
 }
 
 func (in *instance) has(k Fault) bool { return in.faults[k] }
@@ -222,9 +233,21 @@ func (in *instance) terminate(t time.Time) {
 	}
 }
 
+// agentLost reports whether SSM lost the instance's agent at t.
+func (in *instance) agentLost(t time.Time) bool {
+	at := in.agentLostAt.Load()
+	return at != 0 && t.UnixNano() >= at
+}
+
+// loseAgent makes SSM stop managing the instance from t on, unless it
+// already did.
+func (in *instance) loseAgent(t time.Time) {
+	in.agentLostAt.CompareAndSwap(0, t.UnixNano())
+}
+
 // managed reports whether SSM manages the instance at t.
 func (in *instance) managed(t time.Time) bool {
-	return !in.Unmanaged && !in.has(FaultUnmanaged) && !in.terminated(t)
+	return !in.Unmanaged && !in.has(FaultUnmanaged) && !in.terminated(t) && !in.agentLost(t)
 }
 
 // hostRun is an instance seen by the shell of one command.

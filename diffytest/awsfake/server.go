@@ -251,6 +251,18 @@ func (s *Server) Terminate(id string) bool {
 	return ok
 }
 
+// LoseAgent makes SSM stop managing the instance id now, while EC2 still
+// reports it running (its agent went away): SendCommand naming it fails
+// with InvalidInstanceId, and its invocations not yet started end
+// Failed/Undeliverable. It reports false for an unknown ID.
+func (s *Server) LoseAgent(id string) bool {
+	in, ok := s.byID[id]
+	if ok {
+		in.loseAgent(s.now())
+	}
+	return ok
+}
+
 // now is the fake's clock.
 func (s *Server) now() time.Time { return time.Now() }
 

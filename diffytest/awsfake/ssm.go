@@ -490,7 +490,7 @@ func (s *Server) stateLocked(inv *invocation, now time.Time) outcome {
 // its instance's faults.
 func (inv *invocation) evaluate(now time.Time) outcome {
 	in := inv.in
-	if in.has(FaultUndeliverable) {
+	if in.has(FaultUndeliverable) || in.agentLostAt.Load() != 0 && in.agentLostAt.Load() < inv.start.UnixNano() {
 		if now.Before(inv.end) {
 			return outcome{status: "Pending", details: "Pending", code: -1}
 		}
