@@ -291,8 +291,29 @@ func hostMap(r *analyze.Report, opts HTMLOptions) ([]byte, error) {
 	p.X.Label.Text = "PC 1"
 	p.Y.Label.Text = "PC 2"
 	p.Legend.Top = true
+	p.Legend.Left = true
+	p.Legend.ThumbnailWidth = vg.Points(14)
+	// Hosts alike sit on one point: jitter each by up to 1.5% of the
+	// axis range (a fixed function of its index) so that their number
+	// shows, and leave a margin around the points.
+	minX, maxX, minY, maxY := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+	for _, c := range xy {
+		minX, maxX = math.Min(minX, c[0]), math.Max(maxX, c[0])
+		minY, maxY = math.Min(minY, c[1]), math.Max(maxY, c[1])
+	}
+	spanX, spanY := math.Max(maxX-minX, 1e-3), math.Max(maxY-minY, 1e-3)
+	for i := range xy {
+		jx, jy := jitter(i)
+		xy[i][0] += 0.015 * spanX * jx
+		xy[i][1] += 0.015 * spanY * jy
+	}
+	if len(xy) > 0 {
+		p.X.Min, p.X.Max = minX-0.1*spanX, maxX+0.1*spanX
+		p.Y.Min, p.Y.Max = minY-0.1*spanY, maxY+0.25*spanY // room for the legend
+	}
 	byCluster := map[int]plotter.XYs{}
 	var outl plotter.XYs
+	var outlCluster []int
 	for i, h := range r.Hosts {
 		if !keep[i] {
 			continue
@@ -301,6 +322,7 @@ func hostMap(r *analyze.Report, opts HTMLOptions) ([]byte, error) {
 		byCluster[h.Cluster] = append(byCluster[h.Cluster], pt)
 		if h.Outlier {
 			outl = append(outl, pt)
+			outlCluster = append(outlCluster, h.Cluster)
 		}
 	}
 	ids := make([]int, 0, len(byCluster))
@@ -308,18 +330,6 @@ func hostMap(r *analyze.Report, opts HTMLOptions) ([]byte, error) {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	// Outliers first, as red squares under their cluster's dot.
-	if len(outl) > 0 {
-		s, err := plotter.NewScatter(outl)
-		if err != nil {
-			return nil, err
-		}
-		s.GlyphStyle.Color = outlierColor
-		s.GlyphStyle.Shape = draw.BoxGlyph{}
-		s.GlyphStyle.Radius = vg.Points(5)
-		p.Add(s)
-		p.Legend.Add("outlier", s)
-	}
 	for _, id := range ids {
 		s, err := plotter.NewScatter(byCluster[id])
 		if err != nil {
@@ -333,6 +343,28 @@ func hostMap(r *analyze.Report, opts HTMLOptions) ([]byte, error) {
 			p.Legend.Add(fmt.Sprintf("cluster %d", id), s)
 		}
 	}
+	// Outliers last, on top: a red square with the host's cluster dot.
+	if len(outl) > 0 {
+		s, err := plotter.NewScatter(outl)
+		if err != nil {
+			return nil, err
+		}
+		s.GlyphStyle.Color = outlierColor
+		s.GlyphStyle.Shape = draw.BoxGlyph{}
+		s.GlyphStyle.Radius = vg.Points(5)
+		p.Add(s)
+		p.Legend.Add("outlier", s)
+		for i, pt := range outl {
+			dot, err := plotter.NewScatter(plotter.XYs{pt})
+			if err != nil {
+				return nil, err
+			}
+			dot.GlyphStyle.Color = clusterColor(outlCluster[i])
+			dot.GlyphStyle.Shape = draw.CircleGlyph{}
+			dot.GlyphStyle.Radius = vg.Points(2)
+			p.Add(dot)
+		}
+	}
 	c := vgsvg.New(vg.Length(opts.MapWidth), vg.Length(opts.MapHeight))
 	p.Draw(draw.New(c))
 	var buf bytes.Buffer
@@ -340,6 +372,15 @@ func hostMap(r *analyze.Report, opts HTMLOptions) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// jitter returns a fixed pseudo-random offset in [-1, 1]² for host i.
+func jitter(i int) (float64, float64) {
+	h := uint64(i)*0x9e3779b97f4a7c15 + 0x632be59bd9b4e019
+	h ^= h >> 31
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 29
+	return float64(h&0xffff)/32767.5 - 1, float64((h>>16)&0xffff)/32767.5 - 1
 }
 
 // positions returns each host's place on the map: its Position, or PCA
