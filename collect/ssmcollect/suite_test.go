@@ -1,0 +1,48 @@
+package ssmcollect_test
+
+import (
+	"testing"
+
+	"github.com/diffy-dfir/diffy/diffytest"
+	"github.com/diffy-dfir/diffy/diffytest/awsfake"
+	"github.com/diffy-dfir/diffy/payload"
+	"github.com/diffy-dfir/diffy/target"
+)
+
+// TestCollectorSuite runs the diffytest Collector suite on the collector
+// in both modes, with the real SSM and S3 clients against awsfake.
+// Failing are instances EC2 knows and SSM does not manage, plus an ID
+// nobody knows. The suite's cancelled-mid-run rule needs a command that
+// hangs, which the fake's shell cannot run (TestCancel covers it with
+// invocations that run for an hour).
+func TestCollectorSuite(t *testing.T) {
+	for _, bucket := range []string{"", "diffy-suite"} {
+		name := "api"
+		if bucket != "" {
+			name = "s3"
+		}
+		t.Run(name, func(t *testing.T) {
+			diffytest.TestCollector(t, func(t *testing.T) diffytest.CollectorHarness {
+				e := newEnv(t, 8, awsfake.Options{Faults: awsfake.Faults{Seed: 11, Unmanaged: 0.25}})
+				unmanaged := map[string]bool{}
+				for _, id := range e.srv.Selected(awsfake.FaultUnmanaged) {
+					unmanaged[id] = true
+				}
+				h := diffytest.CollectorHarness{
+					Collector: e.collector(t, bucket),
+					// Small queries, whose output fits in API mode too.
+					Commands: []payload.Command{payload.StandardPack()[2], payload.StandardPack()[5]},
+					Failing:  []target.Instance{{ID: "i-0000000000000dead"}},
+				}
+				for _, in := range e.fleet.Instances() {
+					if unmanaged[in.ID] {
+						h.Failing = append(h.Failing, in)
+					} else {
+						h.Instances = append(h.Instances, in)
+					}
+				}
+				return h
+			})
+		})
+	}
+}
