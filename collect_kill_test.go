@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -95,10 +96,29 @@ func killCollector(mode string, rows int, out io.Writer, asked *[]string, mu *sy
 	})
 }
 
+// announcingStore is a persist.Dir that says "put KIND KEY" on stdout
+// before each Put and waits for a line on stdin before it goes on: the
+// parent answers and, when it means to, kills the child right after, so
+// the kill lands while that batch is being stored (or the next one being
+// collected), and the child can never run ahead of the parent.
+type announcingStore struct {
+	*persist.Dir
+	say func(format string, a ...any)
+	in  *bufio.Reader
+}
+
+func (s announcingStore) Put(ctx context.Context, kind persist.Kind, key string, doc []byte) error {
+	s.say("put %s %s", kind, key)
+	if _, err := s.in.ReadString('\n'); err != nil {
+		os.Exit(4) // the parent is gone
+	}
+	return s.Dir.Put(ctx, kind, key, doc)
+}
+
 // killDiffy makes the Diffy of the kill tests, in the child and in the
 // parent alike: same target, payload, store, batch size and incident.
-func killDiffy(path string, coll collect.Collector, progress func(diffy.Progress)) *diffy.Diffy {
-	d, err := diffy.New(
+func killDiffy(path string, coll collect.Collector, progress func(diffy.Progress), opts ...diffy.Option) *diffy.Diffy {
+	d, err := diffy.New(append([]diffy.Option{
 		diffy.WithTarget(target.StaticIDs(killKey, killInstanceIDs()...)),
 		diffy.WithPayload(killCommands),
 		diffy.WithCollector(coll),
@@ -107,7 +127,7 @@ func killDiffy(path string, coll collect.Collector, progress func(diffy.Progress
 		diffy.WithIncident(killIncident),
 		diffy.WithProgress(progress),
 		diffy.WithLogger(slog.New(slog.DiscardHandler)),
-	)
+	}, opts...)...)
 	if err != nil {
 		panic("diffy.New: " + err.Error()) // the options above are all valid
 	}
@@ -130,7 +150,7 @@ func collectKillChild(spec string) {
 		if p.Stage == "collect" {
 			say("progress %d %d", p.Done, p.Total)
 		}
-	})
+	}, diffy.WithStore(announcingStore{persist.NewDir(path), say, bufio.NewReader(os.Stdin)}))
 	if _, err := d.Collect(context.Background(), killKey); err != nil {
 		say("error %v", err)
 		os.Exit(3)
@@ -156,6 +176,11 @@ func runKilled(t *testing.T, path, mode string, rows int, kill func(line string,
 	if err != nil {
 		t.Fatal(err)
 	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +198,15 @@ func runKilled(t *testing.T, path, mode string, rows int, kill func(line string,
 		if strings.HasPrefix(line, "error ") {
 			t.Errorf("child collection failed: %s", line)
 		}
-		if !killed && kill(line, progress) {
+		if killed {
+			continue
+		}
+		if strings.HasPrefix(line, "put ") {
+			if _, err := io.WriteString(stdin, "go\n"); err != nil {
+				t.Fatalf("answer the child: %v", err)
+			}
+		}
+		if kill(line, progress) {
 			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 				t.Fatalf("kill: %v", err)
 			}
@@ -316,27 +349,31 @@ func checkWholeCollection(t *testing.T, d *diffy.Diffy, rs []collect.Result, row
 	}
 }
 
-// TestCollectKillWhileStoring kills collections at arbitrary points,
-// mostly while a batch is being stored (the collector answers at once and
-// each batch is about 300 KiB of JSON), round after round on the same
-// incident: after every kill each stored part is loadable and complete and
-// every batch reported done is stored; each round resumes where the last
-// stopped, and the last one finishes the collection with nothing lost or
-// repeated.
+// TestCollectKillWhileStoring kills collections with SIGKILL as a batch
+// starts being stored (the child announces each Put and waits for the
+// parent, which answers and kills it at once), round after round on the
+// same incident: after every kill each stored part loads and is complete,
+// and every batch reported done is stored; each round resumes where the
+// last stopped, and the last one finishes the collection with nothing lost
+// or repeated. (Kills inside the file write itself are persist's
+// TestDirKillMidWrite.)
 func TestCollectKillWhileStoring(t *testing.T) {
 	if spec := os.Getenv(collectKillEnv); spec != "" {
 		collectKillChild(spec)
 		return
 	}
 	path := t.TempDir() + "/store"
-	const rows = 250
+	const rows = 120
 	prev := 0
 	for round := 0; ; round++ {
-		// Kill at the progress line after the first one of this run
-		// (which reports what earlier rounds stored), the next batch
-		// being collected and stored by then.
+		// Kill as the 2nd or 3rd batch of this run starts being stored:
+		// in the middle of that Put, one batch at least stored before.
+		puts := 0
 		progress, finished := runKilled(t, path, "fast", rows, func(line string, progress []int) bool {
-			return strings.HasPrefix(line, "progress") && len(progress) >= 2+round%2
+			if strings.HasPrefix(line, "put "+string(diffy.KindPartial)+" ") {
+				puts++
+			}
+			return puts >= 2+round%2
 		})
 		stored := checkParts(t, path, rows)
 		if finished {
@@ -350,7 +387,9 @@ func TestCollectKillWhileStoring(t *testing.T) {
 			t.Fatalf("round %d: no progress (%d instances stored, %d before)", round, len(stored), prev)
 		}
 		prev = len(stored)
-		t.Logf("round %d: killed after %d instances reported; %d stored", round, done, len(stored))
+		temps, _ := filepath.Glob(filepath.Join(path, string(diffy.KindPartial), ".diffy-*.tmp"))
+		t.Logf("round %d: killed after %d instances reported; %d stored; %d interrupted writes left temporary files",
+			round, done, len(stored), len(temps))
 		if round > killInstances {
 			t.Fatal("too many rounds")
 		}
