@@ -1,0 +1,167 @@
+package ec2target_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/diffy-dfir/diffy/diffyerr"
+	"github.com/diffy-dfir/diffy/diffytest"
+	"github.com/diffy-dfir/diffy/diffytest/awsfake"
+	"github.com/diffy-dfir/diffy/target"
+	"github.com/diffy-dfir/diffy/target/ec2target"
+)
+
+// fakeFleet serves 1,203 running instances (two pages and more) in group
+// "big", three in "small" with tags, and a terminated one in "small".
+func fakeFleet(t *testing.T) (*awsfake.Server, map[string][]string) {
+	t.Helper()
+	launch := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	var insts []awsfake.Instance
+	want := map[string][]string{}
+	add := func(id, group string, tags map[string]string) {
+		tags["aws:autoscaling:groupName"] = group
+		insts = append(insts, awsfake.Instance{Instance: target.Instance{ID: id, Tags: tags, PrivateIP: "10.0.0.1", ImageID: "ami-0123", LaunchTime: launch}})
+		want[group] = append(want[group], id)
+	}
+	for i := range 1203 {
+		add("i-"+strings.Repeat("0", 10)+itoa(100000+i), "big", map[string]string{"env": "prod"})
+	}
+	add("i-0aaa", "small", map[string]string{"env": "staging", "team": "red", "Name": "web-1"})
+	add("i-0bbb", "small", map[string]string{"env": "staging", "team": "blue"})
+	add("i-0ccc", "small", map[string]string{"env": "dev"})
+	add("i-0ddd", "small", map[string]string{"env": "staging"})
+	srv, err := awsfake.New(awsfake.Options{Instances: insts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	srv.Terminate("i-0ddd")
+	want["small"] = want["small"][:3]
+	return srv, want
+}
+
+func itoa(i int) string {
+	const digits = "0123456789"
+	s := ""
+	for ; i > 0; i /= 10 {
+		s = string(digits[i%10]) + s
+	}
+	return s
+}
+
+func ids(insts []target.Instance) []string {
+	var s []string
+	for _, in := range insts {
+		s = append(s, in.ID)
+	}
+	return s
+}
+
+func TestTargetSuite(t *testing.T) {
+	srv, want := fakeFleet(t)
+	for _, c := range []struct {
+		kind                    ec2target.Kind
+		key, missing, malformed string
+		want                    []string
+	}{
+		{ec2target.KindASG, "small", "no-such-group", "bad\x00name", want["small"]},
+		{ec2target.KindTag, "env=staging", "env=nowhere", "=x", []string{"i-0aaa", "i-0bbb"}},
+		{ec2target.KindIDs, "i-0aaa,i-0ccc", "i-0nothere", "i-0aaa,,i-0bbb", []string{"i-0aaa", "i-0ccc"}},
+	} {
+		t.Run(string(c.kind), func(t *testing.T) {
+			diffytest.TestTarget(t, func(t *testing.T) diffytest.TargetHarness {
+				tg, err := ec2target.NewFromConfig(srv.Config(), c.kind)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return diffytest.TargetHarness{Target: tg, Key: c.key, Want: c.want, Missing: c.missing, Malformed: c.malformed}
+			})
+		})
+	}
+}
+
+// TestTargetPagesAndFields reads a group of 1,203 instances (two pages)
+// and checks every field of an instance.
+func TestTargetPagesAndFields(t *testing.T) {
+	srv, want := fakeFleet(t)
+	tg, err := ec2target.NewFromConfig(srv.Config(), ec2target.KindASG)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tg.Targets(context.Background(), "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ids(got), want["big"]) {
+		t.Errorf("got %d instances, want the group's %d, sorted", len(got), len(want["big"]))
+	}
+	if n := srv.Calls()["ec2:DescribeInstances"].Calls; n < 2 {
+		t.Errorf("%d DescribeInstances calls: the paginator did not page", n)
+	}
+	small, err := tg.Targets(context.Background(), "small")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := small[0]
+	if in.ID != "i-0aaa" || in.Name != "web-1" || in.Region != srv.Region() || in.Account != srv.Account() ||
+		in.PrivateIP != "10.0.0.1" || in.ImageID != "ami-0123" || !in.LaunchTime.Equal(time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)) ||
+		in.Tags["team"] != "red" || in.Tags["aws:autoscaling:groupName"] != "small" {
+		t.Errorf("instance = %+v", in)
+	}
+	// Tag filters: values of one key are alternatives, keys all match,
+	// a key alone means the tag exists.
+	tt, _ := ec2target.NewFromConfig(srv.Config(), ec2target.KindTag)
+	for key, wantIDs := range map[string][]string{
+		"env=staging,env=dev":   {"i-0aaa", "i-0bbb", "i-0ccc"},
+		"env=staging,team=blue": {"i-0bbb"},
+		"team":                  {"i-0aaa", "i-0bbb"},
+		"aws:autoscaling:groupName=small, env = dev": {"i-0ccc"},
+	} {
+		got, err := tt.Targets(context.Background(), key)
+		if err != nil || !slices.Equal(ids(got), wantIDs) {
+			t.Errorf("tag %q: %v %v, want %v", key, ids(got), err, wantIDs)
+		}
+	}
+	// A terminated instance named by ID is left out; none running is
+	// ErrNotFound naming the key.
+	ti, _ := ec2target.NewFromConfig(srv.Config(), ec2target.KindIDs)
+	if _, err := ti.Targets(context.Background(), "i-0ddd"); !errors.Is(err, diffyerr.ErrNotFound) || !strings.Contains(err.Error(), "i-0ddd") {
+		t.Errorf("terminated instance: %v", err)
+	}
+}
+
+func TestParseTagFilter(t *testing.T) {
+	got, err := ec2target.ParseTagFilter(" env = prod , team=a=b, env=prod, env=dev ,owner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ec2target.TagFilter{{Key: "env", Values: []string{"prod", "dev"}}, {Key: "team", Values: []string{"a=b"}}, {Key: "owner"}}
+	if len(got) != len(want) {
+		t.Fatalf("got %+v", got)
+	}
+	for i := range want {
+		if got[i].Key != want[i].Key || !slices.Equal(got[i].Values, want[i].Values) {
+			t.Errorf("filter %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	for _, bad := range []string{"", " ", "=v", "k=", "a=1,,b=2", "a=1,b=2,c=3,d=4,e=5,f=6", "k=v\x01", "team,team=x",
+		strings.Repeat("k", 129) + "=v", "k=" + strings.Repeat("v", 257)} {
+		if _, err := ec2target.ParseTagFilter(bad); !errors.Is(err, diffyerr.ErrInvalidKey) {
+			t.Errorf("ParseTagFilter(%q) = %v, want ErrInvalidKey", bad, err)
+		}
+	}
+}
+
+func TestNewRefuses(t *testing.T) {
+	srv, _ := fakeFleet(t)
+	if _, err := ec2target.NewFromConfig(srv.Config(), "name"); !errors.Is(err, diffyerr.ErrInvalidInput) {
+		t.Errorf("unknown kind: %v", err)
+	}
+	if _, err := ec2target.New(nil, ec2target.KindASG); !errors.Is(err, diffyerr.ErrInvalidInput) {
+		t.Errorf("nil client: %v", err)
+	}
+}
