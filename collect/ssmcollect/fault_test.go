@@ -152,7 +152,7 @@ func TestFaultMatrix(t *testing.T) {
 					t.Fatal(err)
 				}
 				by := e.check(t, insts, res, expect(e.srv, mode == "api"))
-				t.Logf("statuses %v; calls%s", by, calls(e.srv))
+				t.Logf("statuses %v; calls%s; injected%s", by, calls(e.srv), injected(e.srv))
 				if c.check != nil {
 					c.check(t, e.srv)
 				}
