@@ -41,7 +41,9 @@ func FuzzNormalizeText(f *testing.F) {
 				return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", x>>32, x>>16&0xffff, x&0xffff, x>>48, x&0xffffffffffff)
 			},
 			func(x uint64) string { return fmt.Sprintf("10.%d.%d.%d", x>>16&0xff, x>>8&0xff, x&0xff) },
-			func(x uint64) string { return fmt.Sprintf("ip-10-%d-%d-%d.ec2.internal", x>>16&0xff, x>>8&0xff, x&0xff) },
+			func(x uint64) string {
+				return fmt.Sprintf("ip-10-%d-%d-%d.ec2.internal", x>>16&0xff, x>>8&0xff, x&0xff)
+			},
 		} {
 			ta, tb := kind(a), kind(b)
 			na, nb := analyze.NormalizeText(pre+ta+post), analyze.NormalizeText(pre+tb+post)
