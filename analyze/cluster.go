@@ -410,10 +410,11 @@ func (a Clustering) Analyze(ctx context.Context, in Input) (*Report, error) {
 
 	// Findings show each host's own row (volatile columns dropped), found
 	// again by its feature.
-	err := parallel(runtime.GOMAXPROCS(0), func(part int) error {
+	procs := runtime.GOMAXPROCS(0)
+	err := parallel(procs, func(part int) error {
 		keyers := map[string]*Keyer{}
 		var buf []byte
-		for h := part; h < n; h += runtime.GOMAXPROCS(0) {
+		for h := part; h < n; h += procs {
 			if len(pend[h]) == 0 {
 				rep.Hosts[h].Findings = []Finding{}
 				continue
@@ -448,6 +449,15 @@ func (a Clustering) Analyze(ctx context.Context, in Input) (*Report, error) {
 						fs[i] = Finding{CommandID: c.id, Kind: KindRare, Row: vol.Strip(c.id, row),
 							HostsWithRow: int(fineCount[f]), Prevalence: float64(fineCount[f]) / float64(n)}
 					}
+				}
+			}
+			for i, p := range pend[h] {
+				if fs[i].Row == nil {
+					// Not found again (a hash collision between raw rows):
+					// show the normalized row.
+					ci := featCmd[p.feat]
+					fs[i] = Finding{CommandID: order[ci].id, Kind: KindRare, Row: rowOfKey(featKey(order, offsets, featCmd, p.feat)),
+						HostsWithRow: int(fineCount[p.feat]), Prevalence: float64(fineCount[p.feat]) / float64(n)}
 				}
 			}
 			rep.Hosts[h].Findings = fs
