@@ -2,13 +2,13 @@ package awsfake
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/diffy-dfir/diffy/collect"
 	"github.com/diffy-dfir/diffy/payload"
@@ -41,29 +41,95 @@ func (r Rows) Output(commandID string) ([]byte, bool) {
 }
 
 // OsqueryJSON formats rows as `osqueryi --json` prints them: "[\n", one
-// object per line, each but the last followed by a comma, "]\n". An empty
-// result is "[\n\n]\n", as osqueryi prints it.
+// object per line (keys sorted), each but the last followed by a comma,
+// "]\n". An empty result is "[\n\n]\n", as osqueryi prints it. Strings are
+// escaped as encoding/json escapes them, invalid UTF-8 becoming U+FFFD.
 func OsqueryJSON(rows []collect.Row) []byte {
-	var b bytes.Buffer
-	b.WriteString("[\n")
+	size := 8
+	for _, row := range rows {
+		for k, v := range row {
+			size += len(k) + len(v) + 6
+		}
+		size += 6
+	}
+	b := make([]byte, 0, size)
+	b = append(b, "[\n"...)
+	var keys []string
 	for i, row := range rows {
-		data, err := json.Marshal(map[string]string(row))
-		if err != nil {
-			// A map[string]string always marshals.
-			panic("awsfake: " + err.Error())
+		keys = keys[:0]
+		for k := range row {
+			keys = append(keys, k)
 		}
-		b.WriteString("  ")
-		b.Write(data)
+		sort.Strings(keys)
+		b = append(b, "  {"...)
+		for j, k := range keys {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			b = appendJSONString(b, row[k])
+		}
+		b = append(b, '}')
 		if i < len(rows)-1 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		b.WriteByte('\n')
+		b = append(b, '\n')
 	}
 	if len(rows) == 0 {
-		b.WriteByte('\n')
+		b = append(b, '\n')
 	}
-	b.WriteString("]\n")
-	return b.Bytes()
+	return append(b, "]\n"...)
+}
+
+// appendJSONString appends s as a JSON string.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // Instance is one simulated EC2 instance.

@@ -39,7 +39,7 @@ func (s *Server) CreateBucket(name string) error {
 // stderr to its command's output bucket, as the SSM agent uploads them. A
 // missing bucket, like FaultMissingS3Output, means no object: the agent
 // cannot upload, and the command's status does not change.
-func (s *Server) writeOutput(inv *invocation, o outcome) {
+func (s *Server) writeOutput(inv *invocation, stdout, stderr []byte) {
 	bucket := inv.cmd.in.OutputS3BucketName
 	if bucket == "" || inv.in.has(FaultMissingS3Output) {
 		return
@@ -47,7 +47,6 @@ func (s *Server) writeOutput(inv *invocation, o outcome) {
 	if ok, err := s.s3.backend.BucketExists(bucket); err != nil || !ok {
 		return
 	}
-	stdout, stderr := inv.output(o)
 	put := func(stream string, data []byte) {
 		_, _ = s.s3.backend.PutObject(bucket, inv.outputKey(stream), map[string]string{"Content-Type": "text/plain"},
 			bytes.NewReader(data), int64(len(data)), nil)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // This file holds the tiny shell the fake "runs" AWS-RunShellScript
@@ -293,6 +295,31 @@ func validName(s string) bool {
 	}
 	return true
 }
+
+// parsedScripts caches parsed `sh -c` scripts: the same few scripts run
+// on every host. Parsed scripts are never changed, so they can be shared.
+var parsedScripts sync.Map // string -> parsedScript
+
+type parsedScript struct {
+	l   *seqList
+	err error
+}
+
+// parseCached parses src, once per distinct script (up to a bound).
+func parseCached(src string) (*seqList, error) {
+	if v, ok := parsedScripts.Load(src); ok {
+		p := v.(parsedScript)
+		return p.l, p.err
+	}
+	l, err := parseScript(src)
+	if parsedCount.Load() < 4096 {
+		parsedCount.Add(1)
+		parsedScripts.Store(src, parsedScript{l, err})
+	}
+	return l, err
+}
+
+var parsedCount atomic.Int64
 
 // The parsed script: a tree of nodes.
 
@@ -769,7 +796,7 @@ func (st *shellState) builtin(args []string, line int) int {
 		return st.commandV(args, line)
 	case "sh", "bash", "/bin/sh", "/bin/bash", "/usr/bin/bash":
 		if len(args) >= 3 && args[1] == "-c" {
-			l, err := parseScript(args[2])
+			l, err := parseCached(args[2])
 			if err != nil {
 				st.write(2, fmt.Sprintf("%s: -c: %v\n", base, err))
 				return 2

@@ -120,7 +120,8 @@ type invocation struct {
 	end   time.Time
 
 	mu    sync.Mutex
-	final *outcome // set once, under mu; read with mu
+	final *outcome     // set once, under mu; read with mu
+	out   *finalOutput // set once with final when the script ran
 }
 
 // outcome is an invocation's status at some time.
@@ -464,8 +465,9 @@ func targetMatches(in *instance, t Target) bool {
 	return false
 }
 
-// state returns the invocation's status at now, finishing it (and
-// writing its S3 output) when it has become final.
+// state returns the invocation's status at now, finishing it (running
+// its script once, keeping its output and writing it to S3) when it has
+// become final.
 func (s *Server) state(inv *invocation, now time.Time) outcome {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
@@ -479,7 +481,13 @@ func (s *Server) stateLocked(inv *invocation, now time.Time) outcome {
 	o := inv.evaluate(now)
 	if o.done() {
 		if o.ran {
-			s.writeOutput(inv, o)
+			stdout, stderr, code := inv.run()
+			o.code = code
+			if code != 0 {
+				o.status, o.details = "Failed", "Failed"
+			}
+			inv.out = newFinalOutput(stdout, stderr)
+			s.writeOutput(inv, stdout, stderr)
 		}
 		inv.final = &o
 	}
@@ -519,12 +527,9 @@ func (inv *invocation) evaluate(now time.Time) outcome {
 	if timedOut {
 		return outcome{status: "TimedOut", details: "ExecutionTimedOut", code: -1, started: true, at: end}
 	}
-	_, _, code := inv.run()
-	o := outcome{status: "Success", details: "Success", code: code, started: true, ran: true, at: end}
-	if code != 0 {
-		o.status, o.details = "Failed", "Failed"
-	}
-	return o
+	// The script ran to its end; stateLocked runs it (once) for its exit
+	// status and output.
+	return outcome{status: "Success", details: "Success", started: true, ran: true, at: end}
 }
 
 // failureMessage is the stderr of a FaultFailing instance.
@@ -544,13 +549,36 @@ func (inv *invocation) scriptPath() string {
 		"/awsrunShellScript/0.awsrunShellScript/_script.sh"
 }
 
-// output returns what the invocation printed, given its outcome.
+// output returns what the invocation printed, given its outcome (as
+// state returned it, which also orders this read after the write of
+// inv.out). The script runs again: output is not stored, so that a fleet
+// of 10,000 hosts costs little memory.
 func (inv *invocation) output(o outcome) (stdout, stderr []byte) {
 	if !o.ran {
 		return nil, nil
 	}
 	stdout, stderr, _ = inv.run()
 	return stdout, stderr
+}
+
+// pluginOutput returns the invocation's plugin Output as
+// ListCommandInvocations shows it.
+func (inv *invocation) pluginOutput(o outcome) string {
+	if !o.ran || inv.out == nil {
+		return ""
+	}
+	return inv.out.plugin
+}
+
+// finalOutput is what is kept of a finished invocation's output: the
+// plugin Output that ListCommandInvocations shows (at most
+// PluginOutputLimit bytes), which callers poll often.
+type finalOutput struct {
+	plugin string
+}
+
+func newFinalOutput(stdout, stderr []byte) *finalOutput {
+	return &finalOutput{plugin: pluginOutput(stdout, stderr, PluginOutputLimit)}
 }
 
 // scheduleUploads finishes each invocation of cmd at its end time, so that
@@ -812,10 +840,9 @@ func (s *Server) invocationJSON(inv *invocation, now time.Time, details bool) co
 	}
 	ci.StandardOutputUrl, ci.StandardErrorUrl = s.outputURLs(inv, o)
 	if details {
-		stdout, stderr := inv.output(o)
 		p := commandPlugin{
 			Name: PluginName, Status: o.status, StatusDetails: o.details, ResponseCode: o.code,
-			Output:            pluginOutput(stdout, stderr, PluginOutputLimit),
+			Output:            inv.pluginOutput(o),
 			StandardOutputUrl: ci.StandardOutputUrl, StandardErrorUrl: ci.StandardErrorUrl,
 			OutputS3BucketName: inv.cmd.in.OutputS3BucketName, OutputS3KeyPrefix: inv.cmd.in.OutputS3KeyPrefix,
 		}
