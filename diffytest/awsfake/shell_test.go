@@ -3,6 +3,7 @@ package awsfake
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/diffy-dfir/diffy/collect"
 	"github.com/diffy-dfir/diffy/payload"
@@ -160,4 +161,44 @@ func FuzzShell(f *testing.F) {
 			t.Fatalf("syntax error %v gave status %d", err, status)
 		}
 	})
+}
+
+// OsqueryJSON prints rows that collect.ParseRows reads back unchanged,
+// whatever the strings hold.
+func FuzzOsqueryJSON(f *testing.F) {
+	f.Add("name", "sshd", "cmd", "/usr/sbin/sshd -D \"quoted\"\n\t\x00\x1b[31m")
+	f.Add("k", "\xff\xfe invalid", "<html>", "\u2028\u2029 é ✓")
+	f.Fuzz(func(t *testing.T, k1, v1, k2, v2 string) {
+		rows := []collect.Row{{k1: v1}, {k2: v2, k1: v2}, {}}
+		got, err := collect.ParseRows(OsqueryJSON(rows))
+		if err != nil {
+			t.Fatalf("%q: %v", OsqueryJSON(rows), err)
+		}
+		if len(got) != len(rows) {
+			t.Fatalf("%d rows, want %d", len(got), len(rows))
+		}
+		for i, row := range rows {
+			for k, v := range row {
+				if got[i][validUTF8(k)] != validUTF8(v) {
+					t.Fatalf("row %d %q: %q, want %q", i, k, got[i][k], v)
+				}
+			}
+		}
+	})
+}
+
+// validUTF8 replaces each byte of s that is not valid UTF-8 with U+FFFD, as
+// encoding/json does.
+func validUTF8(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			b.WriteString("\uFFFD")
+		} else {
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }
