@@ -182,6 +182,7 @@ type run struct {
 
 	mu    sync.Mutex
 	byID  map[string][]collect.Result // by instance ID, set once
+	probe string                      // the command that polls with Details first
 	nDone int
 }
 
@@ -224,16 +225,20 @@ func (r *run) batch(ctx context.Context, ids []string) {
 	if ctx.Err() != nil {
 		return
 	}
+	start := time.Now()
 	ids = r.precheck(ctx, ids)
 	if len(ids) == 0 {
 		return
 	}
 	var wg sync.WaitGroup
-	for _, s := range r.send(ctx, ids) {
+	sent := r.send(ctx, ids)
+	r.c.o.logger.Debug("ssmcollect: batch sent", "instances", len(ids), "commands", len(sent), "after", time.Since(start))
+	for _, s := range sent {
 		wg.Add(1)
 		go func() { defer wg.Done(); r.await(ctx, s) }()
 	}
 	wg.Wait()
+	r.c.o.logger.Debug("ssmcollect: batch done", "instances", len(ids), "after", time.Since(start))
 }
 
 // precheck asks DescribeInstanceInformation which of ids SSM manages and
@@ -379,6 +384,7 @@ func (r *run) await(ctx context.Context, s sent) {
 		}
 		wait = o.pollInterval
 		invs, err := r.list(ctx, s.commandID)
+		o.logger.Debug("ssmcollect: polled", "command", s.commandID, "invocations", len(invs), "pending", len(pending))
 		if err != nil {
 			if ctx.Err() == nil {
 				lastErr = err
@@ -417,7 +423,7 @@ func (r *run) await(ctx context.Context, s sent) {
 func (r *run) list(ctx context.Context, commandID string) ([]types.CommandInvocation, error) {
 	var all []types.CommandInvocation
 	p := ssm.NewListCommandInvocationsPaginator(r.c.c.List, &ssm.ListCommandInvocationsInput{
-		CommandId: aws.String(commandID), Details: r.useDetails(), MaxResults: aws.Int32(50),
+		CommandId: aws.String(commandID), Details: r.useDetails(commandID), MaxResults: aws.Int32(50),
 	})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -433,16 +439,28 @@ func (r *run) list(ctx context.Context, commandID string) ([]types.CommandInvoca
 	return all, nil
 }
 
-// useDetails says whether to poll with Details. Details show the first
-// 2,500 characters of each invocation's output, which spares the
-// per-instance read when the whole output fits; they cost nothing in calls
-// but make every poll answer larger (and SSM's work per poll). Once 20
-// final invocations needed a read and fewer than a third of them did not,
-// the outputs of this run are too big for Details, and polls go without.
-func (r *run) useDetails() bool {
+// useDetails says whether to poll a command with Details. Details show
+// the first 2,500 characters of each invocation's output, which spares the
+// per-instance read when the whole output fits (small payloads); they cost
+// no call, but make every poll answer larger and cost SSM more work. So
+// one command of the run (the probe) polls with Details first; once
+// detailsSample final invocations were seen, every command polls with
+// Details only if most of those outputs fitted.
+func (r *run) useDetails(commandID string) bool {
 	hit, miss := r.detailsHit.Load(), r.detailsMiss.Load()
-	return miss < 20 || hit*2 > miss
+	if hit+miss >= detailsSample {
+		return hit*2 > miss
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.probe == "" {
+		r.probe = commandID
+	}
+	return r.probe == commandID
 }
+
+// detailsSample is how many final invocations decide useDetails.
+const detailsSample = 20
 
 // cancel asks SSM to cancel a command, with a fresh short context: the
 // run's own is usually the one cancelled.

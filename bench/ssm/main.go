@@ -1,0 +1,191 @@
+// Command ssm is the benchmark driver of SSM collection at fleet scale: it
+// collects the standard osquery pack from a simulated Auto Scaling group
+// (10,000 instances by default) through collect/ssmcollect, with the real
+// AWS SDK clients against diffytest/awsfake at a given latency and rate
+// limit per operation, in S3 output mode and in API output mode, and
+// reports wall time, peak RSS, the API calls per operation, and the floor:
+// the calls strictly needed divided by the allowed rate.
+//
+//	go run ./bench/ssm                      # both modes, 10,000 instances
+//	go run ./bench/ssm -hosts 1000 -mode s3
+//
+// # The floor
+//
+// The calls strictly needed to collect n instances with one framed
+// invocation per batch are: ceil(n/50) SendCommand (SSM's limit of 50
+// instances per command), ceil(n/50) ListCommandInvocations (one status
+// page per command, at the least) and n output reads (GetCommandInvocation
+// in API mode, S3 GetObject of the stdout object in S3 mode). Operations
+// are throttled each on its own, so they can proceed in parallel and the
+// floor is the largest of needed(op)/rate(op): n/rate for the reads. The
+// DescribeInstanceInformation precheck and repeated polls are not counted
+// as needed; they are reported.
+//
+// Each mode runs in a child process of its own (the driver re-executes
+// itself), so that peak RSS is that mode's. The fake runs in the same
+// process as the collector: the RSS includes the fake's fleet and
+// endpoints.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/diffy-dfir/diffy/collect"
+	"github.com/diffy-dfir/diffy/collect/ssmcollect"
+	"github.com/diffy-dfir/diffy/diffytest/awsfake"
+	"github.com/diffy-dfir/diffy/diffytest/fleet"
+	"github.com/diffy-dfir/diffy/payload"
+	"github.com/diffy-dfir/diffy/target/ec2target"
+)
+
+func main() {
+	hosts := flag.Int("hosts", 10000, "instances in the group")
+	mode := flag.String("mode", "both", "s3, api or both")
+	latency := flag.Duration("latency", 20*time.Millisecond, "latency added to every call")
+	rate := flag.Float64("rate", 100, "requests per second allowed per operation")
+	poll := flag.Duration("poll", ssmcollect.DefaultPollInterval, "poll interval")
+	batches := flag.Int("batches", ssmcollect.DefaultBatchConcurrency, "batches in flight")
+	reads := flag.Int("reads", ssmcollect.DefaultReadConcurrency, "output reads at once")
+	verbose := flag.Bool("v", false, "log the collector's progress on stderr")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of one mode to this file")
+	flag.Parse()
+	if *mode == "both" {
+		fmt.Printf("| mode | instances | wall | floor | wall/floor | peak RSS | results OK | calls per operation (throttled) |\n")
+		fmt.Printf("|---|---|---|---|---|---|---|---|\n")
+		for _, m := range []string{"s3", "api"} {
+			exe, err := os.Executable()
+			if err != nil {
+				fail(err)
+			}
+			cmd := exec.Command(exe, "-mode", m, fmt.Sprint("-hosts=", *hosts), fmt.Sprint("-latency=", *latency),
+				fmt.Sprint("-rate=", *rate), fmt.Sprint("-poll=", *poll), fmt.Sprint("-batches=", *batches), fmt.Sprint("-reads=", *reads))
+			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+			if err := cmd.Run(); err != nil {
+				fail(fmt.Errorf("mode %s: %w", m, err))
+			}
+		}
+		return
+	}
+	logger := slog.New(slog.DiscardHandler)
+	if *verbose {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	if *cpuprofile != "" {
+		pf, err := os.Create(*cpuprofile)
+		if err != nil {
+			fail(err)
+		}
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			fail(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if err := bench(*mode, *hosts, *latency, *rate, *poll, logger,
+		ssmcollect.WithBatchConcurrency(*batches), ssmcollect.WithReadConcurrency(*reads)); err != nil {
+		fail(err)
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "bench/ssm:", err)
+	os.Exit(1)
+}
+
+func bench(mode string, hosts int, latency time.Duration, rate float64, poll time.Duration, logger *slog.Logger, extra ...ssmcollect.Option) error {
+	cfg := fleet.Scenario("xlarge")
+	cfg.Hosts, cfg.GroupName = hosts, "bench-asg"
+	f := fleet.Generate(cfg)
+	limit := awsfake.Rate{PerSecond: rate}
+	srv, err := awsfake.New(awsfake.Options{
+		Instances: awsfake.FleetInstances(f),
+		CallFaults: awsfake.CallFaults{Latency: latency, ThrottleAll: limit,
+			Throttle: map[string]awsfake.Rate{"s3:GetObject": limit, "s3:PutObject": limit}},
+	})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	opts := append([]ssmcollect.Option{ssmcollect.WithIncident("BENCH"), ssmcollect.WithPollInterval(poll), ssmcollect.WithLogger(logger)}, extra...)
+	if mode == "s3" {
+		if err := srv.CreateBucket("bench-output"); err != nil {
+			return err
+		}
+		opts = append(opts, ssmcollect.WithOutputBucket("bench-output", "ssm"), ssmcollect.WithS3Options(srv.S3Options))
+	} else if mode != "api" {
+		return fmt.Errorf("unknown mode %q", mode)
+	}
+	ctx := context.Background()
+	tg, err := ec2target.NewFromConfig(srv.Config(), ec2target.KindASG)
+	if err != nil {
+		return err
+	}
+	col, err := ssmcollect.NewFromConfig(srv.Config(), opts...)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	start := time.Now()
+	insts, err := tg.Targets(ctx, cfg.GroupName)
+	if err != nil {
+		return err
+	}
+	res, err := col.Collect(ctx, insts, payload.StandardPack())
+	wall := time.Since(start)
+	if err != nil {
+		return err
+	}
+	ok := 0
+	for _, r := range res {
+		if r.Status == collect.StatusSuccess {
+			ok++
+		}
+	}
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	read := "ssm:GetCommandInvocation"
+	if mode == "s3" {
+		read = "s3:GetObject"
+	}
+	batches := (hosts + 49) / 50
+	needed := map[string]int{"ssm:SendCommand": batches, "ssm:ListCommandInvocations": batches, read: hosts,
+		"ec2:DescribeInstances": (hosts + 999) / 1000}
+	var floor time.Duration
+	for _, n := range needed {
+		floor = max(floor, time.Duration(float64(n)/rate*float64(time.Second)))
+	}
+	floor += latency
+	calls := srv.Calls()
+	var ops []string
+	for op := range calls {
+		if op != "s3:CreateBucket" {
+			ops = append(ops, op)
+		}
+	}
+	slices.Sort(ops)
+	var parts []string
+	for _, op := range ops {
+		c := calls[op]
+		p := fmt.Sprintf("%s %d", strings.SplitN(op, ":", 2)[1], c.Calls)
+		if c.Throttled > 0 {
+			p += fmt.Sprintf(" (%d)", c.Throttled)
+		}
+		if n, ok := needed[op]; ok {
+			p += fmt.Sprintf(" [needed %d]", n)
+		}
+		parts = append(parts, p)
+	}
+	fmt.Printf("| %s | %d | %.1f s | %.1f s | %.2fx | %d MiB | %d of %d | %s |\n", mode, hosts, wall.Seconds(), floor.Seconds(),
+		wall.Seconds()/floor.Seconds(), ru.Maxrss/1024, ok, len(res), strings.Join(parts, ", "))
+	return nil
+}
