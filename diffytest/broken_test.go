@@ -381,6 +381,7 @@ type brokenCollector struct {
 	failingSuccess  bool // a failing instance reported as a success without rows
 	cancelNoResults bool // a cancelled run returns no Result
 	extraPair       bool // adds a Result for a command not asked for
+	vagueErrors     bool // failures say "failed", naming no command
 
 	mu     sync.Mutex
 	cached []collect.Result
@@ -421,6 +422,9 @@ func (b *brokenCollector) Collect(ctx context.Context, insts []target.Instance, 
 		}
 		if b.noCollectedAt {
 			rs[i].CollectedAt = time.Time{}
+		}
+		if b.vagueErrors && rs[i].Status != collect.StatusSuccess {
+			rs[i].Error = "failed"
 		}
 	}
 	if b.failRun && failed {
@@ -463,6 +467,7 @@ func TestCheckCollectorCatches(t *testing.T) {
 		{"failing instance reported as a success", func(b *brokenCollector) { b.failingSuccess = true }, []string{"failing-instance"}},
 		{"cancelled run returns no Result", func(b *brokenCollector) { b.cancelNoResults = true }, []string{"cancelled-before-start"}},
 		{"a Result not asked for", func(b *brokenCollector) { b.extraPair = true }, []string{"one-result-per-pair"}},
+		{"errors name no command", func(b *brokenCollector) { b.vagueErrors = true }, []string{"results-valid"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

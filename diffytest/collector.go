@@ -67,8 +67,9 @@ func (h CollectorHarness) validate() error {
 //     and exactly one Result per (instance, command) pair: none missing,
 //     none twice, none for a pair not asked for.
 //   - results-valid: every Result has a final Status (Status.Done), a
-//     non-zero CollectedAt, no Rows unless it succeeded, an Error when it
-//     did not, and, when Truncated, StatusFailed and no Rows.
+//     non-zero CollectedAt, no Rows unless it succeeded, an Error naming
+//     the command when it did not, and, when Truncated, StatusFailed and no
+//     Rows.
 //   - commands-succeed: every Result for Instances and Commands has
 //     StatusSuccess.
 //   - failing-instance: with Failing set, Collect over Instances and
@@ -364,6 +365,8 @@ func validResult(r collect.Result) error {
 		return fmt.Errorf("%s: status %s with %d rows; only a success carries rows", where, r.Status, len(r.Rows))
 	case r.Status != collect.StatusSuccess && r.Error == "":
 		return fmt.Errorf("%s: status %s with no Error saying why", where, r.Status)
+	case r.Status != collect.StatusSuccess && !strings.Contains(r.Error, r.CommandID):
+		return fmt.Errorf("%s: status %s with an Error that does not name the command: %q", where, r.Status, r.Error)
 	case r.Truncated && (r.Status != collect.StatusFailed || r.Rows != nil):
 		return fmt.Errorf("%s: truncated, with status %s and %d rows; want StatusFailed and no rows", where, r.Status, len(r.Rows))
 	}
