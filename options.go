@@ -86,8 +86,11 @@ func WithProgress(f func(Progress)) Option { return func(o *options) { o.progres
 func WithBaselineInstance(id string) Option { return func(o *options) { o.baselineInstance = id } }
 
 // WithBatchSize sets how many instances Collect asks the collector for at a
-// time; the Results are stored after each batch. n must be positive; New
-// refuses anything else. Default: DefaultBatchSize.
+// time; the Results are stored after each batch. Batches run one after the
+// other, each as parallel as the collector makes it, so the size trades
+// speed (a batch waits for its slowest instance before the next starts)
+// against what a killed run can lose (at most one batch). n must be
+// positive; New refuses anything else. Default: DefaultBatchSize.
 func WithBatchSize(n int) Option {
 	return func(o *options) { o.batchSize, o.batchSizeSet = n, true }
 }
