@@ -283,3 +283,21 @@ func TestClusterGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestClusterOriginalFiles: Results without a command ID (the original
+// Diffy's files) are one unnamed command, analyzed like any other.
+func TestClusterOriginalFiles(t *testing.T) {
+	var res []collect.Result
+	for i := range 12 {
+		rows := []collect.Row{{"name": "sshd", "port": "22"}, {"name": "cron", "port": ""}}
+		if i == 4 {
+			rows = append(rows, collect.Row{"name": "backdoor", "port": "31337"})
+		}
+		res = append(res, collect.Result{InstanceID: fmt.Sprintf("i-%02d", i), Status: collect.StatusSuccess, Rows: rows})
+	}
+	rep := analyzeResults(t, res)
+	out := rep.Outliers()
+	if len(out) != 1 || out[0].InstanceID != "i-04" || out[0].Findings[0].CommandID != "" || out[0].Findings[0].Row["name"] != "backdoor" {
+		t.Fatalf("outliers %+v, want i-04 with its backdoor row", out)
+	}
+}

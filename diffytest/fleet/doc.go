@@ -42,6 +42,15 @@
 // compromised host carries the same planted rows (only pids and start times
 // differ). No planted row occurs on a host that is not compromised.
 //
+// # Scoring an analyzer
+//
+// Fleet.Evaluate scores a Report against what was planted: host-level
+// precision and recall of the Outlier flag, and the share of compromised
+// hosts with a planted row among their first three findings. Stacking is
+// the naive analysis to compare with: rows seen on fewer than a share of the
+// hosts (0.01 for "1% stacking"), volatile columns dropped, nothing
+// normalized. bench/cluster prints both for every scenario.
+//
 // # Memory
 //
 // Rows without per-host tokens are drawn from small pools of variants
