@@ -31,7 +31,14 @@ import (
 )
 
 func main() {
+	// The first Ctrl-C (or SIGTERM) cancels the run, which then stores what
+	// it collected and says how to resume; the default handling is back
+	// after it, so a second Ctrl-C ends the program at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
