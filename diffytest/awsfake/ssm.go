@@ -83,19 +83,12 @@ type ssmState struct {
 	order    []*command // by request time
 	sent     []SentCommand
 	seq      atomic.Int64
-	timers   sync.Map // *time.Timer -> struct{}
 	stopped  atomic.Bool
 }
 
 func (st *ssmState) init() { st.commands = map[string]*command{} }
 
-func (st *ssmState) stop() {
-	st.stopped.Store(true)
-	st.timers.Range(func(k, _ any) bool {
-		k.(*time.Timer).Stop()
-		return true
-	})
-}
+func (st *ssmState) stop() { st.stopped.Store(true) }
 
 // command is one accepted SendCommand.
 type command struct {
@@ -594,9 +587,9 @@ func (s *Server) scheduleUploads(cmd *command) {
 			j++
 		}
 		wave := cmd.invs[i:j]
-		var t *time.Timer
-		t = time.AfterFunc(time.Until(wave[0].end), func() {
-			s.ssm.timers.Delete(t)
+		// A timer left when the server closes finds it stopped and does
+		// nothing.
+		time.AfterFunc(time.Until(wave[0].end), func() {
 			if s.ssm.stopped.Load() {
 				return
 			}
@@ -605,7 +598,6 @@ func (s *Server) scheduleUploads(cmd *command) {
 				s.state(inv, now)
 			}
 		})
-		s.ssm.timers.Store(t, struct{}{})
 		i = j
 	}
 }
