@@ -83,6 +83,9 @@ func cmdAnalyze(ctx context.Context, c *config, args []string, stdout, stderr io
 	prog.clear()
 	var ie *diffy.IncompleteError
 	if errors.As(err, &ie) && ie.Done == 0 {
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("interrupted before any instance of %s was collected", key)
+		}
 		return ie.Err // nothing was collected: just the cause
 	}
 	if errors.As(err, &ie) {
