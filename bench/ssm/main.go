@@ -22,15 +22,19 @@
 // as needed; they are reported.
 //
 // Each mode runs in a child process of its own (the driver re-executes
-// itself), so that peak RSS is that mode's. The fake runs in the same
-// process as the collector: the RSS includes the fake's fleet and
-// endpoints.
+// itself), and the fake (fleet, endpoints, in-memory S3) in a process of
+// its own beside it, so that the collector's peak RSS is its own: it
+// holds every Result of the run, as Collect returns them. The fake's peak
+// RSS is reported apart.
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -41,6 +45,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/diffy-dfir/diffy/awsconfig"
 	"github.com/diffy-dfir/diffy/collect"
 	"github.com/diffy-dfir/diffy/collect/ssmcollect"
 	"github.com/diffy-dfir/diffy/diffytest/awsfake"
@@ -57,12 +68,19 @@ func main() {
 	poll := flag.Duration("poll", ssmcollect.DefaultPollInterval, "poll interval")
 	batches := flag.Int("batches", ssmcollect.DefaultBatchConcurrency, "batches in flight")
 	reads := flag.Int("reads", ssmcollect.DefaultReadConcurrency, "output reads at once")
+	serve := flag.Bool("serve", false, "internal: serve the fake fleet for a parent process")
 	verbose := flag.Bool("v", false, "log the collector's progress on stderr")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of one mode to this file")
 	flag.Parse()
+	if *serve {
+		if err := serveFake(*hosts, *latency, *rate); err != nil {
+			fail(err)
+		}
+		return
+	}
 	if *mode == "both" {
-		fmt.Printf("| mode | instances | wall | floor | wall/floor | peak RSS | results OK | calls per operation (throttled) |\n")
-		fmt.Printf("|---|---|---|---|---|---|---|---|\n")
+		fmt.Printf("| mode | instances | wall | floor | wall/floor | collector peak RSS | fake peak RSS | results OK | calls per operation (throttled) [strictly needed] |\n")
+		fmt.Printf("|---|---|---|---|---|---|---|---|---|\n")
 		for _, m := range []string{"s3", "api"} {
 			exe, err := os.Executable()
 			if err != nil {
@@ -103,40 +121,39 @@ func fail(err error) {
 }
 
 func bench(mode string, hosts int, latency time.Duration, rate float64, poll time.Duration, logger *slog.Logger, extra ...ssmcollect.Option) error {
-	cfg := fleet.Scenario("xlarge")
-	cfg.Hosts, cfg.GroupName = hosts, "bench-asg"
-	f := fleet.Generate(cfg)
-	limit := awsfake.Rate{PerSecond: rate}
-	srv, err := awsfake.New(awsfake.Options{
-		Instances: awsfake.FleetInstances(f),
-		CallFaults: awsfake.CallFaults{Latency: latency, ThrottleAll: limit,
-			Throttle: map[string]awsfake.Rate{"s3:GetObject": limit, "s3:PutObject": limit}},
-	})
+	fake, err := startFake(hosts, latency, rate)
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
+	defer fake.stop()
+	awsCfg := aws.Config{
+		Region:      fake.Region,
+		Credentials: credentials.NewStaticCredentialsProvider(awsfake.AccessKeyID, awsfake.SecretAccessKey, ""),
+		Retryer:     awsconfig.Retryer(0),
+	}
+	ssmc := func() *ssm.Client {
+		return ssm.NewFromConfig(awsCfg, func(o *ssm.Options) { o.BaseEndpoint = aws.String(fake.SSM) })
+	}
 	opts := append([]ssmcollect.Option{ssmcollect.WithIncident("BENCH"), ssmcollect.WithPollInterval(poll), ssmcollect.WithLogger(logger)}, extra...)
+	clients := ssmcollect.Clients{Send: ssmc(), List: ssmc(), Get: ssmc(), Cancel: ssmc(), Describe: ssmc()}
 	if mode == "s3" {
-		if err := srv.CreateBucket("bench-output"); err != nil {
-			return err
-		}
-		opts = append(opts, ssmcollect.WithOutputBucket("bench-output", "ssm"), ssmcollect.WithS3Options(srv.S3Options))
+		clients.S3 = s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.BaseEndpoint, o.UsePathStyle = aws.String(fake.S3), true })
+		opts = append(opts, ssmcollect.WithOutputBucket(bucket, "ssm"))
 	} else if mode != "api" {
 		return fmt.Errorf("unknown mode %q", mode)
 	}
 	ctx := context.Background()
-	tg, err := ec2target.NewFromConfig(srv.Config(), ec2target.KindASG)
+	tg, err := ec2target.New(ec2.NewFromConfig(awsCfg, func(o *ec2.Options) { o.BaseEndpoint = aws.String(fake.EC2) }), ec2target.KindASG)
 	if err != nil {
 		return err
 	}
-	col, err := ssmcollect.NewFromConfig(srv.Config(), opts...)
+	col, err := ssmcollect.New(clients, opts...)
 	if err != nil {
 		return err
 	}
 	runtime.GC()
 	start := time.Now()
-	insts, err := tg.Targets(ctx, cfg.GroupName)
+	insts, err := tg.Targets(ctx, group)
 	if err != nil {
 		return err
 	}
@@ -165,7 +182,10 @@ func bench(mode string, hosts int, latency time.Duration, rate float64, poll tim
 		floor = max(floor, time.Duration(float64(n)/rate*float64(time.Second)))
 	}
 	floor += latency
-	calls := srv.Calls()
+	calls, fakeRSS, err := fake.finish()
+	if err != nil {
+		return err
+	}
 	var ops []string
 	for op := range calls {
 		if op != "s3:CreateBucket" {
@@ -185,7 +205,112 @@ func bench(mode string, hosts int, latency time.Duration, rate float64, poll tim
 		}
 		parts = append(parts, p)
 	}
-	fmt.Printf("| %s | %d | %.1f s | %.1f s | %.2fx | %d MiB | %d of %d | %s |\n", mode, hosts, wall.Seconds(), floor.Seconds(),
-		wall.Seconds()/floor.Seconds(), ru.Maxrss/1024, ok, len(res), strings.Join(parts, ", "))
+	fmt.Printf("| %s | %d | %.1f s | %.1f s | %.2fx | %d MiB | %d MiB | %d of %d | %s |\n", mode, hosts, wall.Seconds(), floor.Seconds(),
+		wall.Seconds()/floor.Seconds(), ru.Maxrss/1024, fakeRSS/1024, ok, len(res), strings.Join(parts, ", "))
 	return nil
+}
+
+const (
+	group  = "bench-asg"
+	bucket = "bench-output"
+)
+
+// endpoints is what the fake's process tells its parent.
+type endpoints struct{ SSM, EC2, S3, Region string }
+
+// serveFake runs in the child process: the fleet and awsfake, its
+// endpoints printed as one JSON line; then "calls" on stdin prints the
+// call counts as a JSON line, and end of input stops it.
+func serveFake(hosts int, latency time.Duration, rate float64) error {
+	cfg := fleet.Scenario("xlarge")
+	cfg.Hosts, cfg.GroupName = hosts, group
+	f := fleet.Generate(cfg)
+	limit := awsfake.Rate{PerSecond: rate}
+	srv, err := awsfake.New(awsfake.Options{
+		Instances: awsfake.FleetInstances(f),
+		CallFaults: awsfake.CallFaults{Latency: latency, ThrottleAll: limit,
+			Throttle: map[string]awsfake.Rate{"s3:GetObject": limit, "s3:PutObject": limit}},
+	})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	if err := srv.CreateBucket(bucket); err != nil {
+		return err
+	}
+	enc := json.NewEncoder(os.Stdout)
+	if err := enc.Encode(endpoints{SSM: srv.SSMURL(), EC2: srv.EC2URL(), S3: srv.S3URL(), Region: srv.Region()}); err != nil {
+		return err
+	}
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		if sc.Text() == "calls" {
+			if err := enc.Encode(srv.Calls()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// fakeProc is the fake's child process, seen from the parent.
+type fakeProc struct {
+	endpoints
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *json.Decoder
+}
+
+// startFake starts the fake in a child process, so that the collector's
+// peak RSS is its own.
+func startFake(hosts int, latency time.Duration, rate float64) (*fakeProc, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe, "-serve", fmt.Sprint("-hosts=", hosts), fmt.Sprint("-latency=", latency), fmt.Sprint("-rate=", rate))
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &fakeProc{cmd: cmd, in: in, out: json.NewDecoder(out)}
+	if err := p.out.Decode(&p.endpoints); err != nil {
+		p.stop()
+		return nil, fmt.Errorf("the fake's process: %w", err)
+	}
+	return p, nil
+}
+
+// finish asks the fake for its call counts, stops it, and returns them
+// with its peak RSS in KiB.
+func (p *fakeProc) finish() (map[string]awsfake.CallCount, int64, error) {
+	var calls map[string]awsfake.CallCount
+	if _, err := io.WriteString(p.in, "calls\n"); err != nil {
+		return nil, 0, err
+	}
+	if err := p.out.Decode(&calls); err != nil {
+		return nil, 0, err
+	}
+	p.stop()
+	var rss int64
+	if ru, ok := p.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rss = ru.Maxrss
+	}
+	return calls, rss, nil
+}
+
+func (p *fakeProc) stop() {
+	if p.in != nil {
+		p.in.Close()
+		p.in = nil
+		_ = p.cmd.Wait()
+	}
 }

@@ -24,6 +24,20 @@ func TestCollectBothModes(t *testing.T) {
 			}
 			by := e.check(t, insts, res, wholeOrCut(mode == "api"))
 			t.Logf("statuses %v; calls%s", by, calls(e.srv))
+			// The design's call counts (see the package doc): one
+			// SendCommand and one precheck per 50 instances, one read per
+			// instance, at least one poll per command.
+			cc := e.srv.Calls()
+			read := "ssm:GetCommandInvocation"
+			if mode == "s3" {
+				read = "s3:GetObject"
+			}
+			batches := int64((len(insts) + 49) / 50)
+			if cc["ssm:SendCommand"].Calls != batches || cc["ssm:DescribeInstanceInformation"].Calls != batches ||
+				cc[read].Calls != int64(len(insts)) || cc["ssm:ListCommandInvocations"].Calls < batches {
+				t.Errorf("calls%s; want %d SendCommand and DescribeInstanceInformation, >= %d ListCommandInvocations, %d %s",
+					calls(e.srv), batches, batches, len(insts), read)
+			}
 		})
 	}
 }
