@@ -118,6 +118,16 @@ func TestConnectionResetRetried(t *testing.T) {
 	if c.Resets == 0 || c.Calls != 3+c.Resets {
 		t.Fatalf("counts %+v", c)
 	}
+	// SSM resets before reading the request body; the SDK retries too.
+	sc := ssm.NewFromConfig(srv.Config())
+	for range 3 {
+		if _, err := sc.DescribeInstanceInformation(context.Background(), &ssm.DescribeInstanceInformationInput{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c := srv.Calls()["ssm:DescribeInstanceInformation"]; c.Resets == 0 || c.Calls != 3+c.Resets {
+		t.Fatalf("SSM counts %+v", c)
+	}
 	noRetry := ec2.NewFromConfig(srv.Config(), func(o *ec2.Options) { o.Retryer = aws.NopRetryer{} })
 	var sawReset bool
 	for range 2 {
