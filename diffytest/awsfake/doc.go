@@ -137,6 +137,19 @@
 // (AccessKeyID), each service's endpoint, and the adaptive retryer with 10
 // attempts and no retry quota.
 //
+// # Errors
+//
+// New fails only on instances without an ID or with a duplicate one. The
+// endpoints answer API errors in each service's own shape, so the SDK
+// returns its modeled error types: SSM InvocationDoesNotExist,
+// InvalidInstanceId, InvalidCommandId, InvalidDocument, InvalidParameters,
+// InvalidTarget, InvalidPluginName, InvalidNextToken, ValidationException
+// (and ThrottlingException, InternalServerError from CallFaults); EC2
+// InvalidInstanceID.NotFound, InvalidParameterValue,
+// InvalidParameterCombination, InvalidAction (and RequestLimitExceeded,
+// InternalError); S3 errors are gofakes3's (NoSuchKey, NoSuchBucket, ...).
+// Messages name the input that was refused.
+//
 // # Testing
 //
 // Server.Calls counts calls per operation ("ssm:SendCommand") with how
