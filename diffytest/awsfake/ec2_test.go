@@ -3,6 +3,7 @@ package awsfake_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,6 +106,20 @@ func TestDescribeInstancesPaginatorWithFilters(t *testing.T) {
 	var apiErr smithy.APIError
 	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "InvalidInstanceID.NotFound" {
 		t.Fatalf("unknown ID: got %v, want InvalidInstanceID.NotFound", err)
+	}
+
+	// MaxResults out of range, and with InstanceId.N.
+	_, err = client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(2)})
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "InvalidParameterValue" {
+		t.Fatalf("MaxResults 2: %v", err)
+	}
+	_, err = client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(5), InstanceIds: ids})
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "InvalidParameterCombination" {
+		t.Fatalf("MaxResults with IDs: %v", err)
+	}
+	_, err = client.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{"v"}}}})
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "InvalidParameterValue" || !strings.Contains(apiErr.ErrorMessage(), "vpc-id") {
+		t.Fatalf("unsupported filter: %v", err)
 	}
 
 	// A group that does not exist matches nothing.

@@ -95,3 +95,31 @@ func Example() {
 	// i-00000000000000002 Success 2 users
 	// SendCommand calls: 1
 }
+
+// Faults pick instances by fraction, the same ones for the same seed; the
+// server says which.
+func ExampleServer_Selected() {
+	insts := make([]awsfake.Instance, 200)
+	for i := range insts {
+		insts[i] = awsfake.Instance{Instance: target.Instance{ID: fmt.Sprintf("i-%017d", i)}}
+	}
+	opts := awsfake.Options{Instances: insts, Faults: awsfake.Faults{Seed: 42, Undeliverable: 0.02, BigOutput: 0.01}}
+	a, err := awsfake.New(opts)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer a.Close()
+	b, err := awsfake.New(opts)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer b.Close()
+	same := fmt.Sprint(a.Selected(awsfake.FaultUndeliverable)) == fmt.Sprint(b.Selected(awsfake.FaultUndeliverable))
+	fmt.Println("undeliverable:", len(a.Selected(awsfake.FaultUndeliverable)) > 0, "same for the same seed:", same)
+	fmt.Println("failing:", len(a.Selected(awsfake.FaultFailing)))
+	// Output:
+	// undeliverable: true same for the same seed: true
+	// failing: 0
+}
