@@ -106,8 +106,12 @@
 //     and decides the command's aggregate status but does not stop
 //     invocations. Delivery never times out; TimeoutSeconds is only checked.
 //   - Cancelled is immediate (no Cancelling state). An undeliverable
-//     instance stays Pending for RunTime, then Failed/Undeliverable; an
-//     instance terminated while a command runs ends Failed/Terminated.
+//     instance stays Pending for RunTime, then Failed/Undeliverable. An
+//     instance terminated while a command runs ends Failed with
+//     StatusDetails Terminated, as Diffy's own statuses name it
+//     (collect.StatusTerminated); in AWS, StatusDetails Terminated means
+//     the command exceeded MaxErrors, and a vanished instance shows as
+//     Undeliverable or timed out.
 //   - ListCommands and ListCommandInvocations ignore Filters.
 //   - Every instance is its own reservation; instance states are only
 //     running and terminated (terminated instances stay listed).

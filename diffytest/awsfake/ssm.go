@@ -957,7 +957,7 @@ type commandOutput struct {
 // while an invocation is not final (Pending before any started);
 // Cancelled when one was cancelled; Failed when more than MaxErrors
 // failed; Success otherwise (StatusDetails Incomplete when some did not
-// succeed).
+// succeed). Undeliverable invocations count for neither, as in AWS.
 func (s *Server) commandJSON(cmd *command, now time.Time) commandOutput {
 	out := commandOutput{
 		CommandId: cmd.id, DocumentName: DocumentName, DocumentVersion: "1", Comment: cmd.in.Comment,
@@ -985,7 +985,7 @@ func (s *Server) commandJSON(cmd *command, now time.Time) commandOutput {
 	if out.OutputS3BucketName != "" {
 		out.OutputS3Region = s.opts.Region
 	}
-	started, cancelled, success := 0, 0, 0
+	started, cancelled, success, undeliverable := 0, 0, 0, 0
 	for _, inv := range cmd.invs {
 		o := s.state(inv, now)
 		if o.status != "Pending" {
@@ -1000,8 +1000,9 @@ func (s *Server) commandJSON(cmd *command, now time.Time) commandOutput {
 			success++
 		case o.status == "Cancelled":
 			cancelled++
-		case o.details == "Undeliverable" || o.details == "DeliveryTimedOut":
-			out.DeliveryTimedOutCount++
+		case o.details == "Undeliverable":
+			// Neither an error nor a reason for Incomplete (AWS).
+			undeliverable++
 		default:
 			out.ErrorCount++
 		}
@@ -1015,7 +1016,7 @@ func (s *Server) commandJSON(cmd *command, now time.Time) commandOutput {
 		out.Status, out.StatusDetails = "Cancelled", "Cancelled"
 	case out.ErrorCount > cmd.maxErrors:
 		out.Status, out.StatusDetails = "Failed", "Failed"
-	case success < len(cmd.invs):
+	case success+undeliverable < len(cmd.invs):
 		out.Status, out.StatusDetails = "Success", "Incomplete"
 	default:
 		out.Status, out.StatusDetails = "Success", "Success"
