@@ -34,8 +34,9 @@
 //   - words with '...' and "..." quoting and backslash escapes; $?, $NAME
 //     and ${NAME} expansion (no field splitting, no globbing);
 //     NAME=value assignments;
-//   - lists with ;, newlines, && and ||; { ...; } groups and ( ... )
-//     subshells; # comments; set -e (and set +e);
+//   - lists with ;, newlines, && and ||; ! negation; if/then/elif/else/fi;
+//     { ...; } groups and ( ... ) subshells; # comments; set -e (and
+//     set +e);
 //   - redirections >/dev/null, 2>/dev/null, &>/dev/null, >&2, 1>&2, 2>&1
 //     (no files);
 //   - builtins echo (-n, -e), printf (%s, %d, %b, %%, backslash escapes),
@@ -46,7 +47,8 @@
 //     white space), it prints the host's Output for that command ID;
 //     other SQL prints an error on stderr and exits 1.
 //
-// Anything else (an unknown command, pipes, command substitution, files)
+// Anything else (an unknown command, test or [, pipes, loops, functions,
+// command substitution, files)
 // fails the way sh does: "...: line N: NAME: command not found" on stderr
 // and status 127, or a syntax error with status 2. So the scripts of
 // payload.OsqueryShell, and several of them framed between echoed marker

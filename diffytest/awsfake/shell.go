@@ -359,8 +359,20 @@ type andOrPart struct {
 // seqList is commands run one after the other.
 type seqList struct{ items []*andOr }
 
+// ifCmd is if COND; then BODY; [elif COND; then BODY;]... [else ELS;] fi.
+type ifCmd struct {
+	conds, bodies []*seqList
+	els           *seqList
+	redirs        []redirect
+}
+
+// notCmd is ! COMMAND.
+type notCmd struct{ cmd node }
+
 func (*simpleCmd) isNode() {}
 func (*groupCmd) isNode()  {}
+func (*ifCmd) isNode()     {}
+func (*notCmd) isNode()    {}
 
 // parser is a recursive-descent parser over the tokens.
 type parser struct {
@@ -415,6 +427,18 @@ func isWord(t *token, s string) bool {
 // list parses and/or lists separated by ; or newlines until the closing
 // token end ("}", ")" or "" for the end of the script).
 func (p *parser) list(end string) (*seqList, error) {
+	l, _, err := p.listUntil(end)
+	return l, err
+}
+
+// reserved words that end a list inside an if.
+var ifWords = map[string]bool{"then": true, "elif": true, "else": true, "fi": true}
+
+// listUntil parses and/or lists separated by ; or newlines until the
+// closing token end ("}", ")", one of the words "then elif else fi" given
+// as "if", or "" for the end of the script). It returns the word that
+// ended an if-list.
+func (p *parser) listUntil(end string) (*seqList, string, error) {
 	l := &seqList{}
 	for {
 		// skip separators
@@ -424,23 +448,73 @@ func (p *parser) list(end string) (*seqList, error) {
 		t := p.peek()
 		if t == nil {
 			if end != "" {
-				return nil, &shellSyntaxError{p.lastLine(), fmt.Sprintf("syntax error: end of file unexpected (expecting %q)", end)}
+				return nil, "", &shellSyntaxError{p.lastLine(), fmt.Sprintf("syntax error: end of file unexpected (expecting %q)", end)}
 			}
-			return l, nil
+			return l, "", nil
 		}
 		if end == "}" && isWord(t, "}") || end == ")" && t.kind == tokOp && t.op == ")" {
-			return l, nil
+			return l, "", nil
+		}
+		if w, ok := t.w.literal(); t.kind == tokWord && ok && ifWords[w] {
+			if end != "if" {
+				return nil, "", &shellSyntaxError{t.line, fmt.Sprintf("syntax error near unexpected token `%s'", w)}
+			}
+			return l, w, nil
 		}
 		if t.kind == tokOp && (t.op == ")" || t.op == ";;") || isWord(t, "}") {
-			return nil, &shellSyntaxError{t.line, fmt.Sprintf("syntax error near unexpected token `%s'", tokText(*t))}
+			return nil, "", &shellSyntaxError{t.line, fmt.Sprintf("syntax error near unexpected token `%s'", tokText(*t))}
 		}
 		ao, err := p.andOr()
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		l.items = append(l.items, ao)
 		if t := p.peek(); t != nil && t.kind == tokOp && t.op == "&" {
-			return nil, &shellSyntaxError{t.line, "background jobs (&) are not supported"}
+			return nil, "", &shellSyntaxError{t.line, "background jobs (&) are not supported"}
+		}
+	}
+}
+
+// ifClause parses the rest of an if, after the word "if".
+func (p *parser) ifClause(line int) (*ifCmd, error) {
+	c := &ifCmd{}
+	for {
+		cond, w, err := p.listUntil("if")
+		if err != nil {
+			return nil, err
+		}
+		if w != "then" || len(cond.items) == 0 {
+			return nil, &shellSyntaxError{line, "syntax error: if without a condition and then"}
+		}
+		p.pos++ // then
+		body, w, err := p.listUntil("if")
+		if err != nil {
+			return nil, err
+		}
+		if len(body.items) == 0 {
+			return nil, &shellSyntaxError{line, "syntax error: empty then"}
+		}
+		p.pos++ // elif, else or fi
+		c.conds = append(c.conds, cond)
+		c.bodies = append(c.bodies, body)
+		switch w {
+		case "elif":
+			continue
+		case "else":
+			els, w, err := p.listUntil("if")
+			if err != nil {
+				return nil, err
+			}
+			if w != "fi" {
+				return nil, &shellSyntaxError{line, "syntax error: else without fi"}
+			}
+			p.pos++ // fi
+			c.els = els
+			return c, nil
+		case "fi":
+			return c, nil
+		default:
+			return nil, &shellSyntaxError{line, "syntax error: then without fi"}
 		}
 	}
 }
@@ -484,6 +558,21 @@ func (p *parser) command() (node, error) {
 		return nil, &shellSyntaxError{p.lastLine(), "syntax error: end of file unexpected"}
 	}
 	switch {
+	case isWord(t, "!"):
+		p.pos++
+		inner, err := p.command()
+		if err != nil {
+			return nil, err
+		}
+		return &notCmd{inner}, nil
+	case isWord(t, "if"):
+		p.pos++
+		c, err := p.ifClause(t.line)
+		if err != nil {
+			return nil, err
+		}
+		c.redirs, err = p.redirects()
+		return c, err
 	case isWord(t, "{"):
 		p.pos++
 		body, err := p.list("}")
@@ -692,10 +781,48 @@ func (st *shellState) runNode(n node, checkErrexit bool) {
 			st.runList(n.body)
 		}
 		st.fds = saved
+	case *ifCmd:
+		saved := st.fds
+		if !st.applyRedirs(n.redirs, 0) {
+			st.fds = saved
+			return
+		}
+		ran := false
+		for i, cond := range n.conds {
+			st.runCondition(cond)
+			if st.status == 0 {
+				st.runList(n.bodies[i])
+				ran = true
+				break
+			}
+		}
+		if !ran {
+			st.status = 0
+			if n.els != nil {
+				st.runList(n.els)
+			}
+		}
+		st.fds = saved
+	case *notCmd:
+		st.runNode(n.cmd, false)
+		if st.status == 0 {
+			st.status = 1
+		} else {
+			st.status = 0
+		}
+		return // set -e does not apply to a negated command
 	}
 	if checkErrexit && st.errexit && st.status != 0 {
 		panic(exitSignal{})
 	}
+}
+
+// runCondition runs an if's condition, where set -e does not apply.
+func (st *shellState) runCondition(l *seqList) {
+	saved := st.errexit
+	st.errexit = false
+	st.runList(l)
+	st.errexit = saved
 }
 
 // applyRedirs applies redirections to st.fds; it reports false (after

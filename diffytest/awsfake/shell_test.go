@@ -55,6 +55,14 @@ func TestShell(t *testing.T) {
 		{name: "command substitution refused", script: "echo $(id)", osq: true, status: 2, errSub: "command substitution"},
 		{name: "unterminated quote", script: "echo 'abc", osq: true, status: 2, errSub: "unterminated"},
 		{name: "file redirect refused", script: "echo a > /tmp/x\necho b", osq: true, stdout: "b\n", errSub: "simulates no files"},
+		{name: "if", script: "if command -v osqueryi >/dev/null; then echo has; else echo no; fi", osq: true, stdout: "has\n"},
+		{name: "if else", script: "if command -v osqueryi >/dev/null; then echo has; else echo no; fi", osq: false, stdout: "no\n"},
+		{name: "elif and status", script: "if false; then echo a\nelif true; then echo b; false\nelse echo c\nfi\necho $?", osq: true, stdout: "b\n1\n"},
+		{name: "if no branch", script: "if false; then echo a; fi; echo $?", osq: true, stdout: "0\n"},
+		{name: "negation", script: "! false && echo yes; ! true || echo no", osq: true, stdout: "yes\nno\n"},
+		{name: "set -e spares conditions", script: "set -e\nif false; then echo a; fi\n! true\necho still", osq: true, stdout: "still\n"},
+		{name: "fi outside if", script: "echo a\nfi", osq: true, status: 2, errSub: "unexpected token"},
+		{name: "if without fi", script: "if true; then echo a", osq: true, status: 2, errSub: "end of file"},
 		{name: "comments and continuation", script: "# header\necho a \\\n  b # trailing", osq: true, stdout: "a b\n"},
 	}
 	for _, c := range cases {
@@ -151,6 +159,7 @@ func FuzzShell(f *testing.F) {
 	f.Add("M=x\nprintf '\\n%s BEGIN %s\\n' \"$M\" a >&2\nsh -c 'exit 3'\nrc=$?; echo $rc")
 	f.Add("{ ( echo a; } )")
 	f.Add("echo ${")
+	f.Add("if ! command -v osqueryi; then exit 127; elif true; then echo; else :; fi >&2")
 	f.Fuzz(func(t *testing.T, script string) {
 		l, err := parseScript(script)
 		_, _, status := runScript(l, err, fakeShellHost{true}, "_script.sh")
