@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/maphash"
+	"maps"
 	"math"
 	"runtime"
 	"slices"
@@ -480,6 +481,9 @@ func (a Clustering) Analyze(ctx context.Context, in Input) (*Report, error) {
 	}
 	rep.Clusters = clusterTraits(k, size, clusterCount, coarseCount, coarseRep, order, offsets, featCmd, n)
 	rep.Notes = append(rep.Notes, clusterNotes(n, k, size, fleetT, emb, withErrors, rep)...)
+	if note := spreadNote(n, fleetT, size, clusterCount, coarseCount, coarseRep, vars); note != "" {
+		rep.Notes = append(rep.Notes, note)
+	}
 	return rep, nil
 }
 
@@ -576,6 +580,69 @@ func clusterNotes(n, k int, size []int, fleetT int32, emb *embedding, withErrors
 		notes = append(notes, "the hosts share all their common rows: one cluster")
 	}
 	return notes
+}
+
+// Rows shared by a minority that defines no cluster.
+const (
+	spreadMinHosts   = 50   // the smallest group the note is made for
+	spreadMaxShare   = 0.20 // the most hosts such a row is on
+	spreadTraitShare = 0.5  // the least share of a cluster a trait has
+	spreadShown      = 3    // rows the note names
+)
+
+// spreadNote names the rows that are not rare but are shared by a minority
+// of the hosts (more than the rare threshold, at most spreadMaxShare)
+// without setting any cluster apart (under spreadTraitShare of every
+// cluster), and are not variants of common rows: what a compromise spread
+// over many hosts looks like. They do not make outliers (benign rows that
+// come and go look the same); the note points the investigator at them.
+func spreadNote(n int, fleetT int32, size []int, clusterCount [][]int32, coarseCount, coarseRep []int32, vars *variants) string {
+	if n < spreadMinHosts {
+		return ""
+	}
+	type row struct {
+		coarse int32
+		hosts  int32
+	}
+	var rows []row
+	for cf, cnt := range coarseCount {
+		if cnt <= fleetT || float64(cnt) > spreadMaxShare*float64(n) {
+			continue
+		}
+		trait := false
+		for c := range size {
+			if float64(clusterCount[c][cf]) >= spreadTraitShare*float64(size[c]) {
+				trait = true
+				break
+			}
+		}
+		if !trait && !vars.variant(coarseRep[cf]) {
+			rows = append(rows, row{int32(cf), cnt})
+		}
+	}
+	if len(rows) == 0 {
+		return ""
+	}
+	slices.SortFunc(rows, func(a, b row) int {
+		return cmp.Or(cmp.Compare(b.hosts, a.hosts), strings.Compare(vars.feat(coarseRep[a.coarse]).key, vars.feat(coarseRep[b.coarse]).key))
+	})
+	var named []string
+	for _, r := range rows[:min(len(rows), spreadShown)] {
+		f := coarseRep[r.coarse]
+		named = append(named, fmt.Sprintf("%s row %s on %d hosts", displayID(vars.order[vars.featCmd[f]].id), describeRow(rowOfKey(vars.feat(f).key)), r.hosts))
+	}
+	return fmt.Sprintf("%d rows are each on more than %d hosts (so not rare) but at most %.0f%% of them, without setting any cluster apart; they are not flagged (benign rows that come and go look the same), but a compromise spread over many hosts looks like this: %s",
+		len(rows), fleetT, 100*spreadMaxShare, strings.Join(named, "; "))
+}
+
+// describeRow writes a row as col="value" pairs sorted by column.
+func describeRow(row collect.Row) string {
+	cols := slices.Sorted(maps.Keys(row))
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = fmt.Sprintf("%s=%q", c, row[c])
+	}
+	return strings.Join(parts, " ")
 }
 
 // parallel runs f(0..n-1) on up to GOMAXPROCS goroutines and returns the

@@ -12,13 +12,14 @@ import (
 
 // Limits of the embedding and the clustering.
 const (
-	maxPCAFeatures = 300  // columns of the covariance matrix
-	maxComponents  = 8    // principal components kept
-	explainedShare = 0.90 // variance the kept components explain
-	maxClusters    = 8    // clusters tried
-	fitSample      = 4000 // hosts k-means is fitted on
-	silSample      = 600  // hosts the silhouette is measured on
-	minSilhouette  = 0.4  // below it, one cluster
+	maxPCAFeatures  = 300  // columns of the covariance matrix
+	maxComponents   = 8    // principal components kept
+	explainedShare  = 0.90 // variance the kept components explain
+	maxClusters     = 8    // clusters tried
+	fitSample       = 4000 // hosts k-means is fitted on
+	silSample       = 600  // hosts the silhouette is measured on
+	minSilhouette   = 0.4  // below it, one cluster
+	silhouetteSlack = 0.05 // the fewest clusters this close to the best silhouette win
 )
 
 // embedding holds every host's coordinates on the principal components of
@@ -167,8 +168,8 @@ func embed(hostCoarse [][]int32, coarseCount []int32, n int) *embedding {
 // clusterHosts groups the hosts by k-means on their embedding and returns
 // each host's cluster and the number of clusters, numbered by size,
 // largest first. k is chosen by the mean silhouette (from 2 to
-// maxClusters), and is 1 when no k reaches minSilhouette: the hosts show no
-// clear groups. k-means (k-means++ seeding, Lloyd iterations, three
+// maxClusters): the smallest k within silhouetteSlack of the best, and 1
+// when no k reaches minSilhouette (the hosts show no clear groups). k-means (k-means++ seeding, Lloyd iterations, three
 // restarts, a fixed seed) is fitted on at most fitSample hosts spread
 // evenly over the instance ID order, then every host joins its nearest
 // centre.
@@ -183,13 +184,24 @@ func clusterHosts(e *embedding, n int) ([]int, int) {
 		pts[i] = e.coords[h]
 	}
 	evalIdx := spread(len(pts), silSample)
-	bestK, bestSil := 1, minSilhouette
-	var bestCent [][]float64
+	// The fewest clusters whose silhouette is within silhouetteSlack of
+	// the best: more clusters only split off small groups that differ in
+	// one incidental row.
+	var cents [][][]float64
+	var sils []float64
+	best := minSilhouette
 	for k := 2; k <= min(maxClusters, len(pts)/2); k++ {
 		cent := kmeans(pts, k)
 		s := silhouette(pts, evalIdx, cent)
-		if s > bestSil+1e-9 {
-			bestK, bestSil, bestCent = k, s, cent
+		cents, sils = append(cents, cent), append(sils, s)
+		best = math.Max(best, s)
+	}
+	bestK := 1
+	var bestCent [][]float64
+	for i, s := range sils {
+		if s >= minSilhouette && s >= best-silhouetteSlack {
+			bestK, bestCent = i+2, cents[i]
+			break
 		}
 	}
 	if bestK == 1 {

@@ -3,6 +3,7 @@ package analyze_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -102,8 +103,8 @@ func TestStackingScenarios(t *testing.T) {
 // TestClusterSpread reports how the analyzer does when 10% of the hosts
 // share the same planted rows: those rows are as common as a small role's,
 // so they are not rare and the hosts are not flagged. The test pins that
-// known limit (bench/README.md reports it) and that no clean host is
-// flagged instead.
+// known limit (bench/README.md reports it), that no clean host is flagged
+// instead, and that a note names the shared planted rows.
 func TestClusterSpread(t *testing.T) {
 	cfg := fleet.Scenario("spread")
 	if testing.Short() || raceEnabled {
@@ -119,4 +120,26 @@ func TestClusterSpread(t *testing.T) {
 	if ev.Flagged != ev.TruePositives {
 		t.Errorf("spread: %d clean hosts flagged", ev.Flagged-ev.TruePositives)
 	}
+	// The report points at the shared planted rows in a note.
+	var note string
+	for _, n := range rep.Notes {
+		if strings.Contains(n, "a compromise spread over many hosts looks like this") {
+			note = n
+		}
+	}
+	for _, p := range f.Hosts[firstCompromised(f)].Planted {
+		r := analyze.NormalizeRow(p.CommandID, p.Row)
+		if v := r["name"] + r["username"] + r["key"] + r["command"]; !strings.Contains(note, v) {
+			t.Errorf("spread: the notes do not name the planted %s row %v: %q", p.Kind, p.Row, rep.Notes)
+		}
+	}
+}
+
+func firstCompromised(f *fleet.Fleet) int {
+	for i, h := range f.Hosts {
+		if h.Compromised {
+			return i
+		}
+	}
+	return -1
 }

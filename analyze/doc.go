@@ -44,9 +44,9 @@
 // principal components that explain 90% of the variance (at most 8) give
 // every host its coordinates (Host.Position holds the first two, for the
 // HTML map). k-means (k-means++ seeding, three restarts, a fixed seed)
-// runs on at most 4,000 hosts for k from 2 to 8, k is chosen by the mean
-// silhouette (one cluster when none reaches 0.4), and every host joins its
-// nearest centre. Why this method: roles are groups of hosts sharing many
+// runs on at most 4,000 hosts for k from 2 to 8; k is the smallest whose
+// mean silhouette is within 0.05 of the best (one cluster when none
+// reaches 0.4), and every host joins its nearest centre. Why this method: roles are groups of hosts sharing many
 // rows, which a few principal components of the shared rows separate
 // cleanly; it needs no parameter from the user, its memory is O(n·r + d²)
 // (never an n×n matrix: 100,000 hosts are fine), and its time is linear in
@@ -75,8 +75,11 @@
 // counts the hosts that have the row once normalized.
 //
 // Known limits, measured in bench/README.md: a compromise that puts the
-// same rows on many hosts (10% of a group) is not rare, and is not found
-// (those rows look like a small role's); a row missing from a host (a
+// same rows on many hosts (10% of a group) is not rare, and its hosts are
+// not flagged (those rows are as common as a small role's); Report.Notes
+// then names the rows that more than the rare threshold and at most 20%
+// of the hosts share without setting any cluster apart, which is where
+// such a compromise shows (groups of 50 hosts or more); a row missing from a host (a
 // security agent stopped) is not a finding; in groups of under 50 hosts,
 // a host alone in its kind is flagged with it, and Report.Notes says how
 // far the result can be trusted.
