@@ -160,6 +160,21 @@ func lexWord(s string, line int) (word, int, int, error) {
 		}
 	}
 	nl := 0
+	// param reads a parameter expansion at the start of rest, adding it
+	// to the word, and returns the bytes consumed.
+	param := func(rest string) (int, error) {
+		p, n, err := lexParam(rest, line+nl)
+		if err != nil {
+			return 0, err
+		}
+		if p != "" {
+			flush()
+			w = append(w, wordPart{param: p})
+		} else {
+			lit.WriteByte('$')
+		}
+		return n, nil
+	}
 	i := 0
 	for i < len(s) {
 		c := s[i]
@@ -197,15 +212,9 @@ func lexWord(s string, line int) (word, int, int, error) {
 					return nil, 0, 0, &shellSyntaxError{line + nl, "command substitution is not supported"}
 				}
 				if d == '$' {
-					p, n, err := lexParam(s[i:], line+nl)
+					n, err := param(s[i:])
 					if err != nil {
 						return nil, 0, 0, err
-					}
-					if p != "" {
-						flush()
-						w = append(w, wordPart{param: p})
-					} else {
-						lit.WriteByte('$')
 					}
 					i += n
 					continue
@@ -227,15 +236,9 @@ func lexWord(s string, line int) (word, int, int, error) {
 				i++
 			}
 		case '$':
-			p, n, err := lexParam(s[i:], line+nl)
+			n, err := param(s[i:])
 			if err != nil {
 				return nil, 0, 0, err
-			}
-			if p != "" {
-				flush()
-				w = append(w, wordPart{param: p})
-			} else {
-				lit.WriteByte('$')
 			}
 			i += n
 		case '`':

@@ -878,52 +878,75 @@ func (s *Server) visibleCommands(commandID string, now time.Time) ([]*command, b
 	return out, true
 }
 
-func (s *Server) listCommandInvocations(body []byte) (any, *apiError) {
-	var in struct {
-		CommandId, InstanceId, NextToken string
-		MaxResults                       *int
-		Details                          bool
-	}
+// listQuery is the request of ListCommands and ListCommandInvocations.
+type listQuery struct {
+	CommandId, InstanceId, NextToken string
+	MaxResults                       *int
+	Details                          bool
+}
+
+// listPage is one page of a list: the items from off, at most limit, and
+// the token of the rest.
+type listPage struct {
+	off, end int
+	next     string
+	now      time.Time
+}
+
+// startList reads a list request: its page size (1-50, default 50), the
+// offset its token stands for (tokens are tied to kind and the query), and
+// the commands visible now. total counts the items the commands give.
+func (s *Server) startList(body []byte, kind string, total func(in listQuery, cmds []*command) int) (listQuery, []*command, listPage, *apiError) {
+	var in listQuery
 	if e := decodeInput(body, &in); e != nil {
-		return nil, e
+		return in, nil, listPage{}, e
 	}
 	limit, aerr := maxResults("maxResults", in.MaxResults, 1, 50, 50)
 	if aerr != nil {
-		return nil, aerr
+		return in, nil, listPage{}, aerr
 	}
-	query := "lci|" + in.CommandId + "|" + in.InstanceId
+	query := kind + "|" + in.CommandId + "|" + in.InstanceId
 	off, aerr := decodeToken(in.NextToken, query)
 	if aerr != nil {
-		return nil, aerr
+		return in, nil, listPage{}, aerr
 	}
 	now := s.now()
 	cmds, ok := s.visibleCommands(in.CommandId, now)
 	if !ok {
-		return nil, badRequest("InvalidCommandId", "command %q does not exist", in.CommandId)
+		return in, nil, listPage{}, badRequest("InvalidCommandId", "command %q does not exist", in.CommandId)
 	}
+	n := total(in, cmds)
+	off = min(off, n)
+	pg := listPage{off: off, end: min(off+limit, n), now: now}
+	if pg.end < n {
+		pg.next = encodeToken(query, pg.end)
+	}
+	return in, cmds, pg, nil
+}
+
+func (s *Server) listCommandInvocations(body []byte) (any, *apiError) {
 	var all []*invocation
-	for _, c := range cmds {
-		if in.InstanceId != "" {
-			if inv := c.byInst[in.InstanceId]; inv != nil {
-				all = append(all, inv)
+	in, _, pg, aerr := s.startList(body, "lci", func(in listQuery, cmds []*command) int {
+		for _, c := range cmds {
+			if in.InstanceId != "" {
+				if inv := c.byInst[in.InstanceId]; inv != nil {
+					all = append(all, inv)
+				}
+				continue
 			}
-			continue
+			all = append(all, c.invs...)
 		}
-		all = append(all, c.invs...)
+		return len(all)
+	})
+	if aerr != nil {
+		return nil, aerr
 	}
 	out := struct {
 		CommandInvocations []commandInvocation `json:"CommandInvocations"`
 		NextToken          string              `json:"NextToken,omitempty"`
-	}{CommandInvocations: []commandInvocation{}}
-	if off > len(all) {
-		off = len(all)
-	}
-	end := min(off+limit, len(all))
-	for _, inv := range all[off:end] {
-		out.CommandInvocations = append(out.CommandInvocations, s.invocationJSON(inv, now, in.Details))
-	}
-	if end < len(all) {
-		out.NextToken = encodeToken(query, end)
+	}{CommandInvocations: []commandInvocation{}, NextToken: pg.next}
+	for _, inv := range all[pg.off:pg.end] {
+		out.CommandInvocations = append(out.CommandInvocations, s.invocationJSON(inv, pg.now, in.Details))
 	}
 	return out, nil
 }
@@ -1025,46 +1048,24 @@ func (s *Server) commandJSON(cmd *command, now time.Time) commandOutput {
 }
 
 func (s *Server) listCommands(body []byte) (any, *apiError) {
-	var in struct {
-		CommandId, InstanceId, NextToken string
-		MaxResults                       *int
-	}
-	if e := decodeInput(body, &in); e != nil {
-		return nil, e
-	}
-	limit, aerr := maxResults("maxResults", in.MaxResults, 1, 50, 50)
-	if aerr != nil {
-		return nil, aerr
-	}
-	query := "lc|" + in.CommandId + "|" + in.InstanceId
-	off, aerr := decodeToken(in.NextToken, query)
-	if aerr != nil {
-		return nil, aerr
-	}
-	now := s.now()
-	cmds, ok := s.visibleCommands(in.CommandId, now)
-	if !ok {
-		return nil, badRequest("InvalidCommandId", "command %q does not exist", in.CommandId)
-	}
 	var sel []*command
-	for i := len(cmds) - 1; i >= 0; i-- { // newest first
-		if in.InstanceId == "" || cmds[i].byInst[in.InstanceId] != nil {
-			sel = append(sel, cmds[i])
+	_, _, pg, aerr := s.startList(body, "lc", func(in listQuery, cmds []*command) int {
+		for i := len(cmds) - 1; i >= 0; i-- { // newest first
+			if in.InstanceId == "" || cmds[i].byInst[in.InstanceId] != nil {
+				sel = append(sel, cmds[i])
+			}
 		}
+		return len(sel)
+	})
+	if aerr != nil {
+		return nil, aerr
 	}
 	out := struct {
 		Commands  []commandOutput `json:"Commands"`
 		NextToken string          `json:"NextToken,omitempty"`
-	}{Commands: []commandOutput{}}
-	if off > len(sel) {
-		off = len(sel)
-	}
-	end := min(off+limit, len(sel))
-	for _, c := range sel[off:end] {
-		out.Commands = append(out.Commands, s.commandJSON(c, now))
-	}
-	if end < len(sel) {
-		out.NextToken = encodeToken(query, end)
+	}{Commands: []commandOutput{}, NextToken: pg.next}
+	for _, c := range sel[pg.off:pg.end] {
+		out.Commands = append(out.Commands, s.commandJSON(c, pg.now))
 	}
 	return out, nil
 }
