@@ -101,7 +101,9 @@
 //
 // # Simplified
 //
-//   - Requests are not authenticated (any signature passes).
+//   - Requests are not authenticated (any signature passes), and IDs are
+//     not checked against AWS's patterns (an unknown "i-x" is
+//     InvalidInstanceId, not ValidationException).
 //   - Only AWS-RunShellScript, version 1, with the parameters commands,
 //     executionTimeout and workingDirectory (ignored); no CloudWatch, SNS,
 //     alarms, or rate control beyond MaxConcurrency: MaxErrors is checked
