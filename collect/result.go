@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"time"
 
@@ -186,6 +187,19 @@ func decodeStdout(raw json.RawMessage) ([]Row, error) {
 // matching diffyerr.ErrInvalidInput. Empty output is an error too: osqueryi
 // prints [] for no rows. An array of no objects is a non-nil empty slice.
 func ParseRows(data []byte) ([]Row, error) {
+	// Fast path: osqueryi's own output, every value a string, decodes
+	// straight into Rows. Anything else (numbers, null rows, errors) takes
+	// the general path below, which also words the errors.
+	var rows []Row
+	if err := json.Unmarshal(data, &rows); err == nil && rows != nil && !slices.ContainsFunc(rows, func(r Row) bool { return r == nil }) {
+		return rows, nil
+	}
+	return parseRowsGeneral(data)
+}
+
+// parseRowsGeneral is ParseRows for output that is not an array of objects
+// of strings.
+func parseRowsGeneral(data []byte) ([]Row, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	tok, err := dec.Token()
