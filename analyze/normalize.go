@@ -96,10 +96,11 @@ func NormalizeText(s string) string {
 	b.Grow(len(s))
 	i := 0
 	for i < len(s) {
-		if i > 0 && (isAlnum(s[i-1]) || s[i-1] == '.' && i > 1 && isAlnum(s[i-2])) {
+		if i > 0 && (isAlnum(s[i-1]) || s[i-1] == '.' && i > 1 && (isAlnum(s[i-2]) || s[i-2] == '>')) {
 			// Inside a word (dotted words included, so that the tail of
 			// a version 1.2.3.4.5 is not an address): copy up to the
-			// next boundary.
+			// next boundary. A placeholder's '>' counts as the word it
+			// replaced, so that normalizing again changes nothing.
 			j := i
 			for j < len(s) && isAlnum(s[j]) {
 				j++
