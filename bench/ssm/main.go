@@ -46,6 +46,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -68,6 +70,7 @@ func main() {
 	poll := flag.Duration("poll", ssmcollect.DefaultPollInterval, "poll interval")
 	batches := flag.Int("batches", ssmcollect.DefaultBatchConcurrency, "batches in flight")
 	reads := flag.Int("reads", ssmcollect.DefaultReadConcurrency, "output reads at once")
+	retryMode := flag.String("retry", "adaptive", "the SDK retryer: adaptive (awsconfig.Retryer) or standard")
 	serve := flag.Bool("serve", false, "internal: serve the fake fleet for a parent process")
 	verbose := flag.Bool("v", false, "log the collector's progress on stderr")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of one mode to this file")
@@ -87,7 +90,7 @@ func main() {
 				fail(err)
 			}
 			cmd := exec.Command(exe, "-mode", m, fmt.Sprint("-hosts=", *hosts), fmt.Sprint("-latency=", *latency),
-				fmt.Sprint("-rate=", *rate), fmt.Sprint("-poll=", *poll), fmt.Sprint("-batches=", *batches), fmt.Sprint("-reads=", *reads))
+				fmt.Sprint("-rate=", *rate), fmt.Sprint("-poll=", *poll), fmt.Sprint("-batches=", *batches), fmt.Sprint("-reads=", *reads), "-retry="+*retryMode)
 			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 			if err := cmd.Run(); err != nil {
 				fail(fmt.Errorf("mode %s: %w", m, err))
@@ -109,6 +112,14 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	retryer = awsconfig.Retryer(0)
+	if *retryMode == "standard" {
+		retryer = func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts, o.RateLimiter = awsconfig.DefaultMaxAttempts, ratelimit.None
+			})
+		}
+	}
 	if err := bench(*mode, *hosts, *latency, *rate, *poll, logger,
 		ssmcollect.WithBatchConcurrency(*batches), ssmcollect.WithReadConcurrency(*reads)); err != nil {
 		fail(err)
@@ -129,7 +140,7 @@ func bench(mode string, hosts int, latency time.Duration, rate float64, poll tim
 	awsCfg := aws.Config{
 		Region:      fake.Region,
 		Credentials: credentials.NewStaticCredentialsProvider(awsfake.AccessKeyID, awsfake.SecretAccessKey, ""),
-		Retryer:     awsconfig.Retryer(0),
+		Retryer:     retryer,
 	}
 	ssmc := func() *ssm.Client {
 		return ssm.NewFromConfig(awsCfg, func(o *ssm.Options) { o.BaseEndpoint = aws.String(fake.SSM) })
@@ -209,6 +220,9 @@ func bench(mode string, hosts int, latency time.Duration, rate float64, poll tim
 		wall.Seconds()/floor.Seconds(), ru.Maxrss/1024, fakeRSS/1024, ok, len(res), strings.Join(parts, ", "))
 	return nil
 }
+
+// retryer makes the SDK clients' retryers (-retry).
+var retryer func() aws.Retryer
 
 const (
 	group  = "bench-asg"
