@@ -84,6 +84,11 @@
 // a host alone in its kind is flagged with it, and Report.Notes says how
 // far the result can be trusted.
 //
+// Clustering keeps DefaultMaxFindings findings per host (MaxFindings
+// changes it) and DefaultMaxTraits traits per cluster; its only errors are
+// ctx's. Figures: 10,000 hosts of 175 rows take 1.5 s of CPU and 50 MiB
+// beyond the input, 100,000 hosts 14 s and 0.4 GiB (bench/cluster).
+//
 // # Defaults
 //
 // The volatile columns, dropped from rows before any comparison, are those
