@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"maps"
@@ -49,6 +50,7 @@ type Clustering struct {
 var (
 	_ Analyzer     = Clustering{}
 	_ BaselineUser = Clustering{}
+	_ Streamer     = Clustering{}
 )
 
 // NeedsBaseline reports false: Cluster needs no baseline.
@@ -77,24 +79,39 @@ type clusterCmd struct {
 	norm   []byte
 	coarse []byte
 	shape  []byte
-	// raw maps the hash of a row's volatile-stripped key to its feature;
-	// fine maps the hash of the normalized key to the feature.
-	raw   map[uint64]int32
-	fine  map[uint64]int32
-	feats []cfeat
-	// results holds each host's Results for the command (indices into
-	// Input.Results), by host number; feats per host, sorted, unique.
-	results [][]int32
+	// raw maps the hash of a row's volatile-stripped key to its raw row
+	// number; rawFeat gives the feature of each raw row, and rawKey its
+	// volatile-stripped key when that differs from the feature's
+	// normalized key ("" when it is the same). fine maps the hash of the
+	// normalized key to the feature.
+	raw     map[uint64]int32
+	rawFeat []int32
+	rawKey  []string
+	fine    map[uint64]int32
+	feats   []cfeat
+	// seen holds, by stream host number (first sight), the (feature, raw
+	// row) of each row the host had, in the order added; serrs the
+	// errors of its failed Results.
+	seen  [][]hostFeat
+	serrs [][]string
+	// perHost holds each host's features, sorted, unique, by host number
+	// (instance ID order); first the raw row each was first seen as, and
+	// errs the errors. Set by finish.
 	perHost [][]int32
+	first   [][]int32
 	errs    [][]string
 }
 
-// feature returns the feature of row, interning it when new.
-func (c *clusterCmd) feature(row collect.Row) int32 {
+// hostFeat is one row of a host: its feature and raw row.
+type hostFeat struct{ feat, raw int32 }
+
+// feature returns the feature and raw row number of row, interning them
+// when new.
+func (c *clusterCmd) feature(row collect.Row) (feat, raw int32) {
 	c.buf = c.keyer.AppendKey(c.buf[:0], row)
 	rh := maphash.Bytes(hashSeed, c.buf)
-	if f, ok := c.raw[rh]; ok {
-		return f
+	if r, ok := c.raw[rh]; ok {
+		return c.rawFeat[r], r
 	}
 	c.norm, c.coarse, c.shape = c.norm[:0], c.coarse[:0], c.shape[:0]
 	for col, val := range keyPairs(c.buf) {
@@ -117,8 +134,27 @@ func (c *clusterCmd) feature(row collect.Row) int32 {
 		sh := maphash.Bytes(hashSeed, c.shape) ^ maphash.String(hashSeed, c.id)
 		c.feats = append(c.feats, cfeat{coarse: ch, shape: sh, key: string(c.norm)})
 	}
-	c.raw[rh] = f
-	return f
+	raw = int32(len(c.rawFeat))
+	c.raw[rh] = raw
+	c.rawFeat = append(c.rawFeat, f)
+	rk := ""
+	if string(c.buf) != c.feats[f].key {
+		rk = string(c.buf)
+	}
+	c.rawKey = append(c.rawKey, rk)
+	return f, raw
+}
+
+// row returns the volatile-stripped row that host h (instance ID order)
+// first had as local feature lf, or the normalized row when the host
+// does not have it.
+func (c *clusterCmd) row(h int, lf int32) collect.Row {
+	if i, ok := slices.BinarySearch(c.perHost[h], lf); ok {
+		if k := c.rawKey[c.first[h][i]]; k != "" {
+			return rowOfKey(k)
+		}
+	}
+	return rowOfKey(c.feats[lf].key)
 }
 
 // keyPairs yields the (column, value) pairs of a RowKey.
@@ -161,34 +197,76 @@ func rowOfKey(key string) collect.Row {
 	return row
 }
 
-// extract computes the features of every host for the command.
-func (c *clusterCmd) extract(ctx context.Context, results []collect.Result) error {
-	c.perHost = make([][]int32, len(c.results))
-	c.errs = make([][]string, len(c.results))
-	var ids []int32
-	for h, rs := range c.results {
-		if h%256 == 0 {
+// add adds the Results rs[i] for i in idx, of hosts hosts[i] (stream
+// numbers), to the command.
+func (c *clusterCmd) add(ctx context.Context, rs []collect.Result, idx []int, hosts []int32) error {
+	for j, ri := range idx {
+		if j%256 == 255 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		ids = ids[:0]
-		for _, ri := range rs {
-			r := &results[ri]
-			if !r.OK() {
-				c.errs[h] = append(c.errs[h], resultError(r))
-				continue
-			}
-			for _, row := range r.Rows {
-				ids = append(ids, c.feature(row))
-			}
+		r := &rs[ri]
+		h := int(hosts[ri])
+		if h >= len(c.seen) {
+			c.seen = append(c.seen, make([][]hostFeat, h+1-len(c.seen))...)
+			c.serrs = append(c.serrs, make([][]string, h+1-len(c.serrs))...)
 		}
-		if len(ids) > 0 {
-			slices.Sort(ids)
-			c.perHost[h] = slices.Clone(slices.Compact(ids))
+		if !r.OK() {
+			c.serrs[h] = append(c.serrs[h], resultError(r))
+			continue
+		}
+		for _, row := range r.Rows {
+			f, raw := c.feature(row)
+			c.seen[h] = append(c.seen[h], hostFeat{f, raw})
 		}
 	}
 	return nil
+}
+
+// finish renumbers the hosts and the features: host h (instance ID
+// order) is stream host oldOf[h]; features are numbered in the order the
+// hosts, in that order, first have them, so that neither the order of the
+// Results nor their batches matter. Each host's features become sorted
+// and unique, each with the raw row it was first seen as.
+func (c *clusterCmd) finish(oldOf []int32) {
+	n := len(oldOf)
+	c.perHost = make([][]int32, n)
+	c.first = make([][]int32, n)
+	c.errs = make([][]string, n)
+	renum := make([]int32, len(c.feats))
+	for i := range renum {
+		renum[i] = -1
+	}
+	feats := make([]cfeat, 0, len(c.feats))
+	for h, s := range oldOf {
+		if int(s) >= len(c.seen) {
+			continue
+		}
+		c.errs[h] = c.serrs[s]
+		hf := c.seen[s]
+		if len(hf) == 0 {
+			continue
+		}
+		for i := range hf {
+			f := &hf[i].feat
+			if renum[*f] < 0 {
+				renum[*f] = int32(len(feats))
+				feats = append(feats, c.feats[*f])
+			}
+			*f = renum[*f]
+		}
+		slices.SortStableFunc(hf, func(x, y hostFeat) int { return cmp.Compare(x.feat, y.feat) })
+		hf = slices.CompactFunc(hf, func(x, y hostFeat) bool { return x.feat == y.feat })
+		fs, first := make([]int32, len(hf)), make([]int32, len(hf))
+		for i, x := range hf {
+			fs[i], first[i] = x.feat, x.raw
+		}
+		c.perHost[h], c.first[h] = fs, first
+		c.seen[s] = nil
+	}
+	c.feats = feats
+	c.seen, c.serrs, c.raw, c.rawFeat, c.fine = nil, nil, nil, nil, nil
 }
 
 // pendingFinding is a finding before its row is looked up.
@@ -200,14 +278,113 @@ type pendingFinding struct {
 
 // Analyze clusters the hosts of in.Results and reports, for each, its
 // cluster, score and the rows that set it apart. in.Baseline is ignored.
+// It is NewStream, one Add of in.Results and Report.
 func (a Clustering) Analyze(ctx context.Context, in Input) (*Report, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	s, err := a.NewStream(in.Key, in.Baseline)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Add(ctx, in.Results); err != nil {
+		return nil, err
+	}
+	return s.Report(ctx, in.Skipped)
+}
+
+// NewStream starts a cluster analysis of key whose Results come in
+// batches; baseline is ignored. The Report of a stream given all the
+// Results is the same as Analyze's on them at once, whatever the batches
+// and their order: several Results for one (instance, command), in one
+// batch or several, count as one set of rows. What a stream keeps of the
+// Results is, per command, each distinct row once (volatile columns
+// dropped) and, per host, the numbers of its rows.
+func (a Clustering) NewStream(key string, baseline []collect.Result) (Stream, error) {
 	vol := a.Volatile
 	if vol == nil {
 		vol = defaultVolatile
 	}
+	return &clusterStream{a: a, vol: vol, key: key, hostNum: map[string]int32{}, cmds: map[string]*clusterCmd{}}, nil
+}
+
+// clusterStream is the Stream of a Clustering.
+type clusterStream struct {
+	a       Clustering
+	vol     Volatile
+	key     string
+	hostNum map[string]int32 // stream host number, by first sight
+	hostIDs []string         // by stream host number
+	cmds    map[string]*clusterCmd
+	results int    // Results added so far
+	skipped []Skip // Results without instance_id
+	done    bool
+	// Reused by Add.
+	hosts  []int32
+	groups map[*clusterCmd][]int
+}
+
+// Add adds a batch of Results; each command's rows are interned by a
+// goroutine of their own.
+func (s *clusterStream) Add(ctx context.Context, results []collect.Result) error {
+	if s.done {
+		return errors.New("cluster stream: Add after Report")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.groups == nil {
+		s.groups = map[*clusterCmd][]int{}
+	}
+	s.hosts = slices.Grow(s.hosts[:0], len(results))[:len(results)]
+	var batch []*clusterCmd
+	for i := range results {
+		r := &results[i]
+		if r.InstanceID == "" {
+			s.skipped = append(s.skipped, Skip{
+				Source: fmt.Sprintf("result %d (command %q)", s.results+i+1, r.CommandID),
+				Reason: "it has no instance_id",
+			})
+			continue
+		}
+		h, ok := s.hostNum[r.InstanceID]
+		if !ok {
+			h = int32(len(s.hostIDs))
+			s.hostNum[r.InstanceID] = h
+			s.hostIDs = append(s.hostIDs, r.InstanceID)
+		}
+		s.hosts[i] = h
+		c := s.cmds[r.CommandID]
+		if c == nil {
+			c = &clusterCmd{id: r.CommandID, keyer: s.vol.Keyer(r.CommandID), raw: map[uint64]int32{}, fine: map[uint64]int32{}}
+			s.cmds[r.CommandID] = c
+		}
+		if len(s.groups[c]) == 0 {
+			batch = append(batch, c)
+		}
+		s.groups[c] = append(s.groups[c], i)
+	}
+	s.results += len(results)
+	err := parallel(len(batch), func(i int) error {
+		return batch[i].add(ctx, results, s.groups[batch[i]], s.hosts)
+	})
+	for _, c := range batch {
+		s.groups[c] = s.groups[c][:0]
+	}
+	return err
+}
+
+// Report analyzes what was added; skipped (inputs dropped before the
+// analysis) goes first in Report.Skipped.
+func (s *clusterStream) Report(ctx context.Context, skipped []Skip) (*Report, error) {
+	if s.done {
+		return nil, errors.New("cluster stream: Report called twice")
+	}
+	s.done = true
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	a := s.a
 	now := time.Now
 	if a.Now != nil {
 		now = a.Now
@@ -216,62 +393,26 @@ func (a Clustering) Analyze(ctx context.Context, in Input) (*Report, error) {
 	if maxFindings <= 0 {
 		maxFindings = DefaultMaxFindings
 	}
-	rep := &Report{Key: in.Key, Analyzer: a.Name(), CreatedAt: now().UTC(), Hosts: []Host{}, Skipped: slices.Clone(in.Skipped)}
+	rep := &Report{Key: s.key, Analyzer: a.Name(), CreatedAt: now().UTC(), Hosts: []Host{}, Skipped: append(slices.Clone(skipped), s.skipped...)}
 
 	// Hosts, numbered in instance ID order so that the input order does
 	// not matter.
-	var hostIDs []string
-	seen := map[string]int32{}
-	for i := range in.Results {
-		r := &in.Results[i]
-		if r.InstanceID == "" {
-			rep.Skipped = append(rep.Skipped, Skip{
-				Source: fmt.Sprintf("result %d (command %q)", i+1, r.CommandID),
-				Reason: "it has no instance_id",
-			})
-			continue
-		}
-		if _, ok := seen[r.InstanceID]; !ok {
-			seen[r.InstanceID] = 0
-			hostIDs = append(hostIDs, r.InstanceID)
-		}
-	}
+	hostIDs := slices.Clone(s.hostIDs)
 	slices.Sort(hostIDs)
+	oldOf := make([]int32, len(hostIDs))
 	for i, id := range hostIDs {
-		seen[id] = int32(i)
+		oldOf[i] = s.hostNum[id]
 	}
 	n := len(hostIDs)
 	if n == 0 {
 		rep.Notes = append(rep.Notes, "no host to analyze")
 		return rep, nil
 	}
-	cmds := map[string]*clusterCmd{}
-	for i := range in.Results {
-		r := &in.Results[i]
-		if r.InstanceID == "" {
-			continue
-		}
-		c := cmds[r.CommandID]
-		if c == nil {
-			c = &clusterCmd{id: r.CommandID, keyer: vol.Keyer(r.CommandID), raw: map[uint64]int32{}, fine: map[uint64]int32{},
-				results: make([][]int32, n)}
-			cmds[r.CommandID] = c
-		}
-		h := seen[r.InstanceID]
-		c.results[h] = append(c.results[h], int32(i))
-	}
-	order := slices.SortedFunc(func(yield func(*clusterCmd) bool) {
-		for _, c := range cmds {
-			if !yield(c) {
-				return
-			}
-		}
-	}, func(x, y *clusterCmd) int { return strings.Compare(x.id, y.id) })
-
-	// Features, one command per goroutine.
-	if err := parallel(len(order), func(i int) error { return order[i].extract(ctx, in.Results) }); err != nil {
+	order := slices.SortedFunc(maps.Values(s.cmds), func(x, y *clusterCmd) int { return strings.Compare(x.id, y.id) })
+	if err := parallel(len(order), func(i int) error { order[i].finish(oldOf); return nil }); err != nil {
 		return nil, err
 	}
+	s.cmds, s.hostNum, s.hostIDs = nil, nil, nil
 
 	// Global feature numbers: commands in ID order, then first seen.
 	var offsets []int32
@@ -316,7 +457,6 @@ func (a Clustering) Analyze(ctx context.Context, in Input) (*Report, error) {
 			for _, f := range c.perHost[h] {
 				fs = append(fs, offsets[ci]+f)
 			}
-			c.perHost[h] = nil
 		}
 		tmp = tmp[:0]
 		for _, f := range fs {
@@ -409,63 +549,18 @@ func (a Clustering) Analyze(ctx context.Context, in Input) (*Report, error) {
 		return nil, err
 	}
 
-	// Findings show each host's own row (volatile columns dropped), found
-	// again by its feature.
-	procs := runtime.GOMAXPROCS(0)
-	err := parallel(procs, func(part int) error {
-		keyers := map[string]*Keyer{}
-		var buf []byte
-		for h := part; h < n; h += procs {
-			if len(pend[h]) == 0 {
-				rep.Hosts[h].Findings = []Finding{}
-				continue
-			}
-			want := map[int32]int{}
-			for i, p := range pend[h] {
-				want[p.feat] = i
-			}
-			fs := make([]Finding, len(pend[h]))
-			for ci, c := range order {
-				kr := keyers[c.id]
-				if kr == nil {
-					kr = vol.Keyer(c.id)
-					keyers[c.id] = kr
-				}
-				for _, ri := range c.results[h] {
-					r := &in.Results[ri]
-					if !r.OK() {
-						continue
-					}
-					for _, row := range r.Rows {
-						buf = kr.AppendKey(buf[:0], row)
-						lf, ok := c.raw[maphash.Bytes(hashSeed, buf)]
-						if !ok {
-							continue
-						}
-						i, ok := want[offsets[ci]+lf]
-						if !ok || fs[i].Row != nil {
-							continue
-						}
-						f := offsets[ci] + lf
-						fs[i] = Finding{CommandID: c.id, Kind: KindRare, Row: vol.Strip(c.id, row),
-							HostsWithRow: int(fineCount[f]), Prevalence: float64(fineCount[f]) / float64(n)}
-					}
-				}
-			}
-			for i, p := range pend[h] {
-				if fs[i].Row == nil {
-					// Not found again (a hash collision between raw rows):
-					// show the normalized row.
-					ci := featCmd[p.feat]
-					fs[i] = Finding{CommandID: order[ci].id, Kind: KindRare, Row: rowOfKey(featKey(order, offsets, featCmd, p.feat)),
-						HostsWithRow: int(fineCount[p.feat]), Prevalence: float64(fineCount[p.feat]) / float64(n)}
-				}
-			}
-			rep.Hosts[h].Findings = fs
+	// Findings show each host's own row (volatile columns dropped): the
+	// first it had of the feature.
+	for h := range n {
+		fs := make([]Finding, len(pend[h]))
+		for i, p := range pend[h] {
+			ci := featCmd[p.feat]
+			fs[i] = Finding{CommandID: order[ci].id, Kind: KindRare, Row: order[ci].row(h, p.feat-offsets[ci]),
+				HostsWithRow: int(fineCount[p.feat]), Prevalence: float64(fineCount[p.feat]) / float64(n)}
 		}
-		return nil
-	})
-	if err != nil {
+		rep.Hosts[h].Findings = fs
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 
