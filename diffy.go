@@ -355,10 +355,74 @@ func (d *Diffy) AnalyzeResults(ctx context.Context, key string, results, baselin
 	return d.analyze(ctx, key, sk, results, baseline, skipped)
 }
 
+// AnalyzeFiles analyzes the Results saved in paths (files, or directories
+// of them, read as ScanResults does) as the Results of key, like
+// LoadResults followed by AnalyzeResults, and stores the Report under
+// StoreKey(key). When the analyzer is an analyze.Streamer, each file's
+// Results are handed to the stream and dropped as soon as read, so memory
+// does not grow with the number of files (only with what the analyzer
+// keeps); otherwise all are loaded first. baseline and skipped are as in
+// AnalyzeResults; the Report's Skipped has the files' Skips, then skipped.
+// The files' Skips are also returned, whatever the error.
+//
+// Duplicates: LoadResults keeps, of the same instance and command found
+// twice, the Result with the later collected_at. A stream keeps nothing
+// to replace, so with a Streamer the Results found twice count as one set
+// of rows (their union), as Results given to an analyzer at once do.
+func (d *Diffy) AnalyzeFiles(ctx context.Context, key string, paths []string, baseline []collect.Result, skipped []analyze.Skip) (*analyze.Report, []analyze.Skip, error) {
+	sk, err := StoreKey(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, ok := d.analyzer.(analyze.Streamer)
+	if !ok {
+		results, skips, err := LoadResults(paths...)
+		if err != nil {
+			return nil, skips, err
+		}
+		rep, err := d.AnalyzeResults(ctx, key, results, baseline, append(slices.Clone(skips), skipped...))
+		return rep, skips, err
+	}
+	if len(baseline) == 0 && d.NeedsBaseline() {
+		if baseline, err = d.loadBaseline(ctx, key, sk); err != nil {
+			return nil, nil, err
+		}
+	}
+	d.report("analyze", 0, 1)
+	stream, err := st.NewStream(key, baseline)
+	if err != nil {
+		return nil, nil, stageErr("analyze", d.analyzer, err)
+	}
+	var addErr error
+	skips, err := ScanResults(paths, func(source string, rs []collect.Result) error {
+		if err := stream.Add(ctx, rs); err != nil {
+			addErr = err
+			return err
+		}
+		return nil
+	})
+	switch {
+	case addErr != nil:
+		return nil, skips, stageErr("analyze", d.analyzer, addErr)
+	case err != nil:
+		return nil, skips, err
+	}
+	all := append(slices.Clone(skips), skipped...)
+	rep, err := stream.Report(ctx, all)
+	rep, err = d.storeReport(ctx, key, sk, rep, err, all)
+	return rep, skips, err
+}
+
 // analyze runs the analyzer and stores the Report, with notes added to it.
 func (d *Diffy) analyze(ctx context.Context, key, sk string, results, baseline []collect.Result, skipped []analyze.Skip, notes ...string) (*analyze.Report, error) {
 	d.report("analyze", 0, 1)
 	rep, err := d.analyzer.Analyze(ctx, analyze.Input{Key: key, Results: results, Baseline: baseline, Skipped: skipped})
+	return d.storeReport(ctx, key, sk, rep, err, skipped, notes...)
+}
+
+// storeReport checks the Report (or error) of the analyzer, adds notes to
+// it and stores it.
+func (d *Diffy) storeReport(ctx context.Context, key, sk string, rep *analyze.Report, err error, skipped []analyze.Skip, notes ...string) (*analyze.Report, error) {
 	if err != nil {
 		return nil, stageErr("analyze", d.analyzer, err)
 	}

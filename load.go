@@ -42,8 +42,35 @@ const MaxResultFileBytes = 1 << 30
 // The error, matching ErrInvalidInput and naming the paths, is for the case
 // where no Result at all could be loaded; the Skips say why.
 func LoadResults(paths ...string) ([]collect.Result, []analyze.Skip, error) {
+	var all []collect.Result
+	var from []string // from[i] is the file all[i] came from
+	skips, err := ScanResults(paths, func(source string, rs []collect.Result) error {
+		all = append(all, rs...)
+		for range rs {
+			from = append(from, source)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, skips, err
+	}
+	all, dupSkips := dedupe(all, from)
+	return all, append(skips, dupSkips...), nil
+}
+
+// ScanResults reads Results saved earlier, as LoadResults does (the same
+// paths, files, formats, limits and Skips), but one file at a time: it
+// calls fn with each file's Results (never none) and the file's path, in
+// the order LoadResults reads them, and keeps nothing; fn may keep
+// results. Unlike LoadResults it does not drop duplicates: the same
+// instance and command found twice reach fn twice.
+//
+// An error of fn stops the scan and is returned as is. Otherwise the error,
+// matching ErrInvalidInput and naming the paths, is for the case where no
+// Result at all could be read; the Skips say why.
+func ScanResults(paths []string, fn func(source string, results []collect.Result) error) ([]analyze.Skip, error) {
 	if len(paths) == 0 {
-		return nil, nil, fmt.Errorf("no file or directory of results given: %w", ErrInvalidInput)
+		return nil, fmt.Errorf("no file or directory of results given: %w", ErrInvalidInput)
 	}
 	var files []string
 	var skips []analyze.Skip
@@ -54,19 +81,19 @@ func LoadResults(paths ...string) ([]collect.Result, []analyze.Skip, error) {
 		}
 		files = append(files, fs...)
 	}
-	var all []collect.Result
-	var from []string // from[i] is the file all[i] came from
+	read := 0
 	for _, f := range files {
 		rs, fileSkips := loadFile(f, MaxResultFileBytes)
 		skips = append(skips, fileSkips...)
-		all = append(all, rs...)
-		for range rs {
-			from = append(from, f)
+		if len(rs) == 0 {
+			continue
+		}
+		read += len(rs)
+		if err := fn(f, rs); err != nil {
+			return skips, err
 		}
 	}
-	all, dupSkips := dedupe(all, from)
-	skips = append(skips, dupSkips...)
-	if len(all) == 0 {
+	if read == 0 {
 		why := "nothing in them"
 		if len(skips) > 0 {
 			var rs []string
@@ -75,9 +102,9 @@ func LoadResults(paths ...string) ([]collect.Result, []analyze.Skip, error) {
 			}
 			why = strings.Join(rs, "; ")
 		}
-		return nil, skips, fmt.Errorf("no result could be loaded from %s: %s: %w", strings.Join(paths, ", "), why, ErrInvalidInput)
+		return skips, fmt.Errorf("no result could be loaded from %s: %s: %w", strings.Join(paths, ", "), why, ErrInvalidInput)
 	}
-	return all, skips, nil
+	return skips, nil
 }
 
 // expand returns the files to read for path p: p itself, or the JSON files

@@ -4,7 +4,8 @@
 // programs in the same run:
 //
 //   - the floor: this program reading and decoding those files with
-//     diffy.LoadResults, and nothing else (-floor DIR, run as a child);
+//     diffy.ScanResults, as the CLI does, and nothing else (-floor DIR, run
+//     as a child);
 //   - `diffy analyze --from DIR --analyzer cluster --format json`, the
 //     example CLI built from this checkout;
 //   - with -baseline, the same with --analyzer baseline and
@@ -37,6 +38,7 @@ import (
 
 	"github.com/diffy-dfir/diffy"
 	"github.com/diffy-dfir/diffy/analyze"
+	"github.com/diffy-dfir/diffy/collect"
 	"github.com/diffy-dfir/diffy/diffytest/fleet"
 )
 
@@ -62,11 +64,17 @@ func main() {
 		return
 	}
 	if *floor != "" {
-		res, skips, err := diffy.LoadResults(*floor)
+		// The CLI reads the files the same way (Diffy.AnalyzeFiles), one
+		// file at a time; here each file's Results are dropped at once.
+		n := 0
+		skips, err := diffy.ScanResults([]string{*floor}, func(_ string, rs []collect.Result) error {
+			n += len(rs)
+			return nil
+		})
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Printf("%d results, %d skipped\n", len(res), len(skips))
+		fmt.Printf("%d results, %d skipped\n", n, len(skips))
 		return
 	}
 	log.SetFlags(0)
@@ -129,15 +137,15 @@ func main() {
 	}
 	store := filepath.Join(tmp, "store")
 
-	fl := run("floor (LoadResults)", self, "-floor", dir)
+	fl := run("floor (ScanResults)", self, "-floor", dir)
 	report := filepath.Join(tmp, "cluster.json")
 	cl := run("diffy analyze --analyzer cluster --format json", bin, "analyze", "--from", dir, "--analyzer", "cluster",
 		"--format", "json", "--store", store, "-o", report)
-	fmt.Printf("cluster/floor: wall %.2fx, peak RSS %.2fx\n", cl.wall.Seconds()/fl.wall.Seconds(), float64(cl.rss)/float64(fl.rss))
+	fmt.Printf("cluster/floor: wall %.2fx, CPU %.2fx, peak RSS %.2fx\n", cl.wall.Seconds()/fl.wall.Seconds(), cl.cpu.Seconds()/fl.cpu.Seconds(), float64(cl.rss)/float64(fl.rss))
 	if *baseline {
 		bl := run("diffy analyze --analyzer baseline --format json", bin, "analyze", "--from", dir, "--analyzer", "baseline",
 			"--baseline-from", cleanFile, "--format", "json", "--store", store, "-o", filepath.Join(tmp, "baseline.json"))
-		fmt.Printf("baseline/floor: wall %.2fx, peak RSS %.2fx\n", bl.wall.Seconds()/fl.wall.Seconds(), float64(bl.rss)/float64(fl.rss))
+		fmt.Printf("baseline/floor: wall %.2fx, CPU %.2fx, peak RSS %.2fx\n", bl.wall.Seconds()/fl.wall.Seconds(), bl.cpu.Seconds()/fl.cpu.Seconds(), float64(bl.rss)/float64(fl.rss))
 	}
 
 	data, err := os.ReadFile(report)
@@ -226,7 +234,8 @@ func count(f *fleet.Fleet) int {
 
 type measure struct {
 	wall time.Duration
-	rss  int64 // bytes
+	cpu  time.Duration // user + sys
+	rss  int64         // bytes
 }
 
 // run runs a child program and reports its wall time and peak RSS.
@@ -243,7 +252,7 @@ func run(what, bin string, args ...string) measure {
 	if s := strings.TrimSpace(stderr.String()); s != "" {
 		log.Printf("%s stderr: %.300s", what, s)
 	}
-	m := measure{wall: wall}
+	m := measure{wall: wall, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		m.rss = ru.Maxrss * 1024 // KiB on Linux
 	}

@@ -110,26 +110,25 @@ func analyzeFrom(ctx context.Context, c *config, args []string, write func(io.Wr
 	if len(args) == 1 {
 		key = args[0]
 	}
-	results, skips, err := diffy.LoadResults(c.from)
-	printSkips(stderr, "", skips)
-	if err != nil {
-		return err
-	}
+	// The baseline first: the analysis reads the files of --from one at a
+	// time (Diffy.AnalyzeFiles), without holding them all.
 	var base []collect.Result
+	var bskips []analyze.Skip
 	if c.baselineFrom != "" {
-		var bskips []analyze.Skip
+		var err error
 		base, bskips, err = diffy.LoadResults(c.baselineFrom)
-		printSkips(stderr, "baseline ", bskips)
 		if err != nil {
+			printSkips(stderr, "baseline ", bskips)
 			return fmt.Errorf("--baseline-from: %w", err)
 		}
-		skips = append(skips, bskips...)
 	}
 	d, err := build(ctx, c, false, nil, stderr)
 	if err != nil {
 		return err
 	}
-	rep, err := d.AnalyzeResults(ctx, key, results, base, skips)
+	rep, skips, err := d.AnalyzeFiles(ctx, key, []string{c.from}, base, bskips)
+	printSkips(stderr, "", skips)
+	printSkips(stderr, "baseline ", bskips)
 	if err != nil {
 		return err
 	}
