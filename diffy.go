@@ -361,7 +361,8 @@ func (d *Diffy) AnalyzeResults(ctx context.Context, key string, results, baselin
 // StoreKey(key). When the analyzer is an analyze.Streamer, each file's
 // Results are handed to the stream and dropped as soon as read, so memory
 // does not grow with the number of files (only with what the analyzer
-// keeps); otherwise all are loaded first. baseline and skipped are as in
+// keeps); the files are decoded on one goroutine, at most a few files
+// ahead of the stream's Add on another. Otherwise all are loaded first. baseline and skipped are as in
 // AnalyzeResults; the Report's Skipped has the files' Skips, then skipped.
 // The files' Skips are also returned, whatever the error.
 //
@@ -393,14 +394,31 @@ func (d *Diffy) AnalyzeFiles(ctx context.Context, key string, paths []string, ba
 	if err != nil {
 		return nil, nil, stageErr("analyze", d.analyzer, err)
 	}
+	// Files are decoded on this goroutine and added to the stream on
+	// another, a few files behind, so that decoding and analysis overlap.
+	batches := make(chan []collect.Result, streamAhead)
+	failed, done := make(chan struct{}), make(chan struct{})
 	var addErr error
-	skips, err := ScanResults(paths, func(source string, rs []collect.Result) error {
-		if err := stream.Add(ctx, rs); err != nil {
-			addErr = err
-			return err
+	go func() {
+		defer close(done)
+		for rs := range batches {
+			if addErr == nil {
+				if addErr = stream.Add(ctx, rs); addErr != nil {
+					close(failed)
+				}
+			}
 		}
-		return nil
+	}()
+	skips, err := ScanResults(paths, func(source string, rs []collect.Result) error {
+		select {
+		case batches <- rs:
+			return nil
+		case <-failed:
+			return errStreamFailed
+		}
 	})
+	close(batches)
+	<-done
 	switch {
 	case addErr != nil:
 		return nil, skips, stageErr("analyze", d.analyzer, addErr)
@@ -412,6 +430,12 @@ func (d *Diffy) AnalyzeFiles(ctx context.Context, key string, paths []string, ba
 	rep, err = d.storeReport(ctx, key, sk, rep, err, all)
 	return rep, skips, err
 }
+
+// streamAhead is how many files AnalyzeFiles decodes ahead of the stream.
+const streamAhead = 4
+
+// errStreamFailed stops the scan of AnalyzeFiles once the stream failed.
+var errStreamFailed = errors.New("stream failed")
 
 // analyze runs the analyzer and stores the Report, with notes added to it.
 func (d *Diffy) analyze(ctx context.Context, key, sk string, results, baseline []collect.Result, skipped []analyze.Skip, notes ...string) (*analyze.Report, error) {
