@@ -20,7 +20,10 @@
 // key's baseline. Analyze collects from every instance of the key, compares
 // them (with the baseline, for analyzers that use one) and stores both the
 // collection and the Report. Collect only collects; AnalyzeResults analyzes
-// Results saved earlier, which LoadResults reads from files.
+// Results saved earlier, which LoadResults reads from files; AnalyzeFiles
+// does both, and with an analyzer that is an analyze.Streamer (the cluster
+// analyzer) reads the files one at a time (ScanResults) without holding
+// them all.
 //
 // # Defaults
 //
