@@ -49,6 +49,7 @@ func main() {
 		seed     = flag.Int64("seed", 0, "fleet seed (0: the scenario's)")
 		baseline = flag.Bool("baseline", false, "also time the baseline analyzer")
 		keep     = flag.Bool("keep", false, "keep the temporary directory")
+		reuse    = flag.String("dir", "", "time the files already in this directory (written by an earlier -keep run with the same -hosts, -scenario and -seed) instead of writing new ones")
 		floor    = flag.String("floor", "", "internal: only load the Results of this directory, then exit")
 		stacking = flag.Bool("stacking", true, "score plain 1% stacking too (in this process, after the timed runs)")
 		inproc   = flag.Bool("inprocess", false, "only time analyze.Clustering in this process on the generated Results (no files, no CLI)")
@@ -89,7 +90,9 @@ func main() {
 		log.Printf("keeping %s", tmp)
 	}
 	dir := filepath.Join(tmp, "results")
-	if err := os.Mkdir(dir, 0o700); err != nil {
+	if *reuse != "" {
+		dir = *reuse
+	} else if err := os.Mkdir(dir, 0o700); err != nil {
 		log.Fatal(err)
 	}
 
@@ -111,8 +114,12 @@ func main() {
 			log.Fatal(err)
 		}
 		name := filepath.Join(dir, h.Instance.ID+".json")
-		if err := os.WriteFile(name, data, 0o600); err != nil {
-			log.Fatal(err)
+		if *reuse == "" {
+			if err := os.WriteFile(name, data, 0o600); err != nil {
+				log.Fatal(err)
+			}
+		} else if fi, err := os.Stat(name); err != nil || fi.Size() != int64(len(data)) {
+			log.Fatalf("-dir %s does not hold this fleet's files (%s: %v)", dir, name, err)
 		}
 		if cleanFile == "" && !h.Compromised {
 			cleanFile = name
