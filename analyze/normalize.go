@@ -96,10 +96,11 @@ func NormalizeText(s string) string {
 	b.Grow(len(s))
 	i := 0
 	for i < len(s) {
-		if i > 0 && (isAlnum(s[i-1]) || s[i-1] == '.' && i > 1 && (isAlnum(s[i-2]) || s[i-2] == '>')) {
+		if i > 0 && (isAlnum(s[i-1]) || endsWithPlaceholder(s[:i]) ||
+			s[i-1] == '.' && i > 1 && (isAlnum(s[i-2]) || endsWithPlaceholder(s[:i-1]))) {
 			// Inside a word (dotted words included, so that the tail of
 			// a version 1.2.3.4.5 is not an address): copy up to the
-			// next boundary. A placeholder's '>' counts as the word it
+			// next boundary. A placeholder counts as the word it
 			// replaced, so that normalizing again changes nothing.
 			j := i
 			for j < len(s) && isAlnum(s[j]) {
@@ -124,6 +125,22 @@ func NormalizeText(s string) string {
 		i++
 	}
 	return b.String()
+}
+
+// placeholders are the texts NormalizeText puts in place of tokens.
+var placeholders = []string{TokenIP, TokenUUID, TokenID, TokenHost, TokenHex, TokenNum, TokenPort}
+
+// endsWithPlaceholder reports whether s ends with a placeholder.
+func endsWithPlaceholder(s string) bool {
+	if len(s) == 0 || s[len(s)-1] != '>' {
+		return false
+	}
+	for _, p := range placeholders {
+		if strings.HasSuffix(s, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // matchToken matches a token at the start of s; it returns the placeholder
