@@ -319,6 +319,7 @@ type clusterStream struct {
 	results int    // Results added so far
 	skipped []Skip // Results without instance_id
 	done    bool
+	err     error // of a failed Add: the stream is unusable
 	// Reused by Add.
 	hosts  []int32
 	groups map[*clusterCmd][]int
@@ -330,7 +331,11 @@ func (s *clusterStream) Add(ctx context.Context, results []collect.Result) error
 	if s.done {
 		return errors.New("cluster stream: Add after Report")
 	}
+	if s.err != nil {
+		return fmt.Errorf("cluster stream: an earlier Add failed: %w", s.err)
+	}
 	if err := ctx.Err(); err != nil {
+		s.err = err
 		return err
 	}
 	if s.groups == nil {
@@ -371,6 +376,9 @@ func (s *clusterStream) Add(ctx context.Context, results []collect.Result) error
 	for _, c := range batch {
 		s.groups[c] = s.groups[c][:0]
 	}
+	if err != nil {
+		s.err = err
+	}
 	return err
 }
 
@@ -381,6 +389,9 @@ func (s *clusterStream) Report(ctx context.Context, skipped []Skip) (*Report, er
 		return nil, errors.New("cluster stream: Report called twice")
 	}
 	s.done = true
+	if s.err != nil {
+		return nil, fmt.Errorf("cluster stream: an earlier Add failed: %w", s.err)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package analyze_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"maps"
 	"math/rand/v2"
 	"strings"
@@ -160,5 +161,29 @@ func TestClusterStreamSkipped(t *testing.T) {
 	}
 	if len(rep.Hosts) != 1 || rep.Hosts[0].InstanceID != "i-1" {
 		t.Errorf("hosts: %+v", rep.Hosts)
+	}
+}
+
+// TestClusterStreamCancelled checks that a cancelled Add fails, and that
+// the stream stays failed.
+func TestClusterStreamCancelled(t *testing.T) {
+	res := streamFleet(t)
+	s, err := analyze.Clustering{}.NewStream("k", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := s.Add(ctx, res[:50]); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := s.Add(ctx, res[50:]); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Add after cancel: %v, want context.Canceled", err)
+	}
+	if err := s.Add(context.Background(), res[50:]); !errors.Is(err, context.Canceled) {
+		t.Errorf("Add after a failed Add: %v, want the failure", err)
+	}
+	if _, err := s.Report(context.Background(), nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("Report after a failed Add: %v, want the failure", err)
 	}
 }
