@@ -210,7 +210,25 @@ func isHex(c byte) bool {
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // boundary reports whether s ends at n: s[n] does not continue a token.
-func boundary(s string, n int) bool { return n >= len(s) || !isAlnum(s[n]) }
+func boundary(s string, n int) bool {
+	return n >= len(s) || !isAlnum(s[n]) && !startsWithPlaceholder(s[n:])
+}
+
+// startsWithPlaceholder reports whether s begins with a placeholder, which
+// counts as the word it replaced: a token directly before one is not at a
+// boundary, in the first pass (before the word) as in the next (before its
+// placeholder).
+func startsWithPlaceholder(s string) bool {
+	if len(s) == 0 || s[0] != '<' {
+		return false
+	}
+	for _, p := range placeholders {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
 
 // hexRun returns the number of hex digits at the start of s, at most max.
 func hexRun(s string, max int) int {
