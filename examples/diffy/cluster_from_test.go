@@ -11,14 +11,7 @@ import (
 // cluster` (the streamed path, Diffy.AnalyzeFiles) on a directory with a
 // malformed file.
 func TestAnalyzeFromClusterStreams(t *testing.T) {
-	saved := filepath.Join(t.TempDir(), "web-asg")
-	if err := os.Mkdir(saved, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, saved, "part1.json", "["+result("i-1", "listening_ports", port("22", "601"))+","+
-		result("i-2", "listening_ports", port("22", "602"))+"]")
-	writeFile(t, saved, "part2.json", "["+result("i-3", "listening_ports", port("22", "603"), port("4444", "31337"))+"]")
-	bad := writeFile(t, saved, "part3.json", `[{"instance_id": "i-4", "command_id": "listening_ports", "status": "Succ`)
+	saved, bad := savedResults(t)
 	store := t.TempDir()
 
 	code, out, errOut := runCLI(t, "analyze", "--from", saved, "--analyzer", "cluster", "--store", store, "--format", "json")

@@ -117,15 +117,24 @@ func writeFile(t *testing.T, dir, name, content string) string {
 	return path
 }
 
-func TestAnalyzeFromDirWithMalformedFile(t *testing.T) {
-	saved := filepath.Join(t.TempDir(), "web-asg")
+// savedResults writes a directory "web-asg" of saved Result files: hosts
+// i-1 and i-2 with sshd only, i-3 also listening on 4444, and a cut file
+// (bad) holding i-4.
+func savedResults(t *testing.T) (saved, bad string) {
+	t.Helper()
+	saved = filepath.Join(t.TempDir(), "web-asg")
 	if err := os.Mkdir(saved, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	writeFile(t, saved, "part1.json", "["+result("i-1", "listening_ports", port("22", "601"))+","+
 		result("i-2", "listening_ports", port("22", "602"))+"]")
 	writeFile(t, saved, "part2.json", "["+result("i-3", "listening_ports", port("22", "603"), port("4444", "31337"))+"]")
-	bad := writeFile(t, saved, "part3.json", `[{"instance_id": "i-4", "command_id": "listening_ports", "status": "Succ`)
+	bad = writeFile(t, saved, "part3.json", `[{"instance_id": "i-4", "command_id": "listening_ports", "status": "Succ`)
+	return saved, bad
+}
+
+func TestAnalyzeFromDirWithMalformedFile(t *testing.T) {
+	saved, bad := savedResults(t)
 	base := writeFile(t, t.TempDir(), "baseline.json", "["+result("i-1", "listening_ports", port("22", "100"))+"]")
 	store := t.TempDir()
 
