@@ -20,8 +20,10 @@
 //     throttling (ThrottlingException, RequestLimitExceeded, SlowDown), 5xx
 //     answers, connection resets and timed-out attempts are retried by the
 //     SDK with backoff, and the client-side token bucket slows the client
-//     down after a throttle. DefaultMaxAttempts attempts, backoff capped at
-//     DefaultMaxBackoff, and no retry quota (see Retryer for why).
+//     down after a throttle, once per congestion event (the throttled
+//     answers to calls that were in flight together count as one).
+//     DefaultMaxAttempts attempts, backoff capped at DefaultMaxBackoff, and
+//     no retry quota (see Retryer for why).
 //   - Each HTTP attempt is bounded by DefaultAttemptTimeout, so a response
 //     that never comes is an attempt that failed and is retried, not a run
 //     that hangs.

@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/diffy-dfir/diffy/awsconfig"
 )
 
 // Defaults of Options.
@@ -174,22 +174,15 @@ func (s *Server) Account() string { return s.opts.Account }
 // Config returns an aws.Config for the real SDK clients: region, static
 // credentials (AccessKeyID), each service's BaseEndpoint (through a
 // configuration source, so ssm.NewFromConfig(cfg) and
-// ec2.NewFromConfig(cfg) need no option), and the adaptive retryer with 10
-// attempts and no client-side retry quota (a fleet-scale run meets many
-// throttles). S3 clients also need path-style addressing: pass S3Options to
+// ec2.NewFromConfig(cfg) need no option), and Diffy's retry policy
+// (awsconfig.Retryer: the adaptive mode, one slow-down per congestion
+// event, no retry quota) with 10 attempts. S3 clients also need path-style addressing: pass S3Options to
 // s3.NewFromConfig.
 func (s *Server) Config() aws.Config {
 	return aws.Config{
 		Region:      s.opts.Region,
 		Credentials: credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
-		Retryer: func() aws.Retryer {
-			return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
-				o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {
-					so.MaxAttempts = 10
-					so.RateLimiter = ratelimit.None
-				})
-			})
-		},
+		Retryer:       awsconfig.Retryer(10),
 		ConfigSources: []any{endpointSource{s}},
 	}
 }
