@@ -180,8 +180,8 @@ func (s *Server) Account() string { return s.opts.Account }
 // s3.NewFromConfig.
 func (s *Server) Config() aws.Config {
 	return aws.Config{
-		Region:      s.opts.Region,
-		Credentials: credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
+		Region:        s.opts.Region,
+		Credentials:   credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
 		Retryer:       awsconfig.Retryer(10),
 		ConfigSources: []any{endpointSource{s}},
 	}
