@@ -49,6 +49,11 @@ func (s Status) Done() bool {
 
 // Row is one row of a command's output: column name to value, as
 // `osqueryi --json` prints it (every value a string).
+//
+// Treat the Rows of Results you are given as read-only, and copy a Row
+// before changing it: a collector may share one Row between the Results of
+// several hosts that have the same row (see RowPool), so a change would
+// show on all of them.
 type Row map[string]string
 
 // Result is the outcome of one command on one instance. A collection file

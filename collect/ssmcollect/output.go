@@ -8,7 +8,6 @@ import (
 	"io"
 	"time"
 	"unicode/utf8"
-	"unique"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -263,7 +262,7 @@ func (r *run) results(id string, inv types.CommandInvocation, sp ssmframe.Output
 		case f.State == ssmframe.Whole:
 			x.ExitCode = f.ExitCode
 			r.c.o.limits.Fill(&x, f.Stdout, stderr, false, "")
-			intern(x.Rows)
+			r.pool.Share(x.Rows)
 			if f.ExitCode == payload.ExitNoOsquery && cmd.Query != "" {
 				x.Error = fmt.Sprintf("command %s: osqueryi is not installed on the host (exit status %d); install osquery on %s to collect this query", cmd.ID, f.ExitCode, id)
 			}
@@ -308,18 +307,4 @@ func clipText(s string, n int) string {
 		n--
 	}
 	return s[:n] + " [cut]"
-}
-
-// intern replaces the column names and values of rows by canonical copies
-// (unique.Make): thousands of hosts repeat the same names, paths and
-// users, and a fleet's Results are held in memory together, so sharing
-// them keeps a 10,000-instance collection's memory to a fraction.
-func intern(rows []collect.Row) {
-	for i, row := range rows {
-		in := make(collect.Row, len(row))
-		for k, v := range row {
-			in[unique.Make(k).Value()] = unique.Make(v).Value()
-		}
-		rows[i] = in
-	}
 }

@@ -174,6 +174,9 @@ type run struct {
 	cmds   []payload.Command
 	cmdIDs []string
 	sem    chan struct{} // bounds output reads
+	// pool shares the rows that hosts have in common: the Results of a
+	// whole fleet are held together until Collect returns.
+	pool collect.RowPool
 
 	// detailsHit and detailsMiss count the final invocations whose
 	// whole output ListCommandInvocations' Details held, and those it did

@@ -2,7 +2,12 @@ package ssmcollect_test
 
 import (
 	"context"
+	"fmt"
+	"maps"
+	"reflect"
 	"testing"
+
+	"github.com/diffy-dfir/diffy/collect"
 
 	"github.com/diffy-dfir/diffy/diffytest/awsfake"
 	"github.com/diffy-dfir/diffy/payload"
@@ -24,6 +29,7 @@ func TestCollectBothModes(t *testing.T) {
 			}
 			by := e.check(t, insts, res, wholeOrCut(mode == "api"))
 			t.Logf("statuses %v; calls%s", by, calls(e.srv))
+			checkShared(t, res)
 			// The design's call counts (see the package doc): one
 			// SendCommand and one precheck per 50 instances, one read per
 			// instance, at least one poll per command.
@@ -39,5 +45,37 @@ func TestCollectBothModes(t *testing.T) {
 					calls(e.srv), batches, batches, len(insts), read)
 			}
 		})
+	}
+}
+
+// checkShared checks that equal rows of different instances are one map
+// (collect.RowPool), and that the fleet has some.
+func checkShared(t *testing.T, res []collect.Result) {
+	t.Helper()
+	type seen struct {
+		row      collect.Row
+		instance string
+	}
+	first := map[string]seen{} // by the row's printed form
+	shared := 0
+	for _, r := range res {
+		for _, row := range r.Rows {
+			k := fmt.Sprint(r.CommandID, row) // fmt sorts map keys
+			s, ok := first[k]
+			if !ok {
+				first[k] = seen{row, r.InstanceID}
+				continue
+			}
+			if s.instance == r.InstanceID {
+				continue // a host may list the same row twice
+			}
+			if reflect.ValueOf(s.row).UnsafePointer() != reflect.ValueOf(row).UnsafePointer() || !maps.Equal(s.row, row) {
+				t.Fatalf("%s and %s have the same %s row %v in two maps", s.instance, r.InstanceID, r.CommandID, row)
+			}
+			shared++
+		}
+	}
+	if shared == 0 {
+		t.Error("no row is shared between instances: the fleet has rows in common")
 	}
 }
