@@ -36,6 +36,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"runtime"
@@ -74,6 +75,8 @@ func main() {
 	serve := flag.Bool("serve", false, "internal: serve the fake fleet for a parent process")
 	verbose := flag.Bool("v", false, "log the collector's progress on stderr")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of one mode to this file")
+	flag.BoolVar(&distinct, "distinct", false, "make every host's processes, listening ports and kernel modules rows its own (the worst case for sharing rows)")
+	memprofile := flag.String("memprofile", "", "write a heap profile of one mode, after the collection, to this file")
 	flag.Parse()
 	if *serve {
 		if err := serveFake(*hosts, *latency, *rate); err != nil {
@@ -90,7 +93,7 @@ func main() {
 				fail(err)
 			}
 			cmd := exec.Command(exe, "-mode", m, fmt.Sprint("-hosts=", *hosts), fmt.Sprint("-latency=", *latency),
-				fmt.Sprint("-rate=", *rate), fmt.Sprint("-poll=", *poll), fmt.Sprint("-batches=", *batches), fmt.Sprint("-reads=", *reads), "-retry="+*retryMode)
+				fmt.Sprint("-rate=", *rate), fmt.Sprint("-poll=", *poll), fmt.Sprint("-batches=", *batches), fmt.Sprint("-reads=", *reads), "-retry="+*retryMode, fmt.Sprint("-distinct=", distinct))
 			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 			if err := cmd.Run(); err != nil {
 				fail(fmt.Errorf("mode %s: %w", m, err))
@@ -120,6 +123,7 @@ func main() {
 			})
 		}
 	}
+	heapProfile = *memprofile
 	if err := bench(*mode, *hosts, *latency, *rate, *poll, logger,
 		ssmcollect.WithBatchConcurrency(*batches), ssmcollect.WithReadConcurrency(*reads)); err != nil {
 		fail(err)
@@ -173,6 +177,11 @@ func bench(mode string, hosts int, latency time.Duration, rate float64, poll tim
 	if err != nil {
 		return err
 	}
+	if heapProfile != "" {
+		if err := writeHeap(heapProfile); err != nil {
+			return err
+		}
+	}
 	ok := 0
 	for _, r := range res {
 		if r.Status == collect.StatusSuccess {
@@ -224,6 +233,58 @@ func bench(mode string, hosts int, latency time.Duration, rate float64, poll tim
 // retryer makes the SDK clients' retryers (-retry).
 var retryer func() aws.Retryer
 
+// distinct says to make most rows of each host its own (-distinct).
+var distinct bool
+
+// makeDistinct gives each host of f its own processes, listening ports
+// and kernel modules rows, as on real hosts booted apart: process start
+// times, listening pids and module addresses (KASLR) differ from host to
+// host. The simulated fleet draws them from a few variants per role, so
+// most rows repeat across hosts, which collect.RowPool shares; this is
+// the worst case for that sharing. Users, crontabs and authorized keys
+// stay common, as they are on hosts of one image.
+func makeDistinct(f *fleet.Fleet) {
+	change := map[string]string{payload.Processes: "start_time", payload.ListeningPorts: "pid", payload.KernelModules: "address"}
+	for i := range f.Hosts {
+		h := &f.Hosts[i]
+		for cmd, col := range change {
+			rows := make([]collect.Row, len(h.Rows[cmd]))
+			for j, row := range h.Rows[cmd] {
+				c := maps.Clone(row)
+				if col == "address" {
+					c[col] = fmt.Sprintf("0xffffffffc%07x", i*4096+j)
+				} else {
+					c[col] = fmt.Sprint(c[col], i)
+				}
+				rows[j] = c
+			}
+			h.Rows[cmd] = rows
+		}
+	}
+}
+
+// heapProfile is where to write a heap profile after the collection
+// (-memprofile).
+var heapProfile string
+
+// writeHeap writes a heap profile of what is live (after a collection) to
+// path, and the live heap's size on stderr.
+func writeHeap(path string) error {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(os.Stderr, "live heap after the collection: %d MiB in %d objects\n", ms.HeapAlloc>>20, ms.HeapObjects)
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 const (
 	group  = "bench-asg"
 	bucket = "bench-output"
@@ -239,6 +300,9 @@ func serveFake(hosts int, latency time.Duration, rate float64) error {
 	cfg := fleet.Scenario("xlarge")
 	cfg.Hosts, cfg.GroupName = hosts, group
 	f := fleet.Generate(cfg)
+	if distinct {
+		makeDistinct(f)
+	}
 	limit := awsfake.Rate{PerSecond: rate}
 	srv, err := awsfake.New(awsfake.Options{
 		Instances: awsfake.FleetInstances(f),
@@ -282,7 +346,8 @@ func startFake(hosts int, latency time.Duration, rate float64) (*fakeProc, error
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(exe, "-serve", fmt.Sprint("-hosts=", hosts), fmt.Sprint("-latency=", latency), fmt.Sprint("-rate=", rate))
+	cmd := exec.Command(exe, "-serve", fmt.Sprint("-hosts=", hosts), fmt.Sprint("-latency=", latency), fmt.Sprint("-rate=", rate),
+		fmt.Sprint("-distinct=", distinct))
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
