@@ -39,12 +39,19 @@ const MaxResultFileBytes = 1 << 30
 // once, the Result with the later collected_at (on a tie, the one read
 // last), and a Skip notes the Results dropped.
 //
+// Equal rows of different Results are one map (collect.RowPool), which
+// keeps a fleet's Results small in memory: treat them as read-only.
+//
 // The error, matching ErrInvalidInput and naming the paths, is for the case
 // where no Result at all could be loaded; the Skips say why.
 func LoadResults(paths ...string) ([]collect.Result, []analyze.Skip, error) {
 	var all []collect.Result
 	var from []string // from[i] is the file all[i] came from
+	var pool collect.RowPool
 	skips, err := ScanResults(paths, func(source string, rs []collect.Result) error {
+		for i := range rs {
+			pool.Share(rs[i].Rows)
+		}
 		all = append(all, rs...)
 		for range rs {
 			from = append(from, source)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -169,5 +170,25 @@ func TestLoadResultsNothing(t *testing.T) {
 	}
 	if _, _, err := diffy.LoadResults(); !errors.Is(err, diffy.ErrInvalidInput) {
 		t.Errorf("LoadResults() = %v, want ErrInvalidInput", err)
+	}
+}
+
+// TestLoadResultsSharesRows: equal rows of different hosts and files are
+// one map (collect.RowPool); different rows keep their values.
+func TestLoadResultsSharesRows(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"a.json": `[{"instance_id":"i-1","command_id":"users","status":"Success","stdout":[{"username":"root","uid":"0"},{"username":"app","uid":"1000"}]}]`,
+		"b.json": `[{"instance_id":"i-2","command_id":"users","status":"Success","stdout":[{"uid":"0","username":"root"},{"username":"app","uid":"1001"}]}]`,
+	})
+	rs, _, err := diffy.LoadResults(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := rs[0].Rows, rs[1].Rows
+	if reflect.ValueOf(a[0]).UnsafePointer() != reflect.ValueOf(b[0]).UnsafePointer() {
+		t.Error("the same root row of two hosts is two maps")
+	}
+	if a[1]["uid"] != "1000" || b[1]["uid"] != "1001" {
+		t.Errorf("different rows mixed up: %v %v", a[1], b[1])
 	}
 }
