@@ -33,7 +33,10 @@ const (
 	// StatusUndeliverable: the command could not reach the instance (not
 	// managed by SSM, agent down, unknown instance).
 	StatusUndeliverable Status = "Undeliverable"
-	// StatusTerminated: the instance went away while the command ran.
+	// StatusTerminated: the command was stopped on the instance by the
+	// system that ran it: the instance went away while the command ran,
+	// or, through SSM (StatusDetails Terminated), the command went over
+	// its MaxErrors and SSM cancelled the invocations it had not run.
 	StatusTerminated Status = "Terminated"
 )
 

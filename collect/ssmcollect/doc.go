@@ -76,7 +76,10 @@
 //   - Failed/Undeliverable, InvalidPlatform, AccessDenied, DeliveryTimedOut,
 //     InvalidInstanceId at SendCommand, not managed or not online:
 //     Undeliverable.
-//   - Failed/Terminated: Terminated.
+//   - Failed/Terminated: Terminated. In AWS this detail means that the
+//     command went over its MaxErrors (WithRateControl; the default,
+//     100%, never stops a command) and SSM cancelled the invocations it
+//     had not run: the instance was not collected, and the error says so.
 //   - TimedOut (ExecutionTimedOut), Cancelled: the commands that finished
 //     before keep their Results; the others are TimedOut or Cancelled.
 //   - A command whose output was cut (API mode's 24,000 characters, the

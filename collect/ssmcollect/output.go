@@ -220,7 +220,8 @@ func notRun(inv types.CommandInvocation) (collect.Status, string, bool) {
 	case "DeliveryTimedOut":
 		return collect.StatusUndeliverable, "the instance did not pick up the command before the delivery timeout (DeliveryTimedOut)", true
 	case "Terminated":
-		return collect.StatusTerminated, "the instance was terminated while the command ran (Terminated)", true
+		return collect.StatusTerminated, "SSM stopped the command on this instance (StatusDetails Terminated: the command went over its " +
+			"MaxErrors, see WithRateControl, and SSM cancelled the invocations it had not run); collect the instance again", true
 	}
 	return "", "", false
 }

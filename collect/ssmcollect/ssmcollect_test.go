@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/diffy-dfir/diffy/collect"
+	"github.com/diffy-dfir/diffy/collect/ssmcollect"
 
 	"github.com/diffy-dfir/diffy/diffytest/awsfake"
 	"github.com/diffy-dfir/diffy/payload"
@@ -77,5 +79,44 @@ func checkShared(t *testing.T, res []collect.Result) {
 	}
 	if shared == 0 {
 		t.Error("no row is shared between instances: the fleet has rows in common")
+	}
+}
+
+// TestMaxErrors: with MaxConcurrency 1 and MaxErrors 0 (WithRateControl),
+// SSM stops a batch's command after its first failed instance; every
+// instance still has its Results: Success before the failure, Failed for
+// the failing one, Terminated (with an error naming MaxErrors) after.
+func TestMaxErrors(t *testing.T) {
+	e := newEnv(t, 8, awsfake.Options{Faults: awsfake.Faults{Seed: 3, Failing: 0.25}})
+	c := e.collector(t, "diffy-output", ssmcollect.WithRateControl("1", "0"))
+	insts := e.fleet.Instances()
+	failing := map[string]bool{}
+	for _, id := range e.srv.Selected(awsfake.FaultFailing) {
+		failing[id] = true
+	}
+	if len(failing) == 0 {
+		t.Fatal("no failing instance selected")
+	}
+	res, err := c.Collect(context.Background(), insts, payload.StandardPack())
+	if err != nil {
+		t.Fatal(err)
+	}
+	seenFailure, terminated := false, 0
+	e.check(t, insts, res, func(r collect.Result) error {
+		switch {
+		case !seenFailure && !failing[r.InstanceID] && r.Status == collect.StatusSuccess:
+		case !seenFailure && failing[r.InstanceID] && r.Status == collect.StatusFailed:
+		case r.Status == collect.StatusTerminated && r.StatusDetails == "Terminated" && strings.Contains(r.Error, "MaxErrors"):
+			terminated++
+		default:
+			return fmt.Errorf("status %s (%s), failing %v, after a failure %v: %s", r.Status, r.StatusDetails, failing[r.InstanceID], seenFailure, r.Error)
+		}
+		if failing[r.InstanceID] && r.CommandID == payload.StandardPack()[len(payload.StandardPack())-1].ID {
+			seenFailure = true
+		}
+		return nil
+	})
+	if terminated == 0 {
+		t.Error("no instance was stopped by MaxErrors")
 	}
 }

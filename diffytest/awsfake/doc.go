@@ -107,15 +107,16 @@
 //     InvalidInstanceId, not ValidationException).
 //   - Only AWS-RunShellScript, version 1, with the parameters commands,
 //     executionTimeout and workingDirectory (ignored); no CloudWatch, SNS,
-//     alarms, or rate control beyond MaxConcurrency: MaxErrors is checked
-//     and decides the command's aggregate status but does not stop
-//     invocations. Delivery never times out; TimeoutSeconds is only checked.
+//     alarms. MaxConcurrency sends a command in waves (one RunTime
+//     apart); once more than MaxErrors invocations ended Failed or
+//     TimedOut, the invocations not started yet end Failed with
+//     StatusDetails Terminated, as in AWS. Delivery never times out;
+//     TimeoutSeconds is only checked.
 //   - Cancelled is immediate (no Cancelling state). An undeliverable
 //     instance stays Pending for RunTime, then Failed/Undeliverable. An
 //     instance terminated while a command runs ends Failed with
-//     StatusDetails Terminated, as Diffy's own statuses name it
-//     (collect.StatusTerminated); in AWS, StatusDetails Terminated means
-//     the command exceeded MaxErrors, and a vanished instance shows as
+//     StatusDetails Terminated too (collect.StatusTerminated); in AWS that
+//     detail is MaxErrors' (above), and a vanished instance shows as
 //     Undeliverable or timed out.
 //   - ListCommands and ListCommandInvocations ignore Filters.
 //   - Every instance is its own reservation; instance states are only

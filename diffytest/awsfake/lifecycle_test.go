@@ -338,3 +338,49 @@ func TestSSMFrameScript(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxErrorsStopsCommand: sent one instance at a time (MaxConcurrency
+// 1) with MaxErrors 1 to instances that all fail, a command runs on the
+// first two (the second error is one more than allowed) and SSM cancels the
+// rest: Failed with StatusDetails Terminated, never run, and the command
+// Failed. With MaxErrors 100% every instance runs and the command is
+// Success/Incomplete (no more errors than allowed).
+func TestMaxErrorsStopsCommand(t *testing.T) {
+	for _, c := range []struct {
+		maxErrors string
+		ran       int
+		status    ssmtypes.CommandStatus
+	}{{"1", 2, ssmtypes.CommandStatusFailed}, {"0", 1, ssmtypes.CommandStatusFailed}, {"100%", 4, ssmtypes.CommandStatusSuccess}} {
+		t.Run(c.maxErrors, func(t *testing.T) {
+			insts := testInstances(4, "g")
+			srv := newServer(t, awsfake.Options{Instances: insts, Faults: awsfake.Faults{Failing: 1}})
+			client := ssm.NewFromConfig(srv.Config())
+			var ids []string
+			for _, in := range insts {
+				ids = append(ids, in.Instance.ID)
+			}
+			id := send(t, client, ids, "echo hi", func(in *ssm.SendCommandInput) {
+				in.MaxConcurrency, in.MaxErrors = aws.String("1"), aws.String(c.maxErrors)
+			})
+			ran := 0
+			for i, inst := range ids {
+				out := waitFor(t, client, id, inst)
+				switch d := aws.ToString(out.StatusDetails); {
+				case d == "Failed" && i == ran:
+					ran++
+				case d == "Terminated" && i >= ran && out.Status == ssmtypes.CommandInvocationStatusFailed && out.ResponseCode == -1 &&
+					aws.ToString(out.StandardErrorContent) == "":
+				default:
+					t.Fatalf("instance %d: %s/%s code %d stderr %q", i, out.Status, d, out.ResponseCode, aws.ToString(out.StandardErrorContent))
+				}
+			}
+			if ran != c.ran {
+				t.Errorf("the command ran on %d instances, want %d", ran, c.ran)
+			}
+			l, err := client.ListCommands(context.Background(), &ssm.ListCommandsInput{CommandId: aws.String(id)})
+			if err != nil || l.Commands[0].Status != c.status {
+				t.Fatalf("command: %v, status %s, want %s", err, l.Commands[0].Status, c.status)
+			}
+		})
+	}
+}

@@ -471,6 +471,12 @@ func (s *Server) stateLocked(inv *invocation, now time.Time) outcome {
 	if inv.final != nil {
 		return *inv.final
 	}
+	if !now.Before(inv.start) && s.overMaxErrors(inv) {
+		// SSM stops sending a command once more than MaxErrors of its
+		// invocations failed: those not started yet end Terminated.
+		inv.final = &outcome{status: "Failed", details: "Terminated", code: -1, at: inv.start}
+		return *inv.final
+	}
 	o := inv.evaluate(now)
 	if o.done() {
 		if o.ran {
@@ -485,6 +491,26 @@ func (s *Server) stateLocked(inv *invocation, now time.Time) outcome {
 		inv.final = &o
 	}
 	return o
+}
+
+// overMaxErrors reports whether, when inv was to start, more than its
+// command's MaxErrors invocations had ended Failed or TimedOut (the
+// errors SSM counts; Undeliverable, DeliveryTimedOut and Terminated do
+// not count). Only invocations that started earlier can have ended by
+// then (MaxConcurrency sends a command in waves), so the locks it takes
+// go from later to earlier invocations and never cycle.
+func (s *Server) overMaxErrors(inv *invocation) bool {
+	errs := 0
+	for _, sib := range inv.cmd.invs {
+		if !sib.start.Before(inv.start) {
+			continue
+		}
+		o := s.state(sib, inv.start)
+		if o.done() && !o.at.After(inv.start) && (o.status == "TimedOut" || o.status == "Failed" && o.details == "Failed") {
+			errs++
+		}
+	}
+	return errs > inv.cmd.maxErrors
 }
 
 // evaluate computes the invocation's status at now from its timing and
