@@ -211,6 +211,10 @@ func (d *Diffy) baseline(ctx context.Context, key, instanceID string) ([]collect
 // incident ID (WithIncident) resumes: the instances whose every command has
 // a final Result other than Cancelled in the parts are not collected again.
 //
+// Equal rows of different instances are one map (collect.RowPool), so that
+// a fleet's Results are held in memory together at a fraction of the cost:
+// treat their rows as read-only (see collect.Row).
+//
 // Plugin errors come wrapped in a *StageError.
 func (d *Diffy) Collect(ctx context.Context, key string) ([]collect.Result, error) {
 	sk, err := StoreKey(key)
@@ -240,10 +244,15 @@ func (d *Diffy) collect(ctx context.Context, key, sk string) (results []collect.
 	for _, in := range insts {
 		inTarget[in.ID] = true
 	}
+	// The Results of every batch are held together until the end: equal
+	// rows of different batches become one map, as the collector may
+	// already have done within a batch (collect.RowPool).
+	var pool collect.RowPool
 	prior = latest(prior)
 	have := completeInstances(prior, cmds)
 	for _, r := range prior {
 		if have[r.InstanceID] && inTarget[r.InstanceID] {
+			pool.Share(r.Rows)
 			results = append(results, r)
 		}
 	}
@@ -271,6 +280,9 @@ func (d *Diffy) collect(ctx context.Context, key, sk string) (results []collect.
 		if got > 0 {
 			perr = d.putPart(ctx, sk, next, rs)
 			next++
+		}
+		for i := range rs {
+			pool.Share(rs[i].Rows)
 		}
 		results = append(results, rs...)
 		finished := completeInstances(rs, cmds)

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/diffy-dfir/diffy"
 	"github.com/diffy-dfir/diffy/analyze"
@@ -485,5 +487,38 @@ func TestCollectKeyWithSlash(t *testing.T) {
 	}
 	if _, err := store.Get(context.Background(), persist.KindCollection, "Name=web%2Fprod"); err != nil {
 		t.Errorf("collection not stored under the escaped key: %v", err)
+	}
+}
+
+// TestCollectSharesRowsAcrossBatches: the Results of all batches are held
+// together, and equal rows of hosts collected in different batches are one
+// map (collect.RowPool); different rows keep their values.
+func TestCollectSharesRowsAcrossBatches(t *testing.T) {
+	f := newFleet(6, "")
+	d := mustNew(t, diffy.WithTarget(target.StaticIDs("web", ids(6)...)), diffy.WithPayload(twoCommands),
+		diffy.WithCollector(f), diffy.WithStore(persist.NewMemory()), diffy.WithBatchSize(2))
+	rs, err := d.Collect(context.Background(), "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.asked()); n != 3 {
+		t.Fatalf("%d batches, want 3", n)
+	}
+	users := map[string]collect.Row{}
+	ports := map[string]collect.Row{}
+	for _, r := range rs {
+		switch r.CommandID {
+		case payload.Users:
+			users[r.InstanceID] = r.Rows[0]
+		case payload.ListeningPorts:
+			ports[r.InstanceID] = r.Rows[0]
+		}
+	}
+	ptr := func(r collect.Row) unsafe.Pointer { return reflect.ValueOf(r).UnsafePointer() }
+	if ptr(users["i-1"]) != ptr(users["i-6"]) {
+		t.Error("the same users row of hosts of the first and last batch is two maps")
+	}
+	if ports["i-1"]["pid"] != "601" || ports["i-6"]["pid"] != "606" {
+		t.Errorf("different rows mixed up: %v %v", ports["i-1"], ports["i-6"])
 	}
 }
