@@ -322,9 +322,10 @@ func (d *Diffy) collect(ctx context.Context, key, sk string) (results []collect.
 // When the analyzer needs a baseline (analyze.BaselineUser), the key's
 // stored baseline is loaded first, before anything is collected; when there
 // is none the error matches ErrNoBaseline and says to run `diffy baseline
-// KEY`. A collection that stops part way returns a nil Report and an
-// *IncompleteError holding what was collected. Plugin errors come wrapped
-// in a *StageError.
+// KEY`, unless the key names no instance at all (a typo): then it is the
+// target's ErrNotFound. A collection that stops part way returns a nil
+// Report and an *IncompleteError holding what was collected. Plugin errors
+// come wrapped in a *StageError.
 func (d *Diffy) Analyze(ctx context.Context, key string) (*analyze.Report, error) {
 	sk, err := StoreKey(key)
 	if err != nil {
@@ -333,6 +334,13 @@ func (d *Diffy) Analyze(ctx context.Context, key string) (*analyze.Report, error
 	var base []collect.Result
 	if d.NeedsBaseline() {
 		if base, err = d.loadBaseline(ctx, key, sk); err != nil {
+			// A key without a baseline may be a key that names nothing
+			// (a typo): that is the error to tell, not the baseline.
+			if errors.Is(err, ErrNoBaseline) {
+				if _, terr := d.targets(ctx, key); errors.Is(terr, ErrNotFound) {
+					return nil, terr
+				}
+			}
 			return nil, err
 		}
 	}

@@ -267,6 +267,11 @@ func TestAnalyzeWithoutBaseline(t *testing.T) {
 	if calls := fleet.asked(); len(calls) != 0 {
 		t.Errorf("collected %v before finding there is no baseline", calls)
 	}
+	// A key that names nothing: that is the error, not the baseline.
+	_, err = d.Analyze(context.Background(), "wbe")
+	if !errors.Is(err, diffy.ErrNotFound) || errors.Is(err, diffy.ErrNoBaseline) || !strings.Contains(err.Error(), `"wbe"`) {
+		t.Fatalf("unknown key: error = %v, want ErrNotFound naming it", err)
+	}
 }
 
 func TestPluginErrorsNameStageAndPlugin(t *testing.T) {

@@ -213,6 +213,7 @@ func TestBadCommandLines(t *testing.T) {
 		{"bad batch size", []string{"analyze", "local", "--batch-size", "0"}, 2, "--batch-size 0"},
 		{"flag for another command", []string{"baseline", "local", "--from", "x"}, 2, "--from does not apply to baseline"},
 		{"unknown key", []string{"baseline", "web-asg", "--store", store}, 1, `"web-asg"`},
+		{"unknown key to analyze", []string{"analyze", "web-asg", "--store", store}, 1, `target "web-asg"`},
 		{"unknown instance", []string{"baseline", "local", "--instance", "i-nope", "--store", store}, 1, `"i-nope"`},
 		{"missing from dir", []string{"analyze", "--from", filepath.Join(store, "nothing"), "--store", store}, 1, "no result could be loaded"},
 		{"bad incident", []string{"analyze", "local", "--incident", "a/b", "--store", store}, 1, "incident ID"},
