@@ -18,6 +18,12 @@
 // Commands never carry credentials: the original put the operator's AWS keys
 // into the script sent to every host. OsqueryShell needs none.
 //
+// Hosts without osqueryi can download it when asked (OsqueryFetch,
+// FetchPayload): from a URL that needs no credential, an S3 presigned URL
+// typically, and only an executable whose SHA-256 digest matches the one
+// given ever runs. Without it, an osquery command on such a host exits with
+// ExitNoOsquery and its Result says that osqueryi is missing.
+//
 // # Testing
 //
 // diffytest.TestPayload runs the Payload contract against any implementation.

@@ -3,6 +3,7 @@ package payload_test
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/diffy-dfir/diffy/payload"
 )
@@ -56,4 +57,21 @@ func ExampleCommands() {
 	fmt.Println(err)
 	// Output:
 	// command 2: ID "Bad ID" is not 1-64 of [a-z0-9_-]: invalid input
+}
+
+// Hosts without osqueryi download it from a presigned URL, checked
+// against its digest; the hosts need no credential.
+func ExampleFetchPayload() {
+	fetch := payload.OsqueryFetch{
+		URL:    "https://ir-tools.s3.us-east-1.amazonaws.com/osqueryd-5.12?X-Amz-Signature=...",
+		SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+	}
+	p := payload.FetchPayload(payload.Osquery{}, fetch)
+	cmds, err := p.Generate(context.Background(), "INC-7")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(len(cmds), strings.Contains(cmds[0].Shell, "sha256sum"))
+	// Output: 6 true
 }

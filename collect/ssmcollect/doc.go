@@ -99,7 +99,9 @@
 // The script sent to hosts holds the commands and a random marker, nothing
 // else: no credential ever goes into it (the tests inspect every
 // SendCommand the fake receives). Output stays on the host's own channels
-// (SSM, the output bucket); nothing is written on the host's disk.
+// (SSM, the output bucket); nothing is written on the host's disk, except
+// the osquery executable that payload.OsqueryFetch downloads and caches
+// when the caller asks for it.
 //
 // # Defaults
 //
