@@ -14,6 +14,7 @@ import (
 	"github.com/diffy-dfir/diffy"
 	"github.com/diffy-dfir/diffy/analyze"
 	"github.com/diffy-dfir/diffy/collect"
+	"github.com/diffy-dfir/diffy/payload"
 	"github.com/diffy-dfir/diffy/persist"
 	"github.com/diffy-dfir/diffy/render"
 	"github.com/diffy-dfir/diffy/target"
@@ -103,7 +104,7 @@ func analyzeFrom(ctx context.Context, c *config, args []string, write func(io.Wr
 	if len(args) > 1 {
 		return usagef("analyze --from takes at most one KEY, got %d arguments (see diffy -h)", len(args))
 	}
-	if err := c.only("analyze --from", "target", "collector", "batch-size", "incident"); err != nil {
+	if err := c.only("analyze --from", "target", "collector", "batch-size", "incident", "osquery-url", "osquery-sha256"); err != nil {
 		return err
 	}
 	key := keyOf(c.from)
@@ -233,6 +234,13 @@ func build(ctx context.Context, c *config, collecting bool, prog *progressLine, 
 			if col, err = awsCollector(ctx, c.aws, incident); err != nil {
 				return nil, fmt.Errorf("--collector ssm: %w", err)
 			}
+		}
+		if c.osqueryURL != "" {
+			f, err := osqueryFetch(ctx, c)
+			if err != nil {
+				return nil, err
+			}
+			opts = append(opts, diffy.WithPayload(payload.FetchPayload(payload.Osquery{}, f)))
 		}
 		opts = append(opts, diffy.WithTarget(tg), diffy.WithCollector(col))
 	}

@@ -12,6 +12,7 @@ import (
 type config struct {
 	target, collector, store, analyzer, format, output string
 	incident, instance, from, baselineFrom             string
+	osqueryURL, osquerySHA256                          string
 	aws                                                awsFlags
 	batchSize                                          int
 	verbose, help                                      bool
@@ -39,6 +40,8 @@ func parseArgs(args []string) (*config, []string, error) {
 	fs.StringVar(&c.aws.profile, "profile", "", "AWS profile")
 	fs.StringVar(&c.aws.roleARN, "role-arn", "", "AWS role to assume")
 	fs.StringVar(&c.aws.outputBucket, "output-bucket", "", "S3 bucket for SSM output")
+	fs.StringVar(&c.osqueryURL, "osquery-url", "", "osquery executable for hosts without one")
+	fs.StringVar(&c.osquerySHA256, "osquery-sha256", "", "its SHA-256 digest")
 	fs.IntVar(&c.batchSize, "batch-size", 0, "instances per batch")
 	fs.BoolVar(&c.verbose, "v", false, "verbose")
 	var pos []string
@@ -85,6 +88,12 @@ func check(c *config) error {
 	}
 	if c.set["batch-size"] && c.batchSize < 1 {
 		return usagef("--batch-size %d: must be at least 1", c.batchSize)
+	}
+	if (c.osqueryURL == "") != (c.osquerySHA256 == "") {
+		return usagef("--osquery-url and --osquery-sha256 go together: the executable is run only if its digest matches")
+	}
+	if c.osqueryURL != "" && c.collector != "ssm" {
+		return usagef("--osquery-url applies to --collector ssm (the local collector runs osqueryi if installed, else its own probes)")
 	}
 	return nil
 }

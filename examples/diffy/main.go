@@ -150,6 +150,10 @@ Flags (before or after the arguments):
   --baseline-from FILE            analyze --from: baseline Results from FILE (or DIR)
   --batch-size N                  instances collected (and saved) at a time (default 500)
   --region R, --profile P, --role-arn ARN, --output-bucket B    AWS settings
+  --osquery-url URL|s3://bucket/key --osquery-sha256 HEX
+                                  collector ssm: hosts without osqueryi download this osquery
+                                  executable (an s3:// object is handed out as a presigned URL,
+                                  valid 1 hour) and run it only if its SHA-256 digest is HEX
   -v                              log progress details on stderr
 
 Exit status: 0 when the command ran (outliers or not), 1 on error, 2 on a usage error.
