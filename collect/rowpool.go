@@ -31,7 +31,8 @@ type RowPool struct {
 	rows map[uint64]Row
 }
 
-// Share replaces the rows of rows in place by shared ones (see RowPool).
+// Share replaces the rows of rows in place by shared ones (see RowPool); a
+// nil row stays nil.
 func (p *RowPool) Share(rows []Row) {
 	if len(rows) == 0 {
 		return
@@ -47,6 +48,9 @@ func (p *RowPool) Share(rows []Row) {
 		p.rows = make(map[uint64]Row)
 	}
 	for i, row := range rows {
+		if row == nil {
+			continue // kept as it is: nil is not an empty row
+		}
 		if seen, ok := p.rows[sums[i]]; ok {
 			if maps.Equal(seen, row) {
 				rows[i] = seen

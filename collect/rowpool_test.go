@@ -39,6 +39,11 @@ func TestRowPoolShares(t *testing.T) {
 		t.Errorf("Len %d, want 4 distinct rows", p.Len())
 	}
 	p.Share(nil) // no rows: nothing to do
+	withNil := []Row{nil, {}}
+	p.Share(withNil)
+	if withNil[0] != nil || withNil[1] == nil {
+		t.Errorf("a nil row became %v, or an empty one nil", withNil)
+	}
 }
 
 // TestRowPoolCollision: a row whose hash matches a different row's is kept
