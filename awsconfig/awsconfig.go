@@ -128,7 +128,7 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 // retried (with the standard retryer's backoff), they only do not slow
 // the client down again. On a 10,000-instance SSM collection at 100
 // requests/s per operation this took the run from 1.26x–1.39x of the floor
-// to about 1.1x (bench/README.md).
+// to 1.01x–1.07x (bench/README.md).
 //
 // Each call of the returned function makes a new retryer, so each client
 // (and with it each adaptive token bucket) has its own.
