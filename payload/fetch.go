@@ -21,12 +21,13 @@ const DefaultFetchDir = "/var/tmp/diffy-osquery"
 // osquery's official package, whose shell mode runs when it is named
 // osqueryi), checked against its SHA-256 digest before every use.
 //
-// The script of each query (Shell) runs osqueryi from the PATH when there
-// is one. Otherwise it uses the copy cached under Dir, in a directory
-// named after the digest that must belong to the user running it and be
-// closed to everyone else (0700, not a symbolic link): a copy whose digest
-// does not match is never run, and is replaced by a fresh download (curl,
-// else wget, at most 5 minutes). The copy stays cached for the next
+// The script of each query runs osqueryi from the PATH when there is one.
+// Otherwise it uses the copy cached under Dir, in a directory named after
+// the digest that must belong to the user running it and be closed to
+// everyone else (0700, not a symbolic link): a copy whose digest does not
+// match is never run. The first query of a payload (Apply) downloads the
+// copy when none is ready (curl, else wget, at most 5 minutes); the others
+// only use it, so the URL is sent once. The copy stays cached for the next
 // collections (delete Dir to remove it); nothing else is written.
 //
 // When the download or a check fails, the script prints why on stderr and
@@ -107,26 +108,54 @@ func redactQuery(s string) string {
 // Shell returns the script that runs sql with osqueryi, fetching it as f
 // says when the host has none. f must be valid (Validate).
 func (f OsqueryFetch) Shell(sql string) string {
+	return f.head(sql, "fetching it failed: $*") + "U=" + ShellQuote(f.URL) + "\n" + fetchScript + f.run(sql)
+}
+
+// cachedShell returns the script that runs sql with osqueryi from the PATH,
+// else with the copy that command fetcher fetched (whose digest it checks
+// again), and otherwise fails saying so. It does not download: the URL is
+// sent once, in fetcher's script.
+func (f OsqueryFetch) cachedShell(sql, fetcher string) string {
+	return f.head(sql, "and no checked copy was fetched ($*; the error of command "+fetcher+" says why)") +
+		"ok \"$B\" || fail \"$B is missing or not the expected executable\"\n" + f.run(sql)
+}
+
+// head is the start of both scripts: osqueryi from the PATH when there is
+// one; else the variables, fail with how it ends its message, ok, and the
+// checks of the cache directory.
+func (f OsqueryFetch) head(sql, failure string) string {
 	dir := f.Dir
 	if dir == "" {
 		dir = DefaultFetchDir
 	}
 	sum := strings.ToLower(f.SHA256)
-	var b strings.Builder
-	b.WriteString("if command -v osqueryi >/dev/null 2>&1; then exec osqueryi --json " + ShellQuote(sql) + "; fi\n")
-	b.WriteString("fail() { echo \"osqueryi not found on this host, and fetching it failed: $*\" >&2; exit 127; }\n")
-	b.WriteString("S=" + sum + "\n")
-	b.WriteString("D=" + ShellQuote(dir+"/"+sum[:16]) + "\n")
-	b.WriteString("B=\"$D/osqueryi\"\n")
-	b.WriteString("U=" + ShellQuote(f.URL) + "\n")
-	b.WriteString(`ok() { [ -f "$1" ] && [ ! -L "$1" ] && [ "$(sha256sum "$1" 2>/dev/null | cut -d' ' -f1)" = "$S" ]; }
+	return "if command -v osqueryi >/dev/null 2>&1; then exec osqueryi --json " + ShellQuote(sql) + "; fi\n" +
+		"fail() { echo \"osqueryi not found on this host, " + failure + "\" >&2; exit 127; }\n" +
+		"S=" + sum + "\n" +
+		"D=" + ShellQuote(dir+"/"+sum[:16]) + "\n" +
+		"B=\"$D/osqueryi\"\n" + checkScript
+}
+
+// run is the end of both scripts: the checked copy runs the query.
+func (f OsqueryFetch) run(sql string) string {
+	return "exec \"$B\" --json " + ShellQuote(sql) + "\n"
+}
+
+// checkScript defines ok (a regular file, not a link, of digest $S) and
+// makes sure that $D is a directory of this user closed to others,
+// creating it when missing.
+const checkScript = `ok() { [ -f "$1" ] && [ ! -L "$1" ] && [ "$(sha256sum "$1" 2>/dev/null | cut -d' ' -f1)" = "$S" ]; }
 umask 077
+command -v sha256sum >/dev/null 2>&1 || fail "sha256sum is not installed, so no copy can be checked"
 mkdir -p "$(dirname "$D")" 2>/dev/null
 mkdir -m 700 "$D" 2>/dev/null
-command -v sha256sum >/dev/null 2>&1 || fail "sha256sum is not installed, so a download could not be checked"
 [ -d "$D" ] && [ ! -L "$D" ] && [ -O "$D" ] && [ "$(stat -c %a "$D" 2>/dev/null)" = 700 ] ||
   fail "$D is not a directory of this user closed to others; not using it"
-if ! ok "$B"; then
+`
+
+// fetchScript downloads $U into $D when no checked copy is there, and
+// installs it only if its digest is $S.
+const fetchScript = `if ! ok "$B"; then
   T=$(mktemp "$D/dl.XXXXXX") || fail "cannot create a file in $D"
   if command -v curl >/dev/null 2>&1; then
     curl -fsS --max-time 300 -o "$T" "$U" 2>"$T.err" || { e=$(head -c 300 "$T.err"); rm -f "$T" "$T.err"; fail "curl: $e"; }
@@ -140,22 +169,27 @@ if ! ok "$B"; then
   chmod 700 "$T" && mv -f "$T" "$B" || { rm -f "$T"; fail "cannot install it in $D"; }
   ok "$B" || fail "$B changed after its check"
 fi
-`)
-	b.WriteString("exec \"$B\" --json " + ShellQuote(sql) + "\n")
-	return b.String()
-}
+`
 
-// Apply returns cmds with the Shell of every osquery command (one with a
-// Query) replaced by f.Shell of its query; other commands are kept as
-// they are.
+// Apply returns cmds with their osquery commands (those with a Query)
+// fetching osqueryi as f says: the first one's Shell becomes f.Shell of
+// its query, which downloads when needed; the others' run osqueryi from
+// the PATH or the copy the first fetched (checked again), without the
+// URL, which is thus sent once. Commands must run in order, as
+// collectors run them. Other commands are kept as they are.
 func (f OsqueryFetch) Apply(cmds []Command) ([]Command, error) {
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
 	out := make([]Command, len(cmds))
+	fetcher := ""
 	for i, c := range cmds {
-		if c.Query != "" {
-			c.Shell = f.Shell(c.Query)
+		switch {
+		case c.Query == "":
+		case fetcher == "":
+			c.Shell, fetcher = f.Shell(c.Query), c.ID
+		default:
+			c.Shell = f.cachedShell(c.Query, fetcher)
 		}
 		out[i] = c
 	}

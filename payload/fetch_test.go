@@ -74,12 +74,12 @@ func (e *fetchEnv) fetch() payload.OsqueryFetch {
 	return payload.OsqueryFetch{URL: e.srv.URL + "/osqueryi?X-Amz-Signature=sig", SHA256: digest(fakeOsqueryi), Dir: e.cache}
 }
 
-// run runs f's script of sql as a collector would, and returns stdout,
+// run runs a command's script as a collector would, and returns stdout,
 // stderr, the exit status, and whether the downloaded executable ran.
-func (e *fetchEnv) run(f payload.OsqueryFetch, sql string) (stdout, stderr string, code int, ran bool) {
+func (e *fetchEnv) run(script string) (stdout, stderr string, code int, ran bool) {
 	e.t.Helper()
 	mark := filepath.Join(e.t.TempDir(), "ran")
-	cmd := exec.Command(filepath.Join(e.bin, "sh"), "-c", f.Shell(sql))
+	cmd := exec.Command(filepath.Join(e.bin, "sh"), "-c", script)
 	cmd.Env = []string{"PATH=" + e.bin, "DIFFY_RAN=" + mark}
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -101,7 +101,7 @@ func TestOsqueryFetch(t *testing.T) {
 	e := newFetchEnv(t)
 	f := e.fetch()
 	for i := range 2 {
-		out, errOut, code, ran := e.run(f, "SELECT 1;")
+		out, errOut, code, ran := e.run(f.Shell("SELECT 1;"))
 		if code != 0 || !ran || errOut != "" {
 			t.Fatalf("run %d: exit %d, ran %v, stderr %q", i, code, ran, errOut)
 		}
@@ -130,7 +130,7 @@ func TestOsqueryFetchRefuses(t *testing.T) {
 	t.Run("wrong digest", func(t *testing.T) {
 		e := newFetchEnv(t)
 		e.body.Store(fakeOsqueryi + "# tampered\n")
-		_, errOut, code, ran := e.run(e.fetch(), "SELECT 1;")
+		_, errOut, code, ran := e.run(e.fetch().Shell("SELECT 1;"))
 		if code != payload.ExitNoOsquery || ran || !strings.Contains(errOut, "digest") {
 			t.Fatalf("exit %d, ran %v, stderr %q", code, ran, errOut)
 		}
@@ -143,7 +143,7 @@ func TestOsqueryFetchRefuses(t *testing.T) {
 		e := newFetchEnv(t)
 		f := e.fetch()
 		f.URL = e.srv.URL + "/osqueryi?X-Amz-Signature=expired"
-		_, errOut, code, ran := e.run(f, "SELECT 1;")
+		_, errOut, code, ran := e.run(f.Shell("SELECT 1;"))
 		if code != payload.ExitNoOsquery || ran || !strings.Contains(errOut, "403") {
 			t.Fatalf("exit %d, ran %v, stderr %q", code, ran, errOut)
 		}
@@ -151,14 +151,14 @@ func TestOsqueryFetchRefuses(t *testing.T) {
 	t.Run("cached copy tampered", func(t *testing.T) {
 		e := newFetchEnv(t)
 		f := e.fetch()
-		if _, _, code, _ := e.run(f, "SELECT 1;"); code != 0 {
+		if _, _, code, _ := e.run(f.Shell("SELECT 1;")); code != 0 {
 			t.Fatal("first run failed")
 		}
 		bin := filepath.Join(e.cache, f.SHA256[:16], "osqueryi")
 		if err := os.WriteFile(bin, []byte("#!/bin/sh\ntouch \"$DIFFY_RAN.evil\"\n"), 0o700); err != nil {
 			t.Fatal(err)
 		}
-		out, _, code, ran := e.run(f, "SELECT 2;")
+		out, _, code, ran := e.run(f.Shell("SELECT 2;"))
 		if code != 0 || !ran || !strings.Contains(out, "SELECT 2;") || e.gets.Load() != 2 {
 			t.Fatalf("exit %d, ran %v, output %q, downloads %d: want the tampered copy replaced", code, ran, out, e.gets.Load())
 		}
@@ -173,7 +173,7 @@ func TestOsqueryFetchRefuses(t *testing.T) {
 		if err := os.Chmod(dir, 0o777); err != nil {
 			t.Fatal(err)
 		}
-		_, errOut, code, ran := e.run(f, "SELECT 1;")
+		_, errOut, code, ran := e.run(f.Shell("SELECT 1;"))
 		if code != payload.ExitNoOsquery || ran || !strings.Contains(errOut, "closed to others") || e.gets.Load() != 0 {
 			t.Fatalf("exit %d, ran %v, stderr %q, downloads %d", code, ran, errOut, e.gets.Load())
 		}
@@ -187,7 +187,7 @@ func TestOsqueryFetchUsesInstalled(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(e.bin, "osqueryi"), []byte("#!/bin/sh\necho '[{\"installed\":\"yes\"}]'\n"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	out, _, code, _ := e.run(e.fetch(), "SELECT 1;")
+	out, _, code, _ := e.run(e.fetch().Shell("SELECT 1;"))
 	if code != 0 || !strings.Contains(out, "installed") || e.gets.Load() != 0 {
 		t.Fatalf("exit %d, output %q, downloads %d", code, out, e.gets.Load())
 	}
@@ -235,18 +235,47 @@ func TestFetchPayload(t *testing.T) {
 	if len(cmds) != len(payload.StandardPack())+1 {
 		t.Fatalf("%d commands", len(cmds))
 	}
-	for _, c := range cmds {
+	for i, c := range cmds {
 		switch {
 		case c.ID == "uptime":
 			if c != shellOnly {
 				t.Errorf("a shell-only command was changed: %+v", c)
 			}
-		case c.Shell != f.Shell(c.Query) || !strings.Contains(c.Shell, f.URL):
-			t.Errorf("%s does not fetch osqueryi", c.ID)
+		case i == 0:
+			if c.Shell != f.Shell(c.Query) || !strings.Contains(c.Shell, f.URL) {
+				t.Errorf("the first osquery command, %s, does not fetch osqueryi", c.ID)
+			}
+		case strings.Contains(c.Shell, f.URL) || !strings.Contains(c.Shell, "sha256sum") || !strings.Contains(c.Shell, cmds[0].ID):
+			t.Errorf("%s sends the URL again, or does not check the fetched copy, or does not name %s", c.ID, cmds[0].ID)
 		}
 	}
 	f.SHA256 = "nope"
 	if _, err := payload.FetchPayload(payload.Osquery{}, f).Generate(ctx, "INC-1"); !errors.Is(err, diffyerr.ErrInvalidInput) {
 		t.Errorf("bad digest: %v", err)
+	}
+}
+
+// TestOsqueryFetchApplied runs the scripts of an applied payload in order,
+// as a collector does: the first downloads, the next use the checked copy;
+// run alone before any fetch, a later one fails naming the first.
+func TestOsqueryFetchApplied(t *testing.T) {
+	e := newFetchEnv(t)
+	f := e.fetch()
+	cmds, err := f.Apply(payload.StandardPack()[:3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code, ran := e.run(cmds[1].Shell)
+	if code != payload.ExitNoOsquery || ran || !strings.Contains(errOut, cmds[0].ID) || e.gets.Load() != 0 {
+		t.Fatalf("before any fetch: exit %d, ran %v, stderr %q, downloads %d", code, ran, errOut, e.gets.Load())
+	}
+	for _, c := range cmds {
+		out, errOut, code, ran := e.run(c.Shell)
+		if code != 0 || !ran || !strings.Contains(out, "--json") {
+			t.Fatalf("%s: exit %d, ran %v, output %q, stderr %q", c.ID, code, ran, out, errOut)
+		}
+	}
+	if n := e.gets.Load(); n != 1 {
+		t.Errorf("%d downloads for three commands, want 1", n)
 	}
 }
