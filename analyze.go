@@ -1,0 +1,191 @@
+package diffy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/diffy-dfir/diffy/analyze"
+	"github.com/diffy-dfir/diffy/collect"
+	"github.com/diffy-dfir/diffy/persist"
+	"github.com/diffy-dfir/diffy/render"
+)
+
+// Analyze collects from every instance of key (as Collect does, storing the
+// collection), analyzes the Results and stores the Report
+// (persist.KindAnalysis, under StoreKey(key)).
+//
+// When the analyzer needs a baseline (analyze.BaselineUser), the key's
+// stored baseline is loaded first, before anything is collected; when there
+// is none the error matches ErrNoBaseline and says to run `diffy baseline
+// KEY`, unless the key names no instance at all (a typo): then it is the
+// target's ErrNotFound. A collection that stops part way returns a nil
+// Report and an *IncompleteError holding what was collected. Plugin errors
+// come wrapped in a *StageError.
+func (d *Diffy) Analyze(ctx context.Context, key string) (*analyze.Report, error) {
+	sk, err := StoreKey(key)
+	if err != nil {
+		return nil, err
+	}
+	var base []collect.Result
+	if d.NeedsBaseline() {
+		if base, err = d.loadBaseline(ctx, key, sk); err != nil {
+			// A key without a baseline may be a key that names nothing
+			// (a typo): that is the error to tell, not the baseline.
+			if errors.Is(err, ErrNoBaseline) {
+				if _, terr := d.targets(ctx, key); errors.Is(terr, ErrNotFound) {
+					return nil, terr
+				}
+			}
+			return nil, err
+		}
+	}
+	results, resumed, err := d.collect(ctx, key, sk)
+	if err != nil {
+		return nil, err
+	}
+	var notes []string
+	if resumed > 0 {
+		notes = append(notes, fmt.Sprintf("%d instances were collected by an earlier, interrupted run of incident %s, which this run resumed", resumed, d.incident))
+	}
+	return d.analyze(ctx, key, sk, results, base, nil, notes...)
+}
+
+// AnalyzeResults analyzes Results collected earlier (loaded with
+// LoadResults, say) as the Results of key, and stores the Report under
+// StoreKey(key); the Results themselves are not stored. baseline holds the
+// baseline Results; when it is empty and the analyzer needs a baseline, the
+// key's stored baseline is used (an error matching ErrNoBaseline when there
+// is none). skipped lists inputs that were not loaded; the Report carries
+// them.
+func (d *Diffy) AnalyzeResults(ctx context.Context, key string, results, baseline []collect.Result, skipped []analyze.Skip) (*analyze.Report, error) {
+	sk, err := StoreKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if len(baseline) == 0 && d.NeedsBaseline() {
+		if baseline, err = d.loadBaseline(ctx, key, sk); err != nil {
+			return nil, err
+		}
+	}
+	return d.analyze(ctx, key, sk, results, baseline, skipped)
+}
+
+// AnalyzeFiles analyzes the Results saved in paths (files, or directories
+// of them, read as ScanResults does) as the Results of key, like
+// LoadResults followed by AnalyzeResults, and stores the Report under
+// StoreKey(key). When the analyzer is an analyze.Streamer, each file's
+// Results are handed to the stream and dropped as soon as read, so memory
+// does not grow with the number of files (only with what the analyzer
+// keeps); the files are decoded on one goroutine, at most a few files
+// ahead of the stream's Add on another. Otherwise all are loaded first. baseline and skipped are as in
+// AnalyzeResults; the Report's Skipped has the files' Skips, then skipped.
+// The files' Skips are also returned, whatever the error.
+//
+// Duplicates: LoadResults keeps, of the same instance and command found
+// twice, the Result with the later collected_at. A stream keeps nothing
+// to replace, so with a Streamer the Results found twice count as one set
+// of rows (their union), as Results given to an analyzer at once do.
+func (d *Diffy) AnalyzeFiles(ctx context.Context, key string, paths []string, baseline []collect.Result, skipped []analyze.Skip) (*analyze.Report, []analyze.Skip, error) {
+	sk, err := StoreKey(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, ok := d.analyzer.(analyze.Streamer)
+	if !ok {
+		results, skips, err := LoadResults(paths...)
+		if err != nil {
+			return nil, skips, err
+		}
+		rep, err := d.AnalyzeResults(ctx, key, results, baseline, append(slices.Clone(skips), skipped...))
+		return rep, skips, err
+	}
+	if len(baseline) == 0 && d.NeedsBaseline() {
+		if baseline, err = d.loadBaseline(ctx, key, sk); err != nil {
+			return nil, nil, err
+		}
+	}
+	d.report("analyze", 0, 1)
+	stream, err := st.NewStream(key, baseline)
+	if err != nil {
+		return nil, nil, stageErr("analyze", d.analyzer, err)
+	}
+	// Files are decoded on this goroutine and added to the stream on
+	// another, a few files behind, so that decoding and analysis overlap.
+	batches := make(chan []collect.Result, streamAhead)
+	failed, done := make(chan struct{}), make(chan struct{})
+	var addErr error
+	go func() {
+		defer close(done)
+		for rs := range batches {
+			if addErr == nil {
+				if addErr = stream.Add(ctx, rs); addErr != nil {
+					close(failed)
+				}
+			}
+		}
+	}()
+	skips, err := ScanResults(paths, func(source string, rs []collect.Result) error {
+		select {
+		case batches <- rs:
+			return nil
+		case <-failed:
+			return errStreamFailed
+		}
+	})
+	close(batches)
+	<-done
+	switch {
+	case addErr != nil:
+		return nil, skips, stageErr("analyze", d.analyzer, addErr)
+	case err != nil:
+		return nil, skips, err
+	}
+	all := append(slices.Clone(skips), skipped...)
+	rep, err := stream.Report(ctx, all)
+	rep, err = d.storeReport(ctx, key, sk, rep, err, all)
+	return rep, skips, err
+}
+
+// streamAhead is how many files AnalyzeFiles decodes ahead of the stream.
+const streamAhead = 4
+
+// errStreamFailed stops the scan of AnalyzeFiles once the stream failed.
+var errStreamFailed = errors.New("stream failed")
+
+// analyze runs the analyzer and stores the Report, with notes added to it.
+func (d *Diffy) analyze(ctx context.Context, key, sk string, results, baseline []collect.Result, skipped []analyze.Skip, notes ...string) (*analyze.Report, error) {
+	d.report("analyze", 0, 1)
+	rep, err := d.analyzer.Analyze(ctx, analyze.Input{Key: key, Results: results, Baseline: baseline, Skipped: skipped})
+	return d.storeReport(ctx, key, sk, rep, err, skipped, notes...)
+}
+
+// storeReport checks the Report (or error) of the analyzer, adds notes to
+// it and stores it.
+func (d *Diffy) storeReport(ctx context.Context, key, sk string, rep *analyze.Report, err error, skipped []analyze.Skip, notes ...string) (*analyze.Report, error) {
+	if err != nil {
+		return nil, stageErr("analyze", d.analyzer, err)
+	}
+	if rep == nil {
+		return nil, stageErr("analyze", d.analyzer, errors.New("analyzer returned no report and no error"))
+	}
+	if rep.Key == "" {
+		rep.Key = key
+	}
+	if len(rep.Skipped) == 0 && len(skipped) > 0 {
+		rep.Skipped = slices.Clone(skipped)
+	}
+	rep.Notes = append(rep.Notes, notes...)
+	var buf bytes.Buffer
+	if err := render.JSON(&buf, rep); err != nil {
+		return rep, fmt.Errorf("report of %q: %w", key, err)
+	}
+	if err := d.store.Put(ctx, persist.KindAnalysis, sk, buf.Bytes()); err != nil {
+		return rep, stageErr("persist", d.store, err)
+	}
+	d.report("analyze", 1, 1)
+	d.log.Info("analysis stored", "key", key, "hosts", len(rep.Hosts), "outliers", len(rep.Outliers()))
+	return rep, nil
+}
