@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/diffy-dfir/diffy/collect"
+	"github.com/diffy-dfir/diffy/internal/parts"
 	"github.com/diffy-dfir/diffy/payload"
 	"github.com/diffy-dfir/diffy/persist"
 	"github.com/diffy-dfir/diffy/target"
@@ -19,8 +20,8 @@ import (
 // by the target's instance order and then the payload's command order.
 //
 // Instances are collected in batches (WithBatchSize); each batch's Results
-// are stored as soon as it ends, as a KindPartial document, and the parts
-// are deleted once the whole collection is stored, when the store
+// are stored as soon as it ends, as a persist.KindPartial document, and the
+// parts are deleted once the whole collection is stored, when the store
 // implements persist.Deleter. So when ctx is cancelled, or the collector or
 // store fails, or the process is killed, everything collected before is in
 // the store. In the first two cases Collect returns the Results collected
@@ -65,8 +66,8 @@ func (d *Diffy) collect(ctx context.Context, key, sk string) (results []collect.
 	// rows of different batches become one map, as the collector may
 	// already have done within a batch (collect.RowPool).
 	var pool collect.RowPool
-	prior = latest(prior)
-	have := completeInstances(prior, cmds)
+	prior = parts.Latest(prior)
+	have := parts.Complete(prior, cmds)
 	for _, r := range prior {
 		if have[r.InstanceID] && inTarget[r.InstanceID] {
 			pool.Share(r.Rows)
@@ -102,7 +103,7 @@ func (d *Diffy) collect(ctx context.Context, key, sk string) (results []collect.
 			pool.Share(rs[i].Rows)
 		}
 		results = append(results, rs...)
-		finished := completeInstances(rs, cmds)
+		finished := parts.Complete(rs, cmds)
 		for _, in := range batch {
 			if finished[in.ID] {
 				done++
@@ -128,7 +129,7 @@ func (d *Diffy) collect(ctx context.Context, key, sk string) (results []collect.
 	if err := d.put(ctx, persist.KindCollection, sk, results); err != nil {
 		return results, resumed, &IncompleteError{Key: key, Incident: d.incident, Done: done, Total: len(insts), Results: results, Err: err}
 	}
-	d.dropParts(ctx, sk, d.incident)
+	parts.Drop(ctx, d.store, d.log, sk, d.incident)
 	return results, resumed, nil
 }
 
@@ -143,7 +144,7 @@ func (d *Diffy) putPart(ctx context.Context, sk string, n int, rs []collect.Resu
 		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), saveTimeout)
 		defer cancel()
 	}
-	return d.put(ctx, KindPartial, partKey(sk, d.incident, n), rs)
+	return d.put(ctx, persist.KindPartial, parts.Key(sk, d.incident, n), rs)
 }
 
 // account makes sure every (instance, command) pair asked for has a

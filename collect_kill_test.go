@@ -232,13 +232,13 @@ func checkParts(t *testing.T, path string, rows int) map[string]bool {
 	t.Helper()
 	ctx := context.Background()
 	st := persist.NewDir(path)
-	keys, err := st.List(ctx, diffy.KindPartial)
+	keys, err := st.List(ctx, persist.KindPartial)
 	if err != nil {
 		t.Fatal(err)
 	}
 	stored := map[string]bool{}
 	for _, k := range keys {
-		doc, err := st.Get(ctx, diffy.KindPartial, k)
+		doc, err := st.Get(ctx, persist.KindPartial, k)
 		if err != nil {
 			t.Fatalf("part %s: %v", k, err)
 		}
@@ -370,7 +370,7 @@ func TestCollectKillWhileStoring(t *testing.T) {
 		// in the middle of that Put, one batch at least stored before.
 		puts := 0
 		progress, finished := runKilled(t, path, "fast", rows, func(line string, progress []int) bool {
-			if strings.HasPrefix(line, "put "+string(diffy.KindPartial)+" ") {
+			if strings.HasPrefix(line, "put "+string(persist.KindPartial)+" ") {
 				puts++
 			}
 			return puts >= 2+round%2
@@ -387,7 +387,7 @@ func TestCollectKillWhileStoring(t *testing.T) {
 			t.Fatalf("round %d: no progress (%d instances stored, %d before)", round, len(stored), prev)
 		}
 		prev = len(stored)
-		temps, _ := filepath.Glob(filepath.Join(path, string(diffy.KindPartial), ".diffy-*.tmp"))
+		temps, _ := filepath.Glob(filepath.Join(path, string(persist.KindPartial), ".diffy-*.tmp"))
 		t.Logf("round %d: killed after %d instances reported; %d stored; %d interrupted writes left temporary files",
 			round, done, len(stored), len(temps))
 		if round > killInstances {

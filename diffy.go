@@ -6,6 +6,7 @@ import (
 
 	"github.com/diffy-dfir/diffy/analyze"
 	"github.com/diffy-dfir/diffy/collect"
+	"github.com/diffy-dfir/diffy/internal/parts"
 	"github.com/diffy-dfir/diffy/inventory"
 	"github.com/diffy-dfir/diffy/payload"
 	"github.com/diffy-dfir/diffy/persist"
@@ -62,7 +63,7 @@ func New(opts ...Option) (*Diffy, error) {
 		return nil, fmt.Errorf("batch size %d: must be at least 1: %w", o.batchSize, ErrInvalidInput)
 	}
 	if o.incident != "" {
-		if err := validIncident(o.incident); err != nil {
+		if err := parts.ValidIncident(o.incident); err != nil {
 			return nil, err
 		}
 	}

@@ -196,7 +196,7 @@ func TestBaselineThenAnalyzeFindsTheOddHost(t *testing.T) {
 			t.Errorf("%s of web not stored: %v", kind, err)
 		}
 	}
-	if parts, _ := store.List(ctx, diffy.KindPartial); len(parts) != 0 {
+	if parts, _ := store.List(ctx, persist.KindPartial); len(parts) != 0 {
 		t.Errorf("parts left after a complete run: %v", parts)
 	}
 	// Three batches of at most 2 instances.
@@ -361,7 +361,7 @@ func TestInterruptedRunKeepsBatchesAndResumes(t *testing.T) {
 	if ok != 8 {
 		t.Errorf("returned %d successful results, want 8 (4 instances x 2 commands)", ok)
 	}
-	parts, _ := store.List(context.Background(), diffy.KindPartial)
+	parts, _ := store.List(context.Background(), persist.KindPartial)
 	if len(parts) != 3 {
 		t.Errorf("parts in the store = %v, want 3 (two batches, and the cancelled one)", parts)
 	}
@@ -385,7 +385,7 @@ func TestInterruptedRunKeepsBatchesAndResumes(t *testing.T) {
 	if len(rs) != 10 || rs[0].InstanceID != "i-1" || rs[9].InstanceID != "i-5" {
 		t.Errorf("resumed run returned %d results, want 10 in instance order", len(rs))
 	}
-	if parts, _ := store.List(context.Background(), diffy.KindPartial); len(parts) != 0 {
+	if parts, _ := store.List(context.Background(), persist.KindPartial); len(parts) != 0 {
 		t.Errorf("parts left after the resumed run completed: %v", parts)
 	}
 	if runs, _ := d.Partial(context.Background(), "web"); len(runs) != 0 {

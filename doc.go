@@ -42,8 +42,8 @@
 // # Nothing lost
 //
 // Collect asks the collector for one batch of instances at a time and
-// stores each batch's Results as soon as it is collected (KindPartial),
-// then the whole collection, then deletes the parts. A run that is
+// stores each batch's Results as soon as it is collected
+// (persist.KindPartial), then the whole collection, then deletes the parts. A run that is
 // cancelled, fails, or is killed keeps everything collected before;
 // Partial shows it, and a run with the same incident ID resumes it.
 //

@@ -5,21 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/diffy-dfir/diffy/persist"
 )
-
-// KindPartial is the store kind of the parts of a collection: the Results
-// of one batch, stored as soon as the batch is collected, under the key
-// "<store key>.<incident>.<batch number, 5 digits>". Collect deletes them
-// once the whole collection is stored (when the store implements
-// persist.Deleter); parts left behind belong to an interrupted run (see
-// Diffy.Partial).
-const KindPartial persist.Kind = "partial"
 
 // Store keys longer than maxStoreKey bytes are shortened to their first
 // longPrefix bytes, '~' and 16 hex digits of the SHA-256 of the target key,
@@ -72,56 +63,10 @@ func StoreKey(key string) (string, error) {
 	return sk, nil
 }
 
-// maxIncident is the longest incident ID.
-const maxIncident = 64
-
-// validIncident checks an incident ID: 1 to 64 ASCII letters, digits, '_'
-// or '-'. It names parts in the store, so it holds no '.'.
-func validIncident(id string) error {
-	if id == "" || len(id) > maxIncident {
-		return fmt.Errorf("incident ID %q: must be 1 to %d characters: %w", id, maxIncident, ErrInvalidInput)
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return fmt.Errorf("incident ID %q: character %q is not an ASCII letter, digit, '_' or '-': %w", id, c, ErrInvalidInput)
-		}
-	}
-	return nil
-}
-
 // NewIncidentID returns a new incident ID: "diffy-", the UTC time to the
 // second, '-' and 6 random hex digits, as in "diffy-20261126T120000Z-1a2b3c".
 func NewIncidentID() string {
 	var r [3]byte
 	_, _ = rand.Read(r[:]) // crypto/rand.Read never fails on supported platforms
 	return "diffy-" + time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(r[:])
-}
-
-// partKey returns the store key of batch n of incident's collection of the
-// store key sk.
-func partKey(sk, incident string, n int) string {
-	return fmt.Sprintf("%s.%s.%05d", sk, incident, n)
-}
-
-// parsePartKey splits a partial key into store key, incident and batch
-// number; ok is false for a key that is not one.
-func parsePartKey(k string) (sk, incident string, n int, ok bool) {
-	i := strings.LastIndexByte(k, '.')
-	if i < 0 {
-		return "", "", 0, false
-	}
-	n, err := strconv.Atoi(k[i+1:])
-	if err != nil || n < 0 {
-		return "", "", 0, false
-	}
-	j := strings.LastIndexByte(k[:i], '.')
-	if j <= 0 {
-		return "", "", 0, false
-	}
-	incident = k[j+1 : i]
-	if validIncident(incident) != nil {
-		return "", "", 0, false
-	}
-	return k[:j], incident, n, true
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/diffy-dfir/diffy/internal/parts"
 	"github.com/diffy-dfir/diffy/persist"
 )
 
@@ -67,11 +68,11 @@ func FuzzStoreKey(f *testing.F) {
 			t.Fatalf("StoreKey(%q) not deterministic: %q then %q", key, sk, again)
 		}
 		inc := "diffy-20261126T120000Z-1a2b3c"
-		pk := partKey(sk, inc, int(n))
+		pk := parts.Key(sk, inc, int(n))
 		if err := persist.ValidKey(pk); err != nil {
 			t.Fatalf("part key %q of %q: %v", pk, key, err)
 		}
-		gsk, ginc, gn, ok := parsePartKey(pk)
+		gsk, ginc, gn, ok := parts.ParseKey(pk)
 		if !ok || gsk != sk || ginc != inc || gn != int(n) {
 			t.Fatalf("parsePartKey(%q) = %q %q %d %v; want %q %q %d", pk, gsk, ginc, gn, ok, sk, inc, n)
 		}

@@ -20,6 +20,12 @@ const (
 	KindCollection Kind = "collection"
 	// KindAnalysis: the analyze.Report of a key.
 	KindAnalysis Kind = "analysis"
+	// KindPartial: the parts of a collection, the Results of one batch
+	// each, stored as soon as the batch is collected. diffy.Diffy.Collect
+	// deletes them once the whole collection is stored (when the store
+	// implements Deleter); parts left behind belong to an interrupted run
+	// (see diffy.Diffy.Partial).
+	KindPartial Kind = "partial"
 )
 
 // Store keeps JSON documents by (kind, key).

@@ -22,18 +22,3 @@ func TestLoadFileSizeCap(t *testing.T) {
 		t.Errorf("file over the cap: results %v, skips %+v; want it skipped unread", rs, skips)
 	}
 }
-
-func TestPartKeys(t *testing.T) {
-	for _, sk := range []string{"local", "a.b.c", "i-1,i-2", "Name=web%2Fprod"} {
-		k := partKey(sk, "ir-7", 12)
-		gotSK, inc, n, ok := parsePartKey(k)
-		if !ok || gotSK != sk || inc != "ir-7" || n != 12 {
-			t.Errorf("parsePartKey(%q) = %q %q %d %v", k, gotSK, inc, n, ok)
-		}
-	}
-	for _, k := range []string{"local", "local.00001", ".ir.00001", "a.ir.x", "a.i r.00001"} {
-		if _, _, _, ok := parsePartKey(k); ok {
-			t.Errorf("parsePartKey(%q) accepted a key that is not a part's", k)
-		}
-	}
-}
