@@ -10,7 +10,6 @@ import (
 	"github.com/diffy-dfir/diffy/analyze"
 	"github.com/diffy-dfir/diffy/collect"
 	"github.com/diffy-dfir/diffy/persist"
-	"github.com/diffy-dfir/diffy/render"
 )
 
 // Analyze collects from every instance of key (as Collect does, storing the
@@ -179,7 +178,7 @@ func (d *Diffy) storeReport(ctx context.Context, key, sk string, rep *analyze.Re
 	}
 	rep.Notes = append(rep.Notes, notes...)
 	var buf bytes.Buffer
-	if err := render.JSON(&buf, rep); err != nil {
+	if err := rep.WriteJSON(&buf); err != nil {
 		return rep, fmt.Errorf("report of %q: %w", key, err)
 	}
 	if err := d.store.Put(ctx, persist.KindAnalysis, sk, buf.Bytes()); err != nil {
