@@ -16,8 +16,8 @@ import (
 
 	"github.com/diffy-dfir/diffy/collect"
 	"github.com/diffy-dfir/diffy/collect/ssmcollect/ssmframe"
+	"github.com/diffy-dfir/diffy/internal/s3obj"
 	"github.com/diffy-dfir/diffy/payload"
-	"github.com/diffy-dfir/diffy/persist/s3store"
 )
 
 // notYetTries is how many times GetCommandInvocation is asked again after
@@ -114,7 +114,7 @@ func (r *run) readS3(ctx context.Context, s sent, id string) output {
 		}
 		out := r.readAPI(ctx, s.commandID, id)
 		what := "could not be read (" + err.Error() + ")"
-		if s3store.IsNotFound(err) {
+		if s3obj.IsNotFound(err) {
 			what = "is missing"
 		}
 		note := fmt.Sprintf("the S3 output object s3://%s/%s %s, so the output was read through the SSM API", o.bucket, key, what)
@@ -137,7 +137,7 @@ func (r *run) readS3(ctx context.Context, s sent, id string) output {
 	if failed || !sp.Done {
 		errKey := key[:len(key)-len("stdout")] + "stderr"
 		stderr, _, err := r.getObject(ctx, errKey, int64(o.limits.MaxStderr*len(r.cmds)+4096))
-		if err != nil && !s3store.IsNotFound(err) {
+		if err != nil && !s3obj.IsNotFound(err) {
 			out.note = joinNote(out.note, "the stderr object could not be read: "+err.Error())
 		}
 		out.stderr = stderr

@@ -21,8 +21,8 @@ import (
 	"github.com/diffy-dfir/diffy/collect"
 	"github.com/diffy-dfir/diffy/collect/ssmcollect/ssmframe"
 	"github.com/diffy-dfir/diffy/diffyerr"
+	"github.com/diffy-dfir/diffy/internal/s3obj"
 	"github.com/diffy-dfir/diffy/payload"
-	"github.com/diffy-dfir/diffy/persist/s3store"
 	"github.com/diffy-dfir/diffy/target"
 )
 
@@ -68,10 +68,11 @@ func New(c Clients, opts ...Option) (*Collector, error) {
 		return nil, fmt.Errorf("ssmcollect: output prefix %q without a bucket: %w", o.prefix, diffyerr.ErrInvalidInput)
 	}
 	if o.bucket != "" {
-		if _, err := s3store.New(nopS3{}, o.bucket, o.prefix); err != nil {
+		p, err := s3obj.CheckLocation(o.bucket, o.prefix)
+		if err != nil {
 			return nil, fmt.Errorf("ssmcollect: output bucket: %w", err)
 		}
-		o.prefix = strings.Trim(o.prefix, "/")
+		o.prefix = p
 	}
 	return &Collector{c: c, o: o}, nil
 }
@@ -97,9 +98,6 @@ func NewFromConfig(cfg aws.Config, opts ...Option) (*Collector, error) {
 	}
 	return New(c, opts...)
 }
-
-// nopS3 lets New check a bucket and prefix with s3store's rules.
-type nopS3 struct{ s3store.API }
 
 // OutputKey returns the S3 key where SSM writes the stdout of a
 // command's invocation on an instance under prefix.

@@ -3,7 +3,6 @@ package s3store
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -11,10 +10,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/diffy-dfir/diffy/diffyerr"
+	"github.com/diffy-dfir/diffy/internal/s3obj"
 	"github.com/diffy-dfir/diffy/persist"
 )
 
@@ -51,16 +49,11 @@ func New(client API, bucket, prefix string) (*Store, error) {
 	if client == nil {
 		return nil, fmt.Errorf("s3store: nil S3 client: %w", diffyerr.ErrInvalidInput)
 	}
-	if bucket == "" || strings.ContainsAny(bucket, "/\x00") {
-		return nil, fmt.Errorf("s3store: bucket name %q is empty or holds '/': %w", bucket, diffyerr.ErrInvalidInput)
+	p, err := s3obj.CheckLocation(bucket, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("s3store: %w", err)
 	}
-	p := strings.Trim(prefix, "/")
 	if p != "" {
-		for _, seg := range strings.Split(p, "/") {
-			if seg == "" || seg == "." || seg == ".." || strings.ContainsFunc(seg, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-				return nil, fmt.Errorf("s3store: prefix %q has an empty, \".\" or \"..\" segment or a control character: %w", prefix, diffyerr.ErrInvalidInput)
-			}
-		}
 		p += "/"
 	}
 	return &Store{client: client, bucket: bucket, prefix: p}, nil
@@ -193,18 +186,4 @@ func (s *Store) wrap(op, key string, err error) error {
 
 // IsNotFound reports whether err is S3's answer for a missing object
 // (NoSuchKey from GetObject, NotFound from HeadObject).
-func IsNotFound(err error) bool {
-	var nsk *types.NoSuchKey
-	var nf *types.NotFound
-	if errors.As(err, &nsk) || errors.As(err, &nf) {
-		return true
-	}
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "NoSuchKey", "NotFound":
-			return true
-		}
-	}
-	return false
-}
+func IsNotFound(err error) bool { return s3obj.IsNotFound(err) }
