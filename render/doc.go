@@ -11,11 +11,16 @@
 //
 // # Defaults
 //
-// Table shows at most DefaultMaxFindings findings per outlier (TableOptions
-// changes it); JSON indents by two spaces.
+// Table and HTML take Options (WithMaxFindings, WithTitle, ...), applied in
+// order, then every setting still unset takes its default: at most
+// DefaultMaxFindings findings per outlier, DefaultMaxTraits traits per
+// cluster, DefaultHTMLMaxOutliers outliers on the page, DefaultHTMLMaxPoints
+// hosts on its map of DefaultHTMLMapWidth × DefaultHTMLMapHeight points.
+// JSON indents by two spaces.
 //
 // # Errors
 //
-// The writers return the io.Writer's error; a nil Report is an error
-// matching diffyerr.ErrInvalidInput.
+// The writers return the io.Writer's error; a nil Report, or an option out
+// of its range (WithMaxPoints(0)), is an error matching
+// diffyerr.ErrInvalidInput, before anything is written.
 package render

@@ -230,10 +230,10 @@ func tags(page string) map[string]int {
 // not have, no raw control byte, and is valid UTF-8.
 func TestHostileHTML(t *testing.T) {
 	var hostileOut, benignOut bytes.Buffer
-	if err := render.HTML(&hostileOut, hostileReport(), render.HTMLOptions{}); err != nil {
+	if err := render.HTML(&hostileOut, hostileReport()); err != nil {
 		t.Fatal(err)
 	}
-	if err := render.HTML(&benignOut, benignReport(), render.HTMLOptions{}); err != nil {
+	if err := render.HTML(&benignOut, benignReport()); err != nil {
 		t.Fatal(err)
 	}
 	page := hostileOut.String()

@@ -25,7 +25,7 @@ import (
 	"github.com/diffy-dfir/diffy/diffyerr"
 )
 
-// Defaults of HTMLOptions.
+// Defaults of HTML's options (see Option).
 const (
 	// DefaultHTMLMaxOutliers is the number of outliers whose findings the
 	// page lists, highest score first.
@@ -38,24 +38,6 @@ const (
 	DefaultHTMLMapWidth  = 720
 	DefaultHTMLMapHeight = 480
 )
-
-// HTMLOptions tunes HTML. The zero value takes the defaults above.
-type HTMLOptions struct {
-	// Title heads the page; empty means "Diffy report: KEY".
-	Title string
-	// MaxOutliers is the number of outliers listed with their findings;
-	// 0 means DefaultHTMLMaxOutliers, negative means all.
-	MaxOutliers int
-	// MaxFindings is the number of findings shown per outlier; 0 means
-	// DefaultMaxFindings, negative means all.
-	MaxFindings int
-	// MaxPoints bounds the hosts drawn on the map; 0 means
-	// DefaultHTMLMaxPoints.
-	MaxPoints int
-	// MapWidth and MapHeight size the map in points; 0 means the
-	// defaults.
-	MapWidth, MapHeight float64
-}
 
 // HTML writes r as one self-contained HTML page: no script, no style sheet,
 // font or image from the network. It holds the report's notes, a 2-D map
@@ -74,11 +56,14 @@ type HTMLOptions struct {
 // goes through Escape, so control characters and invalid UTF-8 are shown
 // as visible escapes, and then through html/template, which escapes it
 // for HTML: no host content can add markup or script to the page.
-func HTML(w io.Writer, r *analyze.Report, opts HTMLOptions) error {
+func HTML(w io.Writer, r *analyze.Report, opt ...Option) error {
 	if r == nil {
 		return fmt.Errorf("render: HTML of a nil report: %w", diffyerr.ErrInvalidInput)
 	}
-	opts = opts.withDefaults()
+	opts, err := resolve(opt)
+	if err != nil {
+		return err
+	}
 	svg, err := hostMap(r, opts)
 	if err != nil {
 		return fmt.Errorf("render: the map: %w", err)
@@ -138,25 +123,6 @@ func HTML(w io.Writer, r *analyze.Report, opts HTMLOptions) error {
 		}
 	}
 	return htmlTemplate.Execute(w, page)
-}
-
-func (o HTMLOptions) withDefaults() HTMLOptions {
-	if o.MaxOutliers == 0 {
-		o.MaxOutliers = DefaultHTMLMaxOutliers
-	}
-	if o.MaxFindings == 0 {
-		o.MaxFindings = DefaultMaxFindings
-	}
-	if o.MaxPoints <= 0 {
-		o.MaxPoints = DefaultHTMLMaxPoints
-	}
-	if o.MapWidth <= 0 {
-		o.MapWidth = DefaultHTMLMapWidth
-	}
-	if o.MapHeight <= 0 {
-		o.MapHeight = DefaultHTMLMapHeight
-	}
-	return o
 }
 
 type htmlPage struct {
@@ -262,7 +228,7 @@ func cssColor(c color.RGBA) template.CSS {
 }
 
 // hostMap draws the map of the hosts and returns it as SVG.
-func hostMap(r *analyze.Report, opts HTMLOptions) ([]byte, error) {
+func hostMap(r *analyze.Report, opts options) ([]byte, error) {
 	xy := positions(r)
 	// Which hosts to draw: every outlier, the others evenly sampled.
 	keep := make([]bool, len(r.Hosts))

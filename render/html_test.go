@@ -57,7 +57,7 @@ func hostileHTMLReport() *analyze.Report {
 func renderHTML(t *testing.T, r *analyze.Report) string {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := render.HTML(&buf, r, render.HTMLOptions{}); err != nil {
+	if err := render.HTML(&buf, r); err != nil {
 		t.Fatal(err)
 	}
 	return buf.String()
@@ -139,7 +139,7 @@ func TestHTMLBaselineReportMap(t *testing.T) {
 }
 
 func TestHTMLNilReport(t *testing.T) {
-	if err := render.HTML(&bytes.Buffer{}, nil, render.HTMLOptions{}); err == nil {
+	if err := render.HTML(&bytes.Buffer{}, nil); err == nil {
 		t.Fatal("HTML of a nil report did not fail")
 	}
 }

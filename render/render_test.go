@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -96,7 +97,7 @@ func TestTableClustersAndLimit(t *testing.T) {
 	}
 	r.Hosts = []analyze.Host{{InstanceID: "i-1", Outlier: true, Score: 7.25, Cluster: 1, Findings: findings}, {InstanceID: "i-2", Findings: []analyze.Finding{}}}
 	var buf bytes.Buffer
-	if err := render.TableWith(&buf, r, render.TableOptions{MaxFindings: 3, MaxTraits: 2}); err != nil {
+	if err := render.Table(&buf, r, render.WithMaxFindings(3), render.WithMaxTraits(2)); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()
@@ -113,6 +114,44 @@ func TestTableClustersAndLimit(t *testing.T) {
 	}
 	if strings.Contains(out, "name=d") {
 		t.Errorf("table shows more than 3 findings:\n%s", out)
+	}
+}
+
+// TestOptions checks what the Options of Table and HTML mean at their
+// edges: a negative cap shows everything, a size that cannot be drawn is
+// refused before anything is written.
+func TestOptions(t *testing.T) {
+	var findings []analyze.Finding
+	for i := 0; i < render.DefaultMaxFindings+5; i++ {
+		findings = append(findings, analyze.Finding{CommandID: "processes", Kind: analyze.KindRare, Row: collect.Row{"name": fmt.Sprintf("p%02d", i)}, HostsWithRow: 1})
+	}
+	r := &analyze.Report{Key: "fleet", Analyzer: "cluster", Hosts: []analyze.Host{{InstanceID: "i-1", Outlier: true, Score: 3, Findings: findings}}}
+	var buf bytes.Buffer
+	if err := render.Table(&buf, r, render.WithMaxFindings(-1)); err != nil {
+		t.Fatal(err)
+	}
+	if last := fmt.Sprintf("name=p%02d", len(findings)-1); !strings.Contains(buf.String(), last) || strings.Contains(buf.String(), "more finding") {
+		t.Errorf("WithMaxFindings(-1): table does not show all %d findings:\n%s", len(findings), buf.String())
+	}
+	buf.Reset()
+	if err := render.Table(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "... 5 more findings") {
+		t.Errorf("default table does not cut at DefaultMaxFindings (%d):\n%s", render.DefaultMaxFindings, buf.String())
+	}
+	for name, opt := range map[string]render.Option{
+		"WithMaxPoints(0)":     render.WithMaxPoints(0),
+		"WithMapSize(0, 100)":  render.WithMapSize(0, 100),
+		"WithMapSize(100, -1)": render.WithMapSize(100, -1),
+	} {
+		buf.Reset()
+		if err := render.HTML(&buf, r, opt); !errors.Is(err, diffyerr.ErrInvalidInput) || buf.Len() != 0 {
+			t.Errorf("HTML with %s = %v after writing %d bytes; want ErrInvalidInput and nothing written", name, err, buf.Len())
+		}
+		if err := render.Table(&buf, r, opt); !errors.Is(err, diffyerr.ErrInvalidInput) || buf.Len() != 0 {
+			t.Errorf("Table with %s = %v after writing %d bytes; want ErrInvalidInput and nothing written", name, err, buf.Len())
+		}
 	}
 }
 

@@ -23,23 +23,7 @@ const DefaultMaxTraits = 5
 // flag) Table lists by name.
 const maxErrorHosts = 20
 
-// TableOptions changes what Table shows.
-type TableOptions struct {
-	// MaxFindings is the most findings shown per outlier; the rest are
-	// counted. Zero means DefaultMaxFindings.
-	MaxFindings int
-	// MaxTraits is the most traits shown per cluster; the rest are
-	// counted. Zero means DefaultMaxTraits.
-	MaxTraits int
-}
-
-// Table writes r as aligned text for a terminal (see TableWith), with the
-// default options.
-func Table(w io.Writer, r *analyze.Report) error {
-	return TableWith(w, r, TableOptions{})
-}
-
-// TableWith writes r as aligned text for a terminal:
+// Table writes r as aligned text for a terminal:
 //
 //   - a header: key, analyzer, when, baseline instance, hosts analyzed,
 //     outliers, then the report's notes and skipped inputs with their
@@ -51,19 +35,17 @@ func Table(w io.Writer, r *analyze.Report) error {
 //   - the hosts that are not outliers but had commands fail, then one line
 //     counting the hosts that are not outliers.
 //
-// All text taken from the report passes through Escape.
-func TableWith(w io.Writer, r *analyze.Report, opts TableOptions) error {
+// WithMaxFindings and WithMaxTraits change how many findings and traits
+// are shown. All text taken from the report passes through Escape.
+func Table(w io.Writer, r *analyze.Report, opt ...Option) error {
 	if r == nil {
 		return fmt.Errorf("render: no report: %w", diffyerr.ErrInvalidInput)
 	}
-	maxF := opts.MaxFindings
-	if maxF <= 0 {
-		maxF = DefaultMaxFindings
+	opts, err := resolve(opt)
+	if err != nil {
+		return err
 	}
-	maxT := opts.MaxTraits
-	if maxT <= 0 {
-		maxT = DefaultMaxTraits
-	}
+	maxF, maxT := opts.MaxFindings, opts.MaxTraits
 	ew := &errWriter{w: w}
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
 	p := func(format string, a ...any) { fmt.Fprintf(tw, format, a...) }

@@ -20,11 +20,11 @@ var formats = []plugin{
 func newWriter(format string) (func(io.Writer, *analyze.Report) error, error) {
 	switch format {
 	case "table":
-		return render.Table, nil
+		return func(w io.Writer, r *analyze.Report) error { return render.Table(w, r) }, nil
 	case "json":
 		return render.JSON, nil
 	case "html":
-		return func(w io.Writer, r *analyze.Report) error { return render.HTML(w, r, render.HTMLOptions{}) }, nil
+		return func(w io.Writer, r *analyze.Report) error { return render.HTML(w, r) }, nil
 	}
 	return nil, usagef("unknown --format %q", format)
 }
