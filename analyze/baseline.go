@@ -394,7 +394,7 @@ func (b Baseline) Analyze(ctx context.Context, in Input) (*Report, error) {
 		}
 	}
 	if withErrors > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("%d of %d hosts have commands that could not be compared (see their errors); their other commands were",
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d of %d hosts have commands that could not be compared (see their errors); their other commands were compared",
 			withErrors, nHosts))
 	}
 	return rep, nil
