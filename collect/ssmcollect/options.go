@@ -1,19 +1,23 @@
 package ssmcollect
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/diffy-dfir/diffy/collect"
+	"github.com/diffy-dfir/diffy/diffyerr"
 )
 
 // Defaults of the options.
 const (
-	// DefaultBatchSize is how many instances one SendCommand targets
-	// (SSM's maximum).
-	DefaultBatchSize = 50
+	// DefaultBatchSize is how many instances one SendCommand targets:
+	// MaxBatchSize.
+	DefaultBatchSize = MaxBatchSize
+	// MaxBatchSize is SSM's limit on the instance IDs of one SendCommand.
+	MaxBatchSize = 50
 	// DefaultBatchConcurrency is how many batches are in flight at once.
 	DefaultBatchConcurrency = 16
 	// DefaultReadConcurrency is how many output reads (GetCommandInvocation
@@ -32,6 +36,11 @@ const (
 	// AWS-RunShellScript (whose own default is 3600 s): the whole script's
 	// time limit on a host.
 	DefaultExecutionTimeout = 10 * time.Minute
+	// MinDeliveryTimeout is the shortest TimeoutSeconds SSM accepts.
+	MinDeliveryTimeout = 30 * time.Second
+	// MinExecutionTimeout is the shortest executionTimeout: the parameter
+	// is a whole number of seconds.
+	MinExecutionTimeout = time.Second
 	// DefaultPollInterval is the wait between two status polls of a
 	// command.
 	DefaultPollInterval = 2 * time.Second
@@ -42,8 +51,10 @@ const (
 	MaxComment = 100
 )
 
-// Option configures a Collector; defaults are filled after the options,
-// only where still unset.
+// Option configures a Collector. Options are applied in order; the
+// defaults are filled in afterwards, only for settings still unset. New
+// refuses a setting out of its range with an error matching
+// diffyerr.ErrInvalidInput, rather than quietly using another value.
 type Option func(*options)
 
 type options struct {
@@ -61,6 +72,8 @@ type options struct {
 	limits           collect.Limits
 	logger           *slog.Logger
 	s3Options        []func(*s3.Options)
+
+	batchSizeSet, batchConcurrencySet, readConcurrencySet, pollIntervalSet, graceSet bool
 }
 
 // WithIncident sets the incident ID, sent as every command's Comment
@@ -77,16 +90,22 @@ func WithOutputBucket(bucket, prefix string) Option {
 }
 
 // WithBatchSize sets how many instances one SendCommand targets, 1 to 50
-// (default DefaultBatchSize).
-func WithBatchSize(n int) Option { return func(o *options) { o.batchSize = n } }
+// (SSM's maximum); New refuses anything else. Default: DefaultBatchSize.
+func WithBatchSize(n int) Option {
+	return func(o *options) { o.batchSize, o.batchSizeSet = n, true }
+}
 
-// WithBatchConcurrency sets how many batches are in flight at once
-// (default DefaultBatchConcurrency).
-func WithBatchConcurrency(n int) Option { return func(o *options) { o.batchConcurrency = n } }
+// WithBatchConcurrency sets how many batches are in flight at once; n must
+// be positive, New refuses anything else. Default: DefaultBatchConcurrency.
+func WithBatchConcurrency(n int) Option {
+	return func(o *options) { o.batchConcurrency, o.batchConcurrencySet = n, true }
+}
 
-// WithReadConcurrency sets how many output reads run at once (default
-// DefaultReadConcurrency).
-func WithReadConcurrency(n int) Option { return func(o *options) { o.readConcurrency = n } }
+// WithReadConcurrency sets how many output reads run at once; n must be
+// positive, New refuses anything else. Default: DefaultReadConcurrency.
+func WithReadConcurrency(n int) Option {
+	return func(o *options) { o.readConcurrency, o.readConcurrencySet = n, true }
+}
 
 // WithRateControl sets SSM's MaxConcurrency and MaxErrors of each command
 // ("10", "50%"; defaults DefaultMaxConcurrency, DefaultMaxErrors). They
@@ -96,21 +115,28 @@ func WithRateControl(maxConcurrency, maxErrors string) Option {
 	return func(o *options) { o.maxConcurrency, o.maxErrors = maxConcurrency, maxErrors }
 }
 
-// WithTimeouts sets SSM's delivery timeout (TimeoutSeconds, at least 30 s)
-// and the script's executionTimeout (defaults DefaultDeliveryTimeout,
-// DefaultExecutionTimeout). Zero keeps a default.
+// WithTimeouts sets SSM's delivery timeout (TimeoutSeconds, at least
+// MinDeliveryTimeout) and the script's executionTimeout (at least
+// MinExecutionTimeout); New refuses shorter ones. Zero keeps a default:
+// DefaultDeliveryTimeout, DefaultExecutionTimeout.
 func WithTimeouts(delivery, execution time.Duration) Option {
 	return func(o *options) { o.deliveryTimeout, o.executionTimeout = delivery, execution }
 }
 
-// WithPollInterval sets the wait between two status polls of a command
-// (default DefaultPollInterval).
-func WithPollInterval(d time.Duration) Option { return func(o *options) { o.pollInterval = d } }
+// WithPollInterval sets the wait between two status polls of a command;
+// d must be positive, New refuses anything else. Default:
+// DefaultPollInterval.
+func WithPollInterval(d time.Duration) Option {
+	return func(o *options) { o.pollInterval, o.pollIntervalSet = d, true }
+}
 
 // WithGrace sets how long after the delivery and execution timeouts the
-// Collector still waits for SSM to report a final status (default
-// DefaultGrace); after it, the instances still pending are TimedOut.
-func WithGrace(d time.Duration) Option { return func(o *options) { o.grace = d } }
+// Collector still waits for SSM to report a final status; after it, the
+// instances still pending are TimedOut. d must be positive, New refuses
+// anything else. Default: DefaultGrace.
+func WithGrace(d time.Duration) Option {
+	return func(o *options) { o.grace, o.graceSet = d, true }
+}
 
 // WithLimits sets the caps on what one Result may hold (default
 // collect.Limits{} with its defaults). In S3 mode, MaxBytes also caps the
@@ -127,14 +153,39 @@ func WithS3Options(fns ...func(*s3.Options)) Option {
 	return func(o *options) { o.s3Options = append(o.s3Options, fns...) }
 }
 
+// check refuses a setting out of its range, naming it.
+func (o *options) check() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("ssmcollect: "+format+": %w", append(a, diffyerr.ErrInvalidInput)...)
+	}
+	switch {
+	case o.batchSizeSet && (o.batchSize < 1 || o.batchSize > MaxBatchSize):
+		return bad("batch size %d: must be 1 to %d (SSM's limit on the instances of one command)", o.batchSize, MaxBatchSize)
+	case o.batchConcurrencySet && o.batchConcurrency < 1:
+		return bad("batch concurrency %d: must be at least 1", o.batchConcurrency)
+	case o.readConcurrencySet && o.readConcurrency < 1:
+		return bad("read concurrency %d: must be at least 1", o.readConcurrency)
+	case o.deliveryTimeout != 0 && o.deliveryTimeout < MinDeliveryTimeout:
+		return bad("delivery timeout %v: must be at least %v (SSM's minimum TimeoutSeconds), or 0 for the default", o.deliveryTimeout, MinDeliveryTimeout)
+	case o.executionTimeout != 0 && o.executionTimeout < MinExecutionTimeout:
+		return bad("execution timeout %v: must be at least %v, or 0 for the default", o.executionTimeout, MinExecutionTimeout)
+	case o.pollIntervalSet && o.pollInterval <= 0:
+		return bad("poll interval %v: must be positive", o.pollInterval)
+	case o.graceSet && o.grace <= 0:
+		return bad("grace %v: must be positive", o.grace)
+	}
+	return nil
+}
+
+// fill sets every setting still unset to its default.
 func (o *options) fill() {
-	if o.batchSize <= 0 || o.batchSize > DefaultBatchSize {
+	if o.batchSize == 0 {
 		o.batchSize = DefaultBatchSize
 	}
-	if o.batchConcurrency <= 0 {
+	if o.batchConcurrency == 0 {
 		o.batchConcurrency = DefaultBatchConcurrency
 	}
-	if o.readConcurrency <= 0 {
+	if o.readConcurrency == 0 {
 		o.readConcurrency = DefaultReadConcurrency
 	}
 	if o.maxConcurrency == "" {
@@ -143,22 +194,16 @@ func (o *options) fill() {
 	if o.maxErrors == "" {
 		o.maxErrors = DefaultMaxErrors
 	}
-	if o.deliveryTimeout <= 0 {
+	if o.deliveryTimeout == 0 {
 		o.deliveryTimeout = DefaultDeliveryTimeout
 	}
-	if o.deliveryTimeout < 30*time.Second {
-		o.deliveryTimeout = 30 * time.Second
-	}
-	if o.executionTimeout <= 0 {
+	if o.executionTimeout == 0 {
 		o.executionTimeout = DefaultExecutionTimeout
 	}
-	if o.executionTimeout < time.Second {
-		o.executionTimeout = time.Second
-	}
-	if o.pollInterval <= 0 {
+	if o.pollInterval == 0 {
 		o.pollInterval = DefaultPollInterval
 	}
-	if o.grace <= 0 {
+	if o.grace == 0 {
 		o.grace = DefaultGrace
 	}
 	o.limits = o.limits.WithDefaults()

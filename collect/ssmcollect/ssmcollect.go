@@ -51,12 +51,18 @@ type Collector struct {
 var _ collect.Collector = (*Collector)(nil)
 
 // New returns a Collector over the given clients. Send, List, Get and
-// Cancel are required, and S3 is with WithOutputBucket; a missing one is an
-// error matching diffyerr.ErrInvalidInput.
+// Cancel are required, and S3 is with WithOutputBucket; a missing one, or
+// an option out of its range (see each With function), is an error
+// matching diffyerr.ErrInvalidInput. A nil Option is skipped.
 func New(c Clients, opts ...Option) (*Collector, error) {
 	var o options
 	for _, opt := range opts {
-		opt(&o)
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	if err := o.check(); err != nil {
+		return nil, err
 	}
 	o.fill()
 	switch {
@@ -87,7 +93,9 @@ func NewFromConfig(cfg aws.Config, opts ...Option) (*Collector, error) {
 	}
 	var o options
 	for _, opt := range opts {
-		opt(&o)
+		if opt != nil {
+			opt(&o)
+		}
 	}
 	c := Clients{
 		Send: ssm.NewFromConfig(cfg), List: ssm.NewFromConfig(cfg), Get: ssm.NewFromConfig(cfg),
