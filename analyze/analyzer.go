@@ -53,7 +53,7 @@ const (
 )
 
 // Report is the outcome of an analysis: what Analyze returns and
-// `diffy analyze --format json` prints. Its JSON form is stable (DESIGN.md).
+// `diffy analyze --format json` prints. Its JSON form is stable (docs/design.md).
 type Report struct {
 	// Key is the target key analyzed.
 	Key string `json:"key"`

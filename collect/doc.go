@@ -4,7 +4,7 @@
 //
 // A Collector returns one Result per (instance, command): a host that fails
 // is its own Result, never the whole run's error, and every instance asked
-// for is accounted for. Results are the stable data format of DESIGN.md; a
+// for is accounted for. Results are the stable data format of docs/design.md; a
 // collection file is a JSON array of them.
 //
 // Local runs on this machine: the payload's osquery queries through

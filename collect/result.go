@@ -60,7 +60,7 @@ func (s Status) Done() bool {
 type Row map[string]string
 
 // Result is the outcome of one command on one instance. A collection file
-// is a JSON array of Results. The JSON names are stable (see DESIGN.md) and
+// is a JSON array of Results. The JSON names are stable (see docs/design.md) and
 // stay readable by the original Diffy's files, which had only instance_id,
 // status, collected_at and stdout.
 type Result struct {

@@ -1,6 +1,6 @@
 // Package render writes an analyze.Report for people and programs: Table
 // (aligned text for a terminal), JSON (the stable Report format of
-// DESIGN.md) and HTML (a self-contained page).
+// docs/design.md) and HTML (a self-contained page).
 //
 // Everything in a Report that came from a host (rows, instance IDs, error
 // texts) is untrusted: a compromised host can print ANSI escape sequences

@@ -183,7 +183,7 @@ func TestJSONKeepsContentIntact(t *testing.T) {
 	}
 	for _, field := range []string{`"key"`, `"analyzer"`, `"created_at"`, `"hosts"`, `"instance_id"`, `"outlier"`, `"score"`, `"cluster"`, `"findings"`, `"command_id"`, `"kind"`, `"row"`, `"hosts_with_row"`, `"prevalence"`} {
 		if !strings.Contains(buf.String(), field) {
-			t.Errorf("JSON lacks the field %s of DESIGN.md", field)
+			t.Errorf("JSON lacks the field %s of docs/design.md", field)
 		}
 	}
 }

@@ -10,7 +10,7 @@ import (
 // formats are the --format names, for `diffy plugins` and the usage check.
 var formats = []plugin{
 	{"table", "aligned text for a terminal; host content escaped"},
-	{"json", "the Report as JSON (the stable format of DESIGN.md)"},
+	{"json", "the Report as JSON (the stable format of docs/design.md)"},
 	{"html", "a self-contained HTML page: map of the hosts, clusters, outliers and their findings"},
 }
 
