@@ -12,6 +12,7 @@ import (
 	"github.com/diffy-dfir/diffy/awsconfig"
 	"github.com/diffy-dfir/diffy/collect"
 	"github.com/diffy-dfir/diffy/collect/ssmcollect"
+	"github.com/diffy-dfir/diffy/examples/internal/cli"
 	"github.com/diffy-dfir/diffy/payload"
 	"github.com/diffy-dfir/diffy/persist"
 	"github.com/diffy-dfir/diffy/persist/s3store"
@@ -34,7 +35,7 @@ func awsTarget(ctx context.Context, f awsFlags, kind string) (target.Target, err
 	switch kind {
 	case "asg", "tag", "ids":
 	default:
-		return nil, usagef("unknown --target %q (want local, asg, tag or ids)", kind)
+		return nil, cli.Usagef("unknown --target %q (want local, asg, tag or ids)", kind)
 	}
 	cfg, err := awsConfig(ctx, f)
 	if err != nil {
@@ -55,7 +56,7 @@ func awsCollector(ctx context.Context, f awsFlags, incident string) (collect.Col
 	if f.outputBucket != "" {
 		bucket, prefix, _ := strings.Cut(strings.TrimPrefix(f.outputBucket, "s3://"), "/")
 		if bucket == "" {
-			return nil, usagef("--output-bucket %q has no bucket name", f.outputBucket)
+			return nil, cli.Usagef("--output-bucket %q has no bucket name", f.outputBucket)
 		}
 		opts = append(opts, ssmcollect.WithOutputBucket(bucket, prefix))
 	}
@@ -88,7 +89,7 @@ func osqueryFetch(ctx context.Context, c *config) (payload.OsqueryFetch, error) 
 	if rest, ok := strings.CutPrefix(u, "s3://"); ok {
 		bucket, key, _ := strings.Cut(rest, "/")
 		if bucket == "" || key == "" {
-			return payload.OsqueryFetch{}, usagef("--osquery-url %q: want s3://bucket/key or an https URL", c.osqueryURL)
+			return payload.OsqueryFetch{}, cli.Usagef("--osquery-url %q: want s3://bucket/key or an https URL", c.osqueryURL)
 		}
 		cfg, err := awsConfig(ctx, c.aws)
 		if err != nil {
@@ -100,7 +101,7 @@ func osqueryFetch(ctx context.Context, c *config) (payload.OsqueryFetch, error) 
 	}
 	f := payload.OsqueryFetch{URL: u, SHA256: c.osquerySHA256}
 	if err := f.Validate(); err != nil {
-		return payload.OsqueryFetch{}, usagef("--osquery-url, --osquery-sha256: %v", err)
+		return payload.OsqueryFetch{}, cli.Usagef("--osquery-url, --osquery-sha256: %v", err)
 	}
 	return f, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/diffy-dfir/diffy"
 	"github.com/diffy-dfir/diffy/analyze"
 	"github.com/diffy-dfir/diffy/collect"
+	"github.com/diffy-dfir/diffy/examples/internal/cli"
 	"github.com/diffy-dfir/diffy/payload"
 	"github.com/diffy-dfir/diffy/persist"
 	"github.com/diffy-dfir/diffy/render"
@@ -23,7 +24,7 @@ import (
 // cmdBaseline runs `diffy baseline KEY`.
 func cmdBaseline(ctx context.Context, c *config, args []string, stdout, stderr io.Writer) error {
 	if len(args) != 1 {
-		return usagef("baseline takes one KEY, got %d arguments (see diffy -h)", len(args))
+		return cli.Usagef("baseline takes one KEY, got %d arguments (see diffy -h)", len(args))
 	}
 	if err := c.only("baseline", "from", "baseline-from", "o", "format", "analyzer"); err != nil {
 		return err
@@ -43,7 +44,7 @@ func cmdBaseline(ctx context.Context, c *config, args []string, stdout, stderr i
 	for i := range rs {
 		if !rs[i].OK() {
 			failed++
-			fmt.Fprintf(stderr, "diffy: warning: %s %s: %s\n", render.Escape(rs[i].InstanceID), render.Escape(rs[i].CommandID), oneLine(rs[i].Error))
+			fmt.Fprintf(stderr, "diffy: warning: %s %s: %s\n", render.Escape(rs[i].InstanceID), render.Escape(rs[i].CommandID), cli.OneLine(rs[i].Error))
 		}
 	}
 	inst := ""
@@ -68,10 +69,10 @@ func cmdAnalyze(ctx context.Context, c *config, args []string, stdout, stderr io
 		return analyzeFrom(ctx, c, args, write, stdout, stderr)
 	}
 	if c.baselineFrom != "" {
-		return usagef("--baseline-from goes with --from DIR (see diffy -h)")
+		return cli.Usagef("--baseline-from goes with --from DIR (see diffy -h)")
 	}
 	if len(args) != 1 {
-		return usagef("analyze takes one KEY, got %d arguments (see diffy -h)", len(args))
+		return cli.Usagef("analyze takes one KEY, got %d arguments (see diffy -h)", len(args))
 	}
 	key := args[0]
 	prog := newProgressLine(stderr, key)
@@ -102,7 +103,7 @@ func cmdAnalyze(ctx context.Context, c *config, args []string, stdout, stderr io
 // analyzeFrom runs `diffy analyze --from DIR [KEY]`.
 func analyzeFrom(ctx context.Context, c *config, args []string, write func(io.Writer, *analyze.Report) error, stdout, stderr io.Writer) error {
 	if len(args) > 1 {
-		return usagef("analyze --from takes at most one KEY, got %d arguments (see diffy -h)", len(args))
+		return cli.Usagef("analyze --from takes at most one KEY, got %d arguments (see diffy -h)", len(args))
 	}
 	if err := c.only("analyze --from", "target", "collector", "batch-size", "incident", "osquery-url", "osquery-sha256"); err != nil {
 		return err
@@ -152,7 +153,7 @@ func keyOf(path string) string {
 // printSkips tells on stderr which inputs were skipped and why.
 func printSkips(stderr io.Writer, what string, skips []analyze.Skip) {
 	for _, s := range skips {
-		fmt.Fprintf(stderr, "diffy: skipped %sinput %s: %s\n", what, render.Escape(s.Source), oneLine(s.Reason))
+		fmt.Fprintf(stderr, "diffy: skipped %sinput %s: %s\n", what, render.Escape(s.Source), cli.OneLine(s.Reason))
 	}
 }
 
@@ -203,7 +204,7 @@ func build(ctx context.Context, c *config, collecting bool, prog *progressLine, 
 	}
 	opts := []diffy.Option{
 		diffy.WithIncident(incident),
-		diffy.WithLogger(newLogger(stderr, level)),
+		diffy.WithLogger(cli.NewLogger(stderr, level)),
 		diffy.WithBaselineInstance(c.instance),
 	}
 	if c.set["batch-size"] {
@@ -212,7 +213,7 @@ func build(ctx context.Context, c *config, collecting bool, prog *progressLine, 
 	if prog != nil {
 		opts = append(opts, diffy.WithProgress(prog.update))
 	}
-	an, err := newAnalyzer(c.analyzer)
+	an, err := cli.NewAnalyzer(c.analyzer)
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +254,7 @@ func newStore(ctx context.Context, c *config) (persist.Store, error) {
 	if rest, ok := strings.CutPrefix(s, "s3://"); ok {
 		bucket, prefix, _ := strings.Cut(rest, "/")
 		if bucket == "" {
-			return nil, usagef("--store %q: no bucket name after s3://", s)
+			return nil, cli.Usagef("--store %q: no bucket name after s3://", s)
 		}
 		st, err := awsStore(ctx, c.aws, bucket, strings.Trim(prefix, "/"))
 		if err != nil {
@@ -278,7 +279,7 @@ func storeName(c *config) string {
 // cmdPlugins runs `diffy plugins`: a plain table of what is built in.
 func cmdPlugins(c *config, args []string, stdout io.Writer) error {
 	if len(args) != 0 {
-		return usagef("plugins takes no argument, got %d (see diffy -h)", len(args))
+		return cli.Usagef("plugins takes no argument, got %d (see diffy -h)", len(args))
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "KIND\tNAME\tWHAT")

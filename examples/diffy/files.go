@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 )
@@ -46,19 +44,4 @@ func writeFileAtomic(path string, data []byte) (err error) {
 func isDir(path string) bool {
 	fi, err := os.Stat(path)
 	return err == nil && fi.IsDir()
-}
-
-// newLogger returns the CLI's logger: "level=LEVEL msg=... key=value"
-// lines on stderr, from level up, without the time. (diffy.WithLogger
-// puts it behind redact.NewHandler, so no AWS secret is logged.)
-func newLogger(stderr io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{
-		Level: level,
-		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
-			if len(groups) == 0 && a.Key == slog.TimeKey {
-				return slog.Attr{}
-			}
-			return a
-		},
-	}))
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"flag"
+	"github.com/diffy-dfir/diffy/examples/internal/cli"
 	"io"
 	"slices"
 	"strings"
@@ -52,7 +53,7 @@ func parseArgs(args []string) (*config, []string, error) {
 			return c, pos, nil
 		}
 		if err != nil {
-			return nil, nil, usagef("%v (see diffy -h)", err)
+			return nil, nil, cli.Usagef("%v (see diffy -h)", err)
 		}
 		rest := fs.Args()
 		consumed := args[:len(args)-len(rest)]
@@ -83,17 +84,17 @@ func check(c *config) error {
 		{"format", c.format, names(formats)},
 	} {
 		if !slices.Contains(f.known, f.value) {
-			return usagef("unknown --%s %q: use %s", f.flag, f.value, strings.Join(f.known, ", "))
+			return cli.Usagef("unknown --%s %q: use %s", f.flag, f.value, strings.Join(f.known, ", "))
 		}
 	}
 	if c.set["batch-size"] && c.batchSize < 1 {
-		return usagef("--batch-size %d: must be at least 1", c.batchSize)
+		return cli.Usagef("--batch-size %d: must be at least 1", c.batchSize)
 	}
 	if (c.osqueryURL == "") != (c.osquerySHA256 == "") {
-		return usagef("--osquery-url and --osquery-sha256 go together: the executable is run only if its digest matches")
+		return cli.Usagef("--osquery-url and --osquery-sha256 go together: the executable is run only if its digest matches")
 	}
 	if c.osqueryURL != "" && c.collector != "ssm" {
-		return usagef("--osquery-url applies to --collector ssm (the local collector runs osqueryi if installed, else its own probes)")
+		return cli.Usagef("--osquery-url applies to --collector ssm (the local collector runs osqueryi if installed, else its own probes)")
 	}
 	return nil
 }
@@ -102,7 +103,7 @@ func check(c *config) error {
 func (c *config) only(cmd string, names ...string) error {
 	for _, n := range names {
 		if c.set[n] {
-			return usagef("--%s does not apply to %s (see diffy -h)", n, cmd)
+			return cli.Usagef("--%s does not apply to %s (see diffy -h)", n, cmd)
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"github.com/diffy-dfir/diffy/examples/internal/cli"
 	"slices"
 	"strings"
 	"testing"
@@ -27,7 +28,7 @@ func FuzzParseArgs(f *testing.F) {
 		args := strings.Split(line, "\x00")
 		c, pos, err := parseArgs(args)
 		if err != nil {
-			var ue *usageError
+			var ue *cli.UsageError
 			if !errors.As(err, &ue) {
 				t.Fatalf("parseArgs(%q) = %v, not a usage error", args, err)
 			}
@@ -69,7 +70,7 @@ func FuzzErrorLine(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, msg string) {
-		for _, err := range []error{errors.New(msg), usagef("%s", msg), errors.New(msg + " AKIAIOSFODNN7EXAMPLE aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")} {
+		for _, err := range []error{errors.New(msg), cli.Usagef("%s", msg), errors.New(msg + " AKIAIOSFODNN7EXAMPLE aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")} {
 			checkOneLine(t, err)
 		}
 	})
@@ -80,7 +81,7 @@ func checkOneLine(t *testing.T, err error) {
 	t.Helper()
 	var buf bytes.Buffer
 	code := exit(&buf, err)
-	var ue *usageError
+	var ue *cli.UsageError
 	if want := map[bool]int{true: 2, false: 1}[errors.As(err, &ue)]; code != want {
 		t.Fatalf("exit(%q) = %d, want %d", err, code, want)
 	}

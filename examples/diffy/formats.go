@@ -4,6 +4,7 @@ import (
 	"io"
 
 	"github.com/diffy-dfir/diffy/analyze"
+	"github.com/diffy-dfir/diffy/examples/internal/cli"
 	"github.com/diffy-dfir/diffy/render"
 )
 
@@ -26,5 +27,5 @@ func newWriter(format string) (func(io.Writer, *analyze.Report) error, error) {
 	case "html":
 		return func(w io.Writer, r *analyze.Report) error { return render.HTML(w, r) }, nil
 	}
-	return nil, usagef("unknown --format %q", format)
+	return nil, cli.Usagef("unknown --format %q", format)
 }

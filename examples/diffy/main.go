@@ -6,39 +6,31 @@
 //	diffy analyze KEY                     collect from every instance of KEY and analyze
 //	diffy analyze --from DIR [KEY]        analyze saved results instead of collecting
 //	diffy plugins                         list what is built in
-//	diffy demo                            a self-contained demonstration
 //
 // The key "local" (or "localhost") with the default flags runs on this
 // machine, with no AWS. Flags may come before or after the arguments; run
 // `diffy -h` for them. The exit status is 0 when the command ran (outliers
 // found or not), 1 on an error and 2 on a usage error, with a one-line
 // reason on stderr.
+//
+// The demonstration on a simulated fleet is its own program,
+// examples/diffy-demo, so that this one, the tool run during an incident,
+// links no fake AWS server.
 package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"runtime/debug"
-	"strings"
-	"syscall"
 
-	"github.com/diffy-dfir/diffy/redact"
-	"github.com/diffy-dfir/diffy/render"
+	"github.com/diffy-dfir/diffy/examples/internal/cli"
 )
 
 func main() {
 	// The first Ctrl-C (or SIGTERM) cancels the run, which then stores what
-	// it collected and says how to resume; the default handling is back
-	// after it, so a second Ctrl-C ends the program at once.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-ctx.Done()
-		stop()
-	}()
+	// it collected and says how to resume; a second one ends the program.
+	ctx, stop := cli.NotifyContext()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -49,11 +41,11 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
 	defer func() {
 		if v := recover(); v != nil {
-			code = exit(stderr, internalError(v))
+			code = exit(stderr, cli.InternalError("diffy", v))
 		}
 	}()
 	if len(args) > 0 && args[0] == "demo" {
-		return exit(stderr, runDemo(ctx, args[1:], stdout, stderr))
+		return exit(stderr, errDemoMoved)
 	}
 	c, pos, err := parseArgs(args)
 	if err != nil {
@@ -64,7 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 		return 0
 	}
 	if len(pos) == 0 {
-		return exit(stderr, usagef("no command given: use baseline, analyze, plugins or demo (see diffy -h)"))
+		return exit(stderr, cli.Usagef("no command given: use baseline, analyze or plugins (see diffy -h)"))
 	}
 	switch pos[0] {
 	case "baseline":
@@ -74,53 +66,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 	case "plugins":
 		err = cmdPlugins(c, pos[1:], stdout)
 	case "demo":
-		err = runDemo(ctx, pos[1:], stdout, stderr)
+		err = errDemoMoved
 	default:
-		err = usagef("unknown command %q: use baseline, analyze, plugins or demo (see diffy -h)", pos[0])
+		err = cli.Usagef("unknown command %q: use baseline, analyze or plugins (see diffy -h)", pos[0])
 	}
 	return exit(stderr, err)
 }
 
-// usageError is a mistake in the command line: exit status 2.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
-func usagef(format string, a ...any) error {
-	return &usageError{msg: fmt.Sprintf(format, a...)}
-}
-
 // exit prints err as one line "diffy: MESSAGE" on stderr and returns the
 // exit status: 0 for no error, 2 for a usage error, 1 otherwise.
-func exit(stderr io.Writer, err error) int {
-	if err == nil {
-		return 0
-	}
-	fmt.Fprintf(stderr, "diffy: %s\n", oneLine(err.Error()))
-	var ue *usageError
-	if errors.As(err, &ue) {
-		return 2
-	}
-	return 1
-}
+func exit(stderr io.Writer, err error) int { return cli.Exit(stderr, "diffy", err) }
 
-// internalError turns a panic (a bug) into an error whose one line says
-// where its stack trace was saved, so that the user sees no trace.
-func internalError(v any) error {
-	where := "stack trace not saved"
-	if f, err := os.CreateTemp("", "diffy-crash-*.txt"); err == nil {
-		fmt.Fprintf(f, "panic: %v\n\n%s", v, debug.Stack())
-		f.Close()
-		where = "stack trace in " + f.Name()
-	}
-	return fmt.Errorf("internal error: %v (%s; please report it)", v, where)
-}
-
-// oneLine makes a message one terminal-safe line, with secrets redacted.
-func oneLine(msg string) string {
-	msg = strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", "; ")), " ")
-	return render.Escape(redact.String(msg))
-}
+// errDemoMoved answers `diffy demo`: the demo links fake AWS servers, which
+// the tool run during an incident does not carry.
+var errDemoMoved = cli.Usagef("the demo is its own program, so that this one carries no fake AWS servers: go run ./examples/diffy-demo")
 
 const usageText = `diffy finds the machines of a group that differ from the others.
 
@@ -131,7 +90,6 @@ Usage:
                                         JSON files of Result arrays (any number per file);
                                         KEY defaults to DIR's name
   diffy plugins                         list what is built in
-  diffy demo                            a self-contained demonstration
 
 KEY is "local" (this machine) with the default --target, an Auto Scaling group name
 (--target asg), a tag Name=Value (--target tag) or instance IDs i-1,i-2 (--target ids).

@@ -236,6 +236,17 @@ func TestBadCommandLines(t *testing.T) {
 	}
 }
 
+// TestDemoIsItsOwnProgram checks that `diffy demo` points to the demo's
+// program, which this one does not link (see examples/diffy-demo).
+func TestDemoIsItsOwnProgram(t *testing.T) {
+	for _, args := range [][]string{{"demo"}, {"--format", "json", "demo"}} {
+		code, _, errOut := runCLI(t, args...)
+		if code != 2 || !strings.Contains(errOut, "go run ./examples/diffy-demo") || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("%q: exit %d, stderr %q; want 2 and one line naming examples/diffy-demo", args, code, errOut)
+		}
+	}
+}
+
 func TestHelpAndPlugins(t *testing.T) {
 	code, out, _ := runCLI(t, "-h")
 	if code != 0 || !strings.Contains(out, "diffy analyze --from DIR [KEY]") {
@@ -262,12 +273,6 @@ func TestParseArgsInterspersed(t *testing.T) {
 	}
 	if want := []string{"analyze", "key", "--not-a-flag"}; strings.Join(pos, " ") != strings.Join(want, " ") {
 		t.Errorf("positional = %q, want %q", pos, want)
-	}
-}
-
-func TestOneLine(t *testing.T) {
-	if got := oneLine("a\nb\x1b[2J  c"); got != `a; b\x1b[2J c` {
-		t.Errorf("oneLine = %q", got)
 	}
 }
 

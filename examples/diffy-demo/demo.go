@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"github.com/diffy-dfir/diffy/collect/ssmcollect"
 	"github.com/diffy-dfir/diffy/diffytest/awsfake"
 	"github.com/diffy-dfir/diffy/diffytest/fleet"
+	"github.com/diffy-dfir/diffy/examples/internal/cli"
 	"github.com/diffy-dfir/diffy/persist/s3store"
 	"github.com/diffy-dfir/diffy/render"
 	"github.com/diffy-dfir/diffy/target/ec2target"
@@ -22,26 +24,29 @@ import (
 // demoGroup is the Auto Scaling group of the demo fleet.
 const demoGroup = "demo-web-asg"
 
-// runDemo runs `diffy demo ARGS`: an in-process fake AWS (awsfake) serving
+// runDemo runs the demo with the flags in args: an in-process fake AWS (awsfake) serving
 // a simulated fleet of one Auto Scaling group, a few of whose instances are
 // compromised; the real SDK clients collect from it through the real path
 // (EC2 targeting, SSM Run Command, S3 output and store); a baseline from a
 // clean instance, the analysis, the report, and the planted truth beside
 // what was found.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs := flag.NewFlagSet("diffy-demo", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	hosts := fs.Int("hosts", 200, "instances in the demo group")
 	seed := fs.Int64("seed", 2, "seed of the simulated fleet")
 	analyzer := fs.String("analyzer", "both", "baseline, cluster, or both (the cluster report is printed)")
-	if err := fs.Parse(args); err != nil {
-		return usagef("demo: %v (flags: --hosts N, --seed N, --analyzer baseline|cluster|both)", err)
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, usageText)
+		return nil
+	} else if err != nil {
+		return cli.Usagef("%v (flags: --hosts N, --seed N, --analyzer baseline|cluster|both)", err)
 	}
 	if fs.NArg() > 0 {
-		return usagef("demo takes no argument, got %q", fs.Arg(0))
+		return cli.Usagef("the demo takes no argument, got %q", fs.Arg(0))
 	}
 	if *hosts < 20 || *hosts > 20000 {
-		return usagef("demo: --hosts %d is not between 20 and 20000", *hosts)
+		return cli.Usagef("--hosts %d is not between 20 and 20000", *hosts)
 	}
 	names := []string{*analyzer}
 	if *analyzer == "both" {
@@ -49,7 +54,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	var analyzers []analyze.Analyzer
 	for _, n := range names {
-		an, err := newAnalyzer(n)
+		an, err := cli.NewAnalyzer(n)
 		if err != nil {
 			return err
 		}
@@ -96,7 +101,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	slices.Sort(truth)
 	base := []diffy.Option{diffy.WithTarget(tg), diffy.WithCollector(col), diffy.WithStore(store),
-		diffy.WithIncident("DEMO-1"), diffy.WithBaselineInstance(clean), diffy.WithLogger(newLogger(stderr, slog.LevelWarn))}
+		diffy.WithIncident("DEMO-1"), diffy.WithBaselineInstance(clean), diffy.WithLogger(cli.NewLogger(stderr, slog.LevelWarn))}
 	d, err := diffy.New(base...)
 	if err != nil {
 		return err
