@@ -217,6 +217,7 @@ type brokenStore struct {
 	reformatJSON   bool // Put trims the trailing newline
 	urlDecodesKeys bool // "%2e%2e%2fx" becomes "../x", and is refused
 	deleteKeeps    bool // Delete reports success and keeps the document
+	anonymousMiss  bool // Get of a missing key says "not found" and not what
 }
 
 func (s *brokenStore) Delete(ctx context.Context, kind persist.Kind, key string) error {
@@ -298,8 +299,10 @@ func (s *brokenStore) Get(ctx context.Context, kind persist.Kind, key string) ([
 	switch {
 	case !ok && s.missingIsNil:
 		return nil, nil
+	case !ok && s.anonymousMiss:
+		return nil, diffyerr.ErrNotFound
 	case !ok:
-		return nil, fmt.Errorf("%q: %w", key, diffyerr.ErrNotFound)
+		return nil, fmt.Errorf("no %s document %q: %w", kind, key, diffyerr.ErrNotFound)
 	case s.sharedSlices:
 		return d, nil
 	}
@@ -350,6 +353,7 @@ func TestCheckStoreCatches(t *testing.T) {
 		{"rewrites documents", func() *brokenStore { return &brokenStore{reformatJSON: true} }, []string{"round-trip"}},
 		{"decodes keys", func() *brokenStore { return &brokenStore{urlDecodesKeys: true} }, []string{"valid-keys"}},
 		{"Delete keeps the document", func() *brokenStore { return &brokenStore{deleteKeeps: true} }, []string{"delete"}},
+		{"not found, but not what", func() *brokenStore { return &brokenStore{anonymousMiss: true} }, []string{"get-missing", "kinds-separate", "delete"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -26,8 +26,8 @@ import (
 //     rewrite, and a 1 MiB document. (The suite never puts an empty
 //     document: a store holds JSON documents.)
 //   - get-missing: Get of a key never written returns an error matching
-//     diffyerr.ErrNotFound, in an empty store and in one holding other
-//     keys.
+//     diffyerr.ErrNotFound that names the key and the kind, in an empty
+//     store, in one holding other keys, and under a kind never written.
 //   - list-sorted: List returns every key held for a kind, each once,
 //     sorted as Go sorts strings; an empty kind gives an empty list and nil
 //     error.
@@ -36,12 +36,15 @@ import (
 //   - overwrite: a second Put of a key replaces the document (a shorter
 //     one too), and List still shows the key once.
 //   - valid-keys: keys that persist.ValidKey accepts but a careless store
-//     might mangle ("..a", "a..", "with space", Unicode, "%2e%2e%2fx",
-//     255 bytes, ...) are stored and listed as they are.
+//     might mangle, hide or confuse with its own files ("..a", "a..",
+//     ".hidden", ".diffy-123.tmp", "x.long", "with space", Unicode,
+//     "%2e%2e%2fx", 250, 251 and 255 bytes, two long keys sharing their
+//     first 200 bytes, ...) are stored and listed as they are.
 //   - invalid-keys: Put and Get of a key persist.ValidKey refuses ("",
-//     ".", "..", "../x", "a/b", "/abs", `a\b`, "a\x00b", "a\nb", 256
-//     bytes), and Put, Get and List of such a kind, return an error matching
-//     diffyerr.ErrInvalidKey, and nothing is stored.
+//     ".", "..", "../x", "a/b", "/abs", "/etc/passwd", `a\b`, "a\x00b",
+//     "a\nb", "a\x1b[31m", 256 bytes), and Put, Get and List of such a
+//     kind, return an error matching diffyerr.ErrInvalidKey, and nothing is
+//     stored.
 //   - atomic-overwrite: while writers overwrite one key concurrently with
 //     documents of different sizes, every Get returns one of the documents
 //     written, whole; afterwards the key holds one of the last ones.
@@ -54,8 +57,9 @@ import (
 //     with -race).
 //   - delete: for a Store with the optional persist.Deleter capability,
 //     Delete removes one document (Get then fails with ErrNotFound, List no
-//     longer shows it, the same key under another kind stays), Delete of a
-//     missing document matches ErrNotFound, and of an invalid key
+//     longer shows it, the same key under another kind stays, a long key
+//     can be deleted and put again), Delete of a missing document matches
+//     ErrNotFound and names the key, and of every invalid key
 //     ErrInvalidKey. Skipped for a Store without Delete.
 //
 // A call that panics, or does not return within HangTimeout, breaks the
@@ -98,12 +102,17 @@ func storeDocs() map[string][]byte {
 var validStoreKeys = []string{
 	"plain", "key.with.dots", "..leading-dots", "trailing-dots..", "...", "with space", " edge spaces ",
 	"ünïcödé-ключ-鍵", "i-0abc,i-0def", "UPPER-lower_123", "-dash", "~tilde", "%2e%2e%2fx", "a%00b",
-	"key.json", strings.Repeat("k", 255),
+	"key.json", ".hidden", "a.", ".diffy-123.tmp", "x.long", strings.Repeat("k", 255),
+	strings.Repeat("m", 250), strings.Repeat("n", 251),
+	// Two long keys alike in their first 200 bytes: a store that shortens
+	// long names must keep them apart.
+	strings.Repeat("p", 200) + "tail", strings.Repeat("p", 200) + "other-tail-" + strings.Repeat("q", 44),
 }
 
 // invalidStoreKeys are keys persist.ValidKey refuses.
 var invalidStoreKeys = []string{
 	"", ".", "..", "../x", "..\\x", "a/b", "/abs", "a\\b", "a\x00b", "a\nb", "\x7f", "x/../../y", strings.Repeat("k", 256),
+	"/", "../", "a/", "/etc/passwd", "../../../../../../tmp/escape", "/tmp/x/../y", "a\x1b[31m",
 }
 
 // invalidKinds are kinds persist.ValidKey refuses.
@@ -135,7 +144,10 @@ var storeRules = []rule[persist.Store]{
 		if err := put(ctx, s, persist.KindBaseline, "written", []byte(`{}`)); err != nil {
 			return fmt.Errorf("Put(%q): %w", "written", err)
 		}
-		return wantNotFound(ctx, s, persist.KindBaseline, "never-written", "beside another key")
+		if err := wantNotFound(ctx, s, persist.KindBaseline, "never-written", "beside another key"); err != nil {
+			return err
+		}
+		return wantNotFound(ctx, s, "other-kind", "written", "under a kind never written")
 	}},
 	{"list-sorted", func(ctx context.Context, s persist.Store) error {
 		keys, err := list(ctx, s, persist.KindAnalysis)
@@ -276,7 +288,7 @@ var storeRules = []rule[persist.Store]{
 				errs = append(errs, fmt.Errorf("after refused Puts only, List(%s) returned %q", kind, keys))
 			}
 		}
-		for _, k := range []string{"x", "y", "abs", "b", "k"} {
+		for _, k := range []string{"x", "y", "abs", "b", "k", "passwd", "escape"} {
 			if _, err := get(ctx, s, persist.KindBaseline, k); err == nil {
 				errs = append(errs, fmt.Errorf("after refused Puts only, Get(baseline, %q) found a document: an escaping key was written", k))
 			}
@@ -459,14 +471,32 @@ func storeDeleteRule(ctx context.Context, s persist.Store) error {
 		return err
 	case !errors.Is(err, diffyerr.ErrNotFound):
 		return fmt.Errorf("Delete of a missing document returned %v, want an error matching ErrNotFound", err)
+	case !strings.Contains(err.Error(), "gone"):
+		return fmt.Errorf("Delete of a missing document returned %q, which does not name the key %q", err, "gone")
 	}
-	switch err := del(persist.KindCollection, "../kept"); {
-	case asCallError(err) != nil:
+	long := strings.Repeat("d", 240) + "-long"
+	if err := putDoc(ctx, s, persist.KindCollection, long); err != nil {
 		return err
-	case !errors.Is(err, diffyerr.ErrInvalidKey):
-		return fmt.Errorf("Delete of key %q returned %v, want an error matching ErrInvalidKey", "../kept", err)
 	}
-	return nil
+	if err := del(persist.KindCollection, long); err != nil {
+		return fmt.Errorf("Delete of a %d-byte key: %w", len(long), err)
+	}
+	if err := wantNotFound(ctx, s, persist.KindCollection, long, "after Delete"); err != nil {
+		return err
+	}
+	if err := putDoc(ctx, s, persist.KindCollection, long); err != nil {
+		return fmt.Errorf("Put again after Delete of a %d-byte key: %w", len(long), err)
+	}
+	var errs []error
+	for _, k := range append([]string{"../kept"}, invalidStoreKeys...) {
+		switch err := del(persist.KindCollection, k); {
+		case asCallError(err) != nil:
+			errs = append(errs, err)
+		case !errors.Is(err, diffyerr.ErrInvalidKey):
+			errs = append(errs, fmt.Errorf("Delete of key %q returned %v, want an error matching ErrInvalidKey", k, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func put(ctx context.Context, s persist.Store, kind persist.Kind, key string, doc []byte) error {
@@ -499,6 +529,8 @@ func wantNotFound(ctx context.Context, s persist.Store, kind persist.Kind, key, 
 		return fmt.Errorf("Get(%s, %q) of a key never written (%s) returned %q and no error", kind, key, where, doc)
 	case !errors.Is(err, diffyerr.ErrNotFound):
 		return fmt.Errorf("Get(%s, %q) of a key never written (%s) returned %v, which does not match ErrNotFound", kind, key, where, err)
+	case !strings.Contains(err.Error(), key) || !strings.Contains(err.Error(), string(kind)):
+		return fmt.Errorf("Get(%s, %q) of a key never written (%s) returned %q, which does not name the kind and the key: the caller cannot tell what is missing", kind, key, where, err)
 	}
 	return nil
 }

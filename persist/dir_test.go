@@ -14,14 +14,28 @@ import (
 	"github.com/diffy-dfir/diffy/persist"
 )
 
-func TestDirContract(t *testing.T) {
-	storeContract(t, func(t *testing.T) persist.Store {
-		return persist.NewDir(filepath.Join(t.TempDir(), "store"))
-	})
-}
-
-func TestMemoryContract(t *testing.T) {
-	storeContract(t, func(t *testing.T) persist.Store { return &persist.Memory{} })
+// badKeys are keys (and kinds) that Dir must refuse with ErrInvalidKey
+// before it touches the file system. (diffytest.TestStore checks every
+// Store refuses such keys; this test checks Dir writes nothing outside.)
+var badKeys = map[string]string{
+	"empty":           "",
+	"dot":             ".",
+	"dotdot":          "..",
+	"slash":           "a/b",
+	"leading slash":   "/etc/passwd",
+	"parent path":     "../escape",
+	"deep parent":     "../../../../../../tmp/escape",
+	"trailing slash":  "a/",
+	"backslash":       `a\b`,
+	"windows parent":  `..\escape`,
+	"nul":             "a\x00b",
+	"newline":         "a\nb",
+	"escape byte":     "a\x1b[31m",
+	"del":             "a\x7f",
+	"256 bytes":       strings.Repeat("k", 256),
+	"only slash":      "/",
+	"dotdot slash":    "../",
+	"absolute nested": "/tmp/x/../y",
 }
 
 // tree lists every path under root (relative, sorted).

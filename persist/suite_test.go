@@ -8,7 +8,8 @@ import (
 	"github.com/diffy-dfir/diffy/persist"
 )
 
-// Dir and Memory pass the Store conformance suite plugin authors use.
+// Dir and Memory pass the Store conformance suite plugin authors use, the
+// one suite of the Store contract (persist/s3store runs it too).
 
 func TestDirSuite(t *testing.T) {
 	diffytest.TestStore(t, func(t *testing.T) persist.Store {
@@ -18,4 +19,9 @@ func TestDirSuite(t *testing.T) {
 
 func TestMemorySuite(t *testing.T) {
 	diffytest.TestStore(t, func(t *testing.T) persist.Store { return persist.NewMemory() })
+}
+
+// The zero Memory is ready to use, as its doc says.
+func TestZeroMemorySuite(t *testing.T) {
+	diffytest.TestStore(t, func(t *testing.T) persist.Store { return &persist.Memory{} })
 }
