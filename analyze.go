@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/diffy-dfir/diffy/analyze"
 	"github.com/diffy-dfir/diffy/collect"
 	"github.com/diffy-dfir/diffy/persist"
+	"github.com/diffy-dfir/diffy/target"
 )
 
 // Analyze collects from every instance of key (as Collect does, storing the
@@ -20,7 +22,9 @@ import (
 // stored baseline is loaded first, before anything is collected; when there
 // is none the error matches ErrNoBaseline and says to run `diffy baseline
 // KEY`, unless the key names no instance at all (a typo): then it is the
-// target's ErrNotFound. A collection that stops part way returns a nil
+// target's ErrNotFound. The Report's hosts carry what the target knew of
+// their instances (Host.Name, PrivateIP and Tags). A collection that stops
+// part way returns a nil
 // Report and an *IncompleteError holding what was collected. Plugin errors
 // come wrapped in a *StageError.
 func (d *Diffy) Analyze(ctx context.Context, key string) (*analyze.Report, error) {
@@ -41,7 +45,7 @@ func (d *Diffy) Analyze(ctx context.Context, key string) (*analyze.Report, error
 			return nil, err
 		}
 	}
-	results, resumed, err := d.collect(ctx, key, sk)
+	results, insts, resumed, err := d.collect(ctx, key, sk)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +53,12 @@ func (d *Diffy) Analyze(ctx context.Context, key string) (*analyze.Report, error
 	if resumed > 0 {
 		notes = append(notes, fmt.Sprintf("%d instances were collected by an earlier, interrupted run of incident %s, which this run resumed", resumed, d.incident))
 	}
-	return d.analyze(ctx, key, sk, results, base, nil, notes...)
+	d.report("analyze", 0, 1)
+	rep, err := d.analyzer.Analyze(ctx, analyze.Input{Key: key, Results: results, Baseline: base})
+	if err == nil && rep != nil {
+		describeHosts(rep, insts)
+	}
+	return d.storeReport(ctx, key, sk, rep, err, nil, notes...)
 }
 
 // AnalyzeResults analyzes Results collected earlier (loaded with
@@ -154,11 +163,27 @@ const streamAhead = 4
 // errStreamFailed stops the scan of AnalyzeFiles once the stream failed.
 var errStreamFailed = errors.New("stream failed")
 
-// analyze runs the analyzer and stores the Report, with notes added to it.
-func (d *Diffy) analyze(ctx context.Context, key, sk string, results, baseline []collect.Result, skipped []analyze.Skip, notes ...string) (*analyze.Report, error) {
+// analyze runs the analyzer and stores the Report.
+func (d *Diffy) analyze(ctx context.Context, key, sk string, results, baseline []collect.Result, skipped []analyze.Skip) (*analyze.Report, error) {
 	d.report("analyze", 0, 1)
 	rep, err := d.analyzer.Analyze(ctx, analyze.Input{Key: key, Results: results, Baseline: baseline, Skipped: skipped})
-	return d.storeReport(ctx, key, sk, rep, err, skipped, notes...)
+	return d.storeReport(ctx, key, sk, rep, err, skipped)
+}
+
+// describeHosts gives the Report's hosts what the target knew of their
+// instances: name, private address and tags (copied: the Report is the
+// caller's).
+func describeHosts(rep *analyze.Report, insts []target.Instance) {
+	byID := make(map[string]*target.Instance, len(insts))
+	for i := range insts {
+		byID[insts[i].ID] = &insts[i]
+	}
+	for i := range rep.Hosts {
+		h := &rep.Hosts[i]
+		if in, ok := byID[h.InstanceID]; ok {
+			h.Name, h.PrivateIP, h.Tags = in.Name, in.PrivateIP, maps.Clone(in.Tags)
+		}
+	}
 }
 
 // storeReport checks the Report (or error) of the analyzer, adds notes to

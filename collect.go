@@ -39,24 +39,24 @@ func (d *Diffy) Collect(ctx context.Context, key string) ([]collect.Result, erro
 	if err != nil {
 		return nil, err
 	}
-	rs, _, err := d.collect(ctx, key, sk)
+	rs, _, _, err := d.collect(ctx, key, sk)
 	return rs, err
 }
 
 // collect is Collect; resumed counts the instances whose Results came from
 // the parts of an earlier run of the same incident.
-func (d *Diffy) collect(ctx context.Context, key, sk string) (results []collect.Result, resumed int, err error) {
-	insts, err := d.targets(ctx, key)
+func (d *Diffy) collect(ctx context.Context, key, sk string) (results []collect.Result, insts []target.Instance, resumed int, err error) {
+	insts, err = d.targets(ctx, key)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	cmds, err := d.commands(ctx)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	prior, next, err := d.loadParts(ctx, sk, d.incident)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	inTarget := make(map[string]bool, len(insts))
 	for _, in := range insts {
@@ -122,15 +122,15 @@ func (d *Diffy) collect(ctx context.Context, key, sk string) (results []collect.
 		}
 		if stop != nil {
 			sortResults(results, insts, cmds)
-			return results, resumed, &IncompleteError{Key: key, Incident: d.incident, Done: done, Total: len(insts), Results: results, Err: stop}
+			return results, insts, resumed, &IncompleteError{Key: key, Incident: d.incident, Done: done, Total: len(insts), Results: results, Err: stop}
 		}
 	}
 	sortResults(results, insts, cmds)
 	if err := d.put(ctx, persist.KindCollection, sk, results); err != nil {
-		return results, resumed, &IncompleteError{Key: key, Incident: d.incident, Done: done, Total: len(insts), Results: results, Err: err}
+		return results, insts, resumed, &IncompleteError{Key: key, Incident: d.incident, Done: done, Total: len(insts), Results: results, Err: err}
 	}
 	parts.Drop(ctx, d.store, d.log, sk, d.incident)
-	return results, resumed, nil
+	return results, insts, resumed, nil
 }
 
 // saveTimeout bounds the store write of a batch collected while ctx was

@@ -527,3 +527,30 @@ func TestCollectSharesRowsAcrossBatches(t *testing.T) {
 		t.Errorf("different rows mixed up: %v %v", ports["i-1"], ports["i-6"])
 	}
 }
+
+// TestAnalyzeDescribesHosts: the Report's hosts carry what the target knew
+// of their instances (name, private address, tags), as copies.
+func TestAnalyzeDescribesHosts(t *testing.T) {
+	ctx := context.Background()
+	var insts []target.Instance
+	for i, id := range ids(3) {
+		insts = append(insts, target.Instance{ID: id, Name: fmt.Sprintf("web-%d", i), PrivateIP: fmt.Sprintf("10.0.0.%d", i),
+			Tags: map[string]string{"Role": "web"}})
+	}
+	tg := target.Static{"web": insts}
+	d := mustNew(t, diffy.WithTarget(tg), diffy.WithPayload(twoCommands), diffy.WithCollector(newFleet(3, "i-2")),
+		diffy.WithStore(persist.NewMemory()), diffy.WithAnalyzer(analyze.Clustering{}))
+	rep, err := d.Analyze(ctx, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, h := range rep.Hosts {
+		if h.Name != insts[i].Name || h.PrivateIP != insts[i].PrivateIP || h.Tags["Role"] != "web" {
+			t.Errorf("host %s: name %q, address %q, tags %v; want the target's %+v", h.InstanceID, h.Name, h.PrivateIP, h.Tags, insts[i])
+		}
+	}
+	rep.Hosts[0].Tags["Role"] = "changed"
+	if insts[0].Tags["Role"] != "web" {
+		t.Error("the report's tags are the target's own map")
+	}
+}

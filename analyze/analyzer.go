@@ -100,6 +100,16 @@ type Host struct {
 	Cluster int `json:"cluster"`
 	// Findings say why, most telling first; empty (not null) when none.
 	Findings []Finding `json:"findings"`
+	// FindingsOmitted counts the host's findings that the analyzer found
+	// and did not keep in Findings (a cap such as Clustering.MaxFindings):
+	// a list that was cut says so. Zero when Findings holds them all.
+	FindingsOmitted int `json:"findings_omitted,omitempty"`
+	// Name, PrivateIP and Tags are what the target knew of the instance
+	// (target.Instance), when it knew it; diffy.Diffy fills them in after
+	// the analyzer ran. Empty otherwise.
+	Name      string            `json:"name,omitempty"`
+	PrivateIP string            `json:"private_ip,omitempty"`
+	Tags      map[string]string `json:"tags,omitempty"`
 	// Position is the host's place on the analyzer's 2-D map of the fleet
 	// (its first two principal coordinates, for cluster analysis), for
 	// plots; empty when the analyzer makes no map.
