@@ -27,17 +27,13 @@ func ExampleTable() {
 		fmt.Println(err)
 	}
 	// Output:
-	// Key:             web-asg
-	// Analyzer:        baseline
-	// Created:         2026-11-26T12:00:00Z
-	// Baseline from:   i-0a
-	// Hosts analyzed:  2
-	// Outliers:        1
+	// web-asg: 1 of 2 hosts is an outlier (baseline analysis against i-0a).
+	// made 2026-11-26T12:00:00Z
 	//
-	// OUTLIERS
+	// OUTLIERS, most telling first
 	// i-0b  score 1.00  1 finding
-	//   KIND   COMMAND          HOSTS  PREVALENCE  ROW
-	//   added  listening_ports  1      0.500       address=0.0.0.0 name=nc port=4444
+	//   KIND   COMMAND          HOSTS               ROW
+	//   added  listening_ports  1 of 2 hosts (50%)  address=0.0.0.0 name=nc port=4444
 	//
 	// 1 host is not an outlier.
 }

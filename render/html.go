@@ -1,25 +1,19 @@
 package render
 
 import (
-	"bytes"
 	"cmp"
+	"crypto/sha256"
+	_ "embed"
 	"encoding/base64"
 	"fmt"
 	"html/template"
-	"image/color"
 	"io"
+	"maps"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
-
-	"gonum.org/v1/gonum/mat"
-	"gonum.org/v1/gonum/stat"
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgsvg"
 
 	"github.com/diffy-dfir/diffy/analyze"
 	"github.com/diffy-dfir/diffy/diffyerr"
@@ -27,406 +21,615 @@ import (
 
 // Defaults of HTML's options (see Option).
 const (
-	// DefaultHTMLMaxOutliers is the number of outliers whose findings the
-	// page lists, highest score first.
-	DefaultHTMLMaxOutliers = 500
-	// DefaultHTMLMaxPoints is the number of hosts drawn on the map: every
-	// outlier, and the others evenly sampled.
-	DefaultHTMLMaxPoints = 20000
-	// DefaultHTMLMapWidth and DefaultHTMLMapHeight are the map's size in
-	// points (1/72 inch).
-	DefaultHTMLMapWidth  = 720
-	DefaultHTMLMapHeight = 480
+	// DefaultHTMLMaxHosts is the number of hosts whose findings the page
+	// lists: the outliers first, highest score first, then the other hosts
+	// with findings. The table lists every host whatever this is.
+	DefaultHTMLMaxHosts = 1000
+	// DefaultHTMLMaxFindings is the number of findings listed per host.
+	DefaultHTMLMaxFindings = 50
+	// DefaultHTMLOpen is the number of outliers shown unfolded at the top.
+	DefaultHTMLOpen = 5
+	// DefaultHTMLMinMapHosts is the smallest group that gets a map: under
+	// it, the table of every host fits on one screen (about 25 rows) and
+	// says all a map would.
+	DefaultHTMLMinMapHosts = 25
+	// DefaultHTMLTableRows is the number of rows the table of every host
+	// shows at first (the most telling hosts); the others are in the page,
+	// found by the filter or shown by a button. Laying out the rows is
+	// most of the time a browser takes to open a large report: 10,000 rows
+	// more than double it (measured in TestHTMLScreenshots).
+	DefaultHTMLTableRows = 100
 )
 
-// HTML writes r as one self-contained HTML page: no script, no style sheet,
-// font or image from the network. It holds the report's notes, a 2-D map
-// of the hosts (an SVG image inlined as a data URI, drawn with
-// gonum.org/v1/plot) with each cluster in its own colour and the outliers
-// on red squares, the clusters with their traits, and each outlier with its
-// findings, highest score first.
+// HTML writes r as one self-contained HTML page, made for triage. From the
+// top:
 //
-// The map places hosts at their Host.Position (the cluster analyzer's
-// first two principal coordinates). When the report has none (a baseline
-// report), HTML computes them itself: a principal component analysis
-// (gonum stat.PC) of the hosts × findings matrix, on the 64 rows most
-// often found; without findings, hosts are placed by score.
+//   - the verdict in one line (how many of how many hosts are outliers,
+//     the analyzer, failed commands, skipped inputs) and the report's
+//     notes, which say how far it can be trusted;
+//   - a bar to show only the findings (and hosts) of one command and one
+//     kind;
+//   - the outliers, highest score first, each with its findings in plain
+//     words (the kind, the command, how many hosts share the row and
+//     their share, the row itself) and its failed commands; the first few
+//     unfolded, the others folded to one line;
+//   - folded, the other hosts with findings;
+//   - a map (inline SVG) where every host is a dot of its cluster's
+//     colour, outliers larger and red: pointing at a dot shows its
+//     instance ID, cluster and score, clicking it goes to the host. See
+//     layoutMap for where the dots go. Groups under WithMinMapHosts hosts, and
+//     reports whose analyzer makes no map (no Host.Position, one
+//     cluster), get none;
+//   - a table of every host (instance ID, cluster, score, outlier,
+//     findings and failed commands), sortable by any column and filtered
+//     by what is typed;
+//   - the clusters, one line each, their traits folded; the hosts with
+//     failed commands and the skipped inputs, folded.
+//
+// Every list that is cut says how many it leaves out, and where they are
+// (the JSON report). The page loads nothing: its one style sheet and one
+// script are inline, and its Content-Security-Policy allows only those two
+// (by their SHA-256) and no connection, so it works from file:// and
+// cannot leak what it shows.
 //
 // Everything that came from a host (rows, instance IDs, errors, notes)
 // goes through Escape, so control characters and invalid UTF-8 are shown
 // as visible escapes, and then through html/template, which escapes it
-// for HTML: no host content can add markup or script to the page.
+// for its place in the page: no host content can add markup or script.
+// The script reads the page and writes only text and classes.
 func HTML(w io.Writer, r *analyze.Report, opt ...Option) error {
 	if r == nil {
 		return fmt.Errorf("render: HTML of a nil report: %w", diffyerr.ErrInvalidInput)
 	}
-	opts, err := resolve(opt)
+	opts, err := resolve(opt, DefaultHTMLMaxFindings)
 	if err != nil {
 		return err
 	}
-	svg, err := hostMap(r, opts)
-	if err != nil {
-		return fmt.Errorf("render: the map: %w", err)
-	}
-	page := htmlPage{
-		Title:     opts.Title,
-		Key:       Escape(r.Key),
-		Analyzer:  Escape(r.Analyzer),
-		CreatedAt: r.CreatedAt.UTC().Format(time.RFC3339),
-		Hosts:     len(r.Hosts),
-		Map:       template.URL("data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString(svg)),
-	}
-	if page.Title == "" {
-		page.Title = "Diffy report: " + page.Key
-	}
-	if r.BaselineInstance != "" {
-		page.Baseline = Escape(r.BaselineInstance)
-	}
-	for _, n := range r.Notes {
-		page.Notes = append(page.Notes, Escape(n))
-	}
-	for _, s := range r.Skipped {
-		page.Skipped = append(page.Skipped, Escape(s.Source)+": "+Escape(s.Reason))
-	}
-	for _, c := range r.Clusters {
-		hc := htmlCluster{ID: c.ID, Size: c.Size, Color: cssColor(clusterColor(c.ID))}
-		for _, t := range c.Traits {
-			hc.Traits = append(hc.Traits, htmlFinding(t))
+	p := newPage(r, opts)
+	ew := &errWriter{w: w}
+	if err := htmlTemplate.Execute(ew, p); err != nil {
+		if ew.err != nil {
+			return ew.err
 		}
-		page.Clusters = append(page.Clusters, hc)
+		return fmt.Errorf("render: HTML: %w", err)
 	}
-	outliers := r.Outliers()
-	page.Outliers = len(outliers)
-	slices.SortStableFunc(outliers, func(a, b analyze.Host) int { return cmp.Compare(b.Score, a.Score) })
-	if opts.MaxOutliers >= 0 && len(outliers) > opts.MaxOutliers {
-		page.Omitted = len(outliers) - opts.MaxOutliers
-		outliers = outliers[:opts.MaxOutliers]
+	return nil
+}
+
+//go:embed report.tmpl
+var reportTemplate string
+
+//go:embed report.css
+var reportCSS string
+
+//go:embed report.js
+var reportJS string
+
+var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{"plural": plural}).Parse(reportTemplate))
+
+// reportCSP is the page's Content-Security-Policy: nothing but its own
+// style sheet and script, by hash.
+var reportCSP = fmt.Sprintf("default-src 'none'; style-src '%s'; script-src '%s'; base-uri 'none'; form-action 'none'",
+	cspHash(reportCSS), cspHash(reportJS))
+
+func cspHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// The page's model; every string in it that came from the report has
+// passed through Escape.
+type (
+	htmlPage struct {
+		Title, Key, Analyzer, Created, Baseline, Verdict, Version string
+		CSP                                                       string
+		Style                                                     template.CSS
+		Script                                                    template.JS
+		Hosts, Outliers                                           int
+		Notes, Skipped                                            []string
+		Commands, Kinds                                           []htmlChoice
+		Cards, Others                                             []htmlCard
+		CardsOmitted, OthersOmitted, OthersTotal                  int
+		Map                                                       *htmlMap
+		NoMap                                                     string
+		Rows                                                      []htmlRow
+		TableRows                                                 int
+		HasName, HasIP, HasTags                                   bool
+		CommonTags                                                string
+		Clusters                                                  []htmlCluster
+		ErrorHosts                                                []htmlErrHost
+		ErrorHostsTotal, ErrorHostsOmitted                        int
 	}
-	for _, h := range outliers {
-		oh := htmlHost{ID: Escape(h.InstanceID), Cluster: h.Cluster, Score: fmt.Sprintf("%.2f", h.Score)}
-		fs := h.Findings
-		if opts.MaxFindings >= 0 && len(fs) > opts.MaxFindings {
-			oh.More = len(fs) - opts.MaxFindings
-			fs = fs[:opts.MaxFindings]
-		}
+	htmlChoice struct {
+		Index int
+		Name  string
+	}
+	htmlCard struct {
+		Index, Cluster, Total, Failed int
+		ID, Score, Meta, Lead, Shown  string
+		Tokens                        string
+		Outlier, Open, ShowCluster    bool
+		Findings                      []htmlFinding
+		Errors                        []string
+	}
+	htmlFinding struct {
+		Kind, Words, Row, Template, Token, KindClass string
+	}
+	htmlRow struct {
+		Index, Cluster, Findings, Failed int
+		ID, Name, IP, Tags, Score        string
+		ScoreValue, Tokens               string
+		Outlier, Card, Hidden            bool
+	}
+	htmlCluster struct {
+		ID, Size, Outliers, Color int
+		Lead, Tokens              string
+		Traits                    []htmlFinding
+	}
+	htmlErrHost struct {
+		ID, Target string
+		Errors     []string
+	}
+	htmlMap struct {
+		ViewBox       string
+		Width, Height int
+		Hosts         int
+		Discs         []htmlDisc
+		Dots          []htmlDot
+		Legend        []htmlDisc
+	}
+	htmlDisc struct {
+		Cluster, Size, Color int
+		X, Y, R, LabelY      string
+		Font                 string
+	}
+	htmlDot struct {
+		Index          int
+		Target, Label  string
+		X, Y, R, Class string
+	}
+)
+
+// vocab numbers the command IDs and kinds of the findings, for the
+// filters: the page names them by number, never by their text.
+type vocab struct {
+	cmds, kinds map[string]int
+}
+
+func newVocab(r *analyze.Report) vocab {
+	cmds, kinds := map[string]bool{}, map[string]bool{}
+	add := func(fs []analyze.Finding) {
 		for _, f := range fs {
-			oh.Findings = append(oh.Findings, htmlFinding(f))
+			cmds[f.CommandID], kinds[f.Kind] = true, true
 		}
-		for _, e := range h.Errors {
-			oh.Errors = append(oh.Errors, Escape(e))
-		}
-		page.OutlierHosts = append(page.OutlierHosts, oh)
 	}
 	for _, h := range r.Hosts {
-		if len(h.Errors) > 0 && !h.Outlier {
-			page.ErrorHosts = append(page.ErrorHosts, Escape(h.InstanceID)+": "+Escape(strings.Join(h.Errors, "; ")))
+		add(h.Findings)
+	}
+	for _, c := range r.Clusters {
+		add(c.Traits)
+	}
+	v := vocab{cmds: map[string]int{}, kinds: map[string]int{}}
+	for i, c := range slices.Sorted(maps.Keys(cmds)) {
+		v.cmds[c] = i
+	}
+	for i, k := range slices.Sorted(maps.Keys(kinds)) {
+		v.kinds[k] = i
+	}
+	return v
+}
+
+func (v vocab) token(f analyze.Finding) string {
+	return "c" + strconv.Itoa(v.cmds[f.CommandID]) + ".k" + strconv.Itoa(v.kinds[f.Kind])
+}
+
+// tokens is the set of tokens of fs, space-separated.
+func (v vocab) tokens(fs []analyze.Finding) string {
+	seen := map[string]bool{}
+	var out []string
+	for _, f := range fs {
+		if t := v.token(f); !seen[t] {
+			seen[t] = true
+			out = append(out, t)
 		}
 	}
-	return htmlTemplate.Execute(w, page)
+	slices.Sort(out)
+	return strings.Join(out, " ")
 }
 
-type htmlPage struct {
-	Title, Key, Analyzer, CreatedAt, Baseline string
-	Hosts, Outliers, Omitted                  int
-	Map                                       template.URL
-	Notes, Skipped, ErrorHosts                []string
-	Clusters                                  []htmlCluster
-	OutlierHosts                              []htmlHost
+func choices(m map[string]int) []htmlChoice {
+	out := make([]htmlChoice, 0, len(m))
+	for name, i := range m {
+		out = append(out, htmlChoice{Index: i, Name: Escape(name)})
+	}
+	slices.SortFunc(out, func(a, b htmlChoice) int { return cmp.Compare(a.Index, b.Index) })
+	return out
 }
 
-type htmlCluster struct {
-	ID, Size int
-	Color    template.CSS
-	Traits   []htmlRow
+// byTelling orders host indexes by score, highest first, then by ID.
+func byTelling(r *analyze.Report, idx []int) {
+	slices.SortStableFunc(idx, func(a, b int) int {
+		return cmp.Or(cmp.Compare(r.Hosts[b].Score, r.Hosts[a].Score), strings.Compare(r.Hosts[a].InstanceID, r.Hosts[b].InstanceID))
+	})
 }
 
-type htmlHost struct {
-	ID, Score string
-	Cluster   int
-	More      int
-	Findings  []htmlRow
-	Errors    []string
+func newPage(r *analyze.Report, opts options) *htmlPage {
+	n := len(r.Hosts)
+	v := newVocab(r)
+	p := &htmlPage{
+		Title:    opts.Title,
+		Key:      Escape(r.Key),
+		Analyzer: Escape(r.Analyzer),
+		Version:  Escape(opts.Version),
+		CSP:      reportCSP,
+		Style:    template.CSS(reportCSS),
+		Script:   template.JS(reportJS),
+		Hosts:    n,
+		Verdict:  Verdict(r),
+		Commands: choices(v.cmds),
+		Kinds:    choices(v.kinds),
+	}
+	if len(p.Commands) == 0 {
+		p.Commands, p.Kinds = nil, nil
+	}
+	if p.Title == "" {
+		p.Title = "Diffy report: " + p.Key
+	}
+	if !r.CreatedAt.IsZero() {
+		p.Created = r.CreatedAt.UTC().Format(time.RFC3339)
+	}
+	if r.BaselineInstance != "" {
+		p.Baseline = Escape(r.BaselineInstance)
+	}
+	for _, note := range r.Notes {
+		p.Notes = append(p.Notes, Escape(note))
+	}
+	for _, s := range r.Skipped {
+		p.Skipped = append(p.Skipped, Escape(s.Source)+": "+Escape(s.Reason))
+	}
+
+	// Who gets a card: the outliers, then the others with findings.
+	var outl, others []int
+	for i, h := range r.Hosts {
+		switch {
+		case h.Outlier:
+			outl = append(outl, i)
+		case len(h.Findings) > 0 || h.FindingsOmitted > 0:
+			others = append(others, i)
+		}
+	}
+	p.Outliers = len(outl)
+	byTelling(r, outl)
+	byTelling(r, others)
+	budget := opts.MaxHosts
+	if budget < 0 {
+		budget = n
+	}
+	hasCard := make([]bool, n)
+	clustered := len(r.Clusters) > 0
+	for k, i := range outl {
+		if k >= budget {
+			p.CardsOmitted = len(outl) - k
+			break
+		}
+		hasCard[i] = true
+		p.Cards = append(p.Cards, newCard(r, i, v, opts, k < opts.Open, clustered))
+	}
+	budget = max(0, budget-len(p.Cards))
+	p.OthersTotal = len(others)
+	for k, i := range others {
+		if k >= budget {
+			p.OthersOmitted = len(others) - k
+			break
+		}
+		hasCard[i] = true
+		p.Others = append(p.Others, newCard(r, i, v, opts, false, clustered))
+	}
+	target := func(i int) string {
+		if hasCard[i] {
+			return "h" + strconv.Itoa(i)
+		}
+		return "r" + strconv.Itoa(i)
+	}
+
+	// The table of every host, most telling first; tags that every host
+	// has alike are said once, above it.
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	byTelling(r, order)
+	common := commonTags(r.Hosts)
+	p.TableRows = opts.TableRows
+	if p.TableRows < 0 || p.TableRows > n {
+		p.TableRows = n
+	}
+	for k, i := range order {
+		h := &r.Hosts[i]
+		m := hostMeta(h, common)
+		row := htmlRow{Index: i, Cluster: h.Cluster, Findings: len(h.Findings) + h.FindingsOmitted, Failed: len(h.Errors),
+			ID: Escape(h.InstanceID), Name: m.name, IP: m.ip, Tags: m.tags,
+			Score: formatScore(h.Score), ScoreValue: strconv.FormatFloat(h.Score, 'g', -1, 64),
+			Tokens: v.tokens(h.Findings), Outlier: h.Outlier, Card: hasCard[i], Hidden: k >= p.TableRows}
+		p.HasName = p.HasName || m.name != ""
+		p.HasIP = p.HasIP || m.ip != ""
+		p.HasTags = p.HasTags || m.tags != ""
+		p.Rows = append(p.Rows, row)
+	}
+	p.CommonTags = formatTags(common, nil)
+
+	// Clusters.
+	outOf := map[int]int{}
+	for _, i := range outl {
+		outOf[r.Hosts[i].Cluster]++
+	}
+	for _, c := range r.Clusters {
+		hc := htmlCluster{ID: c.ID, Size: c.Size, Outliers: outOf[c.ID], Color: clusterColor(c.ID), Tokens: v.tokens(c.Traits)}
+		for _, t := range c.Traits {
+			hc.Traits = append(hc.Traits, newFinding(t, n, v))
+		}
+		if len(c.Traits) > 0 {
+			hc.Lead = Escape(c.Traits[0].CommandID) + " " + FormatRow(c.Traits[0].Row)
+		}
+		p.Clusters = append(p.Clusters, hc)
+	}
+
+	// Hosts with failed commands, most telling first.
+	for _, i := range order {
+		h := &r.Hosts[i]
+		if len(h.Errors) == 0 {
+			continue
+		}
+		p.ErrorHostsTotal++
+		if opts.MaxHosts >= 0 && len(p.ErrorHosts) >= opts.MaxHosts {
+			p.ErrorHostsOmitted++
+			continue
+		}
+		eh := htmlErrHost{ID: Escape(h.InstanceID), Target: target(i)}
+		for _, e := range h.Errors {
+			eh.Errors = append(eh.Errors, Escape(e))
+		}
+		p.ErrorHosts = append(p.ErrorHosts, eh)
+	}
+
+	p.Map, p.NoMap = newMap(r, opts, target)
+	return p
 }
 
-type htmlRow struct {
-	Command, Kind, Row string
-	Hosts              int
-	Prevalence         string
+// hostInfo is what the target knew of a host, escaped.
+type hostInfo struct{ name, ip, tags string }
+
+// hostMeta is what the target knew of h, without the tags in common (and
+// without its Name tag when it is its name).
+func hostMeta(h *analyze.Host, common map[string]string) hostInfo {
+	m := hostInfo{name: Escape(h.Name), ip: Escape(h.PrivateIP)}
+	skip := func(k, v string) bool {
+		c, ok := common[k]
+		return ok && c == v || k == "Name" && v == h.Name
+	}
+	m.tags = formatTags(h.Tags, skip)
+	return m
 }
 
-func htmlFinding(f analyze.Finding) htmlRow {
-	return htmlRow{Command: Escape(f.CommandID), Kind: Escape(f.Kind), Row: FormatRow(f.Row),
-		Hosts: f.HostsWithRow, Prevalence: fmt.Sprintf("%.2f%%", 100*f.Prevalence)}
+// formatTags writes tags as "k=v, k=v" sorted by key, escaped, leaving
+// out those skip reports true for.
+func formatTags(tags map[string]string, skip func(k, v string) bool) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		if skip == nil || !skip(k, tags[k]) {
+			parts = append(parts, Escape(k)+"="+Escape(tags[k]))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
-var htmlTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title>
-<style>
-body { font-family: sans-serif; margin: 1.5em; color: #222; }
-table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: left; vertical-align: top; }
-td.row { font-family: monospace; white-space: pre-wrap; word-break: break-all; max-width: 70em; }
-.swatch { display: inline-block; width: 0.9em; height: 0.9em; border-radius: 50%; vertical-align: middle; }
-.outlier h3 { margin-bottom: 0.2em; }
-.notes li { margin-bottom: 0.3em; }
-</style>
-</head>
-<body>
-<h1>{{.Title}}</h1>
-<p>Analyzer <b>{{.Analyzer}}</b>, {{.CreatedAt}}{{if .Baseline}}, baseline instance <code>{{.Baseline}}</code>{{end}}:
-<b id="host-count">{{.Hosts}}</b> hosts, <b id="outlier-count">{{.Outliers}}</b> outliers.</p>
-{{if .Notes}}<h2>Notes</h2><ul class="notes">{{range .Notes}}<li>{{.}}</li>{{end}}</ul>{{end}}
-<h2>Map of the hosts</h2>
-<figure id="map"><img id="map-image" src="{{.Map}}" alt="2-D map of the hosts: clusters in colour, outliers marked by red squares">
-<figcaption>Each dot is a host, coloured by cluster; outliers sit on a red square.</figcaption></figure>
-{{if .Clusters}}<h2>Clusters</h2>
-<table id="clusters"><tr><th>Cluster</th><th>Hosts</th><th>What sets it apart</th></tr>
-{{range .Clusters}}<tr><td><span class="swatch" style="background: {{.Color}}"></span> {{.ID}}</td><td>{{.Size}}</td><td>
-{{range .Traits}}<div><code>{{.Command}}</code> <span class="row">{{.Row}}</span> ({{.Hosts}} hosts, {{.Prevalence}})</div>{{else}}-{{end}}</td></tr>
-{{end}}</table>{{end}}
-<h2>Outliers</h2>
-{{if not .OutlierHosts}}<p>No host is an outlier.</p>{{end}}
-{{range .OutlierHosts}}<section class="outlier">
-<h3>{{.ID}}</h3>
-<p>Cluster {{.Cluster}}, score {{.Score}}.</p>
-{{if .Findings}}<table class="findings"><tr><th>Command</th><th>Kind</th><th>Row</th><th>Hosts with row</th><th>Prevalence</th></tr>
-{{range .Findings}}<tr><td><code>{{.Command}}</code></td><td>{{.Kind}}</td><td class="row">{{.Row}}</td><td>{{.Hosts}}</td><td>{{.Prevalence}}</td></tr>
-{{end}}</table>{{end}}
-{{if .More}}<p>{{.More}} more findings not shown.</p>{{end}}
-{{if .Errors}}<p>Errors:</p><ul>{{range .Errors}}<li>{{.}}</li>{{end}}</ul>{{end}}
-</section>
-{{end}}
-{{if .Omitted}}<p>{{.Omitted}} more outliers not shown (lower scores).</p>{{end}}
-{{if .ErrorHosts}}<h2>Hosts with errors</h2><ul>{{range .ErrorHosts}}<li>{{.}}</li>{{end}}</ul>{{end}}
-{{if .Skipped}}<h2>Skipped inputs</h2><ul>{{range .Skipped}}<li>{{.}}</li>{{end}}</ul>{{end}}
-</body>
-</html>
-`))
-
-// outlierColor marks the outliers on the map.
-var outlierColor = color.RGBA{214, 39, 40, 255}
-
-// palette colours the clusters.
-var palette = []color.RGBA{
-	{31, 119, 180, 255}, {44, 160, 44, 255}, {255, 127, 14, 255}, {148, 103, 189, 255},
-	{140, 86, 75, 255}, {23, 190, 207, 255}, {188, 189, 34, 255}, {127, 127, 127, 255},
+// commonTags returns the tags every host has, with the same value, when
+// there are at least two hosts.
+func commonTags(hosts []analyze.Host) map[string]string {
+	if len(hosts) < 2 {
+		return nil
+	}
+	common := maps.Clone(hosts[0].Tags)
+	for _, h := range hosts[1:] {
+		for k, v := range common {
+			if w, ok := h.Tags[k]; !ok || w != v {
+				delete(common, k)
+			}
+		}
+	}
+	return common
 }
 
-func clusterColor(id int) color.RGBA {
+func newCard(r *analyze.Report, i int, v vocab, opts options, open, clustered bool) htmlCard {
+	h := &r.Hosts[i]
+	n := len(r.Hosts)
+	c := htmlCard{Index: i, Cluster: h.Cluster, Total: len(h.Findings) + h.FindingsOmitted, Failed: len(h.Errors),
+		ID: Escape(h.InstanceID), Score: formatScore(h.Score), Tokens: v.tokens(h.Findings),
+		Outlier: h.Outlier, Open: open, ShowCluster: clustered}
+	m := hostMeta(h, nil)
+	c.Meta = strings.Join(slices.DeleteFunc([]string{m.name, m.ip}, func(s string) bool { return s == "" }), " · ")
+	fs := h.Findings
+	if opts.MaxFindings >= 0 && len(fs) > opts.MaxFindings {
+		fs = fs[:opts.MaxFindings]
+	}
+	for _, f := range fs {
+		c.Findings = append(c.Findings, newFinding(f, n, v))
+	}
+	if len(h.Findings) > 0 {
+		c.Lead = explainLine(h.Findings[0], n) + ": " + FormatRow(h.Findings[0].Row)
+	}
+	c.Shown = cutNote(len(fs), len(h.Findings), h.FindingsOmitted)
+	for _, e := range h.Errors {
+		c.Errors = append(c.Errors, Escape(e))
+	}
+	return c
+}
+
+// cutNote says what a list of findings leaves out: shown of kept are
+// listed, and the analyzer did not keep omitted more; "" when nothing is
+// left out.
+func cutNote(shown, kept, omitted int) string {
+	var parts []string
+	if shown < kept {
+		parts = append(parts, fmt.Sprintf("%d more %s not listed here (%d of %d shown): all are in the JSON report.",
+			kept-shown, plural(kept-shown, "finding", "findings"), shown, kept))
+	}
+	if omitted > 0 {
+		parts = append(parts, fmt.Sprintf("The analyzer kept %d of this host's %d findings: %d more were not kept (its MaxFindings), and are in no report.",
+			kept, kept+omitted, omitted))
+	}
+	return strings.Join(parts, " ")
+}
+
+func newFinding(f analyze.Finding, hosts int, v vocab) htmlFinding {
+	kind, words := explain(f, hosts)
+	return htmlFinding{Kind: kind, Words: words, Row: FormatRow(f.Row), Template: findingTemplate(f),
+		Token: v.token(f), KindClass: kindClass(f.Kind)}
+}
+
+// kindClass is a CSS class name for a kind: its ASCII letters, or "other".
+func kindClass(kind string) string {
+	switch kind {
+	case analyze.KindAdded, analyze.KindRemoved, analyze.KindRare, analyze.KindTrait:
+		return kind
+	}
+	return "other"
+}
+
+// findingTemplate is the row's template as the analyzer gave it, escaped;
+// "" when it gave none or the template is the row itself.
+func findingTemplate(f analyze.Finding) string {
+	return ""
+}
+
+func formatScore(s float64) string { return strconv.FormatFloat(s, 'f', 2, 64) }
+
+// clusterColor numbers the eight colours of the clusters (the page's CSS
+// classes k0 to k7).
+func clusterColor(id int) int {
 	if id < 0 {
 		id = -id
 	}
-	return palette[id%len(palette)]
+	return id % 8
 }
 
-func cssColor(c color.RGBA) template.CSS {
-	return template.CSS(fmt.Sprintf("#%02x%02x%02x", c.R, c.G, c.B))
-}
+// The map's size on the page, in CSS pixels.
+const (
+	// mapMaxWidth is the widest the map is drawn; mapMaxHeight the
+	// tallest, before it scrolls.
+	mapMaxWidth, mapMaxHeight = 1120, 720
+	// mapMaxScale and mapMinScale bound the pixels per slot unit: dots of
+	// small groups stay dots (at most 2·0.48·18 = 17 px), and dots of
+	// large groups stay big enough to point at (at least 2·0.34·6 = 4 px),
+	// the map scrolling when they need more room than mapMaxWidth.
+	mapMaxScale, mapMinScale = 18.0, 6.0
+	// mapLabelPx is the clusters' labels' size in pixels.
+	mapLabelPx = 13
+)
 
-// hostMap draws the map of the hosts and returns it as SVG.
-func hostMap(r *analyze.Report, opts options) ([]byte, error) {
-	xy := positions(r)
-	// Which hosts to draw: every outlier, the others evenly sampled.
-	keep := make([]bool, len(r.Hosts))
-	others := 0
-	for i, h := range r.Hosts {
-		if h.Outlier {
-			keep[i] = true
-		} else {
-			others++
-		}
-	}
-	budget := max(0, opts.MaxPoints-(len(r.Hosts)-others))
-	seen := 0
-	for i, h := range r.Hosts {
-		if h.Outlier {
-			continue
-		}
-		if others <= budget || int64(seen)*int64(budget)/int64(others) != int64(seen+1)*int64(budget)/int64(others) {
-			keep[i] = true
-		}
-		seen++
-	}
-
-	p := plot.New()
-	p.Title.Text = "Hosts (principal coordinates)"
-	p.X.Label.Text = "PC 1"
-	p.Y.Label.Text = "PC 2"
-	p.Legend.Top = true
-	p.Legend.Left = true
-	p.Legend.ThumbnailWidth = vg.Points(14)
-	// Hosts alike sit on one point: jitter each by up to 1.5% of the
-	// axis range (a fixed function of its index) so that their number
-	// shows, and leave a margin around the points.
-	minX, maxX, minY, maxY := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
-	for _, c := range xy {
-		minX, maxX = math.Min(minX, c[0]), math.Max(maxX, c[0])
-		minY, maxY = math.Min(minY, c[1]), math.Max(maxY, c[1])
-	}
-	spanX, spanY := math.Max(maxX-minX, 1e-3), math.Max(maxY-minY, 1e-3)
-	for i := range xy {
-		jx, jy := jitter(i)
-		xy[i][0] += 0.015 * spanX * jx
-		xy[i][1] += 0.015 * spanY * jy
-	}
-	if len(xy) > 0 {
-		p.X.Min, p.X.Max = minX-0.1*spanX, maxX+0.1*spanX
-		p.Y.Min, p.Y.Max = minY-0.1*spanY, maxY+0.25*spanY // room for the legend
-	}
-	byCluster := map[int]plotter.XYs{}
-	var outl plotter.XYs
-	var outlCluster []int
-	for i, h := range r.Hosts {
-		if !keep[i] {
-			continue
-		}
-		pt := plotter.XY{X: xy[i][0], Y: xy[i][1]}
-		byCluster[h.Cluster] = append(byCluster[h.Cluster], pt)
-		if h.Outlier {
-			outl = append(outl, pt)
-			outlCluster = append(outlCluster, h.Cluster)
-		}
-	}
-	ids := make([]int, 0, len(byCluster))
-	for id := range byCluster {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		s, err := plotter.NewScatter(byCluster[id])
-		if err != nil {
-			return nil, err
-		}
-		s.GlyphStyle.Color = clusterColor(id)
-		s.GlyphStyle.Shape = draw.CircleGlyph{}
-		s.GlyphStyle.Radius = vg.Points(2.5)
-		p.Add(s)
-		if len(ids) <= 12 {
-			p.Legend.Add(fmt.Sprintf("cluster %d", id), s)
-		}
-	}
-	// Outliers last, on top: a red square with the host's cluster dot.
-	if len(outl) > 0 {
-		s, err := plotter.NewScatter(outl)
-		if err != nil {
-			return nil, err
-		}
-		s.GlyphStyle.Color = outlierColor
-		s.GlyphStyle.Shape = draw.BoxGlyph{}
-		s.GlyphStyle.Radius = vg.Points(5)
-		p.Add(s)
-		p.Legend.Add("outlier", s)
-		for i, pt := range outl {
-			dot, err := plotter.NewScatter(plotter.XYs{pt})
-			if err != nil {
-				return nil, err
-			}
-			dot.GlyphStyle.Color = clusterColor(outlCluster[i])
-			dot.GlyphStyle.Shape = draw.CircleGlyph{}
-			dot.GlyphStyle.Radius = vg.Points(2)
-			p.Add(dot)
-		}
-	}
-	c := vgsvg.New(vg.Length(opts.MapWidth), vg.Length(opts.MapHeight))
-	p.Draw(draw.New(c))
-	var buf bytes.Buffer
-	if _, err := c.WriteTo(&buf); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-// jitter returns a fixed pseudo-random offset in [-1, 1]² for host i.
-func jitter(i int) (float64, float64) {
-	h := uint64(i)*0x9e3779b97f4a7c15 + 0x632be59bd9b4e019
-	h ^= h >> 31
-	h *= 0xbf58476d1ce4e5b9
-	h ^= h >> 29
-	return float64(h&0xffff)/32767.5 - 1, float64((h>>16)&0xffff)/32767.5 - 1
-}
-
-// positions returns each host's place on the map: its Position, or PCA
-// coordinates of its findings when the report has no positions.
-func positions(r *analyze.Report) [][2]float64 {
-	xy := make([][2]float64, len(r.Hosts))
-	have := 0
-	for i, h := range r.Hosts {
-		if len(h.Position) >= 2 {
-			xy[i] = [2]float64{h.Position[0], h.Position[1]}
-			have++
-		}
-	}
-	if have == len(r.Hosts) {
-		return xy
-	}
-	if pcaOfFindings(r, xy) {
-		return xy
-	}
-	for i, h := range r.Hosts {
-		xy[i] = [2]float64{float64(i), h.Score}
-	}
-	return xy
-}
-
-// pcaOfFindings places the hosts by a PCA (gonum stat.PC) of the hosts ×
-// findings matrix over the 64 finding rows most hosts share; false when
-// there are too few hosts or rows for two components.
-func pcaOfFindings(r *analyze.Report, xy [][2]float64) bool {
-	const maxCols = 64
-	count := map[string]int{}
+// newMap draws the map, or says why there is none.
+func newMap(r *analyze.Report, opts options, target func(int) string) (*htmlMap, string) {
+	n := len(r.Hosts)
+	positioned := 0
+	clusters := map[int]bool{}
 	for _, h := range r.Hosts {
-		for _, f := range h.Findings {
-			count[findingKey(f)]++
+		if len(h.Position) >= 2 {
+			positioned++
 		}
+		clusters[h.Cluster] = true
 	}
-	if len(count) < 2 || len(r.Hosts) < 3 {
-		return false
+	switch {
+	case n < opts.MinMapHosts:
+		return nil, fmt.Sprintf("No map for %d %s: the table below shows them all.", n, plural(n, "host", "hosts"))
+	case positioned == 0 && len(clusters) < 2:
+		return nil, fmt.Sprintf("No map: the %s analyzer places the hosts on none. The table below shows them all.", Escape(r.Analyzer))
 	}
-	keys := make([]string, 0, len(count))
-	for k := range count {
-		keys = append(keys, k)
+	lay := layoutMap(r.Hosts)
+	scale := math.Min(mapMaxScale, math.Min(mapMaxWidth/lay.W, mapMaxHeight/lay.H))
+	scale = math.Max(scale, mapMinScale)
+	f := func(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) }
+	m := &htmlMap{
+		ViewBox: f(lay.MinX) + " " + f(lay.MinY) + " " + f(lay.W) + " " + f(lay.H),
+		Width:   int(math.Ceil(lay.W * scale)), Height: int(math.Ceil(lay.H * scale)),
+		Hosts: n,
 	}
-	slices.SortFunc(keys, func(a, b string) int { return cmp.Or(cmp.Compare(count[b], count[a]), strings.Compare(a, b)) })
-	if len(keys) > maxCols {
-		keys = keys[:maxCols]
+	font := f(mapLabelPx / scale)
+	for _, d := range lay.Discs {
+		hd := htmlDisc{Cluster: d.Cluster, Size: d.Size, Color: clusterColor(d.Cluster), X: f(d.X), Y: f(d.Y), R: f(d.R),
+			LabelY: f(d.Y - d.R - 0.6*mapLabelPx/scale), Font: font}
+		m.Discs = append(m.Discs, hd)
+		m.Legend = append(m.Legend, hd)
 	}
-	col := make(map[string]int, len(keys))
-	for j, k := range keys {
-		col[k] = j
+	// Outliers last, so that they are drawn on top.
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
 	}
-	m := mat.NewDense(len(r.Hosts), len(keys), nil)
-	for i, h := range r.Hosts {
-		for _, f := range h.Findings {
-			if j, ok := col[findingKey(f)]; ok {
-				m.Set(i, j, 1)
-			}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		return cmp.Compare(boolInt(r.Hosts[a].Outlier), boolInt(r.Hosts[b].Outlier))
+	})
+	for _, i := range idx {
+		h := &r.Hosts[i]
+		d := htmlDot{Index: i, Target: target(i), X: f(lay.Dots[i].X), Y: f(lay.Dots[i].Y), R: f(dotRadius),
+			Class: "k" + strconv.Itoa(clusterColor(h.Cluster))}
+		label := fmt.Sprintf("%s · cluster %d · score %s", Escape(h.InstanceID), h.Cluster, formatScore(h.Score))
+		if h.Outlier {
+			d.R, d.Class = f(outlierRadius), "out"
+			label += " · outlier"
 		}
+		d.Label = label
+		m.Dots = append(m.Dots, d)
 	}
-	var pc stat.PC
-	if !pc.PrincipalComponents(m, nil) {
-		return false
-	}
-	var vecs mat.Dense
-	pc.VectorsTo(&vecs)
-	_, k := vecs.Dims()
-	if k < 2 {
-		return false
-	}
-	var proj mat.Dense
-	proj.Mul(m, vecs.Slice(0, len(keys), 0, 2))
-	for i := range r.Hosts {
-		xy[i] = [2]float64{proj.At(i, 0), proj.At(i, 1)}
-		if math.IsNaN(xy[i][0]) || math.IsNaN(xy[i][1]) {
-			return false
-		}
-	}
-	return true
+	return m, ""
 }
 
-func findingKey(f analyze.Finding) string {
-	return f.CommandID + "\x00" + f.Kind + "\x00" + analyze.RowKey(f.Row)
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Verdict sums r up in one line: how many of how many hosts are
+// outliers, by which analyzer, with how many clusters, and what weakens
+// it (hosts with failed commands, skipped inputs). Host content in it has
+// passed through Escape.
+func Verdict(r *analyze.Report) string {
+	n, o := len(r.Hosts), len(r.Outliers())
+	var s string
+	switch {
+	case n == 0:
+		s = "No host was analyzed"
+	case o == 0:
+		s = fmt.Sprintf("No outlier among %d %s", n, plural(n, "host", "hosts"))
+	default:
+		s = fmt.Sprintf("%d of %d %s %s", o, n, plural(n, "host", "hosts"), plural(o, "is an outlier", "are outliers"))
+	}
+	var why []string
+	if r.Analyzer != "" {
+		w := Escape(r.Analyzer) + " analysis"
+		if k := len(r.Clusters); k > 0 {
+			w += fmt.Sprintf(", %d %s", k, plural(k, "cluster", "clusters"))
+		}
+		if r.BaselineInstance != "" {
+			w += " against " + Escape(r.BaselineInstance)
+		}
+		why = append(why, w)
+	}
+	failed := 0
+	for _, h := range r.Hosts {
+		if len(h.Errors) > 0 {
+			failed++
+		}
+	}
+	if failed > 0 {
+		why = append(why, fmt.Sprintf("%d %s had commands fail", failed, plural(failed, "host", "hosts")))
+	}
+	if k := len(r.Skipped); k > 0 {
+		why = append(why, fmt.Sprintf("%d %s skipped", k, plural(k, "input", "inputs")))
+	}
+	if len(why) > 0 {
+		s += " (" + strings.Join(why, "; ") + ")"
+	}
+	return s + "."
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -51,21 +52,19 @@ func TestTable(t *testing.T) {
 	}
 	out := buf.String()
 	for _, want := range []string{
-		"Key:             web-asg",
-		"Analyzer:        baseline",
-		"Baseline from:   i-0base",
-		"Hosts analyzed:  3",
-		"Outliers:        1",
-		"Note:            only 3 hosts: prevalence is rough",
-		"Skipped:         saved/bad.json: not valid JSON at line 3, column 7",
+		"web-asg: 1 of 3 hosts is an outlier (baseline analysis against i-0base; 2 hosts had commands fail; 1\ninput skipped).\n",
+		"made 2026-11-26T12:00:00Z\n",
+		"Note: only 3 hosts: prevalence is rough\n",
+		"Skipped: saved/bad.json: not valid JSON at line 3, column 7\n",
+		"OUTLIERS, most telling first\n",
 		`i-0bad\x1b[31m  score 2.00  2 findings`,
-		"KIND     COMMAND          HOSTS  PREVALENCE  ROW",
-		`added    listening_ports  1      0.333       cmdline="nc -l 4444\x1b[2J\x1b[1;1H" name=evil\x00name note=<script>alert(1)</script> path=/tmp/\xff\xfebin port=4444`,
-		`removed  crontab          2      0.667       command="run-parts /etc/cron.daily"`,
-		`failed: users: Failed: command users exited with status 1: \x1b[5mboom`,
-		"FAILED COMMANDS on hosts that are not outliers",
-		"i-0ok  processes: TimedOut: slow",
-		"2 hosts are not outliers.",
+		"  KIND     COMMAND          HOSTS               ROW\n",
+		`  added    listening_ports  1 of 3 hosts (33%)  cmdline="nc -l 4444\x1b[2J\x1b[1;1H" name=evil\x00n…` + "\n",
+		`  removed  crontab          2 of 3 hosts (67%)  command="run-parts /etc/cron.daily"` + "\n",
+		`  failed: users: Failed: command users exited with status 1: \x1b[5mboom`,
+		"FAILED COMMANDS on hosts that are not outliers\n",
+		"i-0ok  processes: TimedOut: slow\n",
+		"2 hosts are not outliers.\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q; table:\n%s", want, out)
@@ -77,13 +76,99 @@ func TestTable(t *testing.T) {
 	if strings.Contains(out, "CLUSTERS") {
 		t.Error("table shows a clusters section for a report without clusters")
 	}
+	if i, j := strings.Index(out, "OUTLIERS"), strings.Index(out, "FAILED COMMANDS"); i < 0 || j < i {
+		t.Error("the outliers do not come first")
+	}
 }
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "?") == s }
 
+// checkWidth fails if a line of out is wider than cols columns.
+func checkWidth(t *testing.T, out string, cols int) {
+	t.Helper()
+	for i, l := range strings.Split(out, "\n") {
+		if w := utf8.RuneCountInString(l); w > cols {
+			t.Errorf("line %d is %d columns wide, more than %d: %q", i+1, w, cols, l)
+		}
+	}
+}
+
+// TestTableWidth: every line of a real report fits a 100-column terminal
+// (and a narrower one when asked), long rows cut with an ellipsis; with
+// WithVerbose they are folded, whole, onto more lines.
+func TestTableWidth(t *testing.T) {
+	rep, _ := clusterReport(t)
+	for _, cols := range []int{render.DefaultWidth, 60, render.MinWidth} {
+		var buf bytes.Buffer
+		if err := render.Table(&buf, rep, render.WithWidth(cols)); err != nil {
+			t.Fatal(err)
+		}
+		checkWidth(t, buf.String(), cols)
+		if !strings.Contains(buf.String(), "…\n") {
+			t.Errorf("width %d: no row was cut", cols)
+		}
+		var clusters int
+		for _, l := range strings.Split(buf.String(), "\n") {
+			if strings.Contains(l, " hosts  ") && strings.Contains(l, "trait") {
+				clusters++
+			}
+		}
+		if clusters != len(rep.Clusters) {
+			t.Errorf("width %d: %d cluster lines, want one per cluster (%d)", cols, clusters, len(rep.Clusters))
+		}
+	}
+	var buf bytes.Buffer
+	if err := render.Table(&buf, rep, render.WithVerbose(true), render.WithMaxTraits(-1)); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	checkWidth(t, out, render.DefaultWidth)
+	if strings.Contains(out, "…") {
+		t.Error("WithVerbose cut a row")
+	}
+	// Every row of every finding and trait is there whole, once the
+	// folding is undone (spaces aside: a fold at a space drops it).
+	squash := func(s string) string { return strings.Join(strings.Fields(s), "") }
+	flat := squash(out)
+	for _, h := range rep.Outliers() {
+		for _, f := range h.Findings {
+			if !strings.Contains(flat, squash(render.FormatRow(f.Row))) {
+				t.Errorf("verbose table lacks the row %s", render.FormatRow(f.Row))
+			}
+		}
+	}
+	for _, c := range rep.Clusters {
+		for _, f := range c.Traits {
+			if !strings.Contains(flat, squash(render.FormatRow(f.Row))) {
+				t.Errorf("verbose table lacks the trait %s", render.FormatRow(f.Row))
+			}
+		}
+	}
+	// Wide characters count as two columns.
+	wide := &analyze.Report{Key: "k", Hosts: []analyze.Host{{InstanceID: "i-1", Outlier: true, Score: 1,
+		Findings: []analyze.Finding{{CommandID: "users", Kind: analyze.KindAdded, Row: collect.Row{"description": strings.Repeat("漢字", 60)}, HostsWithRow: 1, Prevalence: 1}}}}}
+	buf.Reset()
+	if err := render.Table(&buf, wide); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(buf.String(), "\n") {
+		cols := 0
+		for _, r := range l {
+			if r >= 0x4e00 && r <= 0x9fff {
+				cols += 2
+			} else {
+				cols++
+			}
+		}
+		if cols > render.DefaultWidth {
+			t.Errorf("line of %d columns: %q", cols, l)
+		}
+	}
+}
+
 func TestTableClustersAndLimit(t *testing.T) {
 	trait := func(name string) analyze.Finding {
-		return analyze.Finding{CommandID: "processes", Kind: analyze.KindRare, Row: collect.Row{"name": name}, HostsWithRow: 18, Prevalence: 0.9}
+		return analyze.Finding{CommandID: "processes", Kind: analyze.KindTrait, Row: collect.Row{"name": name}, HostsWithRow: 18, Prevalence: 0.9}
 	}
 	r := &analyze.Report{Key: "fleet", Analyzer: "cluster",
 		Clusters: []analyze.Cluster{
@@ -95,30 +180,38 @@ func TestTableClustersAndLimit(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		findings = append(findings, analyze.Finding{CommandID: "processes", Kind: analyze.KindRare, Row: collect.Row{"name": string(rune('a' + i))}, HostsWithRow: 1, Prevalence: 0.05})
 	}
-	r.Hosts = []analyze.Host{{InstanceID: "i-1", Outlier: true, Score: 7.25, Cluster: 1, Findings: findings}, {InstanceID: "i-2", Findings: []analyze.Finding{}}}
+	r.Hosts = []analyze.Host{{InstanceID: "i-1", Outlier: true, Score: 7.25, Cluster: 1, Findings: findings, FindingsOmitted: 4}, {InstanceID: "i-2", Findings: []analyze.Finding{}}}
 	var buf bytes.Buffer
-	if err := render.Table(&buf, r, render.WithMaxFindings(3), render.WithMaxTraits(2)); err != nil {
+	if err := render.Table(&buf, r, render.WithMaxFindings(3)); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()
 	for _, want := range []string{
-		"CLUSTERS\nID  SIZE  TRAITS\n0   18    processes name=nginx (18 hosts, 0.900)\n          processes name=envoy (18 hosts, 0.900)\n          ... 1 more trait\n1   2     -\n",
-		"i-1  score 7.25  cluster 1  5 findings",
-		"rare  processes  1      0.050       name=c\n",
-		"... 2 more findings",
+		"CLUSTERS (-v for what sets each apart)\n0  18 hosts  0 outliers  3 traits: processes name=nginx\n1   2 hosts  1 outlier   nothing sets it apart\n",
+		"i-1  score 7.25  cluster 1  9 findings\n",
+		"  rare  processes  1 of 2 hosts (5%)  name=c\n",
+		"  ... 2 more findings (all are in the JSON report)\n",
+		"  ... and 4 more the analyzer did not keep (its MaxFindings)\n",
 		"1 host is not an outlier.",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q; table:\n%s", want, out)
 		}
 	}
-	if strings.Contains(out, "name=d") {
-		t.Errorf("table shows more than 3 findings:\n%s", out)
+	if strings.Contains(out, "name=d") || strings.Contains(out, "name=envoy") {
+		t.Errorf("table shows more than 3 findings, or a cluster's second trait without -v:\n%s", out)
+	}
+	buf.Reset()
+	if err := render.Table(&buf, r, render.WithVerbose(true), render.WithMaxTraits(2)); err != nil {
+		t.Fatal(err)
+	}
+	if want := "CLUSTERS\n0  18 hosts  0 outliers\n  KIND   COMMAND    HOSTS                ROW\n  trait  processes  18 of 2 hosts (90%)  name=nginx\n  trait  processes  18 of 2 hosts (90%)  name=envoy\n  ... 1 more trait\n"; !strings.Contains(buf.String(), want) {
+		t.Errorf("verbose table lacks %q:\n%s", want, buf.String())
 	}
 }
 
 // TestOptions checks what the Options of Table and HTML mean at their
-// edges: a negative cap shows everything, a size that cannot be drawn is
+// edges: a negative cap shows everything, a setting out of its range is
 // refused before anything is written.
 func TestOptions(t *testing.T) {
 	var findings []analyze.Finding
@@ -141,9 +234,9 @@ func TestOptions(t *testing.T) {
 		t.Errorf("default table does not cut at DefaultMaxFindings (%d):\n%s", render.DefaultMaxFindings, buf.String())
 	}
 	for name, opt := range map[string]render.Option{
-		"WithMaxPoints(0)":     render.WithMaxPoints(0),
-		"WithMapSize(0, 100)":  render.WithMapSize(0, 100),
-		"WithMapSize(100, -1)": render.WithMapSize(100, -1),
+		"WithOpen(-1)":          render.WithOpen(-1),
+		"WithMinMapHosts(0)":    render.WithMinMapHosts(0),
+		"WithWidth(MinWidth-1)": render.WithWidth(render.MinWidth - 1),
 	} {
 		buf.Reset()
 		if err := render.HTML(&buf, r, opt); !errors.Is(err, diffyerr.ErrInvalidInput) || buf.Len() != 0 {

@@ -1,11 +1,11 @@
 package render
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/diffy-dfir/diffy/analyze"
@@ -16,117 +16,148 @@ import (
 // DefaultMaxFindings is how many findings Table shows per outlier.
 const DefaultMaxFindings = 10
 
-// DefaultMaxTraits is how many traits Table shows per cluster.
+// DefaultMaxTraits is how many traits Table shows per cluster with
+// WithVerbose.
 const DefaultMaxTraits = 5
+
+// DefaultWidth is the width of Table's lines, in terminal columns: a
+// terminal of 100 columns shows every line whole. MinWidth is the least
+// WithWidth takes: room for an instance ID and its score.
+const (
+	DefaultWidth = 100
+	MinWidth     = 40
+)
 
 // maxErrorHosts is how many hosts with failed commands (and no outlier
 // flag) Table lists by name.
 const maxErrorHosts = 20
 
-// Table writes r as aligned text for a terminal:
+// Table writes r as text for a terminal, no line wider than the width
+// (WithWidth; DefaultWidth, 100 columns), triage first:
 //
-//   - a header: key, analyzer, when, baseline instance, hosts analyzed,
-//     outliers, then the report's notes and skipped inputs with their
-//     reasons;
-//   - when r has clusters, each cluster's ID, size and traits;
-//   - each outlier, by score then ID: its score (and cluster), its top
-//     findings (kind, command, hosts with the row, prevalence, and the row
-//     as col=value pairs sorted by column) and its failed commands;
-//   - the hosts that are not outliers but had commands fail, then one line
+//   - the verdict (see Verdict), when the report was made, its notes (folded onto more lines, never cut: they say how
+//     far it can be trusted) and the skipped inputs;
+//   - each outlier, most telling first (highest score, then ID): its
+//     score, cluster, number of findings, and what the target knew of it;
+//     its findings (kind, command, how many of the hosts have the row, and
+//     the row as col=value pairs sorted by column), at most WithMaxFindings
+//     of them with the number of the others; its failed commands;
+//   - the clusters, one line each (size, outliers, first trait), or with
+//     WithVerbose each trait on its own line;
+//   - the hosts that are not outliers but had commands fail, and one line
 //     counting the hosts that are not outliers.
 //
-// WithMaxFindings and WithMaxTraits change how many findings and traits
-// are shown. All text taken from the report passes through Escape.
+// A row or message longer than its line is cut with an ellipsis (…); with
+// WithVerbose it is folded onto more lines instead. The whole row is in
+// the JSON and HTML reports. All text taken from the report passes through
+// Escape; widths count East Asian wide characters as two columns.
 func Table(w io.Writer, r *analyze.Report, opt ...Option) error {
 	if r == nil {
 		return fmt.Errorf("render: no report: %w", diffyerr.ErrInvalidInput)
 	}
-	opts, err := resolve(opt)
+	opts, err := resolve(opt, DefaultMaxFindings)
 	if err != nil {
 		return err
 	}
-	maxF, maxT := opts.MaxFindings, opts.MaxTraits
 	ew := &errWriter{w: w}
-	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-	p := func(format string, a ...any) { fmt.Fprintf(tw, format, a...) }
+	t := &tableWriter{w: ew, width: opts.Width, fold: opts.Verbose}
+	n := len(r.Hosts)
 	outliers := r.Outliers()
 	slices.SortStableFunc(outliers, func(a, b analyze.Host) int {
-		if a.Score != b.Score {
-			if a.Score > b.Score {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(a.InstanceID, b.InstanceID)
+		return cmp.Or(cmp.Compare(b.Score, a.Score), strings.Compare(a.InstanceID, b.InstanceID))
 	})
 
-	p("Key:\t%s\n", Escape(r.Key))
-	p("Analyzer:\t%s\n", Escape(r.Analyzer))
+	key := Escape(r.Key)
+	if key != "" {
+		key += ": "
+	}
+	t.wrap("", key+Verdict(r))
 	if !r.CreatedAt.IsZero() {
-		p("Created:\t%s\n", r.CreatedAt.UTC().Format(time.RFC3339))
+		t.line("", "made "+r.CreatedAt.UTC().Format(time.RFC3339))
 	}
-	if r.BaselineInstance != "" {
-		p("Baseline from:\t%s\n", Escape(r.BaselineInstance))
-	}
-	p("Hosts analyzed:\t%d\n", len(r.Hosts))
-	p("Outliers:\t%d\n", len(outliers))
-	for _, n := range r.Notes {
-		p("Note:\t%s\n", Escape(n))
+	for _, note := range r.Notes {
+		t.wrap("Note: ", Escape(note))
 	}
 	for _, s := range r.Skipped {
-		p("Skipped:\t%s: %s\n", Escape(s.Source), Escape(s.Reason))
-	}
-	tw.Flush()
-
-	if len(r.Clusters) > 0 {
-		p("\nCLUSTERS\n")
-		p("ID\tSIZE\tTRAITS\n")
-		for _, c := range r.Clusters {
-			if len(c.Traits) == 0 {
-				p("%d\t%d\t-\n", c.ID, c.Size)
-				continue
-			}
-			for i, t := range c.Traits {
-				if i == maxT {
-					n := len(c.Traits) - maxT
-					p("\t\t... %d more %s\n", n, plural(n, "trait", "traits"))
-					break
-				}
-				lead := "\t"
-				if i == 0 {
-					lead = fmt.Sprintf("%d\t%d", c.ID, c.Size)
-				}
-				p("%s\t%s %s (%d hosts, %.3f)\n", lead, Escape(t.CommandID), FormatRow(t.Row), t.HostsWithRow, t.Prevalence)
-			}
-		}
-		tw.Flush()
+		t.wrap("Skipped: ", Escape(s.Source)+": "+Escape(s.Reason))
 	}
 
 	if len(outliers) > 0 {
-		p("\nOUTLIERS\n")
-		tw.Flush()
+		t.blank()
+		t.line("", "OUTLIERS, most telling first")
 	}
+	clustered := len(r.Clusters) > 0
 	for _, h := range outliers {
-		head := fmt.Sprintf("%s  score %.2f", Escape(h.InstanceID), h.Score)
-		if len(r.Clusters) > 0 {
-			head += fmt.Sprintf("  cluster %d", h.Cluster)
+		head := []string{Escape(h.InstanceID), "score " + formatScore(h.Score)}
+		if clustered {
+			head = append(head, fmt.Sprintf("cluster %d", h.Cluster))
 		}
-		p("%s  %d %s\n", head, len(h.Findings), plural(len(h.Findings), "finding", "findings"))
-		if len(h.Findings) > 0 {
-			p("  KIND\tCOMMAND\tHOSTS\tPREVALENCE\tROW\n")
-			for i, f := range h.Findings {
-				if i == maxF {
-					n := len(h.Findings) - maxF
-					p("  ... %d more %s (all are in the JSON report)\n", n, plural(n, "finding", "findings"))
-					break
-				}
-				p("  %s\t%s\t%d\t%.3f\t%s\n", Escape(f.Kind), Escape(f.CommandID), f.HostsWithRow, f.Prevalence, FormatRow(f.Row))
+		total := len(h.Findings) + h.FindingsOmitted
+		head = append(head, fmt.Sprintf("%d %s", total, plural(total, "finding", "findings")))
+		m := hostMeta(&h, nil)
+		for _, s := range []string{m.name, m.ip} {
+			if s != "" {
+				head = append(head, s)
 			}
 		}
-		for _, e := range h.Errors {
-			p("  failed: %s\n", Escape(e))
+		t.line("", strings.Join(head, "  "))
+		fs := h.Findings
+		if opts.MaxFindings >= 0 && len(fs) > opts.MaxFindings {
+			fs = fs[:opts.MaxFindings]
 		}
-		tw.Flush()
+		t.findings(fs, n)
+		if more := len(h.Findings) - len(fs); more > 0 {
+			t.line("  ", fmt.Sprintf("... %d more %s (all are in the JSON report)", more, plural(more, "finding", "findings")))
+		}
+		if h.FindingsOmitted > 0 {
+			t.line("  ", fmt.Sprintf("... and %d more the analyzer did not keep (its MaxFindings)", h.FindingsOmitted))
+		}
+		for _, e := range h.Errors {
+			t.wrap("  failed: ", Escape(e))
+		}
+	}
+
+	if clustered {
+		t.blank()
+		if opts.Verbose {
+			t.line("", "CLUSTERS")
+		} else {
+			t.line("", "CLUSTERS (-v for what sets each apart)")
+		}
+		outOf := map[int]int{}
+		for _, h := range outliers {
+			outOf[h.Cluster]++
+		}
+		heads := make([][3]string, len(r.Clusters))
+		var widths [3]int
+		for i, c := range r.Clusters {
+			heads[i] = [3]string{fmt.Sprint(c.ID), fmt.Sprintf("%d %s", c.Size, plural(c.Size, "host", "hosts")),
+				fmt.Sprintf("%d %s", outOf[c.ID], plural(outOf[c.ID], "outlier", "outliers"))}
+			for j, s := range heads[i] {
+				widths[j] = max(widths[j], len(s))
+			}
+		}
+		for i, c := range r.Clusters {
+			head := fmt.Sprintf("%-*s  %*s  %-*s", widths[0], heads[i][0], widths[1], heads[i][1], widths[2], heads[i][2])
+			if len(c.Traits) == 0 {
+				t.line("", head+"  nothing sets it apart")
+				continue
+			}
+			if !opts.Verbose {
+				t.line("", fmt.Sprintf("%s  %d %s: %s %s", head, len(c.Traits), plural(len(c.Traits), "trait", "traits"),
+					Escape(c.Traits[0].CommandID), FormatRow(c.Traits[0].Row)))
+				continue
+			}
+			t.line("", head)
+			ts := c.Traits
+			if opts.MaxTraits >= 0 && len(ts) > opts.MaxTraits {
+				ts = ts[:opts.MaxTraits]
+			}
+			t.findings(ts, n)
+			if more := len(c.Traits) - len(ts); more > 0 {
+				t.line("  ", fmt.Sprintf("... %d more %s", more, plural(more, "trait", "traits")))
+			}
+		}
 	}
 
 	var failing []analyze.Host
@@ -136,25 +167,118 @@ func Table(w io.Writer, r *analyze.Report, opt ...Option) error {
 		}
 	}
 	if len(failing) > 0 {
-		p("\nFAILED COMMANDS on hosts that are not outliers\n")
+		t.blank()
+		t.line("", "FAILED COMMANDS on hosts that are not outliers")
 		for i, h := range failing {
 			if i == maxErrorHosts {
-				p("... and %d more hosts\n", len(failing)-maxErrorHosts)
+				t.line("", fmt.Sprintf("... and %d more hosts (all are in the JSON report)", len(failing)-maxErrorHosts))
 				break
 			}
 			more := ""
 			if len(h.Errors) > 1 {
 				more = fmt.Sprintf(" (and %d more)", len(h.Errors)-1)
 			}
-			p("%s\t%s%s\n", Escape(h.InstanceID), Escape(h.Errors[0]), more)
+			t.wrap(Escape(h.InstanceID)+"  ", Escape(h.Errors[0])+more)
 		}
-		tw.Flush()
 	}
 
-	rest := len(r.Hosts) - len(outliers)
-	p("\n%d %s not %s.\n", rest, plural(rest, "host is", "hosts are"), plural(rest, "an outlier", "outliers"))
-	tw.Flush()
+	rest := n - len(outliers)
+	t.blank()
+	t.line("", fmt.Sprintf("%d %s not %s.", rest, plural(rest, "host is", "hosts are"), plural(rest, "an outlier", "outliers")))
 	return ew.err
+}
+
+// tableWriter writes Table's lines, none wider than width: cut with an
+// ellipsis, or folded when fold is set.
+type tableWriter struct {
+	w     io.Writer
+	width int
+	fold  bool
+}
+
+func (t *tableWriter) blank() { io.WriteString(t.w, "\n") }
+
+// line writes indent and s on one line: cut, or folded under indent.
+func (t *tableWriter) line(indent, s string) {
+	if t.fold {
+		t.hang(indent, strings.Repeat(" ", textWidth(indent)), s)
+		return
+	}
+	io.WriteString(t.w, cut(indent+s, t.width)+"\n")
+}
+
+// wrap writes lead and s folded onto as many lines as it needs, the
+// others indented under s, whatever fold says: for text never cut.
+func (t *tableWriter) wrap(lead, s string) {
+	t.hang(lead, strings.Repeat(" ", min(textWidth(lead), t.width/2)), s)
+}
+
+// hang writes lead then s, folded at the width, the lines after the first
+// starting with indent.
+func (t *tableWriter) hang(lead, indent, s string) {
+	first := true
+	for {
+		pre := indent
+		if first {
+			pre = lead
+		}
+		room := max(1, t.width-textWidth(pre))
+		if textWidth(s) <= room {
+			io.WriteString(t.w, pre+s+"\n")
+			return
+		}
+		head, rest := splitAt(s, room)
+		io.WriteString(t.w, pre+head+"\n")
+		s, first = rest, false
+	}
+}
+
+// findings writes findings as aligned columns (kind, command, share of
+// the hosts, row), the row cut or folded at the width.
+func (t *tableWriter) findings(fs []analyze.Finding, hosts int) {
+	if len(fs) == 0 {
+		return
+	}
+	const indent = "  "
+	cols := make([][3]string, len(fs))
+	widths := [3]int{textWidth("KIND"), textWidth("COMMAND"), textWidth("HOSTS")}
+	for i, f := range fs {
+		cols[i] = [3]string{Escape(f.Kind), Escape(f.CommandID), share(f, hosts)}
+		for j, c := range cols[i] {
+			widths[j] = max(widths[j], textWidth(c))
+		}
+	}
+	pad := func(c [3]string) string {
+		var b strings.Builder
+		b.WriteString(indent)
+		for j, s := range c {
+			b.WriteString(s)
+			b.WriteString(strings.Repeat(" ", widths[j]-textWidth(s)+2))
+		}
+		return b.String()
+	}
+	// Room for the rows: when the columns leave too little, each row goes
+	// on its own line under them.
+	lead := widths[0] + widths[1] + widths[2] + 6 + len(indent)
+	below := t.width-lead < 24
+	if below {
+		t.line("", strings.TrimRight(pad([3]string{"KIND", "COMMAND", "HOSTS"}), " ")+"  (ROW below)")
+	} else {
+		t.line("", pad([3]string{"KIND", "COMMAND", "HOSTS"})+"ROW")
+	}
+	for i, f := range fs {
+		row := FormatRow(f.Row)
+		if below {
+			t.line("", strings.TrimRight(pad(cols[i]), " "))
+			t.line(indent+"    ", row)
+			continue
+		}
+		if t.fold {
+			t.hang(pad(cols[i]), strings.Repeat(" ", lead), row)
+			continue
+		}
+		t.line(pad(cols[i]), row)
+	}
 }
 
 // FormatRow writes a row as col=value pairs sorted by column, separated by
