@@ -31,7 +31,7 @@ func parseArgs(args []string) (*config, []string, error) {
 	fs.StringVar(&c.collector, "collector", "local", "local|ssm")
 	fs.StringVar(&c.store, "store", "", "DIR|s3://bucket/prefix")
 	fs.StringVar(&c.analyzer, "analyzer", "baseline", "baseline|cluster")
-	fs.StringVar(&c.format, "format", "table", "table|json|html")
+	fs.StringVar(&c.format, "format", "table", "table|json|html|csv")
 	fs.StringVar(&c.output, "o", "", "report file")
 	fs.StringVar(&c.incident, "incident", "", "incident ID")
 	fs.StringVar(&c.instance, "instance", "", "baseline instance ID")

@@ -10,9 +10,10 @@ import (
 
 // formats are the --format names, for `diffy plugins` and the usage check.
 var formats = []plugin{
-	{"table", "aligned text for a terminal; host content escaped"},
-	{"json", "the Report as JSON (the stable format of docs/design.md)"},
-	{"html", "a self-contained HTML page: map of the hosts, clusters, outliers and their findings"},
+	{"table", "text for a terminal, 100 columns wide, outliers first; host content escaped"},
+	{"json", "the Report as JSON (the stable format of docs/design.md), every finding"},
+	{"html", "one self-contained page: verdict, outliers and findings, map and table of every host"},
+	{"csv", "one row per finding (and per host without findings), columns as README says"},
 }
 
 // newWriter returns the report writer of the --format name. It is called
@@ -26,6 +27,8 @@ func newWriter(format string) (func(io.Writer, *analyze.Report) error, error) {
 		return render.JSON, nil
 	case "html":
 		return func(w io.Writer, r *analyze.Report) error { return render.HTML(w, r) }, nil
+	case "csv":
+		return render.CSV, nil
 	}
 	return nil, cli.Usagef("unknown --format %q", format)
 }

@@ -100,7 +100,7 @@ Flags (before or after the arguments):
   --store DIR|s3://bucket/prefix  where baselines, collections and reports are kept
                                   (default ` + "$XDG_DATA_HOME/diffy, else ~/.local/share/diffy" + `)
   --analyzer baseline|cluster     how outliers are found (default baseline)
-  --format table|json|html        report format (default table)
+  --format table|json|html|csv    report format (default table)
   -o FILE                         write the report to FILE (atomically) instead of stdout
   --incident ID                   incident ID; the ID of an interrupted run resumes it
   --instance ID                   baseline: the clean instance to baseline from

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -87,7 +88,7 @@ func TestBaselineThenAnalyzeLocal(t *testing.T) {
 		t.Fatalf("analyze -o: exit %d, stderr %s", code, errOut)
 	}
 	data, err := os.ReadFile(report)
-	if err != nil || !strings.HasPrefix(string(data), "Key:             local\n") {
+	if err != nil || !strings.HasPrefix(string(data), "local: ") {
 		t.Errorf("report file = %q, %v", data, err)
 	}
 	if fi, _ := os.Stat(report); fi.Mode().Perm() != 0o600 {
@@ -164,7 +165,7 @@ func TestAnalyzeFromDirWithMalformedFile(t *testing.T) {
 
 	// A KEY argument names the report; the table shows the skipped file.
 	code, out, errOut = runCLI(t, "analyze", "--from", saved, "incident-7", "--baseline-from", base, "--store", store)
-	if code != 0 || !strings.Contains(out, "Key:             incident-7") || !strings.Contains(out, "Skipped:         "+bad) {
+	if code != 0 || !strings.HasPrefix(out, "incident-7: ") || !strings.Contains(out, "Skipped: "+bad) {
 		t.Errorf("table: exit %d, stdout:\n%s\nstderr: %s", code, out, errOut)
 	}
 }
@@ -312,7 +313,7 @@ func TestInterruptedRunNoteAndResume(t *testing.T) {
 	if code != 0 || !strings.Contains(errOut, "resuming incident IR-7: 1 instances of local already collected") {
 		t.Errorf("exit %d, stderr %q; want the resume said", code, errOut)
 	}
-	if !strings.Contains(out, "Note:            1 instances were collected by an earlier, interrupted run of incident IR-7") {
+	if !strings.Contains(out, "Note: 1 instances were collected by an earlier, interrupted run of incident IR-7") {
 		t.Errorf("the report does not note the resume:\n%s", out)
 	}
 	// The resumed run used the part's Results, stored the whole
@@ -401,5 +402,27 @@ func TestAnalyzeFromHTML(t *testing.T) {
 	}
 	if !strings.Contains(out, "2 hosts analyzed, 1 outliers") {
 		t.Errorf("stdout = %q", out)
+	}
+}
+
+// TestFormatCSV: --format csv writes one record per finding and one per
+// host without findings, with the header README documents.
+func TestFormatCSV(t *testing.T) {
+	saved, _ := savedResults(t)
+	base := writeFile(t, t.TempDir(), "baseline.json", "["+result("i-1", "listening_ports", port("22", "100"))+"]")
+	code, out, errOut := runCLI(t, "analyze", "--from", saved, "--baseline-from", base, "--store", t.TempDir(), "--format", "csv")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %s", code, errOut)
+	}
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil {
+		t.Fatalf("stdout is not CSV: %v\n%s", err, out)
+	}
+	if want := "key,analyzer,instance_id,name,private_ip,tags,outlier,score,cluster,findings,findings_omitted,errors,finding,kind,command_id,hosts_with_row,prevalence,row"; strings.Join(recs[0], ",") != want {
+		t.Errorf("header %q, want %q", strings.Join(recs[0], ","), want)
+	}
+	// i-1 and i-2 without findings, i-3 with one added row.
+	if len(recs) != 4 || recs[3][2] != "i-3" || recs[3][13] != "added" || !strings.Contains(recs[3][17], `"port":"4444"`) {
+		t.Errorf("records:\n%q", recs[1:])
 	}
 }
