@@ -108,19 +108,24 @@ func (c Config) withDefaults() Config {
 	if c.PlantsPerHost > 2 {
 		c.PlantsPerHost = 2
 	}
-	if c.GroupName == "" {
-		c.GroupName = "shop-prod"
-	}
-	if c.Account == "" {
-		c.Account = "123456789012"
-	}
-	if c.Region == "" {
-		c.Region = "us-east-1"
-	}
+	defaultPlace(&c.GroupName, &c.Account, &c.Region)
 	c.CanaryFraction = clamp01(c.CanaryFraction)
 	c.SidecarFraction = clamp01(c.SidecarFraction)
 	c.CompromisedFraction = clamp01(c.CompromisedFraction)
 	return c
+}
+
+// defaultPlace fills the group's name, account and region where empty.
+func defaultPlace(group, account, region *string) {
+	if *group == "" {
+		*group = "shop-prod"
+	}
+	if *account == "" {
+		*account = "123456789012"
+	}
+	if *region == "" {
+		*region = "us-east-1"
+	}
 }
 
 func clamp01(f float64) float64 {

@@ -42,6 +42,85 @@
 // compromised host carries the same planted rows (only pids and start times
 // differ). No planted row occurs on a host that is not compromised.
 //
+// # Fleets with real variation: Sim
+//
+// Generate's fleets vary in a few fixed ways. A Sim (NewSim, SimConfig) is
+// a scenario of (Hosts, Seed, Families, Attacks) whose hosts vary the way
+// the hosts of a real group do, in families of variation that are switched
+// on and off one by one (Families, ParseFamilies), each drawing its shares
+// and counts from seeded ranges so that no family has one fixed shape:
+//
+//   - FamilyRoles: 2 to 5 roles of a catalog (web behind nginx and pm2, a
+//     JVM api, celery workers, redis, an envoy gateway, pgbouncer), shares
+//     from a flat Dirichlet floored at 4%; off, one role.
+//   - FamilySplay: 2 to 4 crontab lines of configuration management with
+//     a schedule drawn from the host's name (fqdn_rand): by the minute (60
+//     variants), twice or four times an hour (30, 15), daily in a window
+//     of hours (hundreds), weekly (thousands), or after a per-host sleep;
+//     off, the same lines with one schedule.
+//   - FamilyRollout: each role's application in a deploy pipeline: the new
+//     version on a share of [0.15, 0.85] of the hosts, a canary of
+//     [0.005, 0.03] on the next one, which opens a port of its own;
+//     versions are semantic, dated, git commits; start times follow the
+//     deploy. Off, one version.
+//   - FamilyTokens: per-host tokens in values: instance IDs, ip-10-...
+//     host names and private addresses in command lines and listening
+//     addresses, UUIDs, an ephemeral metrics port, systemd-networkd's
+//     DHCP socket on the private address, and the collection's own
+//     processes (the SSM document worker with the command and instance
+//     IDs, its shell, osqueryi running the processes query).
+//   - FamilySizes: a mixed-instances policy of 1 to 3 instance families
+//     and 2 or 3 sizes: per-CPU kernel threads (cpuhp/N, migration/N,
+//     ksoftirqd/N, ...), kworker names of the size's pools
+//     ("kworker/u16:3-events_unbound"), worker counts (nginx, pm2,
+//     celery, envoy), JVM heaps. Off, one instance type.
+//   - FamilyDaemons: known daemons on random high ports on a minority:
+//     remote JMX on a share of [0.05, 0.30] of the JVM hosts (the RMI
+//     server on a port drawn at each start), rpcbind and rpc.statd (ports
+//     drawn at boot, with the NFS client's modules, threads and users) on
+//     a share of [0.05, 0.30].
+//   - FamilyImages: hosts launched from 2 or 3 successive images of the
+//     launch template (Ubuntu 22.04 with kernels 6.2, 6.5 or 6.8, 24.04):
+//     kernel threads (6.8 names workqueue rescuers kworker/R-*), module
+//     sets and sizes, daemons' paths and users' uids, the launch key
+//     pair. Off, one image.
+//
+// FamilyContainers, FamilyJobs, FamilyPackages, FamilyLogShippers,
+// FamilyUsers, FamilyVolumes, FamilySessions, FamilyAgents and FamilyBoot
+// are declared (their bits and streams are fixed) and land next: until
+// then they add no variation.
+//
+// Every host has the base system of its image (kernel threads, systemd's
+// daemons, the SSM agent, node_exporter, the CloudWatch agent, a log
+// shipper), exactly the columns of the standard pack's SQL, in the order
+// osquery prints them (processes by pid, modules newest first, keys by
+// the users joined on uid), with pids that follow a boot sequence and a
+// per-host pid rate, parents that exist, and start times between boot
+// and collection.
+//
+// Attacks (Attacks, AttackKinds) plant single-host attacks on a share of
+// [0.005, 0.03] of the hosts, one or two each, each host its own values: a
+// bind shell listening with its process, crontab persistence, a rootkit
+// module, a uid-0 user (with root's keys joined to it), the attacker's
+// SSH key, a process posing as a kernel thread from /tmp or /dev/shm, a
+// renamed miner, a system daemon run from a new path with its usual
+// command line (the genuine row replaced), a second daemon started by the
+// role's application (only its parent differs); and the campaign: one
+// implant (miner, crontab line, key) with the same rows on a share of
+// [0.05, 0.09]. Sim.Truth says which hosts and rows (Planted.Replaced,
+// Planted.Detail), and Truth.Evaluate scores a Report as Fleet.Evaluate
+// does. Sim.WeekEarlier is the same group a week before: the hosts
+// replaced since (a share of [0.03, 0.15]) not yet replaced, each rollout
+// a step behind (today's rolling version was the canary), no attack: the
+// fleet-baseline scenario.
+//
+// A Sim holds a few bytes per host and generates a host on demand (Host,
+// All), so that 100,000 hosts stream in bounded memory: AppendJSON prints
+// a host's Results without building maps, WriteDir writes one file per
+// host on every core. Host i is a function of (Seed, i) alone: hosts can
+// be generated in any order; and each family draws from its own stream,
+// so that switching one off leaves the others' draws as they were.
+//
 // # Scoring an analyzer
 //
 // Fleet.Evaluate scores a Report against what was planted: host-level
@@ -66,9 +145,20 @@
 // CompromisedFraction stay as given (zero means none). Scenario names the
 // ready-made configurations.
 //
+// NewSim fills zero fields of SimConfig: Hosts 200, GroupName "shop-prod",
+// Account "123456789012", Region "us-east-1"; zero Families is none, zero
+// Attacks plants nothing, and zero shares in Attacks are drawn from the
+// ranges above. Its hosts are collected at 2026-11-26T12:00:00Z (a week
+// earlier for WeekEarlier).
+//
 // # Testing
 //
 // The tests check determinism, the row shapes against the standard pack's
 // SQL, the number of compromised hosts, and that no planted row occurs on a
-// clean host.
+// clean host; for Sims also that each family is switchable (its variation
+// there alone, gone without it, the other families unchanged), the truth
+// (every planted row on its host and on no clean host, the campaign's rows
+// the same everywhere), the week-earlier pair, that AppendJSON prints what
+// json.Marshal prints, and, in BenchmarkSimStream, the heap at 1,000 to
+// 100,000 hosts.
 package fleet

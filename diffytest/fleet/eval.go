@@ -3,6 +3,7 @@ package fleet
 import (
 	"cmp"
 	"fmt"
+	"iter"
 	"maps"
 	"slices"
 	"strings"
@@ -40,16 +41,33 @@ func (e Evaluation) String() string {
 // its volatile columns (analyze.DefaultVolatile), or the planted row
 // itself.
 func (f *Fleet) Evaluate(rep *analyze.Report) Evaluation {
+	return evaluate(rep, func(yield func(string, []Planted) bool) {
+		for i := range f.Hosts {
+			h := &f.Hosts[i]
+			planted := h.Planted
+			if !h.Compromised {
+				planted = nil
+			}
+			if !yield(h.Instance.ID, planted) {
+				return
+			}
+		}
+	})
+}
+
+// evaluate scores rep against the hosts: instance ID and planted rows (none
+// for a clean host), in fleet order.
+func evaluate(rep *analyze.Report, hosts iter.Seq2[string, []Planted]) Evaluation {
 	byID := make(map[string]*analyze.Host, len(rep.Hosts))
 	for i := range rep.Hosts {
 		byID[rep.Hosts[i].InstanceID] = &rep.Hosts[i]
 	}
 	vol := analyze.DefaultVolatile()
-	ev := Evaluation{Hosts: len(f.Hosts)}
+	var ev Evaluation
 	top3 := 0
-	for i := range f.Hosts {
-		h := &f.Hosts[i]
-		rh := byID[h.Instance.ID]
+	for id, planted := range hosts {
+		ev.Hosts++
+		rh := byID[id]
 		if rh == nil {
 			ev.Missing++
 			continue
@@ -57,7 +75,7 @@ func (f *Fleet) Evaluate(rep *analyze.Report) Evaluation {
 		if rh.Outlier {
 			ev.Flagged++
 		}
-		if !h.Compromised {
+		if len(planted) == 0 {
 			continue
 		}
 		ev.Compromised++
@@ -69,7 +87,7 @@ func (f *Fleet) Evaluate(rep *analyze.Report) Evaluation {
 			if j == 3 {
 				break
 			}
-			for _, p := range h.Planted {
+			for _, p := range planted {
 				if fd.CommandID == p.CommandID && (maps.Equal(fd.Row, vol.Strip(p.CommandID, p.Row)) || maps.Equal(fd.Row, p.Row)) {
 					found = true
 				}

