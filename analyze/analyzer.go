@@ -110,6 +110,10 @@ type Host struct {
 	Name      string            `json:"name,omitempty"`
 	PrivateIP string            `json:"private_ip,omitempty"`
 	Tags      map[string]string `json:"tags,omitempty"`
+	// Rank is the host's place when the hosts are ordered by Score, most
+	// suspicious first (1), for the hosts with a score above zero; 0
+	// otherwise.
+	Rank int `json:"rank,omitempty"`
 	// Position is the host's place on the analyzer's 2-D map of the fleet
 	// (its first two principal coordinates, for cluster analysis), for
 	// plots; empty when the analyzer makes no map.
@@ -131,6 +135,25 @@ type Finding struct {
 	HostsWithRow int `json:"hosts_with_row"`
 	// Prevalence is HostsWithRow divided by the number of hosts analyzed.
 	Prevalence float64 `json:"prevalence"`
+	// Why says, in words an investigator reads, what sets the row apart:
+	// `path="/usr/local/sbin/.sshd" where 999 of the 1,000 hosts with
+	// this row have "/usr/sbin/sshd"`.
+	Why string `json:"why,omitempty"`
+	// Template is the row with its varying parts abstracted (numbers as
+	// "#"), and the column that sets it apart, if one does, as "*".
+	Template collect.Row `json:"template,omitempty"`
+	// HostsWithTemplate counts the hosts with a row of that template.
+	HostsWithTemplate int `json:"hosts_with_template,omitempty"`
+	// Column is the column whose value sets the row apart, "" when the
+	// whole row is new; "parent" for the name of its parent process.
+	Column string `json:"column,omitempty"`
+	// Usual is the value most hosts of the template have in Column, on
+	// UsualHosts hosts.
+	Usual      string `json:"usual,omitempty"`
+	UsualHosts int    `json:"usual_hosts,omitempty"`
+	// Deciding is set when the finding is part of the analyzer's decision
+	// (it makes the host an outlier); the others are listed for context.
+	Deciding bool `json:"deciding,omitempty"`
 }
 
 // Cluster describes one group of similar hosts.

@@ -25,14 +25,14 @@ func ExampleClustering() {
 	fmt.Println("hosts:", len(rep.Hosts), "outliers:", len(rep.Outliers()))
 	for _, h := range rep.Outliers() {
 		top := h.Findings[0]
-		fmt.Printf("%s: %s row on %d host\n", h.InstanceID, top.CommandID, top.HostsWithRow)
+		fmt.Printf("%s (rank %d): %s: %s\n", h.InstanceID, h.Rank, top.CommandID, top.Why)
 	}
 	// Output:
 	// hosts: 200 outliers: 4
-	// i-069e31e6dfec2ae06: processes row on 1 host
-	// i-06d246c3412a81d29: kernel_modules row on 1 host
-	// i-0bab1956f12340eec: listening_ports row on 1 host
-	// i-0e4a57e982386b085: listening_ports row on 1 host
+	// i-069e31e6dfec2ae06 (rank 2): processes: no other of the 200 hosts has a processes row like it
+	// i-06d246c3412a81d29 (rank 1): kernel_modules: name="nf_eumqnc" on 1 of the 200 hosts with rows like it, whose values are each on most of them (such as "nls_iso8859_1", on 200)
+	// i-0bab1956f12340eec (rank 3): processes: no other of the 200 hosts has a processes row like it
+	// i-0e4a57e982386b085 (rank 4): users: no other of the 200 hosts has a users row like it
 }
 
 // Normalization makes per-host tokens alike and leaves structured columns

@@ -100,11 +100,12 @@ func TestStackingScenarios(t *testing.T) {
 	}
 }
 
-// TestClusterSpread reports how the analyzer does when 10% of the hosts
-// share the same planted rows: those rows are as common as a small role's,
-// so they are not rare and the hosts are not flagged. The test pins that
-// known limit (bench/README.md reports it), that no clean host is flagged
-// instead, and that a note names the shared planted rows.
+// TestClusterSpread: when 10% of the hosts share the same planted rows,
+// those rows are not rare (they are as common as a small role's), but
+// they sit together on the same hosts, across commands, on hosts that
+// otherwise look like the rest of their role: a likely campaign. Its
+// hosts, and only they, are flagged, and the first note names the planted
+// rows.
 func TestClusterSpread(t *testing.T) {
 	cfg := fleet.Scenario("spread")
 	if testing.Short() || raceEnabled {
@@ -117,20 +118,16 @@ func TestClusterSpread(t *testing.T) {
 	}
 	ev := f.Evaluate(rep)
 	t.Logf("spread: %v", ev)
-	if ev.Flagged != ev.TruePositives {
-		t.Errorf("spread: %d clean hosts flagged", ev.Flagged-ev.TruePositives)
+	if ev.Precision < 1 || ev.Recall < 1 || ev.Top3 < 1 {
+		t.Errorf("spread: %v; want every compromised host flagged, no other, the planted rows first", ev)
 	}
-	// The report points at the shared planted rows in a note.
-	var note string
-	for _, n := range rep.Notes {
-		if strings.Contains(n, "a compromise spread over many hosts looks like this") {
-			note = n
-		}
+	if len(rep.Notes) == 0 || !strings.HasPrefix(rep.Notes[0], "likely campaign on ") {
+		t.Fatalf("spread: the first note is not the campaign: %q", rep.Notes)
 	}
 	for _, p := range f.Hosts[firstCompromised(f)].Planted {
 		r := analyze.NormalizeRow(p.CommandID, p.Row)
-		if v := r["name"] + r["username"] + r["key"] + r["command"]; !strings.Contains(note, v) {
-			t.Errorf("spread: the notes do not name the planted %s row %v: %q", p.Kind, p.Row, rep.Notes)
+		if v := r["name"] + r["username"] + r["key"] + r["command"]; !strings.Contains(rep.Notes[0], v) {
+			t.Errorf("spread: the campaign note does not name the planted %s row %v: %q", p.Kind, p.Row, rep.Notes[0])
 		}
 	}
 }

@@ -47,6 +47,6 @@ func ExampleStreamer() {
 	// hosts: 200 outliers: 4
 	// i-069e31e6dfec2ae06: processes row on 1 host
 	// i-06d246c3412a81d29: kernel_modules row on 1 host
-	// i-0bab1956f12340eec: listening_ports row on 1 host
-	// i-0e4a57e982386b085: listening_ports row on 1 host
+	// i-0bab1956f12340eec: processes row on 1 host
+	// i-0e4a57e982386b085: users row on 1 host
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,9 +85,9 @@ func TestClusterPlantedRowScore(t *testing.T) {
 			}
 			continue
 		}
-		// One rare row on one host of n, in a cluster of n: log2((n+1)/1)
-		// for the fleet plus the same for the cluster.
-		want := 2 * math.Log2(n+1)
+		// One new row on one host of n, in a command where no other host
+		// shows one: p = noveltyRate(0, n-1) = 1/n, surprise log2(n).
+		want := math.Log2(n)
 		if !h.Outlier || math.Abs(h.Score-want) > 1e-3 {
 			t.Errorf("planted host: outlier %v, score %v, want %v", h.Outlier, h.Score, want)
 		}
@@ -97,15 +98,16 @@ func TestClusterPlantedRowScore(t *testing.T) {
 		stripped := maps.Clone(planted)
 		delete(stripped, "pid")
 		if f.CommandID != "listening_ports" || f.Kind != analyze.KindRare || !maps.Equal(f.Row, stripped) ||
-			f.HostsWithRow != 1 || math.Abs(f.Prevalence-1.0/n) > 1e-12 {
+			f.HostsWithRow != 1 || math.Abs(f.Prevalence-1.0/n) > 1e-12 || !f.Deciding ||
+			f.Why != "no other of the 40 hosts has a listening_ports row like it" {
 			t.Errorf("finding %+v, want the planted row without pid, on 1 host of %d", f, n)
 		}
 	}
 }
 
 // TestClusterTokensAndVariants: per-host tokens inside command lines make
-// no outlier, and a version variant of a common row is a finding of low
-// weight that does not make one.
+// no outlier, and a version variant of a common row is a finding that
+// does not decide (it weighs nothing in the score) and says so.
 func TestClusterTokensAndVariants(t *testing.T) {
 	const n = 30
 	var res []collect.Result
@@ -124,8 +126,9 @@ func TestClusterTokensAndVariants(t *testing.T) {
 		t.Fatalf("outliers %v: per-host tokens and a version variant are benign", out)
 	}
 	h := rep.Hosts[3]
-	if len(h.Findings) != 1 || h.Score <= 0 || h.Score >= 1 {
-		t.Errorf("variant host: score %v, findings %v; want one lightly weighted finding", h.Score, h.Findings)
+	if len(h.Findings) != 1 || h.Score != 0 || h.Findings[0].Deciding || h.Findings[0].Column != "cmdline" ||
+		!strings.Contains(h.Findings[0].Why, "on 1 of the 30 hosts with this row in another version, where 29 have") {
+		t.Errorf("variant host: score %v, findings %+v; want one finding that does not decide", h.Score, h.Findings)
 	}
 }
 

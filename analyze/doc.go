@@ -1,7 +1,7 @@
 // Package analyze defines the Analyzer plugin, which turns collected
 // Results into a Report, the Report format itself, and the analyzers
-// Baseline (row diff against one clean host) and Clustering (no clean
-// host needed).
+// Baseline (row diff against a baseline) and Clustering (no clean host
+// needed).
 //
 // # Baseline
 //
@@ -16,84 +16,86 @@
 // give no findings; commands the baseline cannot compare are named in
 // Report.Notes.
 //
-// # Cluster
+// # Clustering
 //
-// Clustering needs no clean host. It finds the hosts that carry rows the
-// rest of the fleet, or the host's own cluster, does not share, in three
-// steps.
+// Clustering needs no clean host: it learns from the whole fleet how its
+// rows vary, and finds the hosts whose rows the fleet does not share.
 //
-// Rows become features. Volatile columns are dropped (as for Baseline),
-// then per-host tokens inside values are normalized (NormalizeRow): in the
-// free-text columns (FreeTextColumns: cmdline, command, path, directory,
-// key_file, ...) NormalizeText replaces UUIDs, EC2 instance IDs and host
-// names, IPv4 and IPv6 addresses other than wildcard and loopback, runs of
-// 12+ hex digits, runs of 6 to 11 decimal digits and numbers of the
-// ephemeral port range with <uuid>, <id>, <host>, <ip>, <hex>, <num> and
-// <port>; the address column of listening_ports becomes <ip> when it names
-// one host. Structured columns (a port, a user or module name, a key) are
-// never touched: a planted listener's port is what sets its row apart. A
-// feature is a (command, normalized row) pair, interned by a 64-bit hash,
-// and each host is a sparse set of features. A coarse form of each row
-// also collapses the numbers of its free text and of process names
-// ("1.4.2", "1.5.0-rc.1", "kworker/1:2" alike).
+// Rows. Volatile columns are dropped (as for Baseline) and per-host tokens
+// in free text are replaced by placeholders (NormalizeRow). A process row
+// also carries the name of its parent process, found by the parent pid
+// among the same host's processes (never from a pid that matches none).
 //
-// Hosts are mapped and clustered. The coarse rows that at least 5% of the
-// hosts have and at least 5% lack (at most 300, the most variable) are the
-// informative features; their d×d covariance is accumulated from the
-// sparse host sets and factorized with Gonum (mat.EigenSym), and the
+// Templates. A row is an instance of a template: the row with every
+// chunk of a value that holds a digit abstracted (templateValue: versions,
+// ports, minutes, worker numbers, ids). Which of those numbers matter,
+// and which letter words vary, is learned per template from the fleet:
+//
+//   - A template few hosts carry is judged in its contexts
+//     (templateContexts): the template with one column abstracted
+//     ("holding the rest fixed"), or one word abstracted wherever it
+//     occurs (a per-host name in both a path and a command line). In a
+//     context most of whose rows have a value most hosts have (isUsual,
+//     isDominated), the template is a deviation to flag: sshd's path on 1
+//     host of 1,000. In one whose values are spread over many hosts with
+//     none dominant (a container name, a worker id) it is benign
+//     variation. With no shared context it is a new row.
+//   - A template most hosts carry is judged by the values of each column
+//     within it: a splayed minute, a random port of a common daemon, a
+//     kworker name are spread; a port, a uid, a key or a module name
+//     where one value dominates, a rare one is a deviation. In free text
+//     (another version in a path) it is listed but does not decide.
+//   - The parent of a process is judged the same way: "bash" as the
+//     parent of a daemon whose parent is systemd on every other host.
+//
+// The decision. A row decides (makes its host an outlier) when at most
+// rareCount(n) of the n hosts carry it (1%, at least one) and where it is
+// judged no more than a fifth of the other hosts show such rows (decides:
+// otherwise new rows are the norm there, variation this analysis did not
+// learn). Host.Score is the evidence in bits, one surprise per cause
+// (hostScore, noveltyRate, surprise). Every finding says why
+// (Finding.Why), its template and how many hosts share the template and
+// the usual value.
+//
+// Campaigns. Rows on more than 1% of the hosts but at most a fifth that no
+// role or spread variation explains are not rare; when several of them,
+// of different commands, sit together on the same hosts (beyond chance,
+// with expected false links below one) and those hosts otherwise look
+// like their group (they lack none of its usual rows but what the rows
+// replace), they are an implant spread over many hosts: its hosts are
+// outliers, and the first note names the rows as a likely campaign
+// (findCampaigns says how). Benign jobs caught running are independent of
+// each other; roles and versions lack rows the others have.
+//
+// How far to trust it. Below 100 hosts (1/ρ) a row on one host is rare by
+// definition, and the first note says the decision is weak at that size:
+// read the hosts by Host.Rank. When more than a fifth of the hosts would
+// be outliers, none is flagged, the first note says the decision is not
+// to be trusted, and the hosts are ranked instead. The two constants, ρ
+// (1%) and φ (a fifth), are the only ones of the decision (rarity.go);
+// bench/README.md shows the detection figures over a range of each.
+//
+// Clusters. The templates that at least 5% of the hosts have and at least
+// 5% lack (at most 300, the most variable) are the informative features;
+// their covariance is factorized with Gonum (mat.EigenSym) and the
 // principal components that explain 90% of the variance (at most 8) give
 // every host its coordinates (Host.Position holds the first two, for the
-// HTML map). k-means (k-means++ seeding, three restarts, a fixed seed)
-// runs on at most 4,000 hosts for k from 2 to 8; k is the smallest whose
-// mean silhouette is within 0.05 of the best (one cluster when none
-// reaches 0.4), and every host joins its nearest centre. Why this method: roles are groups of hosts sharing many
-// rows, which a few principal components of the shared rows separate
-// cleanly; it needs no parameter from the user, its memory is O(n·r + d²)
-// (never an n×n matrix: 100,000 hosts are fine), and its time is linear in
-// the rows. Report.Clusters lists each cluster's size and traits (kind
-// "trait"): the rows most of it has (80%) and the rest of the fleet mostly
-// lacks (at most half).
-//
-// The decision: a row of a host is rare when, in its coarse form, at most
-// max(1, ⌊n/100⌋) of the n hosts carry it, or at most 1% of the host's
-// cluster when the cluster has 100 hosts or more, unless it is a variant
-// of a common row: a row with the same structured columns as a row more
-// hosts carry, and free text sharing at least 75% of its words with it
-// (another version in a path, another --service-cluster name). A host with
-// a rare row is an outlier. The threshold counts hosts, not rows: a
-// distinctive planted row is on one host, or a few, while what the fleet
-// varies in benignly is shared by groups (a canary version on a few
-// percent of the hosts is absorbed by the coarse form and the variant
-// rule; a role or a sidecar is shared by tens of percent), so nothing needs
-// tuning. Host.Score sums, over its rare rows, log2((n+1)/S) +
-// log2((m+1)/s) (S and s: hosts carrying the coarse row in the fleet and
-// in the cluster of m hosts), plus 0.1·log2((n+1)/F) for each variant or
-// uncommon row (F hosts carry it, at most max(⌊n/100⌋, 5%)), which are
-// listed as findings but never make an outlier. Findings (kind "rare",
-// at most MaxFindings, highest weight first, so the most telling first)
-// show the host's own row with volatile columns dropped; HostsWithRow
-// counts the hosts that have the row once normalized.
-//
-// Known limits, measured in bench/README.md: a compromise that puts the
-// same rows on many hosts (10% of a group) is not rare, and its hosts are
-// not flagged (those rows are as common as a small role's); Report.Notes
-// then names the rows that more than the rare threshold and at most 20%
-// of the hosts share without setting any cluster apart, which is where
-// such a compromise shows (groups of 50 hosts or more); a row missing from a host (a
-// security agent stopped) is not a finding; in groups of under 50 hosts,
-// a host alone in its kind is flagged with it, and Report.Notes says how
-// far the result can be trusted.
+// HTML map); k-means, with k chosen by the silhouette, groups the hosts
+// (embed, clusterHosts). Report.Clusters lists each cluster's size and
+// traits (kind "trait"): rows most of it has and the rest mostly lacks.
+// Memory is O(n·r + d²), never an n×n matrix.
 //
 // Clustering is a Streamer: its Stream takes the Results in batches (one
 // file per host, say) and keeps of them only, per command, each distinct
 // row once (volatile columns dropped) and, per host, the numbers of its
 // rows; Analyze is one Stream given everything at once, so both give the
-// same Report. diffy.Diffy.AnalyzeFiles streams files into it.
+// same Report. Of several Results of one (instance, command), the later
+// collected is analyzed and the others are named in Report.Skipped.
+// diffy.Diffy.AnalyzeFiles streams files into it.
 //
-// Clustering keeps DefaultMaxFindings findings per host (MaxFindings
-// changes it) and DefaultMaxTraits traits per cluster; its only errors are
-// ctx's. Figures: 10,000 hosts of 175 rows take 1.5 s of CPU and 50 MiB
-// beyond the input, 100,000 hosts 14 s and 0.4 GiB (bench/cluster).
+// Clustering keeps every finding of every host (MaxFindings caps them;
+// Host.FindingsOmitted counts those not kept) and DefaultMaxTraits traits
+// per cluster; its only errors are ctx's. Figures: bench/README.md.
 //
 // # Defaults
 //

@@ -89,7 +89,7 @@ func NormalizeAddress(addr string) string {
 // versions), so "nc -lvnp 4444" stays itself.
 func NormalizeText(s string) string {
 	// Fast path: text without a digit holds no token.
-	if strings.IndexAny(s, "0123456789") < 0 {
+	if !strings.ContainsAny(s, "0123456789") {
 		return s
 	}
 	var b strings.Builder
@@ -358,35 +358,9 @@ func matchIPv6(s string) int {
 	return 0
 }
 
-// coarseText collapses every number and what follows it up to the next
-// separator (space, '/', '=', ',', quote) into '#', and the numeric
-// placeholders too, after NormalizeText:
-// versions ("1.4.2", "1.5.0-rc.1.jar") and worker numbers ("kworker/1:2")
-// become alike. It gives the coarse form of a row, used only to recognize
-// variants of common rows (see Clustering).
-func coarseText(s string) string {
-	s = coarseTokens.Replace(s)
-	if strings.IndexAny(s, "0123456789") < 0 {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); {
-		if !isDigit(s[i]) {
-			b.WriteByte(s[i])
-			i++
-			continue
-		}
-		b.WriteByte('#')
-		for i < len(s) && !isSeparator(s[i]) {
-			i++
-		}
-	}
-	return b.String()
-}
-
 // coarseTokens merges the numeric placeholders, whose choice depends on
-// the digits drawn (a hex id of decimal digits only, say).
+// the digits drawn (a hex id of decimal digits only, say), for
+// templateValue.
 var coarseTokens = strings.NewReplacer(TokenHex, "#", TokenNum, "#", TokenPort, "#")
 
 func isSeparator(c byte) bool {

@@ -58,6 +58,21 @@ type Keyer struct {
 	// whether cols[i] is part of the key (not volatile).
 	cols []string
 	keep []bool
+	// capture names columns whose values AppendKey keeps in captured
+	// (by position in capture), for the caller; slot[i] is cols[i]'s
+	// position in capture, -1 if none.
+	capture  []string
+	captured []string
+	slot     []int
+}
+
+// captureColumns makes AppendKey keep the values of cols, in that order,
+// in k.captured ("" for a column the row lacks): values the caller needs
+// besides the key, looked up once.
+func (k *Keyer) captureColumns(cols ...string) {
+	k.capture = cols
+	k.captured = make([]string, len(cols))
+	k.cols = nil // recompute the slots with the next row
 }
 
 // Keyer returns a Keyer for the rows of commandID.
@@ -77,6 +92,9 @@ func (k *Keyer) AppendKey(dst []byte, row collect.Row) []byte {
 			if !ok {
 				same = false
 				break
+			}
+			if k.slot != nil && k.slot[i] >= 0 {
+				k.captured[k.slot[i]] = v
 			}
 			if k.keep[i] {
 				dst = binary.AppendUvarint(dst, uint64(len(c)))
@@ -99,6 +117,15 @@ func (k *Keyer) AppendKey(dst []byte, row collect.Row) []byte {
 	k.keep = k.keep[:0]
 	for _, c := range k.cols {
 		k.keep = append(k.keep, !slices.Contains(k.dropAny, c) && !slices.Contains(k.dropCmd, c))
+	}
+	if k.capture != nil {
+		k.slot = k.slot[:0]
+		for _, c := range k.cols {
+			k.slot = append(k.slot, slices.Index(k.capture, c))
+		}
+		for i, c := range k.capture {
+			k.captured[i] = row[c]
+		}
 	}
 	return appendKey(dst, row, k.dropAny, k.dropCmd)
 }

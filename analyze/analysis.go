@@ -1,0 +1,244 @@
+package analyze
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// analysis is one cluster analysis of n hosts, step by step: learn (the
+// fleet model of every command), cluster (the map and the clusters),
+// decide (every host's findings, then the campaigns), and the Report's
+// parts (hosts, traits, notes).
+type analysis struct {
+	n     int
+	r     int32
+	order []*cmdRows
+	cmds  []*cmdModel
+	// Templates numbered across commands: the templates of command i are
+	// tOff[i] to tOff[i+1]-1; tmplHosts counts the hosts of each;
+	// hostTmpl lists each host's, sorted.
+	tOff      []int32
+	tmplHosts []int32
+	hostTmpl  [][]int32
+	emb       *embedding
+	assign    []int
+	k         int
+	size      []int
+	dec       []hostDecision
+	cands     candidates
+	camps     []campaign
+	// Set by hosts: the hosts that would be outliers, and whether they
+	// are too many for the decision to be trusted.
+	outliers  int
+	untrusted bool
+}
+
+func newAnalysis(order []*cmdRows, n int) *analysis {
+	return &analysis{n: n, r: rareCount(n), order: order, cands: candidates{index: map[[3]int64]int{}}}
+}
+
+// learn builds the model of every command (in parallel) and numbers the
+// templates across commands.
+func (an *analysis) learn(ctx context.Context) error {
+	an.cmds = make([]*cmdModel, len(an.order))
+	if err := parallel(len(an.order), func(i int) error {
+		an.cmds[i] = buildCmdModel(an.order[i], an.n)
+		return ctx.Err()
+	}); err != nil {
+		return err
+	}
+	an.tOff = make([]int32, len(an.cmds)+1)
+	for i, m := range an.cmds {
+		an.tOff[i+1] = an.tOff[i] + int32(len(m.tmpls))
+		for _, t := range m.tmpls {
+			an.tmplHosts = append(an.tmplHosts, t.hosts)
+		}
+	}
+	an.hostTmpl = make([][]int32, an.n)
+	var tmp []int32
+	for h := range an.n {
+		tmp = tmp[:0]
+		for i, m := range an.cmds {
+			c := m.rows
+			for _, f := range c.perHost[h] {
+				tmp = append(tmp, an.tOff[i]+c.feats[f].tmpl)
+			}
+		}
+		slices.Sort(tmp)
+		an.hostTmpl[h] = slices.Clone(slices.Compact(tmp))
+	}
+	return ctx.Err()
+}
+
+// cluster maps the hosts by the principal components of their templates
+// and clusters them (see embed and clusterHosts).
+func (an *analysis) cluster() {
+	an.emb = embed(an.hostTmpl, an.tmplHosts, an.n)
+	an.assign, an.k = clusterHosts(an.emb, an.n)
+	an.size = make([]int, an.k)
+	for _, c := range an.assign {
+		an.size[c]++
+	}
+}
+
+// decide judges every host (decideHost), then finds the campaigns among
+// the candidates and adds their rows to their hosts as deciding findings.
+func (an *analysis) decide(ctx context.Context) error {
+	an.dec = make([]hostDecision, an.n)
+	for h := range an.n {
+		if h%1024 == 1023 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		an.dec[h] = decideHost(an.cmds, h, &an.cands)
+	}
+	for _, c := range an.cands.list {
+		c.usualTmpl = -1
+		if c.v.usual >= 0 {
+			c.usualTmpl = an.tOff[c.cmd] + an.cmds[c.cmd].rows.feats[c.v.usual].tmpl
+		}
+	}
+	keys := func(c *candidate) string { return an.cmds[c.cmd].rows.feats[c.feat].key }
+	an.camps = findCampaigns(an.cands.list, keys, an.n, an.hostTmpl, an.assign, an.k, an.emb)
+	for ci, cp := range an.camps {
+		p := float64(len(cp.hosts)) / float64(an.n)
+		for _, h := range cp.hosts {
+			for ri, row := range cp.rows {
+				if _, ok := slices.BinarySearch(row.hosts, h); !ok {
+					continue
+				}
+				m := an.cmds[row.cmd]
+				f := hostFeature(m, int(h), row)
+				if f < 0 {
+					continue
+				}
+				why := fmt.Sprintf("one of %d rows that sit together on the same %s hosts of %s, across commands, on hosts otherwise like the rest of their group: a likely campaign (see the notes)",
+					len(cp.rows), count(len(cp.hosts)), count(an.n))
+				an.dec[h].finds = append(an.dec[h].finds, pendingFinding{cmd: row.cmd, feat: f, v: row.v, deciding: true, campaign: true,
+					bits: surprise(p), cause: fmt.Sprintf("campaign %d/%d", ci, ri), why: why})
+			}
+		}
+	}
+	return ctx.Err()
+}
+
+// hostFeature returns host h's local feature of a candidate row, -1 when
+// it has none.
+func hostFeature(m *cmdModel, h int, row *candidate) int32 {
+	c := m.rows
+	switch row.kind {
+	case 'f':
+		if _, ok := slices.BinarySearch(c.perHost[h], int32(row.id)); ok {
+			return int32(row.id)
+		}
+		return -1
+	case 't':
+		for _, f := range c.perHost[h] {
+			if int64(c.feats[f].tmpl) == row.id {
+				return f
+			}
+		}
+	case 'p':
+		t, p := int32(row.id>>32), int32(row.id&0xffffffff)
+		for i, f := range c.perHost[h] {
+			if c.feats[f].tmpl == t && c.parent[h][i] == p {
+				return f
+			}
+		}
+	}
+	return -1
+}
+
+// hosts builds the Report's hosts, in instance ID order: each host's
+// findings (at most maxF, or all when maxF ≤ 0), score (hostScore),
+// cluster and position, and the decision: a host is an outlier when it
+// has a deciding finding, unless more than max(r, ⌊φ·n⌋) hosts would be
+// (then no host is, see notes). Hosts with a score get their Rank.
+func (an *analysis) hosts(ids []string, maxF int) []Host {
+	out := make([]Host, an.n)
+	for h := range an.n {
+		host := &out[h]
+		host.InstanceID = ids[h]
+		host.Cluster = an.assign[h]
+		if len(an.emb.coords[h]) > 0 {
+			host.Position = an.emb.position(h)
+		}
+		ps := an.dec[h].finds
+		ps = dedupeFindings(ps)
+		sortFindings(ps, an.cmds)
+		host.Score = hostScore(ps)
+		for _, p := range ps {
+			if p.deciding {
+				host.Outlier = true
+				break
+			}
+		}
+		if host.Outlier {
+			an.outliers++
+		}
+		if maxF > 0 && len(ps) > maxF {
+			host.FindingsOmitted = len(ps) - maxF
+			ps = ps[:maxF]
+		}
+		host.Findings = make([]Finding, len(ps))
+		for i, p := range ps {
+			host.Findings[i] = finding(an.cmds[p.cmd], h, p, an.n)
+		}
+		for _, m := range an.cmds {
+			host.Errors = append(host.Errors, m.rows.errs[h]...)
+		}
+	}
+	if int32(an.outliers) > max(an.r, int32(fifth*float64(an.n))) {
+		an.untrusted = true
+		for h := range out {
+			out[h].Outlier = false
+			for i := range out[h].Findings {
+				out[h].Findings[i].Deciding = false
+			}
+		}
+	}
+	rank(out)
+	return out
+}
+
+// dedupeFindings keeps one finding per (command, feature): the deciding
+// one, else the most surprising.
+func dedupeFindings(ps []pendingFinding) []pendingFinding {
+	slices.SortStableFunc(ps, func(a, b pendingFinding) int {
+		return cmp.Or(cmp.Compare(a.cmd, b.cmd), cmp.Compare(a.feat, b.feat))
+	})
+	out := ps[:0]
+	for _, p := range ps {
+		if k := len(out) - 1; k >= 0 && out[k].cmd == p.cmd && out[k].feat == p.feat {
+			if p.deciding && !out[k].deciding || p.deciding == out[k].deciding && p.bits > out[k].bits {
+				out[k] = p
+			}
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// rank sets Host.Rank: hosts with a score above zero, by score (highest
+// first), then by their number of findings, then by instance ID.
+func rank(hosts []Host) {
+	idx := make([]int, 0, len(hosts))
+	for i := range hosts {
+		if hosts[i].Score > 0 {
+			idx = append(idx, i)
+		}
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		return cmp.Or(cmp.Compare(hosts[b].Score, hosts[a].Score),
+			cmp.Compare(len(hosts[b].Findings), len(hosts[a].Findings)),
+			strings.Compare(hosts[a].InstanceID, hosts[b].InstanceID))
+	})
+	for r, i := range idx {
+		hosts[i].Rank = r + 1
+	}
+}

@@ -1,0 +1,353 @@
+package analyze
+
+import (
+	"cmp"
+	"math"
+	"slices"
+)
+
+// campaign is a set of candidate rows that sit together on the same
+// hosts, across commands, on hosts that otherwise look like their group.
+type campaign struct {
+	rows  []*candidate // most hosts first
+	hosts []int32      // sorted: hosts with at least half of the rows
+}
+
+// findCampaigns groups the candidates (rows on more than r and at most
+// φ·n of the n hosts that no spread variation explains) by co-occurrence
+// and returns the groups that look like one implant spread over many
+// hosts rather than a role, a version or benign jobs:
+//
+//  1. Two rows are linked when their host sets nearly coincide,
+//     Jaccard(A, B) = |A∩B| / |A∪B| ≥ 1−φ, and the overlap is beyond
+//     chance: P(O ≥ |A∩B|) · K(K−1)/2 < 1, where O is hypergeometric
+//     (|A| of n hosts drawn, |B| marked) and K the number of candidates
+//     (expected false links below one). Benign jobs caught running on a
+//     few percent of the hosts each are independent of each other; an
+//     implant's rows (a miner, its crontab line, its key) are not.
+//  2. A group (linked rows, transitively) counts when it holds two
+//     things of two commands: rows of different commands that share no
+//     free-text value (FreeTextColumns). A job and its child process are
+//     one command; a daemon's process and its listener are one thing
+//     (listening_ports carries the process's path and command line); an
+//     implant persists in one table (a crontab, a key, a user, a module)
+//     and runs in another (a process, a listener).
+//  3. Its hosts (those with at least half of its rows) lack no more of
+//     the usual templates of their reference group (their cluster, or the
+//     nearest other cluster when they make one of their own; usual: on
+//     1−φ of its hosts) than the reference's own hosts do (the 1−φ
+//     quantile of theirs), not counting the usual templates that rows of
+//     the group replace (a system binary moved). A role or a canary
+//     version differs by many rows and lacks some of the majority's; an
+//     implant adds a few.
+//
+// keys gives the normalized row key of a candidate.
+func findCampaigns(cands []*candidate, keys func(*candidate) string, n int, hostTmpl [][]int32, assign []int, k int, emb *embedding) []campaign {
+	if len(cands) < 2 {
+		return nil
+	}
+	order := make([]int, len(cands))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(len(cands[a].hosts), len(cands[b].hosts)) })
+	pairs := float64(len(cands)) * float64(len(cands)-1) / 2
+	parent := make([]int, len(cands))
+	for i := range parent {
+		parent[i] = i
+	}
+	find := func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	for x, a := range order {
+		la := len(cands[a].hosts)
+		for _, b := range order[x+1:] {
+			lb := len(cands[b].hosts)
+			if float64(la) < (1-fifth)*float64(lb) {
+				break // sorted by size: no later b can reach the Jaccard bound
+			}
+			o := overlap(cands[a].hosts, cands[b].hosts)
+			if float64(o) < (1-fifth)*float64(la+lb-o) {
+				continue
+			}
+			if logHyperTail(n, lb, la, o)+math.Log(pairs) >= 0 {
+				continue
+			}
+			parent[find(a)] = find(b)
+		}
+	}
+	groups := map[int][]*candidate{}
+	var roots []int
+	for i := range cands {
+		r := find(i)
+		if groups[r] == nil {
+			roots = append(roots, r)
+		}
+		groups[r] = append(groups[r], cands[i])
+	}
+	var out []campaign
+	for _, r := range roots {
+		g := groups[r]
+		if len(g) < 2 || !spansThings(g, keys) {
+			continue
+		}
+		hosts := groupHosts(g)
+		if len(hosts) == 0 || !addsOnly(hosts, g, n, hostTmpl, assign, k, emb) {
+			continue
+		}
+		slices.SortStableFunc(g, func(a, b *candidate) int { return cmp.Compare(len(b.hosts), len(a.hosts)) })
+		out = append(out, campaign{rows: g, hosts: hosts})
+	}
+	slices.SortStableFunc(out, func(a, b campaign) int { return cmp.Compare(len(b.hosts), len(a.hosts)) })
+	return out
+}
+
+// overlap returns |a∩b| of two sorted sets.
+func overlap(a, b []int32) int {
+	i, j, o := 0, 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] == b[j]:
+			o++
+			i++
+			j++
+		case a[i] < b[j]:
+			i++
+		default:
+			j++
+		}
+	}
+	return o
+}
+
+// logHyperTail returns ln P(O ≥ o) for O hypergeometric: draws of n
+// items, marked of them marked,
+//
+//	P(O = j) = C(marked, j)·C(n−marked, draws−j) / C(n, draws)
+func logHyperTail(n, marked, draws, o int) float64 {
+	hi := min(marked, draws)
+	if o <= 0 {
+		return 0
+	}
+	if o > hi {
+		return math.Inf(-1)
+	}
+	lc := func(a, b int) float64 {
+		x, _ := math.Lgamma(float64(a + 1))
+		y, _ := math.Lgamma(float64(b + 1))
+		z, _ := math.Lgamma(float64(a - b + 1))
+		return x - y - z
+	}
+	den := lc(n, draws)
+	first := lc(marked, o) + lc(n-marked, draws-o) - den
+	sum := 0.0
+	for j := o; j <= hi; j++ {
+		t := lc(marked, j) + lc(n-marked, draws-j) - den - first
+		if t < -50 {
+			break // the terms fall beyond the mode's side we are on
+		}
+		sum += math.Exp(t)
+	}
+	return first + math.Log(sum)
+}
+
+// spansThings reports whether g holds two rows of different commands
+// that share no free-text value: two things, not one seen by two
+// commands.
+func spansThings(g []*candidate, keys func(*candidate) string) bool {
+	free := make([][]string, len(g))
+	for i, c := range g {
+		for col, v := range keyPairs([]byte(keys(c))) {
+			if isFreeText(col) && v != "" {
+				free[i] = append(free[i], v)
+			}
+		}
+	}
+	for i := range g {
+		for j := i + 1; j < len(g); j++ {
+			if g[i].cmd == g[j].cmd {
+				continue
+			}
+			shared := false
+			for _, v := range free[i] {
+				if slices.Contains(free[j], v) {
+					shared = true
+					break
+				}
+			}
+			if !shared {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// groupHosts returns, sorted, the hosts that carry at least half of the
+// rows of g.
+func groupHosts(g []*candidate) []int32 {
+	count := map[int32]int{}
+	for _, c := range g {
+		for _, h := range c.hosts {
+			count[h]++
+		}
+	}
+	var out []int32
+	for h, k := range count {
+		if 2*k >= len(g) {
+			out = append(out, h)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// addsOnly is the third test of findCampaigns: whether most hosts of a
+// group lack no more of their reference's usual templates than the
+// reference's own hosts do (the 1−φ quantile of theirs), not counting
+// the usual templates that rows of the group replace. A host's reference
+// is the other hosts of its cluster, or, when the group is half of that
+// cluster or more (it makes a cluster of its own), those of the cluster
+// whose centre is nearest.
+func addsOnly(hosts []int32, g []*candidate, n int, hostTmpl [][]int32, assign []int, k int, emb *embedding) bool {
+	in := make(map[int32]bool, len(hosts))
+	for _, h := range hosts {
+		in[h] = true
+	}
+	// A row of the group that deviates from a usual template of its
+	// context replaces it: that template's absence is the same change.
+	excused := map[int32]bool{}
+	for _, c := range g {
+		if c.kind == 't' && c.v.kind == vDeviation && c.usualTmpl >= 0 {
+			excused[c.usualTmpl] = true
+		}
+	}
+	refs := referenceClusters(hosts, in, n, assign, k, emb)
+	type reference struct {
+		usual []int32
+		q     int
+	}
+	memo := map[int]*reference{}
+	refOf := func(c int) *reference {
+		if r, ok := memo[c]; ok {
+			return r
+		}
+		var ref []int32
+		for h := range n {
+			if assign[h] == c && !in[int32(h)] {
+				ref = append(ref, int32(h))
+			}
+		}
+		r := &reference{}
+		memo[c] = r
+		if len(ref) == 0 {
+			return r
+		}
+		count := map[int32]int32{}
+		for _, h := range ref {
+			for _, t := range hostTmpl[h] {
+				count[t]++
+			}
+		}
+		for t, c := range count {
+			if float64(c) >= (1-fifth)*float64(len(ref)) {
+				r.usual = append(r.usual, t)
+			}
+		}
+		slices.Sort(r.usual)
+		var lacks []int
+		for _, i := range spread(len(ref), 1000) {
+			lacks = append(lacks, len(r.usual)-overlap(r.usual, hostTmpl[ref[i]]))
+		}
+		slices.Sort(lacks)
+		r.q = lacks[min(len(lacks)-1, int((1-fifth)*float64(len(lacks))))]
+		return r
+	}
+	pass := 0
+	for _, h := range hosts {
+		r := refOf(refs[assign[h]])
+		if r.usual == nil {
+			continue
+		}
+		lack := len(r.usual) - overlap(r.usual, hostTmpl[h]) - overlapSet(r.usual, hostTmpl[h], excused)
+		if lack <= r.q {
+			pass++
+		}
+	}
+	return 2*pass > len(hosts)
+}
+
+// referenceClusters returns, for each cluster, the cluster whose other
+// hosts (those not in the group) are the reference of the group's hosts
+// in it: itself, or, when the group is half of it or more, the cluster
+// with the nearest centre among those the group is not half of.
+func referenceClusters(hosts []int32, in map[int32]bool, n int, assign []int, k int, emb *embedding) []int {
+	size := make([]int, k)
+	for _, c := range assign {
+		size[c]++
+	}
+	inCluster := make([]int, k)
+	for _, h := range hosts {
+		inCluster[assign[h]]++
+	}
+	own := func(c int) bool { return 2*inCluster[c] >= size[c] }
+	refs := make([]int, k)
+	var cent [][]float64
+	for c := range k {
+		refs[c] = c
+		if !own(c) {
+			continue
+		}
+		if cent == nil {
+			cent = centres(emb, assign, k)
+		}
+		bd := math.Inf(1)
+		for o := range k {
+			if o != c && !own(o) {
+				if d := sqDist(cent[o], cent[c]); d < bd {
+					refs[c], bd = o, d
+				}
+			}
+		}
+	}
+	return refs
+}
+
+// overlapSet counts the templates of usual that host templates ts lack
+// and that are in excused.
+func overlapSet(usual, ts []int32, excused map[int32]bool) int {
+	k := 0
+	for _, t := range usual {
+		if excused[t] {
+			if _, ok := slices.BinarySearch(ts, t); !ok {
+				k++
+			}
+		}
+	}
+	return k
+}
+
+// centres returns the mean embedding coordinates of each cluster.
+func centres(e *embedding, assign []int, k int) [][]float64 {
+	out := make([][]float64, k)
+	count := make([]int, k)
+	for c := range out {
+		out[c] = make([]float64, e.dims)
+	}
+	for h, c := range assign {
+		for i, x := range e.coords[h] {
+			out[c][i] += x
+		}
+		count[c]++
+	}
+	for c := range out {
+		for i := range out[c] {
+			out[c][i] /= float64(max(count[c], 1))
+		}
+	}
+	return out
+}

@@ -1,0 +1,208 @@
+package analyze
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+)
+
+// pendingFinding is a finding before its row is looked up.
+type pendingFinding struct {
+	cmd      int32 // index into the model's commands
+	feat     int32 // local feature
+	v        verdict
+	deciding bool
+	campaign bool    // one of the rows of a likely campaign
+	bits     float64 // surprise(v.p)
+	cause    string
+	why      string // for campaign rows: set by the campaign
+}
+
+// candidate is a row carried by more than r hosts and at most φ·n that
+// no spread variation explains (a minority template that is new or
+// deviates, a value that deviates in a dominated context, with the host
+// keeping the usual value too): a campaign is a set of such rows on the
+// same hosts (see findCampaigns).
+type candidate struct {
+	cmd  int32
+	kind byte  // 't' template, 'f' feature, 'p' parent of a template
+	id   int64 // the template, feature, or template<<32|parent
+	feat int32 // a local feature of the row, for display
+	v    verdict
+	// usualTmpl is the global template of v.usual (-1: none), set by
+	// the analysis.
+	usualTmpl int32
+	hosts     []int32
+}
+
+// hostDecision is what decideHost finds on one host.
+type hostDecision struct {
+	finds []pendingFinding
+	cands []int // indexes into the candidates
+}
+
+// candidates collects the campaign candidates of the whole fleet.
+type candidates struct {
+	index map[[3]int64]int
+	list  []*candidate
+}
+
+func (cs *candidates) add(h int, cmd int32, kind byte, id int64, feat int32, v verdict) int {
+	k := [3]int64{int64(cmd), int64(kind), id}
+	i, ok := cs.index[k]
+	if !ok {
+		i = len(cs.list)
+		cs.index[k] = i
+		cs.list = append(cs.list, &candidate{cmd: cmd, kind: kind, id: id, feat: feat, v: v})
+	}
+	c := cs.list[i]
+	if n := len(c.hosts); n == 0 || c.hosts[n-1] != int32(h) {
+		c.hosts = append(c.hosts, int32(h))
+	}
+	return i
+}
+
+// decideHost judges every row of host h (instance ID order) against the
+// model: a row whose template is rare and new or deviating (verdict of
+// judgeTemplates), whose value deviates within its template
+// (judgeValues) or whose parent process deviates (parentVerdict), carried
+// by at most r hosts, is a finding; it is deciding (it makes the host an
+// outlier) when it is evidence there (decides) and not a variant.
+// Rows of the same kind carried by more than r hosts and at most φ·n are
+// campaign candidates.
+func decideHost(cmds []*cmdModel, h int, cs *candidates) hostDecision {
+	var d hostDecision
+	for ci, m := range cmds {
+		c := m.rows
+		for i, f := range c.perHost[h] {
+			t := c.feats[f].tmpl
+			tp := &m.tmpls[t]
+			best, have := verdict{}, false
+			if tp.hosts <= m.minority {
+				switch tv := m.tv[t]; tv.kind {
+				case vNew, vDeviation:
+					if tp.hosts <= m.r {
+						best, have = tv, true
+					} else {
+						d.cands = append(d.cands, cs.add(h, int32(ci), 't', int64(t), f, tv))
+					}
+				}
+			} else if fv, ok := m.fv[f]; ok {
+				switch {
+				case fv.hosts <= m.r:
+					best, have = fv, true
+				case fv.kind == vDeviation && hasValue(m, h, t, fv.col, fv.usualValue):
+					d.cands = append(d.cands, cs.add(h, int32(ci), 'f', int64(f), f, fv))
+				}
+			}
+			if c.parent != nil && tp.hosts > m.r {
+				if p := c.parent[h][i]; p >= 0 {
+					if pv := m.parentVerdict(t, p); pv.kind == vDeviation {
+						switch {
+						case pv.hosts <= m.r && (!have || better(pv, best)):
+							best, have = pv, true
+						case pv.hosts > m.r:
+							d.cands = append(d.cands, cs.add(h, int32(ci), 'p', int64(t)<<32|int64(p), f, pv))
+						}
+					}
+				}
+			}
+			if !have {
+				continue
+			}
+			pf := pendingFinding{cmd: int32(ci), feat: f, v: best, bits: surprise(best.p)}
+			pf.deciding = best.kind != vVariant && best.decides
+			pf.cause = causeKey(m, int32(ci), t, best)
+			d.finds = append(d.finds, pf)
+		}
+	}
+	return d
+}
+
+// hasValue reports whether host h has a row of template t whose column
+// col is value: whether a deviation of the host's is an extra row, not a
+// replacement of the usual one.
+func hasValue(m *cmdModel, h int, t int32, col, value string) bool {
+	c := m.rows
+	for _, f := range c.perHost[h] {
+		if c.feats[f].tmpl == t {
+			if v, _ := keyValue(c.feats[f].key, col); v == value {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// causeKey names the change behind a finding, so that one change showing
+// in several rows counts once in the score: a new template is its own
+// cause; a deviation within templates is the words by which the value
+// differs from the usual one (a canary version shows in a process, its
+// listener and a crontab line alike); a parent is its name.
+func causeKey(m *cmdModel, ci, t int32, v verdict) string {
+	switch {
+	case v.kind == vNew:
+		return fmt.Sprintf("t%d/%d", ci, t)
+	case v.value != "" || v.usualValue != "":
+		return "v" + v.col + "\x00" + strings.Join(wordDiff(v.value, v.usualValue), " ")
+	default:
+		return fmt.Sprintf("d%d/%s/%d", ci, v.col, v.usual)
+	}
+}
+
+// wordDiff returns the sorted chunks of a (split at separators and
+// '.', '-', ':') that b does not have.
+func wordDiff(a, b string) []string {
+	split := func(s string) []string {
+		return strings.FieldsFunc(s, func(r rune) bool {
+			return r < 0x80 && (isSeparator(byte(r)) || r == '.' || r == '-' || r == ':')
+		})
+	}
+	have := split(b)
+	var out []string
+	for _, w := range split(a) {
+		if !slices.Contains(have, w) {
+			out = append(out, w)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// hostScore is the evidence that the host carries what a clean host
+// would not, in bits: the sum over the causes of its deciding findings of
+// the largest surprise of each,
+//
+//	Score = Σ_cause max_{findings of the cause} −log₂ p
+//
+// rounded to 1/1000. Findings that do not decide weigh nothing.
+func hostScore(fs []pendingFinding) float64 {
+	best := map[string]float64{}
+	for _, f := range fs {
+		if f.deciding && f.bits > best[f.cause] {
+			best[f.cause] = f.bits
+		}
+	}
+	s := 0.0
+	for _, b := range best {
+		s += b
+	}
+	return math.Round(s*1000) / 1000
+}
+
+// sortFindings orders a host's findings: deciding first, then by surprise
+// (the most telling first), then the fewer hosts, the command, the row.
+func sortFindings(fs []pendingFinding, cmds []*cmdModel) {
+	slices.SortFunc(fs, func(a, b pendingFinding) int {
+		if a.deciding != b.deciding {
+			if a.deciding {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Or(cmp.Compare(b.bits, a.bits), cmp.Compare(a.v.hosts, b.v.hosts), cmp.Compare(a.cmd, b.cmd),
+			strings.Compare(cmds[a.cmd].rows.feats[a.feat].key, cmds[b.cmd].rows.feats[b.feat].key))
+	})
+}

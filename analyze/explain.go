@@ -1,0 +1,102 @@
+package analyze
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/diffy-dfir/diffy/collect"
+)
+
+// finding turns a pending finding of host h into the Finding the report
+// shows: the host's own row (volatile columns dropped), its template, and
+// why, in words an investigator reads.
+func finding(m *cmdModel, h int, p pendingFinding, n int) Finding {
+	c := m.rows
+	f := Finding{CommandID: c.id, Kind: KindRare, Row: c.row(h, p.feat), HostsWithRow: int(m.featHosts[p.feat]),
+		Deciding: p.deciding, Column: p.v.col}
+	f.Prevalence = float64(f.HostsWithRow) / float64(n)
+	t := &m.tmpls[c.feats[p.feat].tmpl]
+	f.Template = templateRow(t.key, p.v.col)
+	value := p.v.value
+	usual := p.v.usualValue
+	if p.v.col != "" && value == "" && usual == "" {
+		value, _ = keyValue(c.feats[p.feat].key, p.v.col)
+		if p.v.usual >= 0 {
+			usual, _ = keyValue(c.feats[p.v.usual].key, p.v.col)
+		}
+	}
+	if p.v.col != "" {
+		f.Usual, f.UsualHosts = usual, int(p.v.usualHosts)
+	}
+	all := p.v.ctxHosts + 1
+	switch {
+	case p.why != "":
+		f.HostsWithTemplate = int(t.hosts)
+		f.Why = p.why
+	case p.v.kind == vNew:
+		f.HostsWithTemplate = int(t.hosts)
+		if t.hosts <= 1 {
+			f.Why = fmt.Sprintf("no other of the %s hosts has a %s row like it", count(all), displayID(c.id))
+		} else {
+			f.Why = fmt.Sprintf("only %s of the %s hosts have a %s row like it", count(t.hosts), count(all), displayID(c.id))
+		}
+		if !p.deciding {
+			f.Why += fmt.Sprintf(", but %s of them have a %s row no other host has, so it does not decide", count(m.novel), displayID(c.id))
+		}
+	case p.v.col == "parent":
+		f.HostsWithTemplate = int(all)
+		f.Why = fmt.Sprintf("its parent process is %q on %s of the %s hosts with this process, where %s have %q",
+			value, count(p.v.hosts), count(all), count(p.v.usualHosts), usual)
+	default:
+		f.HostsWithTemplate = int(all)
+		what := "this row"
+		if p.v.kind == vVariant {
+			what = "this row in another version"
+		}
+		if p.v.multi {
+			f.Why = fmt.Sprintf("%s=%q on %s of the %s hosts with rows like it, whose values are each on most of them (such as %q, on %s)",
+				p.v.col, value, count(p.v.hosts), count(all), usual, count(p.v.usualHosts))
+		} else {
+			f.Why = fmt.Sprintf("%s=%q on %s of the %s hosts with %s, where %s have %q", p.v.col, value, count(p.v.hosts), count(all), what,
+				count(p.v.usualHosts), usual)
+		}
+		if p.v.kind == vVariant {
+			f.Why += "; a difference in free text alone does not decide"
+		} else if !p.deciding {
+			f.Why += ", but that many of them differ there too, so it does not decide"
+		}
+	}
+	return f
+}
+
+// count writes n with thousands separators: 1,000.
+func count[T ~int | ~int32 | ~int64](n T) string {
+	s := strconv.FormatInt(int64(n), 10)
+	if n < 0 || len(s) <= 3 {
+		return s
+	}
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// describeRow writes a row as col="value" pairs sorted by column.
+func describeRow(row collect.Row) string {
+	cols := make([]string, 0, len(row))
+	for c := range row {
+		cols = append(cols, c)
+	}
+	slices.Sort(cols)
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = fmt.Sprintf("%s=%q", c, row[c])
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,509 @@
+package analyze
+
+import (
+	"cmp"
+	"hash/maphash"
+	"slices"
+	"strings"
+)
+
+// The kinds of verdict on a row (a template or a feature).
+const (
+	vNone      uint8 = iota // nothing to say: a usual row
+	vExplained              // its template is new, but a spread context explains it
+	vNew                    // a template no shared context explains
+	vDeviation              // a value that is rare where one value dominates
+	vVariant                // a deviation in free text only (another version in a path)
+)
+
+// verdict says what sets a row apart, and how surprising that is.
+type verdict struct {
+	kind uint8
+	// p is the probability that a clean host shows as much (noveltyRate);
+	// decides whether it is evidence (see decides).
+	p       float64
+	decides bool
+	// hosts carry the row (the template, or the value in its context).
+	hosts int32
+	// ctxHosts are the hosts of the template or context, the judged one
+	// left out; col is the column that deviates ("" for a new row);
+	// usual is a local feature with the usual value (-1: none), on
+	// usualHosts hosts.
+	ctxHosts   int32
+	col        string
+	usual      int32
+	usualHosts int32
+	// value is the deviating value and usualValue the usual one, for
+	// deviations within a template (valueVerdicts) and of parents.
+	value, usualValue string
+	// multi: the context's hosts have several values each (the names of
+	// the kernel modules of one form), so the usual value is one of many.
+	multi bool
+}
+
+// tmpl is one template of a command: the row with its varying parts
+// abstracted (appendTemplateKey).
+type tmpl struct {
+	key   string
+	hosts int32   // hosts with a row of the template
+	feats []int32 // its features, most hosts first
+	ctxs  []int32 // the candidate contexts it is a value of
+}
+
+// tctx is one context of templates (templateContexts): templates that
+// differ only in what it abstracts.
+type tctx struct {
+	hosts   int32   // hosts with a row of one of its templates
+	novel   int32   // hosts with a rare one (at most r hosts)
+	draws   int64   // Σ hosts over its templates
+	members []int32 // its templates, most hosts first
+	prefix  []int64 // prefix[i] = Σ hosts of members[:i]
+}
+
+// cmdModel is what the analysis learns of one command from the whole
+// fleet: how many hosts carry each row and template, the contexts of the
+// templates that few hosts carry, and the verdicts.
+type cmdModel struct {
+	rows      *cmdRows
+	n         int   // hosts of the fleet
+	r         int32 // rareCount(n)
+	minority  int32 // max(r, ⌊φ·n⌋): the most hosts of a minority row
+	hostsOK   int32 // hosts with a successful Result
+	featHosts []int32
+	tmpls     []tmpl
+	ctxs      []tctx
+	// tv is the verdict of each template carried by at most minority
+	// hosts; fv of each feature whose value deviates within its
+	// template; parents the parent names of each template's rows.
+	tv      []verdict
+	fv      map[int32]verdict
+	parents map[int32]*parentStats
+	novel   int32 // hosts with a rare new template (vNew)
+}
+
+// parentStats counts, for one template, the hosts whose row of it has
+// each parent name.
+type parentStats struct {
+	hosts  int32           // hosts with a row of the template and a known parent
+	draws  int64           // Σ count
+	count  map[int32]int32 // by parent name
+	sorted []int32         // parent names, most hosts first
+}
+
+// buildCmdModel learns what the fleet of n hosts says of the command c
+// (finished; see cmdRows.finish).
+func buildCmdModel(c *cmdRows, n int) *cmdModel {
+	r := rareCount(n)
+	m := &cmdModel{rows: c, n: n, r: r, minority: max(r, int32(fifth*float64(n))), fv: map[int32]verdict{}}
+	m.countFeatures()
+	m.buildTemplates()
+	m.buildContexts()
+	m.judgeTemplates()
+	m.judgeValues()
+	m.countParents()
+	return m
+}
+
+// countFeatures counts the hosts of every feature and the hosts with a
+// successful Result.
+func (m *cmdModel) countFeatures() {
+	c := m.rows
+	m.featHosts = make([]int32, len(c.feats))
+	for h, fs := range c.perHost {
+		if c.ok[h] {
+			m.hostsOK++
+		}
+		for _, f := range fs {
+			m.featHosts[f]++
+		}
+	}
+}
+
+// buildTemplates interns the template of every feature and counts the
+// hosts of each.
+func (m *cmdModel) buildTemplates() {
+	c := m.rows
+	ids := map[string]int32{}
+	var buf []byte
+	for f := range c.feats {
+		buf = appendTemplateKey(buf[:0], c.feats[f].key)
+		t, ok := ids[string(buf)]
+		if !ok {
+			t = int32(len(m.tmpls))
+			ids[string(buf)] = t
+			m.tmpls = append(m.tmpls, tmpl{key: string(buf)})
+		}
+		c.feats[f].tmpl = t
+		m.tmpls[t].feats = append(m.tmpls[t].feats, int32(f))
+	}
+	stamp := make([]int32, len(m.tmpls))
+	for h, fs := range c.perHost {
+		for _, f := range fs {
+			if t := c.feats[f].tmpl; stamp[t] != int32(h)+1 {
+				stamp[t] = int32(h) + 1
+				m.tmpls[t].hosts++
+			}
+		}
+	}
+	for t := range m.tmpls {
+		slices.SortStableFunc(m.tmpls[t].feats, func(a, b int32) int { return cmp.Compare(m.featHosts[b], m.featHosts[a]) })
+	}
+}
+
+// buildContexts finds the contexts of the templates carried by at most
+// minority hosts (the only ones judged by their contexts), makes every
+// template that shares one a member of it, and counts each context's
+// hosts.
+func (m *cmdModel) buildContexts() {
+	index := map[uint64]int32{}
+	var buf []byte
+	for t := range m.tmpls {
+		if m.tmpls[t].hosts > m.minority {
+			continue
+		}
+		buf = templateContexts([]byte(m.tmpls[t].key), buf, func(k []byte) {
+			h := maphash.Bytes(hashSeed, k)
+			if _, ok := index[h]; !ok {
+				index[h] = int32(len(m.ctxs))
+				m.ctxs = append(m.ctxs, tctx{})
+			}
+		})
+	}
+	if len(m.ctxs) == 0 {
+		return
+	}
+	for t := range m.tmpls {
+		buf = templateContexts([]byte(m.tmpls[t].key), buf, func(k []byte) {
+			if x, ok := index[maphash.Bytes(hashSeed, k)]; ok {
+				m.tmpls[t].ctxs = append(m.tmpls[t].ctxs, x)
+				m.ctxs[x].members = append(m.ctxs[x].members, int32(t))
+			}
+		})
+	}
+	c := m.rows
+	stamp := make([]int32, len(m.ctxs))
+	novel := make([]int32, len(m.ctxs))
+	for h, fs := range c.perHost {
+		for _, f := range fs {
+			t := &m.tmpls[c.feats[f].tmpl]
+			for _, x := range t.ctxs {
+				if stamp[x] != int32(h)+1 {
+					stamp[x] = int32(h) + 1
+					m.ctxs[x].hosts++
+				}
+				if t.hosts <= m.r && novel[x] != int32(h)+1 {
+					novel[x] = int32(h) + 1
+					m.ctxs[x].novel++
+				}
+			}
+		}
+	}
+	for x := range m.ctxs {
+		cx := &m.ctxs[x]
+		slices.SortFunc(cx.members, func(a, b int32) int {
+			return cmp.Or(cmp.Compare(m.tmpls[b].hosts, m.tmpls[a].hosts), strings.Compare(m.tmpls[a].key, m.tmpls[b].key))
+		})
+		cx.prefix = make([]int64, len(cx.members)+1)
+		for i, t := range cx.members {
+			cx.prefix[i+1] = cx.prefix[i] + int64(m.tmpls[t].hosts)
+		}
+		cx.draws = cx.prefix[len(cx.members)]
+	}
+}
+
+// usualDraws returns, of counts sorted in decreasing order with their
+// prefix sums, the sum of the counts that are usual (isUsual) among
+// others hosts, leaving out the value whose count is self (its own
+// draws, when usual, are not counted).
+func usualDraws(counts func(i int) int32, prefix []int64, others, r int32, self int32, selfUsual bool) int64 {
+	// counts are decreasing: the usual ones are a prefix.
+	k := 0
+	for k < len(prefix)-1 && isUsual(counts(k), others, r) {
+		k++
+	}
+	u := prefix[k]
+	if selfUsual {
+		u -= int64(self)
+	}
+	return u
+}
+
+// judgeTemplates gives a verdict to every template carried by at most
+// minority hosts: vDeviation when a shared context of it is dominated
+// (one value of it usual, the template's rare there), vExplained when a
+// shared context is spread (the template differs from others only in
+// what varies benignly), else vNew. A context is shared when more than r
+// hosts have a row of it without this template. The deviation kept is the
+// most surprising one (lowest noveltyRate). Then vNew templates get their
+// p, the command's novelty rate.
+func (m *cmdModel) judgeTemplates() {
+	m.tv = make([]verdict, len(m.tmpls))
+	for t := range m.tmpls {
+		tp := &m.tmpls[t]
+		if tp.hosts > m.minority {
+			continue
+		}
+		v := verdict{kind: vNew, hosts: tp.hosts, usual: -1}
+		explained := false
+		for _, x := range tp.ctxs {
+			cx := &m.ctxs[x]
+			if cx.hosts-tp.hosts <= m.r {
+				continue // not shared
+			}
+			others := cx.hosts - 1
+			selfUsual := isUsual(tp.hosts, others, m.r)
+			usual := usualDraws(func(i int) int32 { return m.tmpls[cx.members[i]].hosts }, cx.prefix, others, m.r, tp.hosts, selfUsual)
+			if !isDominated(usual, cx.draws-int64(tp.hosts)) {
+				explained = true
+				continue
+			}
+			novel := cx.novel
+			if tp.hosts <= m.r {
+				novel--
+			}
+			p := noveltyRate(novel, others)
+			if v.kind != vDeviation || p < v.p {
+				top := cx.members[0]
+				if top == int32(t) && len(cx.members) > 1 {
+					top = cx.members[1]
+				}
+				v = verdict{kind: vDeviation, p: p, decides: decides(novel, others), hosts: tp.hosts, ctxHosts: others,
+					col: differingColumn(tp.key, m.tmpls[top].key), usual: m.tmpls[top].feats[0], usualHosts: m.tmpls[top].hosts,
+					multi: float64(cx.draws) > (1+fifth)*float64(cx.hosts)}
+			}
+		}
+		if v.kind == vNew && explained {
+			v.kind = vExplained
+		}
+		m.tv[t] = v
+	}
+	// The command's novelty: hosts with a rare template no context
+	// explains.
+	c := m.rows
+	for _, fs := range c.perHost {
+		for _, f := range fs {
+			t := c.feats[f].tmpl
+			if m.tmpls[t].hosts <= m.r && m.tv[t].kind == vNew {
+				m.novel++
+				break
+			}
+		}
+	}
+	for t := range m.tv {
+		v := &m.tv[t]
+		if v.kind != vNew {
+			continue
+		}
+		novel := m.novel
+		if v.hosts <= m.r {
+			novel--
+		}
+		v.ctxHosts = m.hostsOK - 1
+		v.p = noveltyRate(novel, m.hostsOK-1)
+		v.decides = decides(novel, m.hostsOK-1)
+	}
+}
+
+// differingColumn returns the first column (in key order) whose values
+// differ between two keys of the same columns, or "".
+func differingColumn(a, b string) string {
+	var bv []string
+	for _, v := range keyPairs([]byte(b)) {
+		bv = append(bv, v)
+	}
+	i := 0
+	for col, v := range keyPairs([]byte(a)) {
+		if i >= len(bv) || bv[i] != v {
+			return col
+		}
+		i++
+	}
+	return ""
+}
+
+// judgeValues gives a verdict to every feature whose value in some column
+// deviates within its template: for a template carried by more than r
+// hosts and some column in which its features differ, the context is the
+// template and its values those of the column (each counted on the hosts
+// of its features); a value carried by at most minority hosts in a
+// dominated context (isDominated, the judged host left out) is a
+// deviation: vDeviation in a structured column, vVariant in free text
+// (another version in a path or command line, which alone does not
+// decide). Of a feature's deviations the structured one first, then the
+// most surprising, is kept.
+func (m *cmdModel) judgeValues() {
+	c := m.rows
+	type val struct {
+		v     string
+		count int32
+		feats []int32
+	}
+	for t := range m.tmpls {
+		tp := &m.tmpls[t]
+		if tp.hosts <= m.r || len(tp.feats) < 2 {
+			continue
+		}
+		cols := map[string]bool{}
+		for col := range keyPairs([]byte(tp.key)) {
+			cols[col] = true
+		}
+		for _, col := range slices.Sorted(func(yield func(string) bool) {
+			for k := range cols {
+				if !yield(k) {
+					return
+				}
+			}
+		}) {
+			byVal := map[string]*val{}
+			var vals []*val
+			for _, f := range tp.feats {
+				v, _ := keyValue(c.feats[f].key, col)
+				x := byVal[v]
+				if x == nil {
+					x = &val{v: v}
+					byVal[v] = x
+					vals = append(vals, x)
+				}
+				x.count += m.featHosts[f]
+				x.feats = append(x.feats, f)
+			}
+			if len(vals) < 2 {
+				continue
+			}
+			slices.SortStableFunc(vals, func(a, b *val) int { return cmp.Or(cmp.Compare(b.count, a.count), strings.Compare(a.v, b.v)) })
+			prefix := make([]int64, len(vals)+1)
+			novel := int32(0)
+			for i, x := range vals {
+				prefix[i+1] = prefix[i] + int64(x.count)
+				if x.count <= m.r {
+					novel += x.count
+				}
+			}
+			others := tp.hosts - 1
+			for i, x := range vals {
+				if x.count > m.minority {
+					continue
+				}
+				selfUsual := isUsual(x.count, others, m.r)
+				usual := usualDraws(func(i int) int32 { return vals[i].count }, prefix, others, m.r, x.count, selfUsual)
+				if !isDominated(usual, prefix[len(vals)]-int64(x.count)) {
+					continue
+				}
+				nv := novel
+				if x.count <= m.r {
+					nv--
+				}
+				top := vals[0]
+				if i == 0 {
+					top = vals[1]
+				}
+				kind := vDeviation
+				if isFreeText(col) {
+					kind = vVariant
+				}
+				v := verdict{kind: kind, p: noveltyRate(nv, others), decides: decides(nv, others), hosts: x.count, ctxHosts: others, col: col,
+					usual: top.feats[0], usualHosts: top.count, value: x.v, usualValue: top.v,
+					multi: float64(prefix[len(vals)]) > (1+fifth)*float64(tp.hosts)}
+				for _, f := range x.feats {
+					old, ok := m.fv[f]
+					if !ok || better(v, old) {
+						m.fv[f] = v
+					}
+				}
+			}
+		}
+	}
+}
+
+// better reports whether verdict a says more than b: a structured
+// deviation before a variant, then the less probable.
+func better(a, b verdict) bool {
+	if a.kind != b.kind {
+		return a.kind == vDeviation
+	}
+	return a.p < b.p
+}
+
+// countParents counts, for every template, the hosts whose row of it has
+// each parent name (see cmdRows.parentNamesOf).
+func (m *cmdModel) countParents() {
+	c := m.rows
+	if c.parent == nil {
+		return
+	}
+	m.parents = map[int32]*parentStats{}
+	var keys []uint64
+	for h, fs := range c.perHost {
+		keys = keys[:0]
+		for i, f := range fs {
+			if p := c.parent[h][i]; p >= 0 {
+				keys = append(keys, uint64(c.feats[f].tmpl)<<32|uint64(p))
+			}
+		}
+		slices.Sort(keys)
+		keys = slices.Compact(keys)
+		last := int32(-1)
+		for _, k := range keys {
+			t, p := int32(k>>32), int32(k&0xffffffff)
+			ps := m.parents[t]
+			if ps == nil {
+				ps = &parentStats{count: map[int32]int32{}}
+				m.parents[t] = ps
+			}
+			ps.count[p]++
+			ps.draws++
+			if t != last {
+				ps.hosts++
+				last = t
+			}
+		}
+	}
+	for _, ps := range m.parents {
+		for p := range ps.count {
+			ps.sorted = append(ps.sorted, p)
+		}
+		slices.SortFunc(ps.sorted, func(a, b int32) int {
+			return cmp.Or(cmp.Compare(ps.count[b], ps.count[a]), strings.Compare(c.parentNames[a], c.parentNames[b]))
+		})
+	}
+}
+
+// parentVerdict judges the parent name p of a row of template t on one
+// host: a deviation when at most minority hosts have that parent for the
+// template and the template's parents are dominated (isDominated, the
+// judged host left out). kind is vNone otherwise.
+func (m *cmdModel) parentVerdict(t, p int32) verdict {
+	ps := m.parents[t]
+	if ps == nil || ps.hosts <= m.r || len(ps.sorted) < 2 {
+		return verdict{}
+	}
+	n := ps.count[p]
+	if n > m.minority {
+		return verdict{}
+	}
+	others := ps.hosts - 1
+	var usual int64
+	novel := int32(0)
+	for _, q := range ps.sorted {
+		cq := ps.count[q]
+		if q != p && isUsual(cq, others, m.r) {
+			usual += int64(cq)
+		}
+		if cq <= m.r {
+			novel += cq
+		}
+	}
+	if !isDominated(usual, ps.draws-int64(n)) {
+		return verdict{}
+	}
+	if n <= m.r {
+		novel--
+	}
+	top := ps.sorted[0]
+	if top == p {
+		top = ps.sorted[1]
+	}
+	names := m.rows.parentNames
+	return verdict{kind: vDeviation, p: noveltyRate(novel, others), decides: decides(novel, others), hosts: n, ctxHosts: others, col: "parent",
+		usual: -1, usualHosts: ps.count[top], value: names[p], usualValue: names[top]}
+}

@@ -1,0 +1,107 @@
+package analyze
+
+import "math"
+
+// The two constants of the decision. Neither is fitted to a fleet: ρ is
+// what "rare" means (a row on at most 1% of the hosts, as in 1%
+// stacking), φ is the share at which a difference stops being an anomaly
+// and becomes a kind of host (issue 11: "when more than a fifth of the
+// group would be flagged, the decision is not to be trusted"). The curves
+// of the detection figures over both are in bench/README.md.
+const (
+	// rareShare is ρ: a row or value is rare when at most rareCount(n)
+	// = max(1, ⌊ρ·n⌋) of the n hosts carry it.
+	rareShare = 0.01
+	// fifth is φ. A value is usual in a context when at least 1−φ of the
+	// context's hosts have it (isUsual); a context is dominated when at
+	// least 1−φ of its rows have a usual value (isDominated); a new row
+	// decides only where at most φ of the other hosts show one
+	// (decides); a decision flagging more than φ of the hosts is not
+	// trusted.
+	fifth = 0.2
+)
+
+// rareCount returns the most hosts of n a rare row may be on:
+//
+//	r(n) = max(1, ⌊ρ·n⌋)
+//
+// A distinctive planted row is on one host or a few; a benign minority (a
+// canary version, a job caught running) is on a few percent of the hosts,
+// which at 200 hosts and more is beyond r. Below 1/ρ = 100 hosts r is one
+// host, and a benign minority lands on a single host often: the report
+// then says its decision is weak (see clusterNotes).
+func rareCount(n int) int32 {
+	return int32(max(1, int(math.Floor(rareShare*float64(n)))))
+}
+
+// isUsual reports whether a value carried by count of the hosts of a
+// context of hosts hosts (the host judged left out) is usual there:
+//
+//	count > r  and  count ≥ (1−φ)·hosts
+//
+// A usual value is one that "most hosts have": sshd's path on 999 of
+// 1,000 hosts is usual, a splayed minute on 2% of them is not, nor is a
+// value on too few hosts to say (count ≤ r).
+func isUsual(count, hosts, r int32) bool {
+	return count > r && float64(count) >= (1-fifth)*float64(hosts)
+}
+
+// isDominated reports whether a context is dominated: whether, of its
+// draws rows (the host judged left out), at least 1−φ have a usual value
+// (usual counts them; see isUsual):
+//
+//	usual ≥ (1−φ)·draws
+//
+// In a dominated context (sshd's path; the names of the kernel modules
+// of one shape, each on every host) a rare value is a deviation to flag.
+// In one that is not (a splayed minute, a random port, a container id, a
+// version rolling out in large shares) values are spread over many hosts
+// with none dominant: benign variation, and a new value is expected.
+// Counting rows, not hosts, keeps contexts where each host has several
+// values (kworker names, per-CPU threads) right: none of those values is
+// on most hosts, so the context is not dominated.
+func isDominated(usual, draws int64) bool {
+	return draws > 0 && float64(usual) >= (1-fifth)*float64(draws)
+}
+
+// noveltyRate is the probability that a host of a context, other than
+// the one judged, shows something as new as what the judged host shows,
+// by the rule of succession over the others: of the others hosts, novel
+// showed something seen on at most r hosts,
+//
+//	p = (novel + 1) / (others + 1)
+//
+// It is the Good–Turing estimate of the missing mass with one pseudo
+// count, so that a context where no other host shows novelty still gives
+// p = 1/(others+1), not zero: the finding's surprise (and so the score)
+// grows with the number of hosts that agree.
+func noveltyRate(novel, others int32) float64 {
+	return (float64(max(novel, 0)) + 1) / (float64(max(others, 0)) + 1)
+}
+
+// decides reports whether a new or deviating row, in a context where
+// novel of the others other hosts show one too, is evidence: whether the
+// share of the others that show novelty there (the leave-one-out
+// Good–Turing missing mass) is at most φ,
+//
+//	novel / others ≤ φ
+//
+// Where more than a fifth of the hosts show new rows, a new row is the
+// norm of that command or context (variation this analysis did not
+// learn), not evidence: it is listed, it does not decide.
+func decides(novel, others int32) bool {
+	return others <= 0 || float64(max(novel, 0)) <= fifth*float64(others)
+}
+
+// surprise returns the evidence, in bits, of an event of probability p:
+//
+//	s = −log₂ p
+//
+// Host.Score sums the surprise of a host's deciding findings, one per
+// cause (see causeKey).
+func surprise(p float64) float64 {
+	if p <= 0 {
+		return 0
+	}
+	return -math.Log2(math.Min(p, 1))
+}
