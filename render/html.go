@@ -105,7 +105,7 @@ var reportCSS string
 //go:embed report.js
 var reportJS string
 
-var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{"plural": plural}).Parse(reportTemplate))
+var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{"plural": plural, "count": count}).Parse(reportTemplate))
 
 // reportCSP is the page's Content-Security-Policy: nothing but its own
 // style sheet and script, by hash.
@@ -601,15 +601,15 @@ func Verdict(r *analyze.Report) string {
 	case n == 0:
 		s = "No host was analyzed"
 	case o == 0:
-		s = fmt.Sprintf("No outlier among %d %s", n, plural(n, "host", "hosts"))
+		s = fmt.Sprintf("No outlier among %s %s", count(n), plural(n, "host", "hosts"))
 	default:
-		s = fmt.Sprintf("%d of %d %s %s", o, n, plural(n, "host", "hosts"), plural(o, "is an outlier", "are outliers"))
+		s = fmt.Sprintf("%s of %s %s %s", count(o), count(n), plural(n, "host", "hosts"), plural(o, "is an outlier", "are outliers"))
 	}
 	var why []string
 	if r.Analyzer != "" {
 		w := Escape(r.Analyzer) + " analysis"
 		if k := len(r.Clusters); k > 0 {
-			w += fmt.Sprintf(", %d %s", k, plural(k, "cluster", "clusters"))
+			w += fmt.Sprintf(", %s %s", count(k), plural(k, "cluster", "clusters"))
 		}
 		if r.BaselineInstance != "" {
 			w += " against " + Escape(r.BaselineInstance)
@@ -623,10 +623,10 @@ func Verdict(r *analyze.Report) string {
 		}
 	}
 	if failed > 0 {
-		why = append(why, fmt.Sprintf("%d %s had commands fail", failed, plural(failed, "host", "hosts")))
+		why = append(why, fmt.Sprintf("%s %s had commands fail", count(failed), plural(failed, "host", "hosts")))
 	}
 	if k := len(r.Skipped); k > 0 {
-		why = append(why, fmt.Sprintf("%d %s skipped", k, plural(k, "input", "inputs")))
+		why = append(why, fmt.Sprintf("%s %s skipped", count(k), plural(k, "input", "inputs")))
 	}
 	if len(why) > 0 {
 		s += " (" + strings.Join(why, "; ") + ")"

@@ -45,8 +45,9 @@
     }
     var filtered = q || (fcmd && fcmd.value) || (fkind && fkind.value);
     if (shown) {
-      var what = filtered ? n + " of " + rows.length + " hosts match" : rows.length + " hosts";
-      shown.textContent = all || n <= limit ? what + ", all shown" : what + ", the first " + limit + " shown";
+      var num = function (x) { return x.toLocaleString("en-US"); };
+      var what = filtered ? num(n) + " of " + num(rows.length) + " hosts match" : num(rows.length) + " hosts";
+      shown.textContent = all || n <= limit ? what + ", all shown" : what + ", the first " + num(limit) + " shown";
     }
     if (showAll) { showAll.hidden = all || n <= limit; }
     each("li.finding", function (li) { li.hidden = !wants(li.getAttribute("data-f")); });

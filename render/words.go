@@ -35,10 +35,24 @@ func percent(p float64) string {
 	return s + "%"
 }
 
+// count writes n for people, with commas between thousands: "10,000".
+func count(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
+
 // share says how many of the hosts analyzed have a finding's row:
 // "1 of 200 hosts (0.5%)". hosts is the number of hosts analyzed.
 func share(f analyze.Finding, hosts int) string {
-	return fmt.Sprintf("%d of %d %s (%s)", f.HostsWithRow, hosts, plural(hosts, "host", "hosts"), percent(f.Prevalence))
+	return fmt.Sprintf("%s of %s %s (%s)", count(f.HostsWithRow), count(hosts), plural(hosts, "host", "hosts"), percent(f.Prevalence))
 }
 
 // explain says in plain words what a finding means, without its row: its

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 
@@ -36,17 +37,39 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	hosts := fs.Int("hosts", 200, "instances in the demo group")
 	seed := fs.Int64("seed", 2, "seed of the simulated fleet")
 	analyzer := fs.String("analyzer", "both", "baseline, cluster, or both (the cluster report is printed)")
+	format := fs.String("format", "table", "table, json, html or csv")
+	output := fs.String("o", "", "write the report to this file")
+	version := fs.Bool("version", false, "print the version")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, usageText)
 		return nil
 	} else if err != nil {
-		return cli.Usagef("%v (flags: --hosts N, --seed N, --analyzer baseline|cluster|both)", err)
+		return cli.Usagef("%v (flags: --hosts N, --seed N, --analyzer baseline|cluster|both, --format table|json|html|csv, -o FILE)", err)
+	}
+	if *version {
+		fmt.Fprintln(stdout, cli.Version("diffy-demo"))
+		return nil
 	}
 	if fs.NArg() > 0 {
 		return cli.Usagef("the demo takes no argument, got %q", fs.Arg(0))
 	}
 	if *hosts < 20 || *hosts > 20000 {
 		return cli.Usagef("--hosts %d is not between 20 and 20000", *hosts)
+	}
+	write, err := cli.NewWriter(*format, render.WithVersion(cli.Version("diffy-demo")))
+	if err != nil {
+		return err
+	}
+	if *output != "" {
+		if err := cli.CheckOutput(*output); err != nil {
+			return err
+		}
+	}
+	// The summary goes where the report does not: stdout holds a JSON,
+	// HTML or CSV report alone.
+	info := stdout
+	if *format != "table" && *output == "" {
+		info = stderr
 	}
 	names := []string{*analyzer}
 	if *analyzer == "both" {
@@ -126,8 +149,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return fmt.Errorf("demo: analyze (%s): %w", names[i], err)
 		}
+		describe(rep, f)
 		if i == 0 {
-			if err := render.Table(stdout, rep); err != nil {
+			if err := cli.WriteReport(*output, rep, write, stdout); err != nil {
 				return err
 			}
 		}
@@ -150,13 +174,30 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		summary = append(summary, line)
 	}
 	calls := srv.Calls()
-	fmt.Fprintln(stdout)
+	fmt.Fprintln(info)
 	for _, l := range summary {
-		fmt.Fprintln(stdout, l)
+		fmt.Fprintln(info, l)
 	}
-	fmt.Fprintf(stdout, "AWS calls: %d DescribeInstances, %d SendCommand, %d ListCommandInvocations, %d S3 GetObject\n",
+	fmt.Fprintf(info, "AWS calls: %d DescribeInstances, %d SendCommand, %d ListCommandInvocations, %d S3 GetObject\n",
 		calls["ec2:DescribeInstances"].Calls, calls["ssm:SendCommand"].Calls, calls["ssm:ListCommandInvocations"].Calls, calls["s3:GetObject"].Calls)
 	return nil
+}
+
+// describe gives the report's hosts what EC2 says of their instances
+// (name, private address, tags), as diffy.Diffy.Analyze does: the demo
+// analyzes Results it collected once with two analyzers, through
+// AnalyzeResults, which knows no instance.
+func describe(rep *analyze.Report, f *fleet.Fleet) {
+	byID := make(map[string]int, len(f.Hosts))
+	for i := range f.Hosts {
+		byID[f.Hosts[i].Instance.ID] = i
+	}
+	for i := range rep.Hosts {
+		if j, ok := byID[rep.Hosts[i].InstanceID]; ok {
+			in := f.Hosts[j].Instance
+			rep.Hosts[i].Name, rep.Hosts[i].PrivateIP, rep.Hosts[i].Tags = in.Name, in.PrivateIP, maps.Clone(in.Tags)
+		}
+	}
 }
 
 // compare splits the planted truth and the found outliers (both sorted)

@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/diffy-dfir/diffy/analyze"
 	"github.com/diffy-dfir/diffy/diffytest/fleet"
 )
 
@@ -61,5 +65,47 @@ func TestDemoRefuses(t *testing.T) {
 		} else if bytes.Count(bytes.TrimSpace(stderr.Bytes()), []byte("\n")) != 0 {
 			t.Errorf("%q: error is not one line: %q", args, stderr.String())
 		}
+	}
+}
+
+// TestDemoFormats: --format json writes the Report alone on stdout (the
+// summary on stderr); --format html -o FILE writes the page to the file,
+// every host in its table; a report file that cannot be written is
+// refused before the fleet is started.
+func TestDemoFormats(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"--hosts", "30", "--analyzer", "cluster", "--format", "json"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("--format json: exit %d; stderr:\n%s", code, stderr.String())
+	}
+	var rep analyze.Report
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil || len(rep.Hosts) != 30 {
+		t.Fatalf("--format json: stdout is not the report of 30 hosts (%v):\n%s", err, stdout.String())
+	}
+	if !strings.Contains(stderr.String(), "cluster analyzer: compromised instances found") {
+		t.Errorf("--format json: the summary is not on stderr:\n%s", stderr.String())
+	}
+	if h := rep.Hosts[0]; h.Name == "" || h.PrivateIP == "" || h.Tags["aws:autoscaling:groupName"] != demoGroup {
+		t.Errorf("the demo's hosts lack what EC2 knows of them: %+v", h)
+	}
+
+	page := filepath.Join(t.TempDir(), "demo.html")
+	stdout.Reset()
+	stderr.Reset()
+	if code := run(context.Background(), []string{"--hosts", "30", "--analyzer", "cluster", "--format", "html", "-o", page}, &stdout, &stderr); code != 0 {
+		t.Fatalf("--format html: exit %d; stderr:\n%s", code, stderr.String())
+	}
+	data, err := os.ReadFile(page)
+	if err != nil || !bytes.HasPrefix(data, []byte("<!DOCTYPE html>")) || bytes.Count(data, []byte(`<tr id="r`)) != 30 {
+		t.Errorf("-o %s: not the page of 30 hosts (%v)", page, err)
+	}
+	if !strings.Contains(stdout.String(), "report written to "+page) || !strings.Contains(stdout.String(), "cluster analyzer: compromised") {
+		t.Errorf("stdout does not say where the report went, or lacks the summary:\n%s", stdout.String())
+	}
+
+	stderr.Reset()
+	missing := filepath.Join(t.TempDir(), "no", "dir", "x.html")
+	if code := run(context.Background(), []string{"--format", "html", "-o", missing}, &stdout, &stderr); code != 1 ||
+		!strings.Contains(stderr.String(), "-o "+missing) || strings.Contains(stderr.String(), "fake AWS") {
+		t.Errorf("-o %s: exit %d, stderr %q; want 1, the file named, before the fake AWS starts", missing, code, stderr.String())
 	}
 }

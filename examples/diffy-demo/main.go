@@ -6,7 +6,7 @@
 // clean instance, analyze, print the report, and compare what was found
 // with the planted truth.
 //
-//	go run ./examples/diffy-demo [--hosts N] [--seed N] [--analyzer baseline|cluster|both]
+//	go run ./examples/diffy-demo [--hosts N] [--seed N] [--analyzer baseline|cluster|both] [--format table|json|html|csv] [-o FILE]
 //
 // It is a program of its own so that examples/diffy, the tool run during
 // an incident, links no fake server. The exit status is 0 when the demo
@@ -49,6 +49,10 @@ Flags:
   --hosts N                        instances in the demo Auto Scaling group, 20 to 20000 (default 200)
   --seed N                         seed of the simulated fleet (default 2)
   --analyzer baseline|cluster|both the analyzers to run; the first one's report is printed (default both)
+  --format table|json|html|csv     the report's format (default table); with json, html or csv the
+                                   summary goes to stderr, so that stdout holds the report alone
+  -o FILE                          write the report to FILE (checked before anything runs)
+  --version                        print the version and exit
 
 Exit status: 0 when the demo ran, 1 on error, 2 on a usage error.
 `

@@ -1,15 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
+
+	"golang.org/x/term"
 
 	"github.com/diffy-dfir/diffy"
 	"github.com/diffy-dfir/diffy/analyze"
@@ -58,12 +62,19 @@ func cmdBaseline(ctx context.Context, c *config, args []string, stdout, stderr i
 
 // cmdAnalyze runs `diffy analyze KEY` and `diffy analyze --from DIR [KEY]`.
 func cmdAnalyze(ctx context.Context, c *config, args []string, stdout, stderr io.Writer) error {
-	write, err := newWriter(c.format)
+	write, err := cli.NewWriter(c.format, reportOptions(c, stdout)...)
 	if err != nil {
 		return err
 	}
 	if err := c.only("analyze", "instance"); err != nil {
 		return err
+	}
+	// A report that cannot be written is found out now, not after the
+	// collection.
+	if c.output != "" {
+		if err := cli.CheckOutput(c.output); err != nil {
+			return err
+		}
 	}
 	if c.from != "" {
 		return analyzeFrom(ctx, c, args, write, stdout, stderr)
@@ -101,7 +112,7 @@ func cmdAnalyze(ctx context.Context, c *config, args []string, stdout, stderr io
 }
 
 // analyzeFrom runs `diffy analyze --from DIR [KEY]`.
-func analyzeFrom(ctx context.Context, c *config, args []string, write func(io.Writer, *analyze.Report) error, stdout, stderr io.Writer) error {
+func analyzeFrom(ctx context.Context, c *config, args []string, write cli.ReportWriter, stdout, stderr io.Writer) error {
 	if len(args) > 1 {
 		return cli.Usagef("analyze --from takes at most one KEY, got %d arguments (see diffy -h)", len(args))
 	}
@@ -175,20 +186,22 @@ func noteInterrupted(ctx context.Context, d *diffy.Diffy, key string, stderr io.
 }
 
 // output writes the report to -o FILE (atomically) or stdout.
-func output(c *config, rep *analyze.Report, write func(io.Writer, *analyze.Report) error, stdout io.Writer) error {
-	if c.output == "" {
-		return write(stdout, rep)
+func output(c *config, rep *analyze.Report, write cli.ReportWriter, stdout io.Writer) error {
+	return cli.WriteReport(c.output, rep, write, stdout)
+}
+
+// reportOptions are the table's and the page's options of the flags: -v
+// lists every cluster's traits and folds long rows; a table on a terminal
+// is as wide as the terminal (at least render.MinWidth columns); the page
+// names this program's version.
+func reportOptions(c *config, stdout io.Writer) []render.Option {
+	opts := []render.Option{render.WithVerbose(c.verbose), render.WithVersion(cli.Version("diffy"))}
+	if f, ok := stdout.(*os.File); ok && c.output == "" && term.IsTerminal(int(f.Fd())) {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w >= render.MinWidth {
+			opts = append(opts, render.WithWidth(w))
+		}
 	}
-	var buf bytes.Buffer
-	if err := write(&buf, rep); err != nil {
-		return err
-	}
-	if err := writeFileAtomic(c.output, buf.Bytes()); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s: %d hosts analyzed, %d outliers; report written to %s\n",
-		render.Escape(rep.Key), len(rep.Hosts), len(rep.Outliers()), render.Escape(c.output))
-	return nil
+	return opts
 }
 
 // build wires a Diffy from the flags. collecting says whether the target
@@ -280,6 +293,11 @@ func storeName(c *config) string {
 func cmdPlugins(c *config, args []string, stdout io.Writer) error {
 	if len(args) != 0 {
 		return cli.Usagef("plugins takes no argument, got %d (see diffy -h)", len(args))
+	}
+	for _, n := range slices.Sorted(maps.Keys(c.set)) {
+		if n != "v" {
+			return cli.Usagef("--%s does not apply to plugins, which takes no flag", n)
+		}
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "KIND\tNAME\tWHAT")

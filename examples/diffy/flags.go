@@ -16,7 +16,7 @@ type config struct {
 	osqueryURL, osquerySHA256                          string
 	aws                                                awsFlags
 	batchSize                                          int
-	verbose, help                                      bool
+	verbose, help, version                             bool
 	set                                                map[string]bool // flags given
 }
 
@@ -45,6 +45,7 @@ func parseArgs(args []string) (*config, []string, error) {
 	fs.StringVar(&c.osquerySHA256, "osquery-sha256", "", "its SHA-256 digest")
 	fs.IntVar(&c.batchSize, "batch-size", 0, "instances per batch")
 	fs.BoolVar(&c.verbose, "v", false, "verbose")
+	fs.BoolVar(&c.version, "version", false, "print the version")
 	var pos []string
 	for {
 		err := fs.Parse(args)
@@ -95,6 +96,21 @@ func check(c *config) error {
 	}
 	if c.osqueryURL != "" && c.collector != "ssm" {
 		return cli.Usagef("--osquery-url applies to --collector ssm (the local collector runs osqueryi if installed, else its own probes)")
+	}
+	// Flags that do not apply to the target, collector or store chosen.
+	if c.collector == "ssm" && c.target == "local" && c.from == "" {
+		return cli.Usagef("--collector ssm runs commands on EC2 instances: give an EC2 target (--target asg, tag or ids), not --target local")
+	}
+	if c.aws.outputBucket != "" && c.collector != "ssm" {
+		return cli.Usagef("--output-bucket applies to --collector ssm (where SSM writes whole outputs); this run collects with --collector %s", c.collector)
+	}
+	usesAWS := c.target != "local" || c.collector == "ssm" || strings.HasPrefix(c.store, "s3://") || strings.HasPrefix(c.osqueryURL, "s3://")
+	if !usesAWS {
+		for _, n := range []string{"region", "profile", "role-arn"} {
+			if c.set[n] {
+				return cli.Usagef("--%s applies to AWS (--target asg|tag|ids, --collector ssm, --store s3://...), and this run uses none", n)
+			}
+		}
 	}
 	return nil
 }

@@ -51,8 +51,35 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 	if err != nil {
 		return exit(stderr, err)
 	}
-	if c.help || len(pos) > 0 && pos[0] == "help" {
-		fmt.Fprint(stdout, usageText)
+	if c.version {
+		fmt.Fprintln(stdout, cli.Version("diffy"))
+		return 0
+	}
+	if len(pos) > 0 && pos[0] == "help" {
+		// diffy help [COMMAND]
+		if len(pos) > 2 {
+			return exit(stderr, cli.Usagef("help takes at most one COMMAND, got %d", len(pos)-1))
+		}
+		if len(pos) == 1 {
+			fmt.Fprint(stdout, usageText)
+			return 0
+		}
+		u, ok := commandUsage[pos[1]]
+		if !ok {
+			return exit(stderr, cli.Usagef("help: unknown command %q: use baseline, analyze or plugins", pos[1]))
+		}
+		fmt.Fprint(stdout, u)
+		return 0
+	}
+	if c.help {
+		// diffy -h, diffy COMMAND --help
+		u := usageText
+		if len(pos) > 0 {
+			if cu, ok := commandUsage[pos[0]]; ok {
+				u = cu
+			}
+		}
+		fmt.Fprint(stdout, u)
 		return 0
 	}
 	if len(pos) == 0 {
@@ -112,7 +139,70 @@ Flags (before or after the arguments):
                                   collector ssm: hosts without osqueryi download this osquery
                                   executable (an s3:// object is handed out as a presigned URL,
                                   valid 1 hour) and run it only if its SHA-256 digest is HEX
-  -v                              log progress details on stderr
+  -v                              log progress details on stderr; the table lists every
+                                  cluster's traits and folds long rows instead of cutting them
+  --version                       print the version (module version, VCS revision) and exit
+
+Flags that do not apply to the command, the target or the collector are an error.
+Run diffy help COMMAND (or diffy COMMAND --help) for one command's usage.
 
 Exit status: 0 when the command ran (outliers or not), 1 on error, 2 on a usage error.
 `
+
+// commandUsage is each command's usage, for diffy help COMMAND and
+// diffy COMMAND --help.
+var commandUsage = map[string]string{
+	"baseline": `Usage: diffy baseline KEY [--instance ID] [flags]
+
+Collects the standard osquery pack from one clean instance of KEY and saves its Results as
+KEY's baseline, for the baseline analyzer. Without --instance, the group's most typical
+instance is chosen.
+
+Flags:
+  --target local|asg|tag|ids      what KEY names (default local)
+  --collector local|ssm           how commands run (default local)
+  --store DIR|s3://bucket/prefix  where the baseline is kept
+  --instance ID                   the clean instance to baseline from
+  --incident ID                   incident ID, named in the commands sent
+  --batch-size N                  instances collected at a time
+  --region R, --profile P, --role-arn ARN    AWS settings (AWS targets, collector, store)
+  --output-bucket B               collector ssm: read whole outputs from this S3 bucket
+  --osquery-url URL --osquery-sha256 HEX     collector ssm: osquery for hosts without one
+  -v                              log progress details on stderr
+`,
+	"analyze": `Usage: diffy analyze KEY [flags]
+       diffy analyze --from DIR [KEY] [flags]
+
+Collects from every instance of KEY (or reads the Result files of DIR) and analyzes the
+Results; the report goes to stdout (or -o FILE) and into the store under KEY.
+
+Flags:
+  --analyzer baseline|cluster     how outliers are found (default baseline)
+  --format table|json|html|csv    report format (default table); table: 100 columns (or the
+                                  terminal's width), outliers first; json: every finding;
+                                  html: one self-contained page; csv: one row per finding
+  -o FILE                         write the report to FILE (atomically); checked before
+                                  anything is collected
+  --target local|asg|tag|ids      what KEY names (default local)
+  --collector local|ssm           how commands run (default local)
+  --store DIR|s3://bucket/prefix  where baselines, collections and reports are kept
+  --incident ID                   incident ID; the ID of an interrupted run resumes it
+  --batch-size N                  instances collected (and saved) at a time (default 500)
+  --from DIR                      saved Result files instead of collecting
+  --baseline-from FILE|DIR        with --from: baseline Results from FILE (or DIR)
+  --region R, --profile P, --role-arn ARN    AWS settings (AWS targets, collector, store)
+  --output-bucket B               collector ssm: read whole outputs from this S3 bucket
+  --osquery-url URL --osquery-sha256 HEX     collector ssm: osquery for hosts without one
+  -v                              progress details on stderr; the table lists every
+                                  cluster's traits and folds long rows
+`,
+	"plugins": `Usage: diffy plugins
+
+Lists the built-in targets, payload, collectors, stores, analyzers and formats. Takes no
+argument and no flag.
+`,
+	"help": `Usage: diffy help [COMMAND]
+
+Prints the usage of diffy, or of COMMAND (baseline, analyze, plugins).
+`,
+}

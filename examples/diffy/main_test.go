@@ -426,3 +426,91 @@ func TestFormatCSV(t *testing.T) {
 		t.Errorf("records:\n%q", recs[1:])
 	}
 }
+
+// TestVersion: --version prints the module's version and path and the Go
+// version, and exits 0, whatever else the line holds.
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"--version"}, {"analyze", "local", "--version"}} {
+		code, out, errOut := runCLI(t, args...)
+		if code != 0 || !strings.HasPrefix(out, "diffy ") || !strings.Contains(out, "(github.com/diffy-dfir/diffy)") ||
+			!strings.Contains(out, ", go1.") || strings.Count(out, "\n") != 1 || errOut != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errOut)
+		}
+	}
+}
+
+// TestHelpCommand: `diffy help COMMAND` and `diffy COMMAND --help` print
+// that command's usage and exit 0; an unknown command is a usage error.
+func TestHelpCommand(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"help"}, "diffy finds the machines of a group"},
+		{[]string{"-h"}, "diffy finds the machines of a group"},
+		{[]string{"help", "analyze"}, "Usage: diffy analyze KEY [flags]\n"},
+		{[]string{"analyze", "--help"}, "Usage: diffy analyze KEY [flags]\n"},
+		{[]string{"analyze", "local", "-h"}, "Usage: diffy analyze KEY [flags]\n"},
+		{[]string{"help", "baseline"}, "Usage: diffy baseline KEY [--instance ID] [flags]\n"},
+		{[]string{"baseline", "-help"}, "Usage: diffy baseline KEY [--instance ID] [flags]\n"},
+		{[]string{"help", "plugins"}, "Usage: diffy plugins\n"},
+		{[]string{"plugins", "--help"}, "Usage: diffy plugins\n"},
+		{[]string{"help", "help"}, "Usage: diffy help [COMMAND]\n"},
+	} {
+		code, out, errOut := runCLI(t, tc.args...)
+		if code != 0 || !strings.HasPrefix(out, tc.want) || errOut != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 0 and a usage starting %q", tc.args, code, out, errOut, tc.want)
+		}
+	}
+	code, _, errOut := runCLI(t, "help", "nope")
+	if code != 2 {
+		t.Errorf("help nope: exit %d, want 2", code)
+	}
+	oneErrorLine(t, errOut, `unknown command "nope"`)
+}
+
+// TestOutputCheckedFirst: a report file that cannot be written is refused
+// before anything is collected: nothing reaches the store.
+func TestOutputCheckedFirst(t *testing.T) {
+	store := t.TempDir()
+	for _, o := range []string{filepath.Join(t.TempDir(), "no", "such", "x.html"), t.TempDir()} {
+		code, _, errOut := runCLI(t, "analyze", "local", "--analyzer", "cluster", "--store", store, "--format", "html", "-o", o)
+		if code != 1 {
+			t.Errorf("-o %s: exit %d, want 1", o, code)
+		}
+		oneErrorLine(t, errOut, "-o "+o)
+	}
+	if entries, _ := os.ReadDir(store); len(entries) != 0 {
+		t.Errorf("the store holds %v: the run collected before finding that -o cannot be written", entries)
+	}
+}
+
+// TestFlagsThatDoNotApply: a flag that the chosen command, target,
+// collector or store does not use is a usage error naming it, not ignored.
+func TestFlagsThatDoNotApply(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"analyze", "local", "--region", "us-east-1"}, "--region applies to AWS"},
+		{[]string{"analyze", "local", "--profile", "ir"}, "--profile applies to AWS"},
+		{[]string{"baseline", "local", "--role-arn", "arn:aws:iam::1:role/x"}, "--role-arn applies to AWS"},
+		{[]string{"analyze", "web", "--target", "asg", "--output-bucket", "b"}, "--output-bucket applies to --collector ssm"},
+		{[]string{"analyze", "local", "--collector", "ssm"}, "give an EC2 target"},
+		{[]string{"plugins", "--format", "json"}, "--format does not apply to plugins"},
+		{[]string{"baseline", "local", "--format", "json"}, "--format does not apply to baseline"},
+		{[]string{"analyze", "local", "--instance", "i-1"}, "--instance does not apply to analyze"},
+		{[]string{"analyze", "--from", "dir", "--target", "asg"}, "--target does not apply to analyze --from"},
+	} {
+		code, _, errOut := runCLI(t, append(tc.args, "--store", t.TempDir())...)
+		if code != 2 {
+			t.Errorf("%v: exit %d, want 2", tc.args, code)
+		}
+		oneErrorLine(t, errOut, tc.want)
+	}
+	// The AWS settings are taken where AWS is used: an S3 store.
+	if err := check(&config{target: "local", collector: "local", analyzer: "baseline", format: "table", store: "s3://b/p",
+		aws: awsFlags{region: "us-east-1"}, set: map[string]bool{"region": true}}); err != nil {
+		t.Errorf("--region with an S3 store: %v", err)
+	}
+}
