@@ -21,6 +21,9 @@ func TestCSV(t *testing.T) {
 	r.Hosts[1].FindingsOmitted = 3
 	r.Hosts[1].InstanceID = "=HYPERLINK(\"http://evil\")"
 	r.Hosts[0].Tags = map[string]string{"Role": "web"}
+	f := &r.Hosts[1].Findings[0]
+	f.Why, f.Template, f.HostsWithTemplate, f.Column, f.Usual, f.UsualHosts, f.Deciding =
+		`port="4444" where 2 of 3 hosts have "22"`, collect.Row{"port": "*"}, 3, "port", "22", 2, true
 	var buf bytes.Buffer
 	if err := render.CSV(&buf, r); err != nil {
 		t.Fatal(err)
@@ -60,6 +63,12 @@ func TestCSV(t *testing.T) {
 	}
 	if row["cmdline"] != r.Hosts[1].Findings[0].Row["cmdline"] || row["name"] != "evil\x00name" {
 		t.Errorf("row changed through CSV: %q", row)
+	}
+	for c, want := range map[string]string{"why": `port="4444" where 2 of 3 hosts have "22"`, "template": `{"port":"*"}`,
+		"hosts_with_template": "3", "column": "port", "usual": "22", "usual_hosts": "2", "deciding": "true"} {
+		if out1[col[c]] != want {
+			t.Errorf("column %s = %q, want %q", c, out1[col[c]], want)
+		}
 	}
 	if out2[col["kind"]] != "removed" || out2[col["command_id"]] != "crontab" || out2[col["hosts_with_row"]] != "2" {
 		t.Errorf("second finding: %q", out2)

@@ -145,15 +145,17 @@ type (
 		Name  string
 	}
 	htmlCard struct {
-		Index, Cluster, Total, Failed int
-		ID, Score, Meta, Lead, Shown  string
-		Tokens                        string
-		Outlier, Open, ShowCluster    bool
-		Findings                      []htmlFinding
-		Errors                        []string
+		Index, Cluster, Total, Failed, Rank int
+		ID, Score, Meta, Lead, Shown        string
+		Tokens                              string
+		Outlier, Open, ShowCluster          bool
+		Findings                            []htmlFinding
+		Errors                              []string
 	}
 	htmlFinding struct {
-		Kind, Words, Row, Template, Token, KindClass string
+		Kind, Words, Why, Row, Template, Token, KindClass string
+		HostsWithTemplate                                 int
+		Deciding, Context                                 bool
 	}
 	htmlRow struct {
 		Index, Cluster, Findings, Failed int
@@ -445,7 +447,7 @@ func newCard(r *analyze.Report, i int, v vocab, opts options, open, clustered bo
 	n := len(r.Hosts)
 	c := htmlCard{Index: i, Cluster: h.Cluster, Total: len(h.Findings) + h.FindingsOmitted, Failed: len(h.Errors),
 		ID: Escape(h.InstanceID), Score: formatScore(h.Score), Tokens: v.tokens(h.Findings),
-		Outlier: h.Outlier, Open: open, ShowCluster: clustered}
+		Outlier: h.Outlier, Open: open, ShowCluster: clustered, Rank: h.Rank}
 	m := hostMeta(h, nil)
 	c.Meta = strings.Join(slices.DeleteFunc([]string{m.name, m.ip}, func(s string) bool { return s == "" }), " · ")
 	fs := h.Findings
@@ -455,6 +457,7 @@ func newCard(r *analyze.Report, i int, v vocab, opts options, open, clustered bo
 	for _, f := range fs {
 		c.Findings = append(c.Findings, newFinding(f, n, v))
 	}
+	markContext(c.Findings)
 	if len(h.Findings) > 0 {
 		c.Lead = explainLine(h.Findings[0], n) + ": " + FormatRow(h.Findings[0].Row)
 	}
@@ -483,8 +486,23 @@ func cutNote(shown, kept, omitted int) string {
 
 func newFinding(f analyze.Finding, hosts int, v vocab) htmlFinding {
 	kind, words := explain(f, hosts)
-	return htmlFinding{Kind: kind, Words: words, Row: FormatRow(f.Row), Template: findingTemplate(f),
-		Token: v.token(f), KindClass: kindClass(f.Kind)}
+	hf := htmlFinding{Kind: kind, Words: words, Why: Escape(f.Why), Row: FormatRow(f.Row), Token: v.token(f), KindClass: kindClass(f.Kind),
+		Deciding: f.Deciding}
+	if len(f.Template) > 0 && !maps.Equal(f.Template, f.Row) {
+		hf.Template, hf.HostsWithTemplate = FormatRow(f.Template), f.HostsWithTemplate
+	}
+	return hf
+}
+
+// markContext marks, in a list of findings some of which decide, those
+// that do not: they are listed for context.
+func markContext(fs []htmlFinding) {
+	if !slices.ContainsFunc(fs, func(f htmlFinding) bool { return f.Deciding }) {
+		return
+	}
+	for i := range fs {
+		fs[i].Context = !fs[i].Deciding
+	}
 }
 
 // kindClass is a CSS class name for a kind: its ASCII letters, or "other".
@@ -494,12 +512,6 @@ func kindClass(kind string) string {
 		return kind
 	}
 	return "other"
-}
-
-// findingTemplate is the row's template as the analyzer gave it, escaped;
-// "" when it gave none or the template is the row itself.
-func findingTemplate(f analyze.Finding) string {
-	return ""
 }
 
 func formatScore(s float64) string { return strconv.FormatFloat(s, 'f', 2, 64) }

@@ -182,8 +182,9 @@ func TestHTMLCutListsSaySo(t *testing.T) {
 	for i := range 5 {
 		fs = append(fs, analyze.Finding{CommandID: "processes", Kind: analyze.KindRare, Row: collect.Row{"name": fmt.Sprintf("p%d", i)}, HostsWithRow: 1, Prevalence: 0.5})
 	}
+	fs[0].Deciding, fs[0].Why, fs[0].Template, fs[0].HostsWithTemplate = true, `name="p0" where 3 of 4 hosts have "init"`, collect.Row{"name": "*"}, 4
 	r := &analyze.Report{Key: "k", Analyzer: "cluster", Hosts: []analyze.Host{
-		{InstanceID: "i-1", Outlier: true, Score: 9, Findings: fs, FindingsOmitted: 7},
+		{InstanceID: "i-1", Outlier: true, Score: 9, Rank: 1, Findings: fs, FindingsOmitted: 7},
 		{InstanceID: "i-2", Outlier: true, Score: 8, Findings: fs[:1]},
 		{InstanceID: "i-3", Outlier: true, Score: 7, Findings: fs[:1]},
 		{InstanceID: "i-4", Score: 1, Findings: fs[:1]},
@@ -196,7 +197,11 @@ func TestHTMLCutListsSaySo(t *testing.T) {
 	for _, want := range []string{
 		"3 more findings not listed here (2 of 5 shown): all are in the JSON report.",
 		"The analyzer kept 5 of this host&#39;s 12 findings: 7 more were not kept",
-		"score 9.00</span> · 12 findings",
+		"#1 · score 9.00</span> · 12 findings",
+		`<span class="decides" title="this finding makes the host an outlier">decides</span> processes row: 1 of 4 hosts (50%) has it`,
+		`<p class="why">name=&#34;p0&#34; where 3 of 4 hosts have &#34;init&#34;</p>`,
+		`template, on 4 hosts: <code>name=*</code>`,
+		`<li class="finding context"`,
 		"1 more outlier, with lower scores, is not shown here",
 		"1 more host with findings, with lower scores, is not shown here",
 	} {

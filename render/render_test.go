@@ -46,12 +46,17 @@ func hostile() *analyze.Report {
 }
 
 func TestTable(t *testing.T) {
+	r := hostile()
+	r.Hosts[1].Findings[1].Why = "the baseline runs run-parts daily, this host does not: " + strings.Repeat("long reason ", 12) + "end"
 	var buf bytes.Buffer
-	if err := render.Table(&buf, hostile()); err != nil {
+	if err := render.Table(&buf, r); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()
+	checkWidth(t, out, render.DefaultWidth)
 	for _, want := range []string{
+		"      why: the baseline runs run-parts daily, this host does not: long reason long reason long\n           reason long",
+		"reason end\n",
 		"web-asg: 1 of 3 hosts is an outlier (baseline analysis against i-0base; 2 hosts had commands fail; 1\ninput skipped).\n",
 		"made 2026-11-26T12:00:00Z\n",
 		"Note: only 3 hosts: prevalence is rough\n",

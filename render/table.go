@@ -40,7 +40,8 @@ const maxErrorHosts = 20
 //   - each outlier, most telling first (highest score, then ID): its
 //     score, cluster, number of findings, and what the target knew of it;
 //     its findings (kind, command, how many of the hosts have the row, and
-//     the row as col=value pairs sorted by column), at most WithMaxFindings
+//     the row as col=value pairs sorted by column, then the analyzer's
+//     reason, Finding.Why, when it gives one), at most WithMaxFindings
 //     of them with the number of the others; its failed commands;
 //   - the clusters, one line each (size, outliers, first trait), or with
 //     WithVerbose each trait on its own line;
@@ -268,16 +269,19 @@ func (t *tableWriter) findings(fs []analyze.Finding, hosts int) {
 	}
 	for i, f := range fs {
 		row := FormatRow(f.Row)
-		if below {
+		switch {
+		case below:
 			t.line("", strings.TrimRight(pad(cols[i]), " "))
 			t.line(indent+"    ", row)
-			continue
-		}
-		if t.fold {
+		case t.fold:
 			t.hang(pad(cols[i]), strings.Repeat(" ", lead), row)
-			continue
+		default:
+			t.line(pad(cols[i]), row)
 		}
-		t.line(pad(cols[i]), row)
+		// The analyzer's reason, in its words, is never cut.
+		if f.Why != "" {
+			t.wrap(indent+"    why: ", Escape(f.Why))
+		}
 	}
 }
 

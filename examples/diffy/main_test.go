@@ -418,11 +418,11 @@ func TestFormatCSV(t *testing.T) {
 	if err != nil {
 		t.Fatalf("stdout is not CSV: %v\n%s", err, out)
 	}
-	if want := "key,analyzer,instance_id,name,private_ip,tags,outlier,score,cluster,findings,findings_omitted,errors,finding,kind,command_id,hosts_with_row,prevalence,row"; strings.Join(recs[0], ",") != want {
+	if want := "key,analyzer,instance_id,name,private_ip,tags,outlier,score,rank,cluster,findings,findings_omitted,errors,finding,kind,command_id,hosts_with_row,prevalence,row,why,template,hosts_with_template,column,usual,usual_hosts,deciding"; strings.Join(recs[0], ",") != want {
 		t.Errorf("header %q, want %q", strings.Join(recs[0], ","), want)
 	}
 	// i-1 and i-2 without findings, i-3 with one added row.
-	if len(recs) != 4 || recs[3][2] != "i-3" || recs[3][13] != "added" || !strings.Contains(recs[3][17], `"port":"4444"`) {
+	if len(recs) != 4 || recs[3][2] != "i-3" || recs[3][14] != "added" || !strings.Contains(recs[3][18], `"port":"4444"`) {
 		t.Errorf("records:\n%q", recs[1:])
 	}
 }
