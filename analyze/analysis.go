@@ -97,9 +97,9 @@ func (an *analysis) decide(ctx context.Context) error {
 		an.dec[h] = decideHost(an.cmds, h, &an.cands)
 	}
 	for _, c := range an.cands.list {
-		c.usualTmpl = -1
-		if c.v.usual >= 0 {
-			c.usualTmpl = an.tOff[c.cmd] + an.cmds[c.cmd].rows.feats[c.v.usual].tmpl
+		if c.kind == 't' {
+			m := an.cmds[c.cmd]
+			c.topHosts = m.featHosts[m.tmpls[c.id].feats[0]]
 		}
 	}
 	keys := func(c *candidate) string { return an.cmds[c.cmd].rows.feats[c.feat].key }
@@ -144,8 +144,8 @@ func hostFeature(m *cmdModel, h int, row *candidate) int32 {
 		}
 	case 'p':
 		t, p := int32(row.id>>32), int32(row.id&0xffffffff)
-		for i, f := range c.perHost[h] {
-			if c.feats[f].tmpl == t && c.parent[h][i] == p {
+		for _, fp := range c.parent[h] {
+			if f := c.perHost[h][fp.i]; c.feats[f].tmpl == t && fp.p == p {
 				return f
 			}
 		}

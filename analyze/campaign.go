@@ -32,14 +32,17 @@ type campaign struct {
 //     (listening_ports carries the process's path and command line); an
 //     implant persists in one table (a crontab, a key, a user, a module)
 //     and runs in another (a process, a listener).
-//  3. Its hosts (those with at least half of its rows) lack no more of
+//  3. Its rows are copies: each is one row on the hosts that have its
+//     template (its most common feature on at least 1−φ of them). An
+//     implant dropped by one script is the same rows everywhere; a service
+//     installed on a minority has per-host values (ports drawn at boot).
+//  4. Its hosts (those with at least half of its rows) lack no more of
 //     the usual templates of their reference group (their cluster, or the
 //     nearest other cluster when they make one of their own; usual: on
 //     1−φ of its hosts) than the reference's own hosts do (the 1−φ
-//     quantile of theirs), not counting the usual templates that rows of
-//     the group replace (a system binary moved). A role or a canary
-//     version differs by many rows and lacks some of the majority's; an
-//     implant adds a few.
+//     quantile of theirs). A role, an image or a canary version differs
+//     by many rows and lacks some of the majority's (its daemons at other
+//     paths, another version); an implant only adds.
 //
 // keys gives the normalized row key of a candidate.
 func findCampaigns(cands []*candidate, keys func(*candidate) string, n int, hostTmpl [][]int32, assign []int, k int, emb *embedding) []campaign {
@@ -92,7 +95,7 @@ func findCampaigns(cands []*candidate, keys func(*candidate) string, n int, host
 	var out []campaign
 	for _, r := range roots {
 		g := groups[r]
-		if len(g) < 2 || !spansThings(g, keys) {
+		if len(g) < 2 || !spansThings(g, keys) || !copies(g) {
 			continue
 		}
 		hosts := groupHosts(g)
@@ -187,6 +190,18 @@ func spansThings(g []*candidate, keys func(*candidate) string) bool {
 	return false
 }
 
+// copies reports whether each row of g is one row on the hosts of its
+// template: its most common feature on at least 1−φ of them (a value
+// deviation is one feature by construction).
+func copies(g []*candidate) bool {
+	for _, c := range g {
+		if c.kind == 't' && float64(c.topHosts) < (1-fifth)*float64(len(c.hosts)) {
+			return false
+		}
+	}
+	return true
+}
+
 // groupHosts returns, sorted, the hosts that carry at least half of the
 // rows of g.
 func groupHosts(g []*candidate) []int32 {
@@ -206,10 +221,9 @@ func groupHosts(g []*candidate) []int32 {
 	return out
 }
 
-// addsOnly is the third test of findCampaigns: whether most hosts of a
+// addsOnly is the fourth test of findCampaigns: whether most hosts of a
 // group lack no more of their reference's usual templates than the
-// reference's own hosts do (the 1−φ quantile of theirs), not counting
-// the usual templates that rows of the group replace. A host's reference
+// reference's own hosts do (the 1−φ quantile of theirs). A host's reference
 // is the other hosts of its cluster, or, when the group is half of that
 // cluster or more (it makes a cluster of its own), those of the cluster
 // whose centre is nearest.
@@ -217,14 +231,6 @@ func addsOnly(hosts []int32, g []*candidate, n int, hostTmpl [][]int32, assign [
 	in := make(map[int32]bool, len(hosts))
 	for _, h := range hosts {
 		in[h] = true
-	}
-	// A row of the group that deviates from a usual template of its
-	// context replaces it: that template's absence is the same change.
-	excused := map[int32]bool{}
-	for _, c := range g {
-		if c.kind == 't' && c.v.kind == vDeviation && c.usualTmpl >= 0 {
-			excused[c.usualTmpl] = true
-		}
 	}
 	refs := referenceClusters(hosts, in, n, assign, k, emb)
 	type reference struct {
@@ -273,7 +279,7 @@ func addsOnly(hosts []int32, g []*candidate, n int, hostTmpl [][]int32, assign [
 		if r.usual == nil {
 			continue
 		}
-		lack := len(r.usual) - overlap(r.usual, hostTmpl[h]) - overlapSet(r.usual, hostTmpl[h], excused)
+		lack := len(r.usual) - overlap(r.usual, hostTmpl[h])
 		if lack <= r.q {
 			pass++
 		}
@@ -315,20 +321,6 @@ func referenceClusters(hosts []int32, in map[int32]bool, n int, assign []int, k 
 		}
 	}
 	return refs
-}
-
-// overlapSet counts the templates of usual that host templates ts lack
-// and that are in excused.
-func overlapSet(usual, ts []int32, excused map[int32]bool) int {
-	k := 0
-	for _, t := range usual {
-		if excused[t] {
-			if _, ok := slices.BinarySearch(ts, t); !ok {
-				k++
-			}
-		}
-	}
-	return k
 }
 
 // centres returns the mean embedding coordinates of each cluster.

@@ -31,10 +31,10 @@ type candidate struct {
 	id   int64 // the template, feature, or template<<32|parent
 	feat int32 // a local feature of the row, for display
 	v    verdict
-	// usualTmpl is the global template of v.usual (-1: none), set by
-	// the analysis.
-	usualTmpl int32
-	hosts     []int32
+	// topHosts counts the hosts of the most common feature of a template
+	// candidate ('t'), set by the analysis.
+	topHosts int32
+	hosts    []int32
 }
 
 // hostDecision is what decideHost finds on one host.
@@ -76,6 +76,10 @@ func decideHost(cmds []*cmdModel, h int, cs *candidates) hostDecision {
 	var d hostDecision
 	for ci, m := range cmds {
 		c := m.rows
+		var par []featParent
+		if c.parent != nil {
+			par = c.parent[h]
+		}
 		for i, f := range c.perHost[h] {
 			t := c.feats[f].tmpl
 			tp := &m.tmpls[t]
@@ -97,15 +101,20 @@ func decideHost(cmds []*cmdModel, h int, cs *candidates) hostDecision {
 					d.cands = append(d.cands, cs.add(h, int32(ci), 'f', int64(f), f, fv))
 				}
 			}
-			if c.parent != nil && tp.hosts > m.r {
-				if p := c.parent[h][i]; p >= 0 {
-					if pv := m.parentVerdict(t, p); pv.kind == vDeviation {
-						switch {
-						case pv.hosts <= m.r && (!have || better(pv, best)):
-							best, have = pv, true
-						case pv.hosts > m.r:
-							d.cands = append(d.cands, cs.add(h, int32(ci), 'p', int64(t)<<32|int64(p), f, pv))
-						}
+			for len(par) > 0 && par[0].i < int32(i) {
+				par = par[1:]
+			}
+			for ; len(par) > 0 && par[0].i == int32(i); par = par[1:] {
+				if tp.hosts <= m.r {
+					continue
+				}
+				p := par[0].p
+				if pv := m.parentVerdict(t, p); pv.kind == vDeviation {
+					switch {
+					case pv.hosts <= m.r && (!have || better(pv, best)):
+						best, have = pv, true
+					case pv.hosts > m.r:
+						d.cands = append(d.cands, cs.add(h, int32(ci), 'p', int64(t)<<32|int64(p), f, pv))
 					}
 				}
 			}

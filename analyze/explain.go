@@ -62,9 +62,12 @@ func finding(m *cmdModel, h int, p pendingFinding, n int) Finding {
 			f.Why = fmt.Sprintf("%s=%q on %s of the %s hosts with %s, where %s have %q", p.v.col, value, count(p.v.hosts), count(all), what,
 				count(p.v.usualHosts), usual)
 		}
-		if p.v.kind == vVariant {
+		switch {
+		case p.v.version != "":
+			f.Why += fmt.Sprintf("; the row also shows another version (%s) on as many hosts: it changed with that version, which does not decide", p.v.version)
+		case p.v.kind == vVariant:
 			f.Why += "; a difference in free text alone does not decide"
-		} else if !p.deciding {
+		case !p.deciding:
 			f.Why += ", but that many of them differ there too, so it does not decide"
 		}
 	}

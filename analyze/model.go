@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"hash/maphash"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -39,6 +40,9 @@ type verdict struct {
 	// multi: the context's hosts have several values each (the names of
 	// the kernel modules of one form), so the usual value is one of many.
 	multi bool
+	// version is the free-text change (col="value") that explains a
+	// structured deviation made a variant.
+	version string
 }
 
 // tmpl is one template of a command: the row with its varying parts
@@ -330,7 +334,10 @@ func differingColumn(a, b string) string {
 // deviation: vDeviation in a structured column, vVariant in free text
 // (another version in a path or command line, which alone does not
 // decide). Of a feature's deviations the structured one first, then the
-// most surprising, is kept.
+// most surprising, is kept; but a structured deviation of a row whose
+// free text deviates too, on at least as many hosts, is a variant: the
+// row changed with another version (a canary that opens a port of its
+// own), a change no attacker makes to the row it plants.
 func (m *cmdModel) judgeValues() {
 	c := m.rows
 	type val struct {
@@ -413,6 +420,48 @@ func (m *cmdModel) judgeValues() {
 			}
 		}
 	}
+	// A row whose free text shows another version, on at least as many
+	// hosts as its structured deviation, changed with that version (a
+	// canary opening a port of its own): a variant, not a deviation.
+	for f, v := range m.fv {
+		if v.kind != vDeviation {
+			continue
+		}
+		if ver, ok := m.versionOf(f, v.hosts); ok {
+			v.kind, v.version = vVariant, ver
+			m.fv[f] = v
+		}
+	}
+}
+
+// versionOf returns the first free-text value (col="value") of feature f
+// that is not the most common one of its column in f's template and is on
+// at least hosts hosts: the row shows another version, whatever the
+// shares of the versions.
+func (m *cmdModel) versionOf(f int32, hosts int32) (string, bool) {
+	c := m.rows
+	tp := &m.tmpls[c.feats[f].tmpl]
+	for col, v := range keyPairs([]byte(c.feats[f].key)) {
+		if !isFreeText(col) {
+			continue
+		}
+		count := map[string]int32{}
+		for _, g := range tp.feats {
+			if u, _ := keyValue(c.feats[g].key, col); true {
+				count[u] += m.featHosts[g]
+			}
+		}
+		top, topN := "", int32(-1)
+		for u, k := range count {
+			if k > topN || k == topN && u < top {
+				top, topN = u, k
+			}
+		}
+		if v != top && count[v] >= hosts {
+			return col + "=" + strconv.Quote(v), true
+		}
+	}
+	return "", false
 }
 
 // better reports whether verdict a says more than b: a structured
@@ -435,10 +484,8 @@ func (m *cmdModel) countParents() {
 	var keys []uint64
 	for h, fs := range c.perHost {
 		keys = keys[:0]
-		for i, f := range fs {
-			if p := c.parent[h][i]; p >= 0 {
-				keys = append(keys, uint64(c.feats[f].tmpl)<<32|uint64(p))
-			}
+		for _, fp := range c.parent[h] {
+			keys = append(keys, uint64(c.feats[fs[fp.i]].tmpl)<<32|uint64(fp.p))
 		}
 		slices.Sort(keys)
 		keys = slices.Compact(keys)

@@ -67,11 +67,13 @@ type cmdRows struct {
 	dropped [][]time.Time
 	// Set by finish, by host number (instance ID order): each host's
 	// features, sorted, unique; first the raw row each was first seen as;
-	// parent its parent name (-1: none), when the command has parents;
+	// parent the parent names of its features (one feature, several rows
+	// with parents of their own: a master process and its workers), when
+	// the command has parents;
 	// errs the errors; ok whether a Result succeeded.
 	perHost [][]int32
 	first   [][]int32
-	parent  [][]int32
+	parent  [][]featParent
 	errs    [][]string
 	ok      []bool
 }
@@ -79,6 +81,10 @@ type cmdRows struct {
 // hostFeat is one row of a host: its feature, raw row and parent name
 // (-1 when it has none).
 type hostFeat struct{ feat, raw, parent int32 }
+
+// featParent is one parent name p of the feature at index i of a host's
+// sorted features.
+type featParent struct{ i, p int32 }
 
 func newCmdRows(id string, vol Volatile, normalize bool) *cmdRows {
 	c := &cmdRows{id: id, keyer: vol.Keyer(id), normalize: normalize,
@@ -306,8 +312,8 @@ func (c *cmdRows) parentNamesOf(rows []collect.Row) []int32 {
 // order) is stream host oldOf[h]; features are numbered in the order the
 // hosts, in that order, first have them, so that neither the order of the
 // Results nor their batches matter. Each host's features become sorted
-// and unique, each with the raw row (and parent) it was first seen with;
-// of the rows of one feature on one host, the first parent found counts.
+// and unique, each with the raw row it was first seen as, and the
+// distinct parent names of its rows.
 func (c *cmdRows) finish(oldOf []int32) {
 	n := len(oldOf)
 	c.perHost = make([][]int32, n)
@@ -315,7 +321,7 @@ func (c *cmdRows) finish(oldOf []int32) {
 	c.errs = make([][]string, n)
 	c.ok = make([]bool, n)
 	if len(c.parentNames) > 0 {
-		c.parent = make([][]int32, n)
+		c.parent = make([][]featParent, n)
 	}
 	renum := make([]int32, len(c.feats))
 	for i := range renum {
@@ -341,27 +347,28 @@ func (c *cmdRows) finish(oldOf []int32) {
 			*f = renum[*f]
 		}
 		slices.SortStableFunc(hf, func(x, y hostFeat) int { return cmp.Compare(x.feat, y.feat) })
-		// Keep, of the rows of one feature, the first with a parent.
-		for i := 1; i < len(hf); i++ {
-			if hf[i].feat == hf[i-1].feat && hf[i-1].parent < 0 {
-				hf[i-1].parent = hf[i].parent
+		var par []featParent
+		if c.parent != nil {
+			k := int32(-1)
+			for i, x := range hf {
+				if i == 0 || x.feat != hf[i-1].feat {
+					k++
+				}
+				if x.parent >= 0 {
+					par = append(par, featParent{k, x.parent})
+				}
 			}
+			slices.SortFunc(par, func(a, b featParent) int { return cmp.Or(cmp.Compare(a.i, b.i), cmp.Compare(a.p, b.p)) })
+			par = slices.Compact(par)
 		}
 		hf = slices.CompactFunc(hf, func(x, y hostFeat) bool { return x.feat == y.feat })
 		fs, first := make([]int32, len(hf)), make([]int32, len(hf))
-		var par []int32
-		if c.parent != nil {
-			par = make([]int32, len(hf))
-		}
 		for i, x := range hf {
 			fs[i], first[i] = x.feat, x.raw
-			if par != nil {
-				par[i] = x.parent
-			}
 		}
 		c.perHost[h], c.first[h] = fs, first
 		if c.parent != nil {
-			c.parent[h] = par
+			c.parent[h] = slices.Clip(par)
 		}
 		c.seen[s] = nil
 	}
