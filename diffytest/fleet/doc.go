@@ -84,11 +84,61 @@
 //     kernel threads (6.8 names workqueue rescuers kworker/R-*), module
 //     sets and sizes, daemons' paths and users' uids, the launch key
 //     pair. Off, one image.
+//   - FamilyContainers: on a share of [0.4, 1] of the hosts, Docker
+//     (containerd, dockerd, a docker-proxy per published port on 0.0.0.0
+//     and ::, moved off ports the host already uses) or Kubernetes
+//     (kubelet, containerd's CRI server on a port drawn at start,
+//     kube-proxy, the VPC CNI, a pause process per pod); 1 to 2-6
+//     containers a host from 4 to 8 images weighted by a flat Dirichlet,
+//     drawn anew at each collection; shims with 64-hex IDs; the
+//     containers' own listeners (osquery sees every network namespace);
+//     the runtime's kernel modules.
+//   - FamilyJobs: 5 to 9 short-lived jobs, each caught running on a share
+//     of [0.005, 0.05] of the hosts at a collection: cron's children
+//     (run-parts, sysstat, the role's own job, a configuration-management
+//     run), logrotate, apt's daily update with its http methods,
+//     unattended-upgrade's dpkg, mandb, fstrim, systemd-tmpfiles, the
+//     release check, an IMDS token fetched with curl, a backup upload.
+//   - FamilyPackages: upgrades caught half done: the SSM agent's snap
+//     refreshing to a new revision (the agent's, its worker's and the
+//     document worker's paths), node_exporter linked from a versioned
+//     directory, the new version on a share of [0.1, 0.9] each (a week
+//     earlier, less); 1 or 2 binaries replaced under daemons that were
+//     not restarted, on [0.05, 0.6] ("/usr/bin/dbus-daemon (deleted)",
+//     the image's Python under every Python process older than the
+//     upgrade).
+//   - FamilyLogShippers: the log shipper being replaced by another
+//     (fluent-bit, filebeat, vector, td-agent-bit, the OpenTelemetry
+//     collector) on [0.1, 0.9] of the hosts, [0, 0.05] running both,
+//     with their users and listeners.
+//   - FamilyUsers: 2 to 6 operators of configuration management (most on
+//     [0.9, 1] of the hosts, one being added, maybe one being removed)
+//     with their keys, uids pinned or allocated by useradd in each host's
+//     order; ssm-user on [0.05, 0.4]; the deploy key rotated on
+//     [0.1, 0.9], both keys on [0, 0.1]. Package users (any family) take
+//     the highest free uid below 1000 where the image took theirs.
+//   - FamilyVolumes: 0 to 3 data volumes a host, weights from a flat
+//     Dirichlet (ext4: a journal thread and a workqueue each; XFS: eight
+//     threads and its module); EFS over TLS on [0.1, 0.6] (stunnel on a
+//     local port drawn at mount time and named in its configuration
+//     file, the mount watchdog, NFSv4's modules and threads).
+//   - FamilySessions: operators logged in on [0.005, 0.04] of the hosts
+//     at a collection, over SSH (sshd's [priv] and pts processes,
+//     systemd --user, (sd-pam), a login shell and what it runs, through
+//     sudo or not) or, for [0, 0.6] of them, Session Manager (the session
+//     worker with its session ID, ssm-user's shell).
+//   - FamilyAgents: an agent rolled out on [0.1, 0.9] of the hosts: an EDR
+//     sensor with its kernel modules or in eBPF mode, or a monitoring
+//     agent with its listeners and user.
+//   - FamilyBoot: [0.005, 0.03] of the hosts launched minutes before the
+//     collection: cloud-init's final stage running the user data and
+//     configuration management's first pass; the role's services,
+//     crontab lines, monitoring, containers, agents and operators are not
+//     there yet. It changes launch times, never which instance fills a
+//     slot.
 //
-// FamilyContainers, FamilyJobs, FamilyPackages, FamilyLogShippers,
-// FamilyUsers, FamilyVolumes, FamilySessions, FamilyAgents and FamilyBoot
-// are declared (their bits and streams are fixed) and land next: until
-// then they add no variation.
+// Host.Traits name each host's draws ("size=m5.2xlarge", "version=2.14.0",
+// "containers=3", "job=logrotate", "session=ssh", "booting", ...).
 //
 // Every host has the base system of its image (kernel threads, systemd's
 // daemons, the SSM agent, node_exporter, the CloudWatch agent, a log

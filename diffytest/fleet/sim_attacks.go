@@ -211,6 +211,12 @@ func (g *hostGen) plantListener(r *rand.Rand) {
 		parent = g.app.pid // spawned by the exploited service
 	}
 	p := g.plantProc(r, PlantListener, im, uid, parent)
+	if parent != 1 {
+		g.procs[len(g.procs)-1].start = max(p.start, g.startOf(parent)+1)
+		v := vProc(g.procs[len(g.procs)-1])
+		g.planted[len(g.planted)-1].Row = v.row()
+		p = g.procs[len(g.procs)-1]
+	}
 	addr := pickOne(r, "0.0.0.0", "::", "0.0.0.0")
 	lp := vLP(addr, port, tcp, p.name, p.path, p.cmdline, p.pid)
 	g.lps = append(g.lps, lp)
@@ -410,6 +416,11 @@ func (g *hostGen) plantRelocated(r *rand.Rand) {
 	nu.start = g.compromisedAt(r)
 	nu.pid = g.pidAt(r, nu.start)
 	g.procs[i] = nu
+	for j := range g.procs {
+		if g.procs[j].parent == old.pid {
+			g.procs[j].parent = 1 // orphans of the genuine daemon, adopted by init
+		}
+	}
 	ov, nv := vProc(old), vProc(nu)
 	g.record(AttackRelocated, nv, &ov, "")
 	for j, l := range g.lps {
@@ -442,8 +453,8 @@ func (g *hostGen) plantOddParent(r *rand.Rand) {
 		if parent.pid == 0 {
 			parent = g.cron
 		}
-		t := g.compromisedAt(r)
-		p := running{proc: proc{pid: g.pidAt(r, t), name: d.name, path: d.path, cmdline: d.cmdline, uid: d.uid}, parent: parent.pid, start: t}
+		t := max(g.compromisedAt(r), g.startOf(parent.pid)+1)
+		p := running{proc: proc{pid: g.childPid(r, parent, t), name: d.name, path: undeleted(d.path), cmdline: d.cmdline, uid: d.uid}, parent: parent.pid, start: t}
 		g.procs = append(g.procs, p)
 		g.record(AttackOddParent, vProc(p), nil, fmt.Sprintf("parent is %s (pid %d, %s), not systemd", parent.name, parent.pid, parent.path))
 		return

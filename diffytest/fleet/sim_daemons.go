@@ -98,11 +98,13 @@ func (g *hostGen) daemonFamily() {
 	g.trait("statd")
 	r := g.keep(FamilyDaemons)
 	rpcbind := g.spawn(g.nextBootPid(r, 20), "rpcbind", "/usr/sbin/rpcbind", "/sbin/rpcbind -f -w", 111, 1, g.boot+5)
+	g.fixUID = append(g.fixUID, uidFix{len(g.procs) - 1, "_rpc"})
 	for _, a := range []string{"0.0.0.0", "::"} {
 		g.listen(rpcbind, a, 111, tcp)
 		g.listen(rpcbind, a, 111, udp)
 	}
 	statd := g.spawn(g.nextBootPid(r, 40), "rpc.statd", "/usr/sbin/rpc.statd", "/sbin/rpc.statd", 112, 1, g.boot+11)
+	g.fixUID = append(g.fixUID, uidFix{len(g.procs) - 1, "statd"})
 	g.listen(statd, "0.0.0.0", ephemeralPort(r), udp)
 	g.listen(statd, "0.0.0.0", ephemeralPort(r), tcp)
 	g.listen(statd, "::", ephemeralPort(r), udp)

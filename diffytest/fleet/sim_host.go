@@ -105,6 +105,9 @@ type hostGen struct {
 	final      [6][]vrow
 	streams    [2 * 32]*rand.Rand
 
+	fixUID     []uidFix
+	ssmSession bool // an operator is in over Session Manager
+
 	// What attacks and families refer to.
 	init, kthreadd, cron, sshd, agentWorker, networkd proc
 	app                                               proc // the role's main application process
@@ -125,7 +128,7 @@ func (s *Sim) newHostGen(i int) *hostGen {
 	g.img = &s.p.images[s.p.imageOf(g.id.launch)]
 	g.used = make(map[int]bool, 256)
 	r := g.keep(0)
-	g.boot = g.id.launch.Unix() + int64(intBetween(r, 14, 40))
+	g.boot = min(g.id.launch.Unix()+int64(intBetween(r, 14, 40)), g.at-10)
 	g.pidRate = intBetween(r, 40, 900)
 	return g
 }
@@ -207,8 +210,37 @@ func (g *hostGen) pidAt(r *rand.Rand, t int64) int {
 	return q
 }
 
-// spawn adds a process.
+// childPid hands out the pid of a process parent forks at t: past the
+// parent's, as pids grow between two forks.
+func (g *hostGen) childPid(r *rand.Rand, parent proc, t int64) int {
+	q := g.pidAt(r, t)
+	if q > parent.pid {
+		return q
+	}
+	delete(g.used, q)
+	p := parent.pid + 1 + r.IntN(16)
+	for g.used[p] {
+		p++
+	}
+	g.used[p] = true
+	return p
+}
+
+// startOf returns the start time of process pid (the boot time when there
+// is none).
+func (g *hostGen) startOf(pid int) int64 {
+	for _, p := range g.procs {
+		if p.pid == pid {
+			return p.start
+		}
+	}
+	return g.boot
+}
+
+// spawn adds a process. Its start time is kept between boot and the
+// collection.
 func (g *hostGen) spawn(pid int, name, path, cmdline string, uid, parent int, start int64) proc {
+	start = min(max(start, g.boot), g.at)
 	p := proc{pid: pid, name: name, path: path, cmdline: cmdline, uid: uid}
 	g.procs = append(g.procs, running{proc: p, parent: parent, start: start})
 	return p
@@ -249,17 +281,33 @@ const (
 	udp = "17"
 )
 
+// isBooting reports whether the host is still booting (FamilyBoot).
+func (g *hostGen) isBooting() bool { return g.id.booting && g.on(FamilyBoot) }
+
 // build generates the host's rows: the base system, then each family's
 // and the role's, then the attacks.
 func (g *hostGen) build() {
 	g.sizeHost()
 	g.kernelThreads()
 	g.baseDaemons()
-	g.roleServices()
+	if g.isBooting() {
+		g.booting()
+	} else {
+		g.roleServices()
+		g.containers()
+		g.agent()
+	}
 	g.daemonFamily()
+	g.volumes()
 	g.tokenRows()
+	g.sessions()
+	g.jobs()
+	g.applyUpgrades()
 	g.baseTables()
-	g.splayRows()
+	g.fixUIDs()
+	if !g.isBooting() {
+		g.splayRows()
+	}
 	g.plantAttacks()
 	g.final = g.rows()
 	g.recordModules(g.final[cMod])
@@ -474,7 +522,9 @@ func (g *hostGen) baseDaemons() {
 		}
 	}
 	g.ssmAgent(r, start())
-	g.monitoring(r, start())
+	if !g.isBooting() {
+		g.monitoring(r, start())
+	}
 }
 
 // ssmAgent starts the SSM agent (a snap on Ubuntu) and its worker.
@@ -488,7 +538,7 @@ func (g *hostGen) ssmAgent(r *rand.Rand, start int64) {
 // by configuration management.
 func (g *hostGen) monitoring(r *rand.Rand, start int64) {
 	ne := "/usr/local/bin/node_exporter"
-	p := g.spawn(g.nextBootPid(r, 10), "node_exporter", ne, ne+" --collector.systemd --collector.processes --web.listen-address=:9100", 65534, 1, start)
+	p := g.spawn(g.nextBootPid(r, 10), "node_exporter", g.nodeExporter(), ne+" --collector.systemd --collector.processes --web.listen-address=:9100", 65534, 1, start)
 	g.listen(p, "::", 9100, tcp)
 	cw := "/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent"
 	g.spawn(g.nextBootPid(r, 10), "amazon-cloudwat", cw, cw+" -config /opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.toml -envconfig /opt/aws/amazon-cloudwatch-agent/etc/env-config.json -otelconfig /opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.yaml -pidfile /opt/aws/amazon-cloudwatch-agent/var/amazon-cloudwatch-agent.pid", 0, 1, start+2)
@@ -510,23 +560,27 @@ func (g *hostGen) baseTables() {
 			g.users = append(g.users, o)
 		}
 	}
-	if g.role.appUser {
-		g.users = append(g.users, g.appUser())
+	if !g.isBooting() {
+		if g.role.appUser {
+			g.users = append(g.users, g.appUser())
+		}
+		g.users = append(g.users, g.role.users...)
 	}
-	g.users = append(g.users, g.role.users...)
 	g.extraUsers()
 	// cloud-init writes the launch key pair's key for ubuntu and, behind
 	// a command that refuses the login, for root.
 	g.keys = append(g.keys, simKey{"/root", g.img.keyAlg, g.img.keyPair, "authorized_keys"},
 		simKey{"/home/ubuntu", g.img.keyAlg, g.img.keyPair, "authorized_keys"})
-	g.keys = append(g.keys, g.s.p.deployKey(g))
+	g.keys = append(g.keys, g.deployKeys()...)
 	for _, c := range baseCron {
 		g.crons = append(g.crons, cronLine{"", c[0], c[1], c[2], c[3], c[4], c[5], c[6]})
 	}
 	g.crons = append(g.crons,
 		cronLine{"", "5-55/10", "*", "*", "*", "*", "root command -v debian-sa1 > /dev/null && debian-sa1 1 1", "/etc/cron.d/sysstat"},
 		cronLine{"", "59", "23", "*", "*", "*", "root command -v debian-sa1 > /dev/null && debian-sa1 60 2", "/etc/cron.d/sysstat"})
-	g.crons = append(g.crons, g.roleCron()...)
+	if !g.isBooting() {
+		g.crons = append(g.crons, g.roleCron()...)
+	}
 	for _, m := range g.img.kernel.modules {
 		g.mods = append(g.mods, modLine{m.name, g.img.kernel.size(m), m.usedBy})
 	}
@@ -534,4 +588,15 @@ func (g *hostGen) baseTables() {
 		g.mods = append(g.mods, modLine{m.name, g.img.kernel.size(m), m.usedBy})
 	}
 	g.moduleFamilies()
+}
+
+// moduleFamilies loads the modules the families' software needs, each
+// once (NFS for rpc.statd and for EFS share theirs), after the image's.
+func (g *hostGen) moduleFamilies() {
+	for _, m := range g.pkgModules {
+		if slices.ContainsFunc(g.mods, func(l modLine) bool { return l.name == m.name }) {
+			continue
+		}
+		g.mods = append(g.mods, modLine{m.name, g.img.kernel.size(m), m.usedBy})
+	}
 }

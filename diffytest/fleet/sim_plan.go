@@ -26,11 +26,17 @@ type plan struct {
 	sizes      []sizeDef
 	sizeShares []float64
 
-	splay     []splayLine
-	daemons   daemonPlan
-	commandID string // the SSM command of the collection (FamilyTokens)
-
-	later laterPlan // the families of the second landing
+	splay      []splayLine
+	daemons    daemonPlan
+	commandID  string // the SSM command of the collection (FamilyTokens)
+	containers containerPlan
+	jobs       []jobPlan
+	packages   packagePlan
+	shippers   shipperPlan
+	agents     agentPlan
+	users      usersPlan
+	volumes    volumePlan
+	sessions   sessionPlan
 }
 
 // famRand returns the fleet-wide stream of family f.
@@ -56,7 +62,14 @@ func newPlan(s *Sim) plan {
 	p.planDaemons(s.famRand(FamilyDaemons), fs.Has(FamilyDaemons))
 	rc := streamRand(s.cfg.Seed, streamCollection, boolKey(s.cfg.WeekEarlier))
 	p.commandID = randUUID(rc)
-	p.later = planLater(s)
+	p.planContainers(s.famRand(FamilyContainers), fs.Has(FamilyContainers))
+	p.planJobs(s.famRand(FamilyJobs), fs.Has(FamilyJobs))
+	p.planPackages(s.famRand(FamilyPackages), fs.Has(FamilyPackages))
+	p.planShippers(s.famRand(FamilyLogShippers), fs.Has(FamilyLogShippers))
+	p.planAgents(s.famRand(FamilyAgents), fs.Has(FamilyAgents))
+	p.planUsers(s.famRand(FamilyUsers), fs.Has(FamilyUsers))
+	p.planVolumes(s.famRand(FamilyVolumes), fs.Has(FamilyVolumes))
+	p.planSessions(s.famRand(FamilySessions), fs.Has(FamilySessions))
 	return p
 }
 

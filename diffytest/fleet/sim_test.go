@@ -166,8 +166,12 @@ func TestSimRowShapes(t *testing.T) {
 				}
 			}
 			for _, p := range h.Rows[payload.Processes] {
-				if p["parent"] != "0" && procs[p["parent"]] == nil {
+				pp := procs[p["parent"]]
+				if p["parent"] != "0" && pp == nil {
 					t.Errorf("host %d process %v has no parent process", i, p)
+				}
+				if pp != nil && atoiOr(p["start_time"]) < atoiOr(pp["start_time"]) {
+					t.Errorf("host %d process %v started before its parent %v", i, p, pp)
 				}
 			}
 			for _, l := range h.Rows[payload.ListeningPorts] {
@@ -193,43 +197,82 @@ func TestSimRowShapes(t *testing.T) {
 	}
 }
 
-// familyCheck tells from a fleet whether a family's variation is there.
-var familyCheck = map[Family]func(hosts []*Host) bool{
-	FamilyRoles: func(hs []*Host) bool { return distinct(hs, func(h *Host) []string { return []string{h.Role} }) > 1 },
-	FamilySplay: func(hs []*Host) bool {
-		return distinct(hs, func(h *Host) []string {
-			var out []string
-			for _, c := range h.Rows[payload.Crontab] {
-				out = append(out, c["path"]+c["minute"]+c["hour"]+c["day_of_week"]+c["command"])
+// familyMarks gives, for each family, the marks of its variation on a
+// host, and how many distinct marks across the fleet show that the
+// variation is there.
+var familyMarks = map[Family]struct {
+	marks func(h *Host) []string
+	min   int
+}{
+	FamilyRoles: {func(h *Host) []string { return []string{h.Role} }, 2},
+	FamilySplay: {func(h *Host) []string {
+		var out []string
+		for _, c := range h.Rows[payload.Crontab] {
+			out = append(out, c["path"]+c["minute"]+c["hour"]+c["day_of_week"]+c["command"])
+		}
+		return out
+	}, 41}, // a line splayed by the minute alone has 60 variants
+	FamilyRollout: {func(h *Host) []string {
+		if h.Canary {
+			return append(traitsWith(h, "version="), "canary")
+		}
+		return traitsWith(h, "version=")
+	}, 3},
+	FamilyTokens: {func(h *Host) []string {
+		if rowsContain(h, h.Instance.ID) {
+			return []string{"token"}
+		}
+		return nil
+	}, 1},
+	FamilySizes:  {func(h *Host) []string { return traitsWith(h, "size=") }, 2},
+	FamilyImages: {func(h *Host) []string { return []string{h.Instance.ImageID} }, 2},
+	FamilyDaemons: {func(h *Host) []string {
+		return slices.DeleteFunc(slices.Clone(h.Traits), func(t string) bool { return t != "jmx" && t != "statd" })
+	}, 1},
+	FamilyContainers: {func(h *Host) []string {
+		if hasProcess(h, "containerd-shim") {
+			return []string{"shim"}
+		}
+		return nil
+	}, 1},
+	FamilyJobs: {func(h *Host) []string { return traitsWith(h, "job=") }, 1},
+	FamilyPackages: {func(h *Host) []string {
+		var out []string
+		for _, p := range h.Rows[payload.Processes] {
+			if p["name"] == "amazon-ssm-agen" || strings.HasSuffix(p["path"], " (deleted)") {
+				out = append(out, p["path"])
 			}
-			return out
-		}) > 40 // a line splayed by the minute alone has 60 variants
-	},
-	FamilyRollout: func(hs []*Host) bool {
-		return distinct(hs, func(h *Host) []string { return traitsWith(h, "version=") }) > 1 && slices.ContainsFunc(hs, func(h *Host) bool { return h.Canary })
-	},
-	FamilyTokens: func(hs []*Host) bool {
-		return slices.ContainsFunc(hs, func(h *Host) bool { return rowsContain(h, h.Instance.ID) })
-	},
-	FamilySizes: func(hs []*Host) bool {
-		return distinct(hs, func(h *Host) []string { return traitsWith(h, "size=") }) > 1
-	},
-	FamilyDaemons: func(hs []*Host) bool {
-		return slices.ContainsFunc(hs, func(h *Host) bool { return slices.Contains(h.Traits, "statd") || slices.Contains(h.Traits, "jmx") })
-	},
-	FamilyImages: func(hs []*Host) bool {
-		return distinct(hs, func(h *Host) []string { return []string{h.Instance.ImageID} }) > 1
-	},
+		}
+		return out
+	}, 2},
+	FamilyLogShippers: {func(h *Host) []string { return traitsWith(h, "shipper=") }, 2},
+	FamilyUsers:       {func(h *Host) []string { return traitsWith(h, "ops=") }, 1},
+	FamilyVolumes:     {func(h *Host) []string { return append(traitsWith(h, "efs"), traitsWith(h, "volumes=")...) }, 1},
+	FamilySessions:    {func(h *Host) []string { return traitsWith(h, "session=") }, 1},
+	FamilyAgents:      {func(h *Host) []string { return traitsWith(h, "agent=") }, 1},
+	FamilyBoot:        {func(h *Host) []string { return traitsWith(h, "booting") }, 1},
 }
 
-func distinct(hs []*Host, f func(*Host) []string) int {
+// rareFamilies touch a few percent of the hosts: they are checked on more.
+var rareFamilies = FamilyJobs | FamilySessions | FamilyBoot
+
+// shows reports whether f's variation shows on s's hosts, streaming them.
+func shows(s *Sim, f Family) bool {
+	fm := familyMarks[f]
 	seen := map[string]bool{}
-	for _, h := range hs {
-		for _, v := range f(h) {
-			seen[v] = true
+	for _, h := range s.All() {
+		for _, m := range fm.marks(h) {
+			seen[m] = true
+		}
+		if len(seen) >= fm.min {
+			return true
 		}
 	}
-	return len(seen)
+	return false
+}
+
+func hasProcess(h *Host, name string) bool {
+	return slices.ContainsFunc(h.Rows[payload.Processes], func(p collect.Row) bool { return p["name"] == name })
 }
 
 func traitsWith(h *Host, prefix string) []string {
@@ -267,18 +310,25 @@ func hostsOf(s *Sim) []*Host {
 // that without it the variation is gone, and that switching it off leaves
 // the other families' draws as they were.
 func TestSimFamilies(t *testing.T) {
-	seeds, hosts := int64(3), 300
+	seeds, hosts := int64(2), 200
 	if testing.Short() || raceEnabled {
-		seeds, hosts = 1, 200
+		seeds, hosts = 1, 100
 	}
-	for f, check := range familyCheck {
+	if len(familyMarks) != len(FamilyList()) {
+		t.Fatalf("%d families have marks, %d families exist", len(familyMarks), len(FamilyList()))
+	}
+	for f := range familyMarks {
+		n := hosts
+		if rareFamilies.Has(f) {
+			n = 3 * hosts
+		}
 		for seed := int64(1); seed <= seeds; seed++ {
-			cfg := SimConfig{Seed: seed, Hosts: hosts, Families: f}
-			if !check(hostsOf(NewSim(cfg))) {
+			cfg := SimConfig{Seed: seed, Hosts: n, Families: f}
+			if !shows(NewSim(cfg), f) {
 				t.Errorf("%v alone (seed %d): its variation is not there", f, seed)
 			}
 			cfg.Families = AllFamilies &^ f
-			if check(hostsOf(NewSim(cfg))) {
+			if shows(NewSim(cfg), f) {
 				t.Errorf("all but %v (seed %d): its variation is still there", f, seed)
 			}
 		}
@@ -289,7 +339,9 @@ func TestSimFamilies(t *testing.T) {
 		without := hostsOf(NewSim(SimConfig{Seed: 5, Hosts: hosts / 2, Families: AllFamilies &^ f}))
 		for i := range all {
 			a, b := otherTraits(all[i], f), otherTraits(without[i], f)
-			if f != FamilyRoles && !slices.Equal(a, b) { // a host's role decides which services it has
+			// A host's role decides which services it has; a booting host
+			// has none yet.
+			if f != FamilyRoles && f != FamilyBoot && !slices.Equal(a, b) {
 				t.Errorf("without %v, host %d's other traits changed: %v, then %v", f, i, a, b)
 				break
 			}
@@ -303,7 +355,9 @@ func TestSimFamilies(t *testing.T) {
 
 // traitPrefix names the traits of each family.
 var traitPrefix = map[Family][]string{
-	FamilySizes: {"size="}, FamilyRollout: {"version="}, FamilyDaemons: {"jmx", "statd"},
+	FamilySizes: {"size="}, FamilyRollout: {"version="}, FamilyDaemons: {"jmx", "statd"}, FamilyContainers: {"containers="},
+	FamilyJobs: {"job="}, FamilyPackages: {"upgraded="}, FamilyLogShippers: {"shipper="}, FamilyUsers: {"ops=", "ssm-user"},
+	FamilyVolumes: {"volumes=", "efs"}, FamilySessions: {"session=", "ssm-user"}, FamilyAgents: {"agent="}, FamilyBoot: {"booting"},
 }
 
 func otherTraits(h *Host, f Family) []string {
@@ -439,6 +493,9 @@ func TestSimWeekEarlier(t *testing.T) {
 		}
 		if !a[i].Instance.LaunchTime.Equal(b[i].Instance.LaunchTime) || a[i].Role != b[i].Role {
 			t.Errorf("host %d is the same instance with another launch time or role", i)
+		}
+		if slices.Contains(a[i].Traits, "booting") || slices.Contains(b[i].Traits, "booting") {
+			continue // configuration management has not written them yet
 		}
 		if ca, cb := splayed(a[i], now), splayed(b[i], then); !slices.Equal(ca, cb) {
 			t.Errorf("host %d's splayed schedules changed: %v, then %v", i, cb, ca)

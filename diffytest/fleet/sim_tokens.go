@@ -33,8 +33,8 @@ func (g *hostGen) tokenRows() {
 	id, cmd := g.id.instance.ID, g.s.p.commandID
 	t := g.at - int64(1+r.IntN(3))
 	dir := "/snap/amazon-ssm-agent/" + g.ssmRevision()
-	doc := g.spawn(g.pidAt(r, t), "ssm-document-wo", dir+"/ssm-document-worker", dir+"/ssm-document-worker "+cmd+" "+id, 0, g.agentWorker.pid, t)
-	sh := g.spawn(g.pidAt(r, t), "sh", "/usr/bin/dash",
+	doc := g.spawn(g.childPid(r, g.agentWorker, t), "ssm-document-wo", dir+"/ssm-document-worker", dir+"/ssm-document-worker "+cmd+" "+id, 0, g.agentWorker.pid, t)
+	sh := g.spawn(g.childPid(r, doc, t), "sh", "/usr/bin/dash",
 		"/bin/sh -c /var/lib/amazon/ssm/"+id+"/document/orchestration/"+cmd+"/awsrunShellScript/0.awsrunShellScript/_script.sh", 0, doc.pid, t)
-	g.spawn(g.pidAt(r, g.at), "osqueryi", "/opt/osquery/bin/osqueryd", "osqueryi --json "+processesQuery, 0, sh.pid, g.at)
+	g.spawn(g.childPid(r, sh, g.at), "osqueryi", "/opt/osquery/bin/osqueryd", "osqueryi --json "+processesQuery, 0, sh.pid, g.at)
 }

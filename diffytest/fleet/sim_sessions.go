@@ -1,0 +1,149 @@
+package fleet
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+)
+
+// sessionPlan is FamilySessions' draw: how many hosts have an operator
+// logged in at collection time (it is an incident: people look).
+type sessionPlan struct {
+	rate float64
+	ssm  float64 // the share of sessions over Session Manager rather than SSH
+}
+
+// planSessions draws the rate, in [0.005, 0.04], and the Session Manager
+// share, in [0, 0.6]; without FamilySessions, no session.
+func (p *plan) planSessions(r *rand.Rand, on bool) {
+	p.sessions = sessionPlan{between(r, 0.005, 0.04), between(r, 0, 0.6)}
+	if !on {
+		p.sessions.rate = 0
+	}
+}
+
+// A uidFix is a process whose user is only known once the host's users
+// are: an operator's, whose uid depends on the order users were created.
+type uidFix struct {
+	proc int // index in procs
+	user string
+}
+
+// sessionCommands are what an operator runs: the command, whether it runs
+// through sudo, and the process's name and path.
+var sessionCommands = []struct {
+	cmdline    string
+	sudo       bool
+	name, path string
+}{
+	{"top", false, "top", "/usr/bin/top"},
+	{"htop", false, "htop", "/usr/bin/htop"},
+	{"tail -f /var/log/syslog", true, "tail", "/usr/bin/tail"},
+	{"journalctl -fu {unit}", true, "journalctl", "/usr/bin/journalctl"},
+	{"less /var/log/{app}/app.log", false, "less", "/usr/bin/less"},
+	{"watch -n1 ss -tnp", true, "watch", "/usr/bin/watch"},
+	{"vim /etc/{app}/config.yaml", true, "vim", "/usr/bin/vim.basic"},
+	{"", false, "", ""}, // an idle shell
+}
+
+// sessions starts the processes of an operator's session, when the host
+// has one at this collection: sshd's privileged and user processes, the
+// user's systemd, a login shell and what it runs; or, over Session
+// Manager, the agent's session worker and ssm-user's shell.
+func (g *hostGen) sessions() {
+	sp := &g.s.p.sessions
+	r := g.now(FamilySessions)
+	if !chance(r, sp.rate) {
+		return
+	}
+	t := g.at - int64(60+r.IntN(3*3600))
+	var shell proc
+	var user string
+	if chance(r, sp.ssm) {
+		g.trait("session=ssm")
+		user = "ssm-user"
+		g.ssmSession = true
+		dir := "/snap/amazon-ssm-agent/" + g.ssmRevision()
+		who := pickOne(r, append(g.opsNames(), "admin", "oncall")...)
+		cmd := fmt.Sprintf("%s/ssm-session-worker %s-%s", dir, who, randHex(r, 17))
+		if g.on(FamilyTokens) {
+			cmd += " " + g.id.instance.ID
+		}
+		w := g.spawn(g.childPid(r, g.agentWorker, t), "ssm-session-wor", dir+"/ssm-session-worker", cmd, 0, g.agentWorker.pid, t)
+		shell = g.spawn(g.childPid(r, w, t), "sh", "/usr/bin/dash", "sh", 0, w.pid, t)
+	} else {
+		g.trait("session=ssh")
+		user = pickOne(r, append(g.opsNames(), "ubuntu")...)
+		priv := g.spawn(g.childPid(r, g.sshd, t), "sshd", "/usr/sbin/sshd", "sshd: "+user+" [priv]", 0, g.sshd.pid, t)
+		sd := g.spawn(g.pidAt(r, t), "systemd", "/usr/lib/systemd/systemd", "/lib/systemd/systemd --user", 0, 1, t)
+		g.fixUID = append(g.fixUID, uidFix{len(g.procs) - 1, user})
+		g.spawn(g.childPid(r, sd, t), "(sd-pam)", "/usr/lib/systemd/systemd", "(sd-pam)", 0, sd.pid, t)
+		g.fixUID = append(g.fixUID, uidFix{len(g.procs) - 1, user})
+		pts := g.spawn(g.childPid(r, priv, t), "sshd", "/usr/sbin/sshd", fmt.Sprintf("sshd: %s@pts/%d", user, r.IntN(3)), 0, priv.pid, t)
+		g.fixUID = append(g.fixUID, uidFix{len(g.procs) - 1, user})
+		shell = g.spawn(g.childPid(r, pts, t), "bash", "/usr/bin/bash", "-bash", 0, pts.pid, t)
+	}
+	g.fixUID = append(g.fixUID, uidFix{len(g.procs) - 1, user})
+	c := sessionCommands[r.IntN(len(sessionCommands))]
+	if c.cmdline == "" {
+		return
+	}
+	t += int64(r.IntN(max(int(g.at-t), 1)))
+	unit := pickOne(r, "ssh", "cron", "snap.amazon-ssm-agent.amazon-ssm-agent", "systemd-networkd")
+	cmd := strings.NewReplacer("{unit}", unit, "{app}", g.s.p.app).Replace(c.cmdline)
+	parent := shell
+	if c.sudo {
+		parent = g.spawn(g.childPid(r, shell, t), "sudo", "/usr/bin/sudo", "sudo "+cmd, 0, shell.pid, t)
+	}
+	g.spawn(g.childPid(r, parent, t), c.name, c.path, cmd, 0, parent.pid, t)
+	if !c.sudo {
+		g.fixUID = append(g.fixUID, uidFix{len(g.procs) - 1, user})
+	}
+}
+
+// opsNames returns the operators configuration management created on
+// this host.
+func (g *hostGen) opsNames() []string {
+	var out []string
+	for _, o := range g.opsOnHost() {
+		out = append(out, o.name)
+	}
+	return out
+}
+
+// fixUIDs sets the uids of the processes of operators' sessions.
+func (g *hostGen) fixUIDs() {
+	for _, f := range g.fixUID {
+		for _, u := range g.users {
+			if u.name == f.user {
+				g.procs[f.proc].uid = u.uid
+				break
+			}
+		}
+	}
+	g.fixUID = nil
+}
+
+// booting starts what runs on a host still booting: cloud-init's final
+// stage running the user data, which runs configuration management's
+// first pass; the role's services, crontab and the rest are not there
+// yet.
+func (g *hostGen) booting() {
+	r := g.now(FamilyBoot)
+	t := g.boot + int64(8+r.IntN(10))
+	ci := g.spawn(g.pidAt(r, t), "cloud-init", g.python(), "/usr/bin/python3 /usr/bin/cloud-init modules --mode=final", 0, 1, t)
+	g.spawn(g.childPid(r, ci, t), "sh", "/usr/bin/dash", "/bin/sh -c tee -a /var/log/cloud-init-output.log", 0, ci.pid, t)
+	part := g.spawn(g.childPid(r, ci, t), "part-001", "/usr/bin/bash", "/bin/bash /var/lib/cloud/instance/scripts/part-001", 0, ci.pid, t+1)
+	switch r.IntN(3) {
+	case 0:
+		g.spawn(g.childPid(r, part, t+2), "puppet", "/opt/puppetlabs/puppet/bin/ruby",
+			"/opt/puppetlabs/puppet/bin/ruby /opt/puppetlabs/puppet/bin/puppet agent --test --waitforcert 60", 0, part.pid, t+2)
+	case 1:
+		a := g.spawn(g.childPid(r, part, t+2), "apt-get", "/usr/bin/apt-get", "apt-get install -y -q nginx-common jq unzip", 0, part.pid, t+2)
+		g.spawn(g.childPid(r, a, t+3), "http", "/usr/lib/apt/methods/http", "/usr/lib/apt/methods/http", 105, a.pid, t+3)
+	default:
+		g.spawn(g.childPid(r, part, t+2), "ansible-pull", g.python(),
+			"/usr/bin/python3 /usr/bin/ansible-pull -U https://git.internal/"+g.s.cfg.GroupName+"/ansible.git site.yml", 0, part.pid, t+2)
+	}
+	g.trait("booting")
+}
