@@ -35,6 +35,11 @@
 // loaded. Missing credentials are not an error of Load: the SDK looks them
 // up at the first call, whose error then says so.
 //
+// Pages is the check every paginated listing of Diffy's AWS plugins makes
+// of its answers' NextToken: a token repeated on two pages in a row, or
+// more pages than a correct answer can take, is an error matching
+// ErrMalformedAnswer rather than a listing that never ends.
+//
 // # Testing
 //
 // Tests point the SDK's clients at diffytest/awsfake with Options.Endpoint

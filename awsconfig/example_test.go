@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/diffy-dfir/diffy/awsconfig"
 	"github.com/diffy-dfir/diffy/target/ec2target"
 )
@@ -26,4 +28,18 @@ func Example() {
 	}
 	fmt.Println(cfg.Region, asg.Kind())
 	// Output: eu-west-1 asg
+}
+
+// A listing stops when an answer repeats its NextToken, which would keep
+// the SDK's paginator going forever.
+func ExamplePages() {
+	answers := []*string{aws.String("page-2"), aws.String("page-2")} // the same token twice
+	pages := awsconfig.Pages{Op: "DescribeInstances"}
+	for _, next := range answers {
+		if err := pages.Next(next); err != nil {
+			fmt.Println(err)
+			break
+		}
+	}
+	// Output: DescribeInstances answered the same NextToken on two pages in a row ("page-2"): malformed answer
 }

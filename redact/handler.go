@@ -2,6 +2,7 @@ package redact
 
 import (
 	"context"
+	"encoding"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -19,9 +20,10 @@ type handler struct {
 // and attribute and passes the result to h. It is safe for concurrent use
 // if h is, and keeps h's level and grouping behaviour.
 //
-// Messages and string values go through String; the text form of other
-// values (errors, structs, anything a handler would format) too, and such a
-// value becomes that redacted text when it held a secret. Values of
+// Messages and string values go through String; so do the text forms of
+// other values that a handler may print ([]byte as text, errors by Error
+// and %+v, TextMarshalers, structs by %+v, %v and JSON), and such a value
+// becomes that redacted text when one of them held a secret. Values of
 // attributes whose key is a SensitiveKey, and of every attribute under a
 // group so named, are replaced by Redacted, except booleans, times and
 // durations. LogValuers are resolved first. Attribute keys and group names
@@ -123,25 +125,44 @@ func redactAttr(a slog.Attr, secret bool) slog.Attr {
 	return a
 }
 
-// redactAny checks the text forms a handler could give x (its Error text,
-// its %+v form as slog.TextHandler writes it, its JSON as
-// slog.JSONHandler writes it) and returns the redacted text form when any
-// of them held a secret.
+// redactAny checks the text forms a handler could give x (a []byte as
+// its text, as slog.TextHandler writes it; an error's Error text and its
+// %+v form, which an error with a fmt.Formatter may make longer; a
+// TextMarshaler's text; the %+v and %v forms; its JSON as
+// slog.JSONHandler writes it) and returns the redacted text of the first
+// one that held a secret.
 func redactAny(x any) (string, bool) {
 	if x == nil {
 		return "", false
 	}
-	if err, ok := x.(error); ok {
-		s := err.Error()
-		red := String(s)
-		return red, red != s
+	forms := make([]func() (string, bool), 0, 5)
+	switch v := x.(type) {
+	case []byte:
+		forms = append(forms, func() (string, bool) { return string(v), true })
+	case error:
+		forms = append(forms,
+			func() (string, bool) { return fmt.Sprintf("%+v", v), true },
+			func() (string, bool) { return v.Error(), true })
 	}
-	text := fmt.Sprintf("%+v", x)
-	if red := String(text); red != text {
-		return red, true
+	if tm, ok := x.(encoding.TextMarshaler); ok {
+		forms = append(forms, func() (string, bool) {
+			b, err := tm.MarshalText()
+			return string(b), err == nil
+		})
 	}
-	if js, err := json.Marshal(x); err == nil {
-		if red := String(string(js)); red != string(js) {
+	forms = append(forms,
+		func() (string, bool) { return fmt.Sprintf("%+v", x), true },
+		func() (string, bool) { return fmt.Sprintf("%v", x), true },
+		func() (string, bool) {
+			js, err := json.Marshal(x)
+			return string(js), err == nil
+		})
+	for _, form := range forms {
+		text, ok := form()
+		if !ok {
+			continue
+		}
+		if red := String(text); red != text {
 			return red, true
 		}
 	}

@@ -236,3 +236,62 @@ func TestReplaceAttr(t *testing.T) {
 		t.Errorf("ReplaceAttr did not redact a value in a credentials group: %s", out)
 	}
 }
+
+// verboseError is an error whose fmt.Formatter prints more with %+v (as
+// errors carrying a request dump or a stack do): slog.TextHandler
+// writes errors with %+v.
+type verboseError struct{}
+
+func (verboseError) Error() string { return "request failed" }
+
+func (e verboseError) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('+') {
+		fmt.Fprintf(f, "request failed\nAuthorization: AWS4-HMAC-SHA256 Credential=%s/20261126, Signature=%s", accessKeyID, signature)
+		return
+	}
+	fmt.Fprint(f, e.Error())
+}
+
+// textCreds is a TextMarshaler, which slog.TextHandler prints by its
+// MarshalText, whatever its JSON form says.
+type textCreds struct{}
+
+func (textCreds) MarshalText() ([]byte, error) {
+	return []byte("X-Amz-Security-Token=" + sessionToken + "&region=us-east-1"), nil
+}
+
+func (textCreds) MarshalJSON() ([]byte, error) { return []byte(`"credentials"`), nil }
+
+// TestHandlerRedactsEveryValueKind: values that slog's text and JSON
+// handlers print in their own ways ([]byte as text, errors by %+v,
+// TextMarshalers by their text) lose their secrets in both.
+func TestHandlerRedactsEveryValueKind(t *testing.T) {
+	handlers := map[string]func(*bytes.Buffer) slog.Handler{
+		"text": func(b *bytes.Buffer) slog.Handler { return slog.NewTextHandler(b, nil) },
+		"json": func(b *bytes.Buffer) slog.Handler { return slog.NewJSONHandler(b, nil) },
+	}
+	values := map[string]any{
+		"bytes":            []byte("aws_secret_access_key=" + secretKey + " region=us-east-1"),
+		"formatter error":  verboseError{},
+		"text marshaler":   textCreds{},
+		"wrapped verbose":  fmt.Errorf("ssm: %w", verboseError{}), // prints no secret
+		"pointer to bytes": &[]byte{'x'},                          // no secret
+	}
+	for hname, mk := range handlers {
+		for vname, v := range values {
+			t.Run(hname+"/"+vname, func(t *testing.T) {
+				var buf bytes.Buffer
+				slog.New(redact.NewHandler(mk(&buf))).Info("call", "v", v)
+				out := buf.String()
+				for _, s := range secrets {
+					if strings.Contains(out, s) {
+						t.Errorf("secret %q survives in %s", s, out)
+					}
+				}
+				if vname != "pointer to bytes" && vname != "wrapped verbose" && !strings.Contains(out, redact.Redacted) {
+					t.Errorf("nothing redacted in %s", out)
+				}
+			})
+		}
+	}
+}

@@ -14,8 +14,10 @@ var (
 	pemKey = regexp.MustCompile(`-----BEGIN[ A-Z0-9]*PRIVATE KEY-----(?s:.*?)(?:-----END[ A-Z0-9]*PRIVATE KEY-----|$)`)
 
 	// keyed matches a name that marks the value after it as secret, and
-	// the separator: name=, name: , "name": , 'name': .
-	keyed = regexp.MustCompile(`(?i)[A-Za-z0-9_.\-]*(?:secret|passw(?:or)?d|passphrase|token|credential|signature|api[_\-]?key|private[_\-]?key|authorization|cookie)[A-Za-z0-9_.\-]*["']?[ \t]*[:=][ \t]*`)
+	// the separator: name=, name: , "name": , 'name': , the JSON-escaped
+	// \"name\": of JSON inside a JSON string, and the URL-encoded
+	// name%3D and name%253D of a URL inside a URL (once or twice encoded).
+	keyed = regexp.MustCompile(`(?i)[A-Za-z0-9_.\-]*(?:secret|passw(?:or)?d|passphrase|token|credential|signature|api[_\-]?key|private[_\-]?key|authorization|cookie)[A-Za-z0-9_.\-]*(?:\\?["'])?[ \t]*(?:[:=]|%3D|%253D)[ \t]*`)
 
 	// stsToken matches STS session tokens by their fixed base64 prefixes.
 	stsToken = regexp.MustCompile(`(?:IQoJb3JpZ2lu|AgoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz|AQoDYXdz)[A-Za-z0-9/+=%]+`)
@@ -88,17 +90,20 @@ func redactKeyed(s string) string {
 			last = end
 			continue
 		}
-		name := strings.ToLower(s[start:end])
-		vEnd := valueEnd(s, end, strings.Contains(name, "authorization"))
-		switch {
+		match := strings.ToLower(s[start:end])
+		toEOL := strings.Contains(match, "authorization")
+		if !toEOL && prose(s, end) {
+			last = end
+			continue
+		}
+		vEnd := valueEnd(s, end, toEOL, encodedAmp(match))
+		switch open, close := enclosing(s[end:vEnd]); {
 		case vEnd == end:
 			// No value (name= at the end, or before a delimiter).
-		case s[end] == '"' || s[end] == '\'':
-			b.WriteByte(s[end])
+		case open != "":
+			b.WriteString(open)
 			b.WriteString(Redacted)
-			if vEnd-1 > end && s[vEnd-1] == s[end] {
-				b.WriteByte(s[end])
-			}
+			b.WriteString(close)
 		default:
 			b.WriteString(Redacted)
 		}
@@ -128,10 +133,79 @@ func errorCode(match string) bool {
 	return awsErrorCodes[name] && strings.Contains(match, ":")
 }
 
-// valueEnd returns the end of the value starting at i.
-func valueEnd(s string, i int, toEOL bool) int {
+// prose reports whether the text at i, right after a keyed name and its
+// separator, reads as a sentence rather than a value: the separator is a
+// colon and a space, and a word of letters follows, then a space and
+// another word or a path. That is how Go errors chain their context
+// ("get credentials: failed to refresh cached credentials", "open
+// /etc/passwd: permission denied", "token: open /var/run/token: no such
+// file"); a value (a key, a token, a password with a digit or a symbol in
+// it) is one run of characters.
+func prose(s string, i int) bool {
+	if i < 2 || s[i-1] != ' ' && s[i-1] != '\t' || !strings.Contains(s[max(0, i-4):i], ":") {
+		return false
+	}
+	j := i
+	for j < len(s) && isLetter(s[j]) {
+		j++
+	}
+	return j > i && j+1 < len(s) && s[j] == ' ' && (isLetter(s[j+1]) || s[j+1] == '/')
+}
+
+func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+
+// encodedAmp returns how a keyed match's separator says the '&' that ends
+// its value is written: "%26" after name%3D, "%2526" after name%253D, ""
+// after a plain separator.
+func encodedAmp(match string) string {
+	switch {
+	case strings.Contains(match, "%253d"):
+		return "%2526"
+	case strings.Contains(match, "%3d"):
+		return "%26"
+	}
+	return ""
+}
+
+// enclosing returns the quotes or brackets around a value, to keep them
+// around Redacted: " ", ' ', \" \" (JSON in a JSON string), [ ] (a
+// header map's list), or nothing.
+func enclosing(v string) (open, close string) {
+	for _, q := range []string{`\"`, `\'`, `"`, `'`} {
+		if strings.HasPrefix(v, q) {
+			if len(v) >= 2*len(q) && strings.HasSuffix(v, q) {
+				return q, q
+			}
+			return q, ""
+		}
+	}
+	if strings.HasPrefix(v, "[") && v != Redacted {
+		open = "["
+		if len(v) > 1 && (v[1] == '"' || v[1] == '\'') {
+			open = v[:2] // a JSON or Python list of strings
+		}
+		if len(v) >= 2*len(open) && strings.HasSuffix(v, "]") {
+			close = "]"
+			if len(open) == 2 && v[len(v)-2] == open[1] {
+				close = open[1:] + "]"
+			}
+		}
+		return open, close
+	}
+	return "", ""
+}
+
+// valueEnd returns the end of the value starting at i: a quoted value to
+// its closing quote (\"...\" when escaped), a bracketed list to its
+// closing bracket, an Authorization value (toEOL) to the end of the line,
+// any other value to the next space or delimiter, or to amp (the
+// URL-encoded '&' of a value in an encoded URL).
+func valueEnd(s string, i int, toEOL bool, amp string) int {
 	if i >= len(s) {
 		return i
+	}
+	if strings.HasPrefix(s[i:], Redacted) {
+		return i + len(Redacted) // redacted already
 	}
 	if q := s[i]; q == '"' || q == '\'' {
 		for j := i + 1; j < len(s); j++ {
@@ -148,6 +222,28 @@ func valueEnd(s string, i int, toEOL bool) int {
 		}
 		return len(s)
 	}
+	if i+1 < len(s) && s[i] == '\\' && (s[i+1] == '"' || s[i+1] == '\'') {
+		q := s[i : i+2]
+		if k := strings.Index(s[i+2:], q); k >= 0 && !strings.ContainsAny(s[i+2:i+2+k], "\n\r") {
+			return i + 2 + k + 2
+		}
+	}
+	if s[i] == '[' {
+		depth := 0
+		for j := i; j < len(s); j++ {
+			switch s[j] {
+			case '[':
+				depth++
+			case ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			case '\n', '\r':
+				return j
+			}
+		}
+		return len(s)
+	}
 	j := i
 	for j < len(s) {
 		c := s[j]
@@ -157,13 +253,22 @@ func valueEnd(s string, i int, toEOL bool) int {
 		if !toEOL && (c == ' ' || c == '\t' || strings.IndexByte(`&,;"'<>()[]{}`, c) >= 0) {
 			break
 		}
+		if amp != "" && len(s)-j >= len(amp) && strings.EqualFold(s[j:j+len(amp)], amp) {
+			break
+		}
+		if c == '\\' && j+1 < len(s) && (s[j+1] == '"' || s[j+1] == '\'') {
+			break // the end of a JSON-escaped string the value is in
+		}
 		j++
 	}
 	return j
 }
 
-// redactSecretKeys replaces standalone 40-character base64 runs that mix
-// upper case, lower case and digits: the shape of an AWS secret access key.
+// redactSecretKeys replaces 40-character base64 runs that mix upper
+// case, lower case and digits, the shape of an AWS secret access key,
+// when they stand alone: the whole run, or a part of a longer run that
+// starts right after a '/' and ends at the run's end or right before a
+// '/' (a key at the end of a path or URL, which may hold '/' itself).
 func redactSecretKeys(s string) string {
 	var b strings.Builder
 	last := 0
@@ -173,21 +278,19 @@ func redactSecretKeys(s string) string {
 			continue
 		}
 		j := i
-		var upper, lower, digit bool
-		for ; j < len(s) && isBase64(s[j]); j++ {
-			switch c := s[j]; {
-			case 'A' <= c && c <= 'Z':
-				upper = true
-			case 'a' <= c && c <= 'z':
-				lower = true
-			case '0' <= c && c <= '9':
-				digit = true
-			}
+		for j < len(s) && isBase64(s[j]) {
+			j++
 		}
-		if j-i == 40 && s[i] != '/' && upper && lower && digit {
-			b.WriteString(s[last:i])
-			b.WriteString(Redacted)
-			last = j
+		for p := i; p+secretKeyLen <= j; p++ {
+			if p > i && s[p-1] != '/' || s[p] == '/' {
+				continue
+			}
+			e := p + secretKeyLen
+			if (e == j || s[e] == '/') && mixed(s[p:e]) {
+				b.WriteString(s[last:p])
+				b.WriteString(Redacted)
+				last, p = e, e-1
+			}
 		}
 		i = j
 	}
@@ -196,6 +299,25 @@ func redactSecretKeys(s string) string {
 	}
 	b.WriteString(s[last:])
 	return b.String()
+}
+
+// secretKeyLen is the length of an AWS secret access key.
+const secretKeyLen = 40
+
+// mixed reports whether s has upper case, lower case and digits.
+func mixed(s string) bool {
+	var upper, lower, digit bool
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'A' <= c && c <= 'Z':
+			upper = true
+		case 'a' <= c && c <= 'z':
+			lower = true
+		case '0' <= c && c <= '9':
+			digit = true
+		}
+	}
+	return upper && lower && digit
 }
 
 func isBase64(c byte) bool {

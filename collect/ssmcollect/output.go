@@ -152,6 +152,9 @@ func (r *run) getObject(ctx context.Context, key string, max int64) (data []byte
 	if err != nil {
 		return nil, false, err
 	}
+	if obj == nil || obj.Body == nil {
+		return nil, false, fmt.Errorf("reading s3://%s/%s: GetObject answered without a body", r.c.o.bucket, key)
+	}
 	defer obj.Body.Close()
 	var buf bytes.Buffer
 	if n := aws.ToInt64(obj.ContentLength); n > 0 && n <= max {
@@ -175,8 +178,11 @@ func (r *run) readAPI(ctx context.Context, commandID, id string) output {
 			CommandId: aws.String(commandID), InstanceId: aws.String(id),
 		})
 		if err == nil {
+			if problem := invocationProblem(out, commandID, id); problem != "" {
+				return output{failed: true, note: "GetCommandInvocation answered " + problem + " (a malformed answer)"}
+			}
 			return output{
-				stdout: []byte(aws.ToString(out.StandardOutputContent)),
+				stdout: []byte(*out.StandardOutputContent),
 				stderr: []byte(aws.ToString(out.StandardErrorContent)),
 				why:    whyAPI,
 			}
@@ -198,6 +204,21 @@ func (r *run) readAPI(ctx context.Context, commandID, id string) output {
 		return output{}
 	}
 	return output{failed: true, note: "GetCommandInvocation failed: " + last.Error()}
+}
+
+// invocationProblem says what is wrong with a GetCommandInvocation
+// answer for commandID on id, or "": it must hold the output and, when it
+// names its invocation, name this one.
+func invocationProblem(out *ssm.GetCommandInvocationOutput, commandID, id string) string {
+	switch {
+	case out == nil:
+		return "nothing"
+	case out.CommandId != nil && *out.CommandId != commandID, out.InstanceId != nil && *out.InstanceId != id:
+		return fmt.Sprintf("for another invocation (command %q on %q)", clipText(aws.ToString(out.CommandId), 64), clipText(aws.ToString(out.InstanceId), 64))
+	case out.StandardOutputContent == nil:
+		return "without its output (StandardOutputContent)"
+	}
+	return ""
 }
 
 func joinNote(a, b string) string {

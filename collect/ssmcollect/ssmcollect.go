@@ -23,6 +23,7 @@ import (
 	"github.com/diffy-dfir/diffy/diffyerr"
 	"github.com/diffy-dfir/diffy/internal/s3obj"
 	"github.com/diffy-dfir/diffy/payload"
+	"github.com/diffy-dfir/diffy/redact"
 	"github.com/diffy-dfir/diffy/target"
 )
 
@@ -195,8 +196,17 @@ type run struct {
 	nDone int
 }
 
-// set records an instance's Results unless it already has some.
+// set records an instance's Results unless it already has some. Their
+// errors go through the redaction of logs (redact.String): they quote AWS
+// error messages, which may echo a request's credentials (a signature
+// error quotes the canonical request, security token included), and they
+// end up in the store and in every report.
 func (r *run) set(id string, res []collect.Result) {
+	for i := range res {
+		if res[i].Error != "" {
+			res[i].Error = redact.String(res[i].Error)
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.byID[id]; !ok {
@@ -262,8 +272,12 @@ func (r *run) precheck(ctx context.Context, ids []string) []string {
 		Filters:    []types.InstanceInformationStringFilter{{Key: aws.String("InstanceIds"), Values: ids}},
 		MaxResults: aws.Int32(50),
 	})
+	pages := awsconfig.Pages{Op: "DescribeInstanceInformation", Max: maxPages(len(ids))}
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
+		if err == nil {
+			err = pages.Next(page.NextToken)
+		}
 		if err != nil {
 			r.c.o.logger.Warn("ssmcollect: DescribeInstanceInformation failed; sending to every instance", "err", err)
 			return ids
@@ -330,7 +344,16 @@ func (r *run) send(ctx context.Context, ids []string) []sent {
 	}
 	out, err := r.c.c.Send.SendCommand(ctx, in)
 	if err == nil {
-		cmdID := aws.ToString(out.Command.CommandId)
+		cmdID, problem := sentCommandID(out)
+		if problem != "" {
+			// The command may be running on the instances, but nothing
+			// of it can be followed.
+			for _, id := range ids {
+				r.set(id, r.all(id, collect.StatusFailed, "MalformedAnswer",
+					"SSM answered SendCommand "+problem+", so the command (which may have run on the instance) cannot be followed"))
+			}
+			return nil
+		}
 		return []sent{{commandID: cmdID, marker: marker, ids: ids, deadline: time.Now().Add(o.deliveryTimeout + o.executionTimeout + o.grace)}}
 	}
 	if ctx.Err() != nil {
@@ -350,6 +373,39 @@ func (r *run) send(ctx context.Context, ids []string) []sent {
 		r.set(id, r.all(id, collect.StatusUndeliverable, "SendCommandFailed", "SendCommand failed: "+err.Error()))
 	}
 	return nil
+}
+
+// sentCommandID returns the command ID of a SendCommand answer, or what
+// is wrong with the answer. SSM's command IDs are 36 characters (a UUID);
+// anything else is refused, as the ID is sent back in every later call
+// and names the S3 output objects.
+func sentCommandID(out *ssm.SendCommandOutput) (id, problem string) {
+	switch {
+	case out == nil || out.Command == nil:
+		return "", "without a command"
+	case out.Command.CommandId == nil:
+		return "", "without a command ID"
+	}
+	id = *out.Command.CommandId
+	if !validCommandID(id) {
+		return "", fmt.Sprintf("with a command ID %q that is not 36 hexadecimal digits and dashes", clipText(id, 64))
+	}
+	return id, ""
+}
+
+// validCommandID reports whether id has the shape of an SSM command ID.
+func validCommandID(id string) bool {
+	if len(id) != 36 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		switch c := id[i]; {
+		case c == '-', '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // comment returns the incident ID as an SSM comment: at most MaxComment
@@ -392,7 +448,7 @@ func (r *run) await(ctx context.Context, s sent) {
 		case <-t.C:
 		}
 		wait = o.pollInterval
-		invs, err := r.list(ctx, s.commandID)
+		invs, err := r.list(ctx, s.commandID, len(s.ids))
 		o.logger.Debug("ssmcollect: polled", "command", s.commandID, "invocations", len(invs), "pending", len(pending))
 		if err != nil {
 			if ctx.Err() == nil {
@@ -426,14 +482,17 @@ func (r *run) await(ctx context.Context, s sent) {
 	}
 }
 
-// list returns every invocation of a command, with Details, through the
-// SDK's paginator. Right after SendCommand the list may be empty (SSM is
-// eventually consistent): that is "not yet", not an error.
-func (r *run) list(ctx context.Context, commandID string) ([]types.CommandInvocation, error) {
+// list returns every invocation of a command sent to n instances, with
+// Details, through the SDK's paginator. Right after SendCommand the list
+// may be empty (SSM is eventually consistent): that is "not yet", not an
+// error. An answer that keeps paginating (the same NextToken again, or
+// more pages than maxPages) is an error, with the invocations read.
+func (r *run) list(ctx context.Context, commandID string, n int) ([]types.CommandInvocation, error) {
 	var all []types.CommandInvocation
 	p := ssm.NewListCommandInvocationsPaginator(r.c.c.List, &ssm.ListCommandInvocationsInput{
 		CommandId: aws.String(commandID), Details: r.useDetails(commandID), MaxResults: aws.Int32(50),
 	})
+	pages := awsconfig.Pages{Op: "ListCommandInvocations", Max: maxPages(n)}
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -444,6 +503,9 @@ func (r *run) list(ctx context.Context, commandID string) ([]types.CommandInvoca
 			return all, err
 		}
 		all = append(all, page.CommandInvocations...)
+		if err := pages.Next(page.NextToken); err != nil {
+			return all, err
+		}
 	}
 	return all, nil
 }
@@ -467,6 +529,11 @@ func (r *run) useDetails(commandID string) bool {
 	}
 	return r.probe == commandID
 }
+
+// maxPages is how many pages a listing of n items (instances or their
+// invocations) may take: one item per page, the slowest pagination an
+// answer can have without being wrong, and a last empty page.
+func maxPages(n int) int { return n + 1 }
 
 // detailsSample is how many final invocations decide useDetails.
 const detailsSample = 20

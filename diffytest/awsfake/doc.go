@@ -130,7 +130,9 @@
 // per operation (Throttle, ThrottleAll), bursts of HTTP 500
 // (ServerErrorEvery/ServerErrorBurst), connection resets (ResetEvery, a
 // TCP RST without an answer) and slow answers (SlowEvery/SlowDelay, which
-// a client with a shorter deadline sees as a timeout). Options.Faults pick
+// a client with a shorter deadline sees as a timeout), and malformed
+// answers (Malformed: an operation answered HTTP 200 with a body of the
+// test's choosing, such as `{}`). Options.Faults pick
 // misbehaving instances by fraction, deterministically from a seed
 // (Server.Selected lists them): failing, undeliverable, terminating
 // mid-run, big output, no osqueryi, not managed by SSM, vanishing

@@ -89,7 +89,7 @@ func Example() {
 		}
 		fmt.Println(id, out.Status, len(rows), "users")
 	}
-	fmt.Println("SendCommand calls:", srv.Calls()["ssm:SendCommand"].Calls)
+	fmt.Println("SendCommand calls:", srv.Calls()["ssm:SendCommand"].Operations)
 	// Output:
 	// i-00000000000000001 Success 1 users
 	// i-00000000000000002 Success 2 users

@@ -1,9 +1,11 @@
 package awsfake
 
 import (
+	"io"
 	"math"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -91,6 +93,12 @@ type CallFaults struct {
 	// Services the counted faults (ServerError*, Reset*, Slow*) apply to:
 	// any of "ssm", "ec2", "s3". Empty: all three.
 	Services []string
+	// Malformed answers every call of the operations it names
+	// ("ssm:SendCommand") with HTTP 200 and the body given, in the
+	// service's content type, instead of doing what the call asks: a
+	// malformed or unexpected answer, such as `{}` to a SendCommand (no
+	// Command in it). It applies after Latency, before the other faults.
+	Malformed map[string]string
 }
 
 func (c CallFaults) appliesTo(service string) bool {
@@ -107,24 +115,46 @@ func (c CallFaults) appliesTo(service string) bool {
 
 // CallCount counts the calls of one operation.
 type CallCount struct {
-	// Calls is every call received, whatever its outcome.
+	// Calls is every call received, whatever its outcome: every HTTP
+	// attempt, retries included.
 	Calls int64
+	// Operations counts the calls a client made, each counted once
+	// however many attempts it took: the SDK sends the same
+	// amz-sdk-invocation-id header with every attempt of one call (a
+	// request without it counts as one). Tests that mean "how many
+	// calls" count these, as the SDK may retry an attempt on its own (a
+	// connection closed under load).
+	Operations int64
 	// Throttled, ServerErrors, Resets and Slow count the calls answered
 	// by each fault.
 	Throttled, ServerErrors, Resets, Slow int64
 	// Errors counts the calls answered with an API error by the operation
 	// itself (InvocationDoesNotExist, InvalidInstanceId, ...).
 	Errors int64
+	// Malformed counts the calls answered with CallFaults.Malformed.
+	Malformed int64
 }
 
 // opCounter is the live counterpart of CallCount.
 type opCounter struct {
-	calls, throttled, serverErrors, resets, slow, errors atomic.Int64
+	calls, operations, throttled, serverErrors, resets, slow, errors, malformed atomic.Int64
+	invocations                                                                 sync.Map // amz-sdk-invocation-id seen
+}
+
+// count counts a call of r.
+func (c *opCounter) count(r *http.Request) {
+	c.calls.Add(1)
+	id := r.Header.Get("Amz-Sdk-Invocation-Id")
+	if id == "" {
+		c.operations.Add(1)
+	} else if _, seen := c.invocations.LoadOrStore(id, struct{}{}); !seen {
+		c.operations.Add(1)
+	}
 }
 
 func (c *opCounter) snapshot() CallCount {
-	return CallCount{Calls: c.calls.Load(), Throttled: c.throttled.Load(), ServerErrors: c.serverErrors.Load(),
-		Resets: c.resets.Load(), Slow: c.slow.Load(), Errors: c.errors.Load()}
+	return CallCount{Calls: c.calls.Load(), Operations: c.operations.Load(), Throttled: c.throttled.Load(), ServerErrors: c.serverErrors.Load(),
+		Resets: c.resets.Load(), Slow: c.slow.Load(), Errors: c.errors.Load(), Malformed: c.malformed.Load()}
 }
 
 // faultOutcome is what the fault layer decided for one call.
@@ -142,10 +172,17 @@ const (
 func (s *Server) applyFaults(w http.ResponseWriter, r *http.Request, service, op string,
 	throttleAnswer, serverErrorAnswer func(http.ResponseWriter)) faultOutcome {
 	cnt := s.counter(op)
-	cnt.calls.Add(1)
+	cnt.count(r)
 	n := s.serviceCalls[service].Add(1) - 1
 	f := s.opts.CallFaults
 	if !sleepCtx(r, max(f.Latency, MinLatency)) {
+		return answered
+	}
+	if body, ok := f.Malformed[op]; ok {
+		cnt.malformed.Add(1)
+		w.Header().Set("Content-Type", contentTypes[service])
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		_, _ = io.WriteString(w, body)
 		return answered
 	}
 	counted := f.appliesTo(service)
@@ -185,6 +222,9 @@ func sleepCtx(r *http.Request, d time.Duration) bool {
 		return false
 	}
 }
+
+// contentTypes are the services' answer content types.
+var contentTypes = map[string]string{"ssm": "application/x-amz-json-1.1", "ec2": "text/xml;charset=UTF-8", "s3": "application/xml"}
 
 // resetConn hijacks the connection and closes it with a TCP RST.
 func resetConn(w http.ResponseWriter) {

@@ -45,7 +45,7 @@ func TestAnalyzeThroughSSM(t *testing.T) {
 	if len(rep.Hosts) != len(f.Hosts) {
 		t.Errorf("report has %d hosts, want %d", len(rep.Hosts), len(f.Hosts))
 	}
-	if n := srv.Calls()["ssm:SendCommand"].Calls; n != 1 {
+	if n := srv.Calls()["ssm:SendCommand"].Operations; n != 1 {
 		t.Errorf("%d SendCommand calls for %s hosts, want 1", n, strconv.Itoa(len(f.Hosts)))
 	}
 	for _, s := range srv.SentCommands() {

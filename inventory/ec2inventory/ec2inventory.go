@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/diffy-dfir/diffy/awsconfig"
 	"github.com/diffy-dfir/diffy/diffyerr"
 	"github.com/diffy-dfir/diffy/inventory"
 	"github.com/diffy-dfir/diffy/target/ec2target"
@@ -75,8 +76,12 @@ func (inv *Inventory) Entries(ctx context.Context) ([]inventory.Entry, error) {
 	}
 	groups := map[string]*group{}
 	p := ec2.NewDescribeInstancesPaginator(inv.client, in)
+	pages := awsconfig.Pages{Op: "DescribeInstances"}
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
+		if err == nil {
+			err = pages.Next(page.NextToken)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("ec2inventory: DescribeInstances: %w", err)
 		}

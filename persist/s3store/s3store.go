@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/diffy-dfir/diffy/awsconfig"
 	"github.com/diffy-dfir/diffy/diffyerr"
 	"github.com/diffy-dfir/diffy/internal/s3obj"
 	"github.com/diffy-dfir/diffy/persist"
@@ -142,8 +143,12 @@ func (s *Store) List(ctx context.Context, kind persist.Kind) ([]string, error) {
 	dir := s.prefix + string(kind) + "/"
 	keys := []string{}
 	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket), Prefix: aws.String(dir)})
+	pages := awsconfig.Pages{Op: "ListObjectsV2"}
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
+		if err == nil {
+			err = pages.Next(page.NextContinuationToken)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("s3store: list s3://%s/%s: %w", s.bucket, dir, err)
 		}

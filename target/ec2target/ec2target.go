@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/diffy-dfir/diffy/awsconfig"
 	"github.com/diffy-dfir/diffy/diffyerr"
 	"github.com/diffy-dfir/diffy/target"
 )
@@ -118,8 +119,12 @@ func (t *Target) Targets(ctx context.Context, key string) ([]target.Instance, er
 	byID := map[string]target.Instance{}
 	for _, in := range inputs {
 		p := ec2.NewDescribeInstancesPaginator(t.client, in)
+		pages := awsconfig.Pages{Op: "DescribeInstances"}
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
+			if err == nil {
+				err = pages.Next(page.NextToken)
+			}
 			if err != nil {
 				return nil, fmt.Errorf("ec2target: %s %q: DescribeInstances: %w", t.kind, key, err)
 			}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/diffy-dfir/diffy/awsconfig"
 	"github.com/diffy-dfir/diffy/diffyerr"
 	"github.com/diffy-dfir/diffy/diffytest"
 	"github.com/diffy-dfir/diffy/diffytest/awsfake"
@@ -163,5 +164,37 @@ func TestNewRefuses(t *testing.T) {
 	}
 	if _, err := ec2target.New(nil, ec2target.KindASG); !errors.Is(err, diffyerr.ErrInvalidInput) {
 		t.Errorf("nil client: %v", err)
+	}
+}
+
+// TestTargetMalformedPages: an EC2 endpoint that answers every page with
+// the same NextToken would keep the SDK's paginator going forever; the
+// target stops at the repeated token with an error that says so. (A run
+// still going after runawayCalls calls is cancelled, so that the test
+// fails instead of hanging.)
+func TestTargetMalformedPages(t *testing.T) {
+	const runawayCalls = 500
+	const again = `<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r-1</requestId>` +
+		`<reservationSet></reservationSet><nextToken>again</nextToken></DescribeInstancesResponse>`
+	srv, err := awsfake.New(awsfake.Options{CallFaults: awsfake.CallFaults{Malformed: map[string]string{"ec2:DescribeInstances": again}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	tg, err := ec2target.NewFromConfig(srv.Config(), ec2target.KindASG)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go func() {
+		for ctx.Err() == nil && srv.Calls()["ec2:DescribeInstances"].Calls < runawayCalls {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	_, err = tg.Targets(ctx, "web")
+	if !errors.Is(err, awsconfig.ErrMalformedAnswer) || !strings.Contains(err.Error(), "NextToken") {
+		t.Fatalf("err = %v, want the malformed answer named", err)
 	}
 }
