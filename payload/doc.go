@@ -21,8 +21,11 @@
 // Hosts without osqueryi can download it when asked (OsqueryFetch,
 // FetchPayload): from a URL that needs no credential, an S3 presigned URL
 // typically, and only an executable whose SHA-256 digest matches the one
-// given ever runs. Without it, an osquery command on such a host exits with
-// ExitNoOsquery and its Result says that osqueryi is missing.
+// given ever runs, from a cache folder that no other user of the host can
+// change (the script checks every folder on the way, from /). Without it,
+// an osquery command on such a host exits with ExitNoOsquery and its
+// Result says that osqueryi is missing; with it, a copy that cannot be
+// fetched or trusted exits with ExitFetchFailed and the Result says why.
 //
 // # Testing
 //

@@ -60,7 +60,7 @@ func newFetchEnv(t *testing.T) *fetchEnv {
 	t.Cleanup(e.srv.Close)
 	// A PATH of this machine's tools, minus any osqueryi.
 	e.bin = t.TempDir()
-	for _, tool := range []string{"sh", "sha256sum", "cut", "mkdir", "dirname", "stat", "mktemp", "curl", "wget", "head", "rm", "chmod", "mv", "touch", "printf"} {
+	for _, tool := range []string{"sh", "sha256sum", "cut", "mkdir", "dirname", "stat", "id", "mktemp", "curl", "wget", "head", "tr", "rm", "chmod", "mv", "touch", "printf"} {
 		if p, err := exec.LookPath(tool); err == nil {
 			if err := os.Symlink(p, filepath.Join(e.bin, tool)); err != nil {
 				t.Fatal(err)
@@ -125,13 +125,13 @@ func TestOsqueryFetch(t *testing.T) {
 }
 
 // TestOsqueryFetchRefuses: what does not match the digest never runs, and
-// the script says why with exit status ExitNoOsquery.
+// the script says why with exit status ExitFetchFailed.
 func TestOsqueryFetchRefuses(t *testing.T) {
 	t.Run("wrong digest", func(t *testing.T) {
 		e := newFetchEnv(t)
 		e.body.Store(fakeOsqueryi + "# tampered\n")
 		_, errOut, code, ran := e.run(e.fetch().Shell("SELECT 1;"))
-		if code != payload.ExitNoOsquery || ran || !strings.Contains(errOut, "digest") {
+		if code != payload.ExitFetchFailed || ran || !strings.Contains(errOut, "digest") {
 			t.Fatalf("exit %d, ran %v, stderr %q", code, ran, errOut)
 		}
 		entries, _ := os.ReadDir(filepath.Join(e.cache, e.fetch().SHA256[:16]))
@@ -144,7 +144,7 @@ func TestOsqueryFetchRefuses(t *testing.T) {
 		f := e.fetch()
 		f.URL = e.srv.URL + "/osqueryi?X-Amz-Signature=expired"
 		_, errOut, code, ran := e.run(f.Shell("SELECT 1;"))
-		if code != payload.ExitNoOsquery || ran || !strings.Contains(errOut, "403") {
+		if code != payload.ExitFetchFailed || ran || !strings.Contains(errOut, "403") {
 			t.Fatalf("exit %d, ran %v, stderr %q", code, ran, errOut)
 		}
 	})
@@ -174,7 +174,7 @@ func TestOsqueryFetchRefuses(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, errOut, code, ran := e.run(f.Shell("SELECT 1;"))
-		if code != payload.ExitNoOsquery || ran || !strings.Contains(errOut, "closed to others") || e.gets.Load() != 0 {
+		if code != payload.ExitFetchFailed || ran || !strings.Contains(errOut, dir+" is writable by other users") || e.gets.Load() != 0 {
 			t.Fatalf("exit %d, ran %v, stderr %q, downloads %d", code, ran, errOut, e.gets.Load())
 		}
 	})
@@ -266,7 +266,7 @@ func TestOsqueryFetchApplied(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, errOut, code, ran := e.run(cmds[1].Shell)
-	if code != payload.ExitNoOsquery || ran || !strings.Contains(errOut, cmds[0].ID) || e.gets.Load() != 0 {
+	if code != payload.ExitFetchFailed || ran || !strings.Contains(errOut, cmds[0].ID) || e.gets.Load() != 0 {
 		t.Fatalf("before any fetch: exit %d, ran %v, stderr %q, downloads %d", code, ran, errOut, e.gets.Load())
 	}
 	for _, c := range cmds {

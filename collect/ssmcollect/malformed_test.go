@@ -51,9 +51,11 @@ func TestMalformedAnswers(t *testing.T) {
 		{name: "GetCommandInvocation of another instance", op: "ssm:GetCommandInvocation",
 			body: `{"InstanceId":"i-0ffffffffffffffff","StandardOutputContent":"[]"}`,
 			want: successOr(failedWith(collect.StatusFailed, "for another invocation"))},
+		// The precheck's answer is malformed: as when it fails, the
+		// command is sent to every instance, which SSM then answers.
 		{name: "DescribeInstanceInformation paginating forever", op: "ssm:DescribeInstanceInformation",
 			body: `{"InstanceInformationList":[{"PingStatus":"Online"}],"NextToken":"again"}`,
-			want: failedWith(collect.StatusUndeliverable, "SSM does not manage this instance")},
+			want: wholeOrCut(true)},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEnv(t, 60, awsfake.Options{CallFaults: awsfake.CallFaults{Malformed: map[string]string{c.op: c.body}}})
@@ -205,4 +207,26 @@ func TestAWSErrorTextRedacted(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestFetchFailureSaysWhy: an osquery command whose fetched copy of
+// osqueryi cannot be used (payload.ExitFetchFailed) has a Result that says
+// what failed, from the script's last line of stderr, not that osqueryi
+// is not installed.
+func TestFetchFailureSaysWhy(t *testing.T) {
+	const why = "osqueryi is not installed on this host, and fetching it failed: /var/tmp/diffy-osquery belongs to user 1000, not to root or this user (0)"
+	e := newEnv(t, 2, awsfake.Options{})
+	col := e.collector(t, "")
+	cmd := payload.Command{ID: "processes", Query: "SELECT 1;",
+		Shell: fmt.Sprintf("echo 'checking' >&2; echo '%s' >&2; exit %d", why, payload.ExitFetchFailed)}
+	res, err := col.Collect(t.Context(), e.fleet.Instances(), []payload.Command{cmd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		want := fmt.Sprintf("command processes on %s (exit status %d): %s", r.InstanceID, payload.ExitFetchFailed, why)
+		if r.Status != collect.StatusFailed || r.Error != want {
+			t.Errorf("%s: %s %q, want Failed with %q", r.InstanceID, r.Status, r.Error, want)
+		}
+	}
 }

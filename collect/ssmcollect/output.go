@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -221,6 +222,15 @@ func invocationProblem(out *ssm.GetCommandInvocationOutput, commandID, id string
 	return ""
 }
 
+// lastLine returns the last line of s that is not blank.
+func lastLine(s string) string {
+	s = strings.TrimRight(s, " \t\r\n")
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	return strings.TrimSpace(s)
+}
+
 func joinNote(a, b string) string {
 	switch {
 	case a == "":
@@ -285,8 +295,13 @@ func (r *run) results(id string, inv types.CommandInvocation, sp ssmframe.Output
 			x.ExitCode = f.ExitCode
 			r.c.o.limits.Fill(&x, f.Stdout, stderr, false, "")
 			r.pool.Share(x.Rows)
-			if f.ExitCode == payload.ExitNoOsquery && cmd.Query != "" {
+			switch {
+			case cmd.Query == "":
+			case f.ExitCode == payload.ExitNoOsquery:
 				x.Error = fmt.Sprintf("command %s: osqueryi is not installed on the host (exit status %d); install osquery on %s to collect this query", cmd.ID, f.ExitCode, id)
+			case f.ExitCode == payload.ExitFetchFailed:
+				// The script's last line of stderr says what failed.
+				x.Error = fmt.Sprintf("command %s on %s (exit status %d): %s", cmd.ID, id, f.ExitCode, clipText(lastLine(stderr), 600))
 			}
 		case f.State == ssmframe.Malformed:
 			r.c.o.limits.Fill(&x, nil, stderr, false, "")

@@ -284,7 +284,7 @@ func (s *Server) describeInstances(w http.ResponseWriter, r *http.Request) (int,
 			return 400, "InvalidParameterValue", fmt.Sprintf("The filter %q needs a name and at least one value", f.name)
 		}
 	}
-	now := s.now()
+	now := s.firstAttempt("ec2:DescribeInstances", r)
 	var sel []*instance
 	if len(ids) > 0 {
 		var missing []string

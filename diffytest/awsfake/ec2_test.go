@@ -3,7 +3,12 @@ package awsfake_test
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
+	"net/http"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -163,6 +168,48 @@ func TestDescribeInstancesTerminatedAndVanishing(t *testing.T) {
 	}
 	if st := out.Reservations[0].Instances[0].State.Name; st != ec2types.InstanceStateNameTerminated {
 		t.Fatalf("terminated instance is %s", st)
+	}
+}
+
+// lostAnswers is an HTTP client that drops the answer to the first
+// attempt of every call after the server has handled it, as a connection
+// closed under the response does: the SDK retries.
+type lostAnswers struct {
+	mu   sync.Mutex
+	seen map[string]bool // amz-sdk-invocation-id
+}
+
+func (l *lostAnswers) Do(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultClient.Do(req)
+	id := req.Header.Get("Amz-Sdk-Invocation-Id")
+	l.mu.Lock()
+	first := !l.seen[id]
+	l.seen[id] = true
+	l.mu.Unlock()
+	if err == nil && first {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return nil, &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
+	}
+	return resp, err
+}
+
+// TestVanishingSeenByRetry: a vanishing instance listed by an attempt
+// whose answer was lost is listed again by the retry: the caller has not
+// seen it yet. (Before, the retry listed one instance fewer.)
+func TestVanishingSeenByRetry(t *testing.T) {
+	srv := newServer(t, awsfake.Options{Instances: testInstances(40, "g"), Faults: awsfake.Faults{Seed: 3, Vanishing: 0.25}})
+	client := ec2.NewFromConfig(srv.Config(), func(o *ec2.Options) { o.HTTPClient = &lostAnswers{seen: map[string]bool{}} })
+	out, err := client.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+		{Name: aws.String("instance-state-name"), Values: []string{"running"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := srv.Calls()["ec2:DescribeInstances"]; c.Calls != 2 || c.Operations != 1 {
+		t.Fatalf("counts %+v, want one call in two attempts", c)
+	}
+	if n := len(out.Reservations); n != 40 {
+		t.Errorf("the retry lists %d running, want 40: the vanishing ones went away before the caller saw them", n)
 	}
 }
 

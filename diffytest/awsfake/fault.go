@@ -138,18 +138,30 @@ type CallCount struct {
 // opCounter is the live counterpart of CallCount.
 type opCounter struct {
 	calls, operations, throttled, serverErrors, resets, slow, errors, malformed atomic.Int64
-	invocations                                                                 sync.Map // amz-sdk-invocation-id seen
+	invocations                                                                 sync.Map // amz-sdk-invocation-id -> time.Time of its first attempt
 }
 
-// count counts a call of r.
-func (c *opCounter) count(r *http.Request) {
+// count counts a call of r, received at now.
+func (c *opCounter) count(r *http.Request, now time.Time) {
 	c.calls.Add(1)
 	id := r.Header.Get("Amz-Sdk-Invocation-Id")
 	if id == "" {
 		c.operations.Add(1)
-	} else if _, seen := c.invocations.LoadOrStore(id, struct{}{}); !seen {
+	} else if _, seen := c.invocations.LoadOrStore(id, now); !seen {
 		c.operations.Add(1)
 	}
+}
+
+// firstAttempt returns when the first attempt of r's call of op arrived
+// (now for a call without an invocation ID): a retried read sees the
+// fleet as its first attempt did, so that what the first attempt changed
+// (a vanishing instance, terminated once listed) does not hide from the
+// retry an instance the caller never received.
+func (s *Server) firstAttempt(op string, r *http.Request) time.Time {
+	if v, ok := s.counter(op).invocations.Load(r.Header.Get("Amz-Sdk-Invocation-Id")); ok {
+		return v.(time.Time)
+	}
+	return s.now()
 }
 
 func (c *opCounter) snapshot() CallCount {
@@ -172,7 +184,7 @@ const (
 func (s *Server) applyFaults(w http.ResponseWriter, r *http.Request, service, op string,
 	throttleAnswer, serverErrorAnswer func(http.ResponseWriter)) faultOutcome {
 	cnt := s.counter(op)
-	cnt.count(r)
+	cnt.count(r, s.now())
 	n := s.serviceCalls[service].Add(1) - 1
 	f := s.opts.CallFaults
 	if !sleepCtx(r, max(f.Latency, MinLatency)) {
