@@ -3,6 +3,7 @@ package render_test
 import (
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/diffy-dfir/diffy/analyze"
@@ -63,4 +64,46 @@ func ExampleJSON() {
 	//     }
 	//   ]
 	// }
+}
+
+// CSV writes one record per finding, and one per host without findings,
+// for a spreadsheet or a script.
+func ExampleCSV() {
+	r := &analyze.Report{
+		Key: "web-asg", Analyzer: "baseline",
+		Hosts: []analyze.Host{
+			{InstanceID: "i-0a", Findings: []analyze.Finding{}},
+			{InstanceID: "i-0b", Outlier: true, Score: 1, Rank: 1, Findings: []analyze.Finding{{
+				CommandID: "listening_ports", Kind: analyze.KindAdded,
+				Row: collect.Row{"port": "4444", "name": "nc"}, HostsWithRow: 1, Prevalence: 0.5,
+			}}},
+		},
+	}
+	if err := render.CSV(os.Stdout, r); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// key,analyzer,instance_id,name,private_ip,tags,outlier,score,rank,cluster,findings,findings_omitted,errors,finding,kind,command_id,hosts_with_row,prevalence,row,why,template,hosts_with_template,column,usual,usual_hosts,deciding
+	// web-asg,baseline,i-0a,,,,false,0,0,0,0,0,,,,,,,,,,,,,,
+	// web-asg,baseline,i-0b,,,,true,1,1,0,1,0,,1,added,listening_ports,1,0.5,"{""name"":""nc"",""port"":""4444""}",,,0,,,0,false
+}
+
+// HTML writes one page an investigator opens from a file: the verdict,
+// the outliers and their findings, a map and a table of every host.
+func ExampleHTML() {
+	r := &analyze.Report{Key: "web-asg", Analyzer: "baseline", Hosts: []analyze.Host{
+		{InstanceID: "i-0a", Findings: []analyze.Finding{}},
+		{InstanceID: "i-0b", Outlier: true, Score: 1, Findings: []analyze.Finding{{
+			CommandID: "users", Kind: analyze.KindAdded, Row: collect.Row{"username": "toor", "uid": "0"}, HostsWithRow: 1, Prevalence: 0.5,
+		}}},
+	}}
+	var page strings.Builder
+	if err := render.HTML(&page, r, render.WithTitle("web-asg, incident IR-7"), render.WithOpen(1)); err != nil {
+		fmt.Println(err)
+	}
+	fmt.Println(render.Verdict(r))
+	fmt.Println(strings.Contains(page.String(), "users row, not in the baseline: 1 of 2 hosts (50%) has it"))
+	// Output:
+	// 1 of 2 hosts is an outlier (baseline analysis).
+	// true
 }

@@ -94,11 +94,13 @@ func openPage(t testing.TB, ctx context.Context, url string) loadTiming {
 }
 
 // TestHTMLScreenshots photographs reports for docs/: the demo's 200
-// hosts, and with -big a report of many hosts, whose opening time it
-// measures and logs (not asserted: a loaded machine is slower). Run:
+// hosts, and with -big a report of many hosts, and measures and logs how
+// long each takes to open (not asserted: a loaded machine is slower),
+// beside a plain page of the same size. Run, from the repository root:
 //
-//	go run ./bench/cluster -hosts 10000 -keep    # prints the kept directory
-//	go test ./render -run TestHTMLScreenshots -v -docs ../docs -big DIR/cluster.json
+//	go run ./examples/diffy-demo --analyzer cluster --format json -o /tmp/demo.json
+//	go run ./bench/cluster -hosts 10000 -keep    # logs the kept directory, DIR
+//	go test ./render -run TestHTMLScreenshots -v -docs ../docs -shots-demo /tmp/demo.json -big DIR/cluster.json
 func TestHTMLScreenshots(t *testing.T) {
 	if *docsDir == "" {
 		t.Skip("give -docs DIR to write the screenshots")
