@@ -331,7 +331,7 @@ var storeRules = []rule[persist.Store]{
 					return fmt.Errorf("reader %d, read %d: Get during overwrites: %w", i, n, err)
 				}
 				if !docs[string(got)] {
-					return fmt.Errorf("reader %d, read %d: Get during overwrites returned %d bytes that are none of the documents written (torn or mixed): %.80q...", i, n, len(got), got)
+					return fmt.Errorf("reader %d, read %d: Get during overwrites returned %d bytes that are none of the documents written (torn or mixed), beginning %.80q", i, n, len(got), got)
 				}
 			}
 			return nil

@@ -121,14 +121,6 @@ func (e *env) check(t *testing.T, insts []target.Instance, res []collect.Result,
 	return byStatus
 }
 
-// success wants every Result to succeed.
-func success(r collect.Result) error {
-	if r.Status != collect.StatusSuccess {
-		return fmt.Errorf("want Success")
-	}
-	return nil
-}
-
 // wholeOrCut wants Success, or, in API mode, a truncated Result that says
 // how to get the whole output.
 func wholeOrCut(api bool) func(r collect.Result) error {
