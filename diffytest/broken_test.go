@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/diffy-dfir/diffy/analyze"
@@ -278,7 +279,7 @@ func (s *brokenStore) Put(ctx context.Context, kind persist.Kind, key string, do
 		half := append(bytes.Clone(doc[:len(doc)/2]), s.docs[n][min(len(s.docs[n]), len(doc)/2):]...)
 		s.docs[n] = half
 		s.mu.Unlock()
-		time.Sleep(time.Millisecond) // let a reader see the torn document
+		time.Sleep(time.Millisecond) // a reader sees the torn document meanwhile
 		s.mu.Lock()
 		s.docs[n] = bytes.Clone(doc)
 	case s.reformatJSON:
@@ -356,15 +357,20 @@ func TestCheckStoreCatches(t *testing.T) {
 		{"not found, but not what", func() *brokenStore { return &brokenStore{anonymousMiss: true} }, []string{"get-missing", "kinds-separate", "delete"}},
 	}
 	for _, c := range cases {
+		// In a bubble, the torn store's pause while half written is on the
+		// bubble's clock, which stands still while the readers run: they
+		// see the torn document every time, however loaded the machine.
 		t.Run(c.name, func(t *testing.T) {
-			err := diffytest.CheckStore(func() (persist.Store, error) { return c.new(), nil })
-			if c.rules == nil {
-				if err != nil {
-					t.Fatalf("the suite failed a correct store: %v", err)
+			synctest.Test(t, func(t *testing.T) {
+				err := diffytest.CheckStore(func() (persist.Store, error) { return c.new(), nil })
+				if c.rules == nil {
+					if err != nil {
+						t.Fatalf("the suite failed a correct store: %v", err)
+					}
+					return
 				}
-				return
-			}
-			wantBroken(t, err, c.rules...)
+				wantBroken(t, err, c.rules...)
+			})
 		})
 	}
 }
@@ -499,12 +505,16 @@ func TestCheckCollectorCatches(t *testing.T) {
 }
 
 // TestCheckCollectorCatchesHang runs a collector whose hanging command
-// ignores cancellation, with the hang timeout shortened: the suite must
-// report the hang under cancelled-mid-run instead of blocking. The
-// collector never returns until the test releases it, so the outcome does
-// not depend on timing.
+// ignores cancellation: the suite must report the hang under
+// cancelled-mid-run instead of blocking. The collector never returns until
+// the test releases it, so the outcome does not depend on timing; in a
+// synctest bubble the suite's HangTimeout passes on the bubble's clock, at
+// once.
 func TestCheckCollectorCatchesHang(t *testing.T) {
-	defer diffytest.SetHangTimeout(2 * time.Second)()
+	synctest.Test(t, testCheckCollectorCatchesHang)
+}
+
+func testCheckCollectorCatchesHang(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
 	err := diffytest.CheckCollector(func() (diffytest.CollectorHarness, error) {
