@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/diffy-dfir/diffy/collect"
@@ -91,9 +92,15 @@ func TestFaultMatrix(t *testing.T) {
 		opts   awsfake.Options
 		copts  []ssmcollect.Option
 		target bool // target through ec2target first (vanishing instances)
-		check  func(t *testing.T, srv *awsfake.Server)
+		// wallClock keeps the case out of a synctest bubble: with
+		// throttling, the SDK's adaptive rate limiter can ask to wait a
+		// duration that rounds to 0 ns for a token that only the passing of
+		// time refills, and on a bubble's clock, which stands still while
+		// anything runs, that loop never ends.
+		wallClock bool
+		check     func(t *testing.T, srv *awsfake.Server)
 	}{
-		{name: "throttling", opts: awsfake.Options{CallFaults: throttle},
+		{name: "throttling", wallClock: true, opts: awsfake.Options{CallFaults: throttle},
 			check: func(t *testing.T, srv *awsfake.Server) {
 				var calls, throttled int64
 				for _, c := range srv.Calls() {
@@ -116,7 +123,7 @@ func TestFaultMatrix(t *testing.T) {
 		{name: "unmanaged-failing-no-osquery", opts: awsfake.Options{Faults: awsfake.Faults{Seed: 8, Unmanaged: 0.05, Failing: 0.05, NoOsquery: 0.05}}},
 		{name: "hanging", copts: []ssmcollect.Option{ssmcollect.WithTimeouts(0, 2*time.Second)},
 			opts: awsfake.Options{Faults: awsfake.Faults{Seed: 9, Hanging: 0.05}}},
-		{name: "everything", target: true, copts: []ssmcollect.Option{ssmcollect.WithTimeouts(0, 2*time.Second)},
+		{name: "everything", wallClock: true, target: true, copts: []ssmcollect.Option{ssmcollect.WithTimeouts(0, 2*time.Second)},
 			opts: awsfake.Options{ConsistencyDelay: 200 * time.Millisecond,
 				CallFaults: awsfake.CallFaults{ThrottleAll: awsfake.Rate{PerSecond: 30, Burst: 5}, ServerErrorEvery: 25, ServerErrorBurst: 2, ResetEvery: 31},
 				Faults: awsfake.Faults{Seed: 10, Undeliverable: 0.02, BigOutput: 0.02, Terminating: 0.02, Failing: 0.02,
@@ -126,36 +133,38 @@ func TestFaultMatrix(t *testing.T) {
 		for _, mode := range []string{"s3", "api"} {
 			t.Run(c.name+"/"+mode, func(t *testing.T) {
 				t.Parallel()
-				e := newEnv(t, faultHosts, c.opts)
-				bucket := ""
-				if mode == "s3" {
-					bucket = "diffy-out-" + mode
-				}
-				col := e.collector(t, bucket, c.copts...)
-				insts := e.fleet.Instances()
-				if c.target {
-					tg, err := ec2target.NewFromConfig(e.cfg, ec2target.KindASG)
+				inBubble(t, !c.wallClock, func(t *testing.T) {
+					e := newEnv(t, faultHosts, c.opts)
+					bucket := ""
+					if mode == "s3" {
+						bucket = "diffy-out-" + mode
+					}
+					col := e.collector(t, bucket, c.copts...)
+					insts := e.fleet.Instances()
+					if c.target {
+						tg, err := ec2target.NewFromConfig(e.cfg, ec2target.KindASG)
+						if err != nil {
+							t.Fatal(err)
+						}
+						// The fleet's instances as EC2 lists them; vanishing ones
+						// are terminated right after this listing.
+						if insts, err = tg.Targets(context.Background(), "web-asg"); err != nil {
+							t.Fatal(err)
+						}
+						if len(insts) != faultHosts {
+							t.Fatalf("targeted %d instances, want %d", len(insts), faultHosts)
+						}
+					}
+					res, err := col.Collect(context.Background(), insts, payload.StandardPack())
 					if err != nil {
 						t.Fatal(err)
 					}
-					// The fleet's instances as EC2 lists them; vanishing ones
-					// are terminated right after this listing.
-					if insts, err = tg.Targets(context.Background(), "web-asg"); err != nil {
-						t.Fatal(err)
+					by := e.check(t, insts, res, expect(e.srv, mode == "api"))
+					t.Logf("statuses %v; calls%s; injected%s", by, calls(e.srv), injected(e.srv))
+					if c.check != nil {
+						c.check(t, e.srv)
 					}
-					if len(insts) != faultHosts {
-						t.Fatalf("targeted %d instances, want %d", len(insts), faultHosts)
-					}
-				}
-				res, err := col.Collect(context.Background(), insts, payload.StandardPack())
-				if err != nil {
-					t.Fatal(err)
-				}
-				by := e.check(t, insts, res, expect(e.srv, mode == "api"))
-				t.Logf("statuses %v; calls%s; injected%s", by, calls(e.srv), injected(e.srv))
-				if c.check != nil {
-					c.check(t, e.srv)
-				}
+				})
 			})
 		}
 	}
@@ -164,7 +173,12 @@ func TestFaultMatrix(t *testing.T) {
 // TestCancel cancels a run whose commands take long: it returns promptly
 // with a Result for every pair (Cancelled, none lost) and an error
 // wrapping context.Canceled, after asking SSM to cancel the commands.
-func TestCancel(t *testing.T) {
+func TestCancel(t *testing.T) { synctest.Test(t, testCancel) }
+
+// testCancel is TestCancel, in a synctest bubble: "once every batch is
+// sent, 200 ms later" is on the bubble's clock, so what has run by then
+// does not depend on the machine's load.
+func testCancel(t *testing.T) {
 	e := newEnv(t, faultHosts, awsfake.Options{RunTime: time.Hour})
 	col := e.collector(t, "")
 	insts := e.fleet.Instances()
@@ -194,7 +208,13 @@ func TestCancel(t *testing.T) {
 
 // TestCancelKeepsFinished cancels a run after part of it finished: the
 // finished instances keep their Results.
-func TestCancelKeepsFinished(t *testing.T) {
+func TestCancelKeepsFinished(t *testing.T) { synctest.Test(t, testCancelKeepsFinished) }
+
+// testCancelKeepsFinished is TestCancelKeepsFinished, in a synctest bubble:
+// the instances that finish within RunTime have finished before the cancel
+// 300 ms (on the bubble's clock) after the tenth GetCommandInvocation,
+// however loaded the machine.
+func testCancelKeepsFinished(t *testing.T) {
 	e := newEnv(t, faultHosts, awsfake.Options{Faults: awsfake.Faults{Seed: 2, Hanging: 0.5}})
 	col := e.collector(t, "", ssmcollect.WithBatchSize(10))
 	insts := e.fleet.Instances()

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -37,6 +38,8 @@ func newEnv(t testing.TB, n int, opts awsfake.Options) *env {
 	if opts.ConsistencyDelay == 0 && opts.RunTime == 0 {
 		opts.RunTime = 30 * time.Millisecond
 	}
+	// In memory, so that the test can run in a testing/synctest bubble.
+	opts.InMemory = true
 	srv, err := awsfake.New(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -45,8 +48,21 @@ func newEnv(t testing.TB, n int, opts awsfake.Options) *env {
 	cfg := srv.Config()
 	// Each attempt is bounded, so that an answer that never comes is a
 	// retried attempt (the "slower than the deadline" fault).
-	cfg.HTTPClient = awshttp.NewBuildableClient().WithTimeout(3 * time.Second)
+	cfg.HTTPClient = cfg.HTTPClient.(*awshttp.BuildableClient).WithTimeout(3 * time.Second)
 	return &env{fleet: f, srv: srv, cfg: cfg}
+}
+
+// inBubble runs f in a testing/synctest bubble when bubble is set, where
+// every wait (poll intervals, RunTime, the SDK's back-off, injected
+// latency, timeouts) passes on the bubble's clock, at once and the same on
+// a loaded machine as on an idle one; else on the wall clock.
+func inBubble(t *testing.T, bubble bool, f func(t *testing.T)) {
+	t.Helper()
+	if bubble {
+		synctest.Test(t, f)
+	} else {
+		f(t)
+	}
 }
 
 // collector returns a Collector on e's endpoints; bucket "" is API mode.

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"testing/synctest"
 
 	"github.com/diffy-dfir/diffy/collect"
 	"github.com/diffy-dfir/diffy/collect/ssmcollect"
@@ -18,36 +19,38 @@ import (
 func TestCollectBothModes(t *testing.T) {
 	for _, mode := range []string{"api", "s3"} {
 		t.Run(mode, func(t *testing.T) {
-			e := newEnv(t, 120, awsfake.Options{})
-			bucket := ""
-			if mode == "s3" {
-				bucket = "diffy-output"
-			}
-			c := e.collector(t, bucket)
-			insts := e.fleet.Instances()
-			res, err := c.Collect(context.Background(), insts, payload.StandardPack())
-			if err != nil {
-				t.Fatal(err)
-			}
-			by := e.check(t, insts, res, wholeOrCut(mode == "api"))
-			t.Logf("statuses %v; calls%s", by, calls(e.srv))
-			checkShared(t, res)
-			// The design's call counts (see the package doc): one
-			// SendCommand and one precheck per 50 instances, one read per
-			// instance, at least one poll per command.
-			cc := e.srv.Calls()
-			read := "ssm:GetCommandInvocation"
-			if mode == "s3" {
-				read = "s3:GetObject"
-			}
-			batches := int64((len(insts) + 49) / 50)
-			// (Operations, not Calls: the SDK may retry an attempt on its
-			// own under load.)
-			if cc["ssm:SendCommand"].Operations != batches || cc["ssm:DescribeInstanceInformation"].Operations != batches ||
-				cc[read].Operations != int64(len(insts)) || cc["ssm:ListCommandInvocations"].Operations < batches {
-				t.Errorf("calls%s; want %d SendCommand and DescribeInstanceInformation, >= %d ListCommandInvocations, %d %s",
-					calls(e.srv), batches, batches, len(insts), read)
-			}
+			synctest.Test(t, func(t *testing.T) {
+				e := newEnv(t, 120, awsfake.Options{})
+				bucket := ""
+				if mode == "s3" {
+					bucket = "diffy-output"
+				}
+				c := e.collector(t, bucket)
+				insts := e.fleet.Instances()
+				res, err := c.Collect(context.Background(), insts, payload.StandardPack())
+				if err != nil {
+					t.Fatal(err)
+				}
+				by := e.check(t, insts, res, wholeOrCut(mode == "api"))
+				t.Logf("statuses %v; calls%s", by, calls(e.srv))
+				checkShared(t, res)
+				// The design's call counts (see the package doc): one
+				// SendCommand and one precheck per 50 instances, one read per
+				// instance, at least one poll per command.
+				cc := e.srv.Calls()
+				read := "ssm:GetCommandInvocation"
+				if mode == "s3" {
+					read = "s3:GetObject"
+				}
+				batches := int64((len(insts) + 49) / 50)
+				// (Operations, not Calls: the SDK may retry an attempt on its
+				// own under load.)
+				if cc["ssm:SendCommand"].Operations != batches || cc["ssm:DescribeInstanceInformation"].Operations != batches ||
+					cc[read].Operations != int64(len(insts)) || cc["ssm:ListCommandInvocations"].Operations < batches {
+					t.Errorf("calls%s; want %d SendCommand and DescribeInstanceInformation, >= %d ListCommandInvocations, %d %s",
+						calls(e.srv), batches, batches, len(insts), read)
+				}
+			})
 		})
 	}
 }
@@ -88,7 +91,11 @@ func checkShared(t *testing.T, res []collect.Result) {
 // SSM stops a batch's command after its first failed instance; every
 // instance still has its Results: Success before the failure, Failed for
 // the failing one, Terminated (with an error naming MaxErrors) after.
-func TestMaxErrors(t *testing.T) {
+func TestMaxErrors(t *testing.T) { synctest.Test(t, testMaxErrors) }
+
+// testMaxErrors is TestMaxErrors, in a synctest bubble, where one-at-a-time
+// invocations (MaxConcurrency 1) take their RunTime on the bubble's clock.
+func testMaxErrors(t *testing.T) {
 	e := newEnv(t, 8, awsfake.Options{Faults: awsfake.Faults{Seed: 3, Failing: 0.25}})
 	c := e.collector(t, "diffy-output", ssmcollect.WithRateControl("1", "0"))
 	insts := e.fleet.Instances()

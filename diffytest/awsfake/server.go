@@ -58,6 +58,12 @@ type Options struct {
 	CallFaults CallFaults
 	// Faults select instances that misbehave.
 	Faults Faults
+	// InMemory puts the endpoints on an in-memory network instead of
+	// loopback sockets: only the clients made from Config (and S3Options)
+	// reach them, and the whole fake can run inside a testing/synctest
+	// bubble, where every wait passes on the bubble's clock. Default:
+	// loopback, reachable by URL from any client.
+	InMemory bool
 }
 
 // Server is the fake: an SSM, an EC2 and an S3 endpoint on loopback,
@@ -66,6 +72,7 @@ type Server struct {
 	opts Options
 
 	ssmSrv, ec2Srv, s3Srv *httptest.Server
+	mem                   map[string]*memListener // by "host:80", on the in-memory network
 
 	instances []*instance // sorted by ID
 	byID      map[string]*instance
@@ -142,9 +149,16 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.s3 = s3s
-	s.ssmSrv = httptest.NewServer(http.HandlerFunc(s.serveSSM))
-	s.ec2Srv = httptest.NewServer(http.HandlerFunc(s.serveEC2))
-	s.s3Srv = httptest.NewServer(http.HandlerFunc(s.serveS3))
+	var ssmL, ec2L, s3L *memListener
+	s.ssmSrv, ssmL = startServer(http.HandlerFunc(s.serveSSM), opts.InMemory, "ssm.awsfake.test")
+	s.ec2Srv, ec2L = startServer(http.HandlerFunc(s.serveEC2), opts.InMemory, "ec2.awsfake.test")
+	s.s3Srv, s3L = startServer(http.HandlerFunc(s.serveS3), opts.InMemory, "s3.awsfake.test")
+	if opts.InMemory {
+		s.mem = map[string]*memListener{}
+		for _, l := range []*memListener{ssmL, ec2L, s3L} {
+			s.mem[l.addr.String()] = l
+		}
+	}
 	return s, nil
 }
 
@@ -176,14 +190,16 @@ func (s *Server) Account() string { return s.opts.Account }
 // configuration source, so ssm.NewFromConfig(cfg) and
 // ec2.NewFromConfig(cfg) need no option), and Diffy's retry policy
 // (awsconfig.Retryer: the adaptive mode, one slow-down per congestion
-// event, no retry quota) with 10 attempts. S3 clients also need path-style addressing: pass S3Options to
-// s3.NewFromConfig.
+// event, no retry quota) with 10 attempts, and an HTTP client that reaches
+// the in-memory network when Options.InMemory is set. S3 clients also need
+// path-style addressing: pass S3Options to s3.NewFromConfig.
 func (s *Server) Config() aws.Config {
 	return aws.Config{
 		Region:        s.opts.Region,
 		Credentials:   credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
 		Retryer:       awsconfig.Retryer(10),
 		ConfigSources: []any{endpointSource{s}},
+		HTTPClient:    s.httpClient(),
 	}
 }
 
