@@ -134,7 +134,9 @@ func TestFaultMatrix(t *testing.T) {
 			t.Run(c.name+"/"+mode, func(t *testing.T) {
 				t.Parallel()
 				inBubble(t, !c.wallClock, func(t *testing.T) {
-					e := newEnv(t, faultHosts, c.opts)
+					opts := c.opts
+					opts.InMemory = !c.wallClock
+					e := newEnv(t, faultHosts, opts)
 					bucket := ""
 					if mode == "s3" {
 						bucket = "diffy-out-" + mode
@@ -179,7 +181,7 @@ func TestCancel(t *testing.T) { synctest.Test(t, testCancel) }
 // sent, 200 ms later" is on the bubble's clock, so what has run by then
 // does not depend on the machine's load.
 func testCancel(t *testing.T) {
-	e := newEnv(t, faultHosts, awsfake.Options{RunTime: time.Hour})
+	e := newEnv(t, faultHosts, awsfake.Options{RunTime: time.Hour, InMemory: true})
 	col := e.collector(t, "")
 	insts := e.fleet.Instances()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -215,7 +217,7 @@ func TestCancelKeepsFinished(t *testing.T) { synctest.Test(t, testCancelKeepsFin
 // 300 ms (on the bubble's clock) after the tenth GetCommandInvocation,
 // however loaded the machine.
 func testCancelKeepsFinished(t *testing.T) {
-	e := newEnv(t, faultHosts, awsfake.Options{Faults: awsfake.Faults{Seed: 2, Hanging: 0.5}})
+	e := newEnv(t, faultHosts, awsfake.Options{Faults: awsfake.Faults{Seed: 2, Hanging: 0.5}, InMemory: true})
 	col := e.collector(t, "", ssmcollect.WithBatchSize(10))
 	insts := e.fleet.Instances()
 	ctx, cancel := context.WithCancel(context.Background())

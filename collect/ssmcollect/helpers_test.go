@@ -28,7 +28,9 @@ type env struct {
 	cfg   aws.Config
 }
 
-// newEnv starts awsfake over a generated fleet of n hosts.
+// newEnv starts awsfake over a generated fleet of n hosts. A test in a
+// testing/synctest bubble sets opts.InMemory: sockets would stop the
+// bubble's clock.
 func newEnv(t testing.TB, n int, opts awsfake.Options) *env {
 	t.Helper()
 	f := fleet.Generate(fleet.Config{Seed: 7, Hosts: n, GroupName: "web-asg", CompromisedFraction: 0.05})
@@ -38,8 +40,6 @@ func newEnv(t testing.TB, n int, opts awsfake.Options) *env {
 	if opts.ConsistencyDelay == 0 && opts.RunTime == 0 {
 		opts.RunTime = 30 * time.Millisecond
 	}
-	// In memory, so that the test can run in a testing/synctest bubble.
-	opts.InMemory = true
 	srv, err := awsfake.New(opts)
 	if err != nil {
 		t.Fatal(err)

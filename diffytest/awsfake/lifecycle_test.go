@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -81,9 +82,16 @@ func TestSendCommandLimitsAndUnmanaged(t *testing.T) {
 	}
 }
 
+// TestListCommandInvocationsPagination runs on the in-memory network in a
+// testing/synctest bubble: its wait for the command to finish is on the
+// bubble's clock.
 func TestListCommandInvocationsPagination(t *testing.T) {
+	synctest.Test(t, testListCommandInvocationsPagination)
+}
+
+func testListCommandInvocationsPagination(t *testing.T) {
 	insts := testInstances(120, "g")
-	srv := newServer(t, awsfake.Options{Instances: insts, RunTime: time.Millisecond})
+	srv := newServer(t, awsfake.Options{Instances: insts, RunTime: time.Millisecond, InMemory: true})
 	client := ssm.NewFromConfig(srv.Config())
 	ctx := context.Background()
 	out, err := client.SendCommand(ctx, &ssm.SendCommandInput{DocumentName: aws.String("AWS-RunShellScript"),

@@ -2,6 +2,7 @@ package awsfake
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -109,16 +110,31 @@ func (c *memConn) SetLinger(sec int) error {
 	return nil
 }
 
-// Read reads from the pipe; the end of a peer that reset is ECONNRESET.
+// Read reads from the pipe, failing as a socket does: the end of a peer
+// that reset is ECONNRESET, and a read after this end was closed is
+// net.ErrClosed ("use of closed network connection").
 func (c *memConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
-	if err == io.EOF {
+	switch {
+	case err == io.EOF:
 		c.pair.mu.Lock()
 		reset := c.pair.reset[1-c.side]
 		c.pair.mu.Unlock()
 		if reset {
 			err = &net.OpError{Op: "read", Net: "tcp", Addr: c.RemoteAddr(), Err: syscall.ECONNRESET}
 		}
+	case errors.Is(err, io.ErrClosedPipe):
+		err = &net.OpError{Op: "read", Net: "tcp", Addr: c.RemoteAddr(), Err: net.ErrClosed}
+	}
+	return n, err
+}
+
+// Write writes to the pipe; a write after either end was closed fails as
+// on a socket whose peer is gone (EPIPE) or which this end closed.
+func (c *memConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	if errors.Is(err, io.ErrClosedPipe) {
+		err = &net.OpError{Op: "write", Net: "tcp", Addr: c.RemoteAddr(), Err: syscall.EPIPE}
 	}
 	return n, err
 }
