@@ -471,7 +471,8 @@ type campaignRows struct {
 
 func newCampaign(s *Sim) campaignRows {
 	r := streamRand(s.cfg.Seed, streamAttackRows, 1<<62)
-	c := campaignRows{miner: minerImplant(r), uid: pickOne(r, 0, 0, 33)}
+	// The implant writes root's crontab and keys: it runs as root.
+	c := campaignRows{miner: minerImplant(r), uid: 0}
 	c.cron = cronImplant(r, s.cfg.GroupName)
 	c.keyAlg, c.key = attackerKey(r)
 	return c

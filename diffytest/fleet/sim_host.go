@@ -48,13 +48,13 @@ type proc struct {
 	uid                 int
 }
 
-// user is a user of a host: a line of its passwd.
+// simUser is a user of a host: a line of its passwd.
 type simUser struct {
 	uid, gid               int
 	name, desc, dir, shell string
 }
 
-// key is an authorized key in a user's home.
+// simKey is an authorized key in a user's home.
 type simKey struct {
 	dir, alg, key string
 	file          string // the file under dir/.ssh

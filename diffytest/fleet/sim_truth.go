@@ -7,21 +7,21 @@ import (
 // Truth is what a Sim planted: which hosts, which rows.
 type Truth struct {
 	// IDs are the instance IDs of every host, in order.
-	IDs []string
+	IDs []string `json:"ids"`
 	// Compromised are the compromised hosts, in order.
-	Compromised []TruthHost
+	Compromised []TruthHost `json:"compromised"`
 }
 
 // TruthHost is one compromised host and what was planted on it.
 type TruthHost struct {
 	// Index is the host's index (Sim.Host).
-	Index int
+	Index int `json:"index"`
 	// InstanceID is the host's instance ID.
-	InstanceID string
+	InstanceID string `json:"instance_id"`
 	// Kinds are the attacks planted (AttackKinds, or AttackCampaign).
-	Kinds []string
+	Kinds []string `json:"kinds"`
 	// Planted are the planted rows.
-	Planted []Planted
+	Planted []Planted `json:"planted"`
 }
 
 // Truth returns what the Sim planted. It generates the compromised hosts

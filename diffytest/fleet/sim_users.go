@@ -24,18 +24,20 @@ type usersPlan struct {
 	overlap              float64
 }
 
-// An opsUser is an operator's account, with the share of hosts it is on.
+// An opsUser is an operator's account, with the share of hosts it is on,
+// today and a week earlier.
 type opsUser struct {
-	name     string
-	alg, key string
-	share    float64
+	name        string
+	alg, key    string
+	share, then float64
 }
 
 var opsNames = []string{"jsmith", "akumar", "lchen", "mrossi", "tnguyen", "ebrown", "sgarcia", "pwilson", "nkim", "olsen", "dmitri", "rpatel"}
 
 // planUsers draws 2 to 6 operators: most on a share of [0.9, 1] of the
 // hosts (a few hosts where configuration management fails), one being
-// added ([0.3, 0.9]), maybe one being removed ([0.02, 0.2]); ssm-user on
+// added ([0.3, 0.9]; a week earlier, [0, 0.6] of that), maybe one being
+// removed ([0.02, 0.2]; a week earlier, more); ssm-user on
 // [0.05, 0.4]; the deploy key's rotation at [0.1, 0.9] with [0, 0.1] of
 // the hosts holding both keys. Without FamilyUsers: no operators, no
 // ssm-user, one deploy key.
@@ -49,13 +51,16 @@ func (p *plan) planUsers(r *rand.Rand, on bool) {
 			alg, key = "ssh-rsa", randRSA(r)
 		}
 		share := between(r, 0.9, 1)
+		then := share
 		switch {
-		case i == n-1:
+		case i == n-1: // being added: on fewer hosts a week ago
 			share = between(r, 0.3, 0.9)
-		case i == n-2 && chance(r, 0.5):
+			then = share * between(r, 0, 0.6)
+		case i == n-2 && chance(r, 0.5): // being removed: on more a week ago
 			share = between(r, 0.02, 0.2)
+			then = between(r, share, 1)
 		}
-		u.ops = append(u.ops, opsUser{opsNames[j], alg, key, share})
+		u.ops = append(u.ops, opsUser{opsNames[j], alg, key, share, then})
 	}
 	u.pinned = chance(r, 0.5)
 	u.ssmUser = between(r, 0.05, 0.4)
@@ -138,7 +143,11 @@ func (g *hostGen) opsOnHost() []opsUser {
 	}
 	var ops []opsUser
 	for i, o := range g.s.p.users.ops {
-		if unit(g.s.cfg.Seed, uint64(FamilyUsers), g.id.key, uint64(i)) < o.share {
+		share := o.share
+		if g.s.cfg.WeekEarlier {
+			share = o.then
+		}
+		if unit(g.s.cfg.Seed, uint64(FamilyUsers), g.id.key, uint64(i)) < share {
 			ops = append(ops, o)
 		}
 	}
