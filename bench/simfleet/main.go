@@ -28,6 +28,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -78,6 +79,11 @@ func main() {
 	case "none", "":
 	default:
 		ks = strings.Split(*kinds, ",")
+		for _, k := range ks {
+			if !slices.Contains(fleet.AttackKinds, k) {
+				log.Fatalf("simfleet: unknown attack kind %q (known: %s)", k, strings.Join(fleet.AttackKinds, ", "))
+			}
+		}
 	}
 	cfg := fleet.SimConfig{Seed: *seed, Hosts: *hosts, Families: fs, WeekEarlier: *earlier,
 		Attacks: fleet.Attacks{Kinds: ks, Share: *share, Campaign: *campaign}}
