@@ -87,10 +87,12 @@ func (d *Diffy) AnalyzeResults(ctx context.Context, key string, results, baselin
 // StoreKey(key). When the analyzer is an analyze.Streamer, each file's
 // Results are handed to the stream and dropped as soon as read, so memory
 // does not grow with the number of files (only with what the analyzer
-// keeps); the files are decoded on one goroutine, at most a few files
-// ahead of the stream's Add on another. Otherwise all are loaded first. baseline and skipped are as in
-// AnalyzeResults; the Report's Skipped has the files' Skips, then skipped.
-// The files' Skips are also returned, whatever the error.
+// keeps); the files are decoded on every core, a few files ahead of the
+// stream, which gets their Results in the order of the files, whatever
+// the order their decoding ends in. Otherwise all are loaded first.
+// baseline and skipped are as in AnalyzeResults; the Report's Skipped has
+// the files' Skips, then skipped. The files' Skips are also returned,
+// whatever the error. A cancelled ctx stops the reading between files.
 //
 // Duplicates: LoadResults keeps, of the same instance and command found
 // twice, the Result with the later collected_at. A stream keeps nothing
@@ -103,7 +105,7 @@ func (d *Diffy) AnalyzeFiles(ctx context.Context, key string, paths []string, ba
 	}
 	st, ok := d.analyzer.(analyze.Streamer)
 	if !ok {
-		results, skips, err := LoadResults(paths...)
+		results, skips, err := loadResults(ctx, paths)
 		if err != nil {
 			return nil, skips, err
 		}
@@ -120,31 +122,29 @@ func (d *Diffy) AnalyzeFiles(ctx context.Context, key string, paths []string, ba
 	if err != nil {
 		return nil, nil, stageErr("analyze", d.analyzer, err)
 	}
-	// Files are decoded on this goroutine and added to the stream on
-	// another, a few files behind, so that decoding and analysis overlap.
-	batches := make(chan []collect.Result, streamAhead)
-	failed, done := make(chan struct{}), make(chan struct{})
+	// The files are decoded on every core, a few ahead of this goroutine,
+	// which adds their Results to the stream in the order of the files,
+	// several files' at a time (an Add has a cost of its own).
+	var batch []collect.Result
 	var addErr error
-	go func() {
-		defer close(done)
-		for rs := range batches {
-			if addErr == nil {
-				if addErr = stream.Add(ctx, rs); addErr != nil {
-					close(failed)
-				}
-			}
+	add := func() error {
+		if len(batch) > 0 {
+			addErr = stream.Add(ctx, batch)
+			clear(batch)
+			batch = batch[:0]
 		}
-	}()
-	skips, err := ScanResults(paths, func(source string, rs []collect.Result) error {
-		select {
-		case batches <- rs:
+		return addErr
+	}
+	skips, err := scanResults(ctx, paths, &collect.RowPool{Limit: scanPoolRows}, func(source string, rs []collect.Result) error {
+		batch = append(batch, rs...)
+		if len(batch) < streamBatch {
 			return nil
-		case <-failed:
-			return errStreamFailed
 		}
+		return add()
 	})
-	close(batches)
-	<-done
+	if err == nil {
+		err = add()
+	}
 	switch {
 	case addErr != nil:
 		return nil, skips, stageErr("analyze", d.analyzer, addErr)
@@ -157,11 +157,9 @@ func (d *Diffy) AnalyzeFiles(ctx context.Context, key string, paths []string, ba
 	return rep, skips, err
 }
 
-// streamAhead is how many files AnalyzeFiles decodes ahead of the stream.
-const streamAhead = 4
-
-// errStreamFailed stops the scan of AnalyzeFiles once the stream failed.
-var errStreamFailed = errors.New("stream failed")
+// streamBatch is the number of Results AnalyzeFiles gathers for an Add to
+// its stream: a few hundred files' worth of a few commands each.
+const streamBatch = 1024
 
 // analyze runs the analyzer and stores the Report.
 func (d *Diffy) analyze(ctx context.Context, key, sk string, results, baseline []collect.Result, skipped []analyze.Skip) (*analyze.Report, error) {

@@ -1,22 +1,39 @@
 package diffy
 
 import (
-	"bufio"
-	"encoding/json"
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/diffy-dfir/diffy/analyze"
 	"github.com/diffy-dfir/diffy/collect"
+	"github.com/diffy-dfir/diffy/internal/ordered"
 )
 
 // MaxResultFileBytes is the largest file LoadResults reads: 1 GiB. A larger
 // file is skipped (and named in a Skip), not read.
 const MaxResultFileBytes = 1 << 30
+
+// maxBytesInFlight bounds the sizes of the files being read at once and
+// of those read ahead of the caller (a larger file is read alone).
+const maxBytesInFlight = 64 << 20
+
+// filesPerJob is the number of files a goroutine of ScanResults reads at
+// a time.
+const filesPerJob = 16
+
+// scanPoolRows is the Limit of the RowPool of ScanResults, whose caller
+// drops the Results: enough for the rows a fleet's hosts have in common.
+const scanPoolRows = 1 << 16
 
 // LoadResults reads Results saved earlier: each path is a file, or a
 // directory whose *.json and *.jsonl files (not its subdirectories) are
@@ -32,8 +49,14 @@ const MaxResultFileBytes = 1 << 30
 //     that nothing cut is taken as whole;
 //   - an element that is valid JSON but not a Result (no instance_id, a
 //     number) is skipped alone;
-//   - a file over MaxResultFileBytes, a path that cannot be read, a
-//     directory without JSON files are skipped.
+//   - a file over MaxResultFileBytes, a path that cannot be read, that is
+//     not a regular file (a FIFO, a device: never opened for reading, so
+//     never waited on), a directory without JSON files are skipped.
+//
+// A Result with more rows than collect.DefaultMaxRows is kept without
+// them, Truncated, as a collector keeps one (see collect.ResultDecoder);
+// so is every Result of a file whose rows would take more than
+// collect.DecodedSizeFactor times its size in memory.
 //
 // The same instance and command found twice (in two files, or one) is kept
 // once, the Result with the later collected_at (on a tie, the one read
@@ -42,16 +65,19 @@ const MaxResultFileBytes = 1 << 30
 // Equal rows of different Results are one map (collect.RowPool), which
 // keeps a fleet's Results small in memory: treat them as read-only.
 //
+// The files are read on every core (see ScanResults).
+//
 // The error, matching ErrInvalidInput and naming the paths, is for the case
 // where no Result at all could be loaded; the Skips say why.
 func LoadResults(paths ...string) ([]collect.Result, []analyze.Skip, error) {
+	return loadResults(context.Background(), paths)
+}
+
+// loadResults is LoadResults, stopped by ctx between files.
+func loadResults(ctx context.Context, paths []string) ([]collect.Result, []analyze.Skip, error) {
 	var all []collect.Result
 	var from []string // from[i] is the file all[i] came from
-	var pool collect.RowPool
-	skips, err := ScanResults(paths, func(source string, rs []collect.Result) error {
-		for i := range rs {
-			pool.Share(rs[i].Rows)
-		}
+	skips, err := scanResults(ctx, paths, &collect.RowPool{}, func(source string, rs []collect.Result) error {
 		all = append(all, rs...)
 		for range rs {
 			from = append(from, source)
@@ -72,10 +98,28 @@ func LoadResults(paths ...string) ([]collect.Result, []analyze.Skip, error) {
 // results. Unlike LoadResults it does not drop duplicates: the same
 // instance and command found twice reach fn twice.
 //
+// The files are read and decoded on up to runtime.GOMAXPROCS(0)
+// goroutines, 16 files at a time each, a few ahead of fn, which is called
+// on the calling goroutine, one file after the other, in order: what fn
+// sees does not depend on which file was decoded first. The memory of
+// reading a file is its size (it is read whole) plus what its Results hold
+// (at most collect.DecodedSizeFactor times its size); the files being read
+// or waiting for fn are at most 32 per goroutine, and together at most
+// 64 MiB (or the 16 files that hold a larger one). Rows are shared through
+// a RowPool that keeps only the rows seen recently, so that its memory
+// does not grow with the files read; equal rows of different files may
+// be one map: treat them as read-only.
+//
 // An error of fn stops the scan and is returned as is. Otherwise the error,
 // matching ErrInvalidInput and naming the paths, is for the case where no
 // Result at all could be read; the Skips say why.
 func ScanResults(paths []string, fn func(source string, results []collect.Result) error) ([]analyze.Skip, error) {
+	return scanResults(context.Background(), paths, &collect.RowPool{Limit: scanPoolRows}, fn)
+}
+
+// scanResults is ScanResults with the rows shared through pool, stopped by
+// ctx between files (returning its error).
+func scanResults(ctx context.Context, paths []string, pool *collect.RowPool, fn func(source string, results []collect.Result) error) ([]analyze.Skip, error) {
 	if len(paths) == 0 {
 		return nil, fmt.Errorf("no file or directory of results given: %w", ErrInvalidInput)
 	}
@@ -88,17 +132,57 @@ func ScanResults(paths []string, fn func(source string, results []collect.Result
 		}
 		files = append(files, fs...)
 	}
+	// A job reads a few files one after the other, so that small files
+	// do not cost a hand-over each.
+	type fileResults struct {
+		rs    []collect.Result
+		skips []analyze.Skip
+	}
+	jobs := (len(files) + filesPerJob - 1) / filesPerJob
+	job := func(j int) []string { return files[j*filesPerJob : min((j+1)*filesPerJob, len(files))] }
+	readers := sync.Pool{New: func() any { return &fileReader{dec: collect.ResultDecoder{Pool: pool}} }}
+	workers := runtime.GOMAXPROCS(0)
 	read := 0
-	for _, f := range files {
-		rs, fileSkips := loadFile(f, MaxResultFileBytes)
-		skips = append(skips, fileSkips...)
-		if len(rs) == 0 {
-			continue
+	err := ordered.Run(jobs, ordered.Options{
+		Workers: workers, Window: 2 * workers, MaxWeight: maxBytesInFlight,
+		Weight: func(j int) int64 {
+			var size int64
+			for _, f := range job(j) {
+				if fi, err := os.Stat(f); err == nil {
+					size += fi.Size()
+				}
+			}
+			return size
+		},
+	}, func(j int) []fileResults {
+		out := make([]fileResults, len(job(j)))
+		if ctx.Err() != nil {
+			return out
 		}
-		read += len(rs)
-		if err := fn(f, rs); err != nil {
-			return skips, err
+		fr := readers.Get().(*fileReader)
+		defer readers.Put(fr)
+		for i, f := range job(j) {
+			out[i].rs, out[i].skips = fr.load(f, MaxResultFileBytes)
 		}
+		return out
+	}, func(j int, out []fileResults) error {
+		for i, f := range job(j) {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			skips = append(skips, out[i].skips...)
+			if len(out[i].rs) == 0 {
+				continue
+			}
+			read += len(out[i].rs)
+			if err := fn(f, out[i].rs); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return skips, err
 	}
 	if read == 0 {
 		why := "nothing in them"
@@ -152,207 +236,109 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// loadFile reads the Results of one file, at most maxBytes long.
-func loadFile(path string, maxBytes int64) ([]collect.Result, []analyze.Skip) {
+// fileReader reads result files, one at a time, keeping its buffer and
+// decoder from one to the next.
+type fileReader struct {
+	buf []byte
+	dec collect.ResultDecoder
+}
+
+// keptBuffer is the largest buffer a fileReader keeps for the next file.
+const keptBuffer = 4 << 20
+
+// load reads the Results of one file, at most maxBytes long.
+func (fr *fileReader) load(path string, maxBytes int64) ([]collect.Result, []analyze.Skip) {
 	skip := func(format string, a ...any) []analyze.Skip {
 		return []analyze.Skip{{Source: path, Reason: fmt.Sprintf(format, a...)}}
 	}
-	f, err := os.Open(path)
+	// Opened without waiting for a writer (a FIFO), checked before it is
+	// read.
+	f, err := openNoWait(path)
 	if err != nil {
 		return nil, skip("cannot be read: %v", unwrapPath(err))
 	}
 	defer f.Close()
-	fi, err := f.Stat()
+	regular, size, err := f.stat()
 	if err != nil {
 		return nil, skip("cannot be read: %v", unwrapPath(err))
 	}
-	if !fi.Mode().IsRegular() {
+	if !regular {
 		return nil, skip("is not a regular file")
 	}
-	if fi.Size() > maxBytes {
-		return nil, skip("is %d bytes, over the %d-byte limit for a result file; not read", fi.Size(), maxBytes)
+	if size > maxBytes {
+		return nil, skip("is %d bytes, over the %d-byte limit for a result file; not read", size, maxBytes)
 	}
-	br := bufio.NewReaderSize(io.LimitReader(f, maxBytes+1), 1<<16)
-	// Skip a UTF-8 byte order mark and leading white space, to see what
-	// the file starts with; base counts the bytes skipped.
-	var base int64
-	if bom, _ := br.Peek(3); string(bom) == "\xEF\xBB\xBF" {
-		_, _ = br.Discard(3)
-		base = 3
-	}
-	var first byte
-	for {
-		c, err := br.ReadByte()
-		if err == io.EOF {
-			return nil, skip("is empty, not a JSON array of Results")
+	data, err := fr.read(f, size, maxBytes)
+	defer func() {
+		if cap(fr.buf) > keptBuffer {
+			fr.buf = nil // not kept: a large file's buffer goes with it
 		}
-		if err != nil {
-			return nil, skip("cannot be read: %v", err)
-		}
-		if c == ' ' || c == '\t' || c == '\r' || c == '\n' {
-			base++
-			continue
-		}
-		_ = br.UnreadByte()
-		first = c
-		break
+	}()
+	if err != nil {
+		return nil, skip("cannot be read: %v", unwrapPath(err))
 	}
-	dec := json.NewDecoder(br)
-	// where turns a decoder offset into "line L, column C".
-	where := func(off int64) string {
-		l, c := lineCol(path, base+off)
-		return fmt.Sprintf("line %d, column %d", l, c)
+	if int64(len(data)) > maxBytes {
+		return nil, skip("grew past the %d-byte limit for a result file while it was read; not read", maxBytes)
 	}
-	// bad says the file is not valid JSON: the whole file is skipped.
-	bad := func(err error) []analyze.Skip {
-		var se *json.SyntaxError
-		switch {
-		case errors.As(err, &se):
-			return skip("not valid JSON at %s: %v; the whole file was skipped", where(syntaxErrorAt(path, base)), se)
-		case errors.Is(err, io.ErrUnexpectedEOF):
-			return skip("ends in the middle of a JSON value (cut short?) at %s; the whole file was skipped", where(dec.InputOffset()))
+	rs, bad, err := fr.dec.Decode(data)
+	var ie *collect.InputError
+	if errors.As(err, &ie) {
+		reason := ie.What
+		if ie.Offset >= 0 {
+			reason += " at " + where(data, ie.Offset)
 		}
-		return skip("cannot be read at %s: %v; the whole file was skipped", where(dec.InputOffset()), err)
+		if ie.Detail != "" {
+			reason += ": " + ie.Detail
+		}
+		if ie.Offset >= 0 {
+			reason += "; the whole file was skipped"
+		}
+		return nil, skip("%s", reason)
 	}
-	var rs []collect.Result
 	var skips []analyze.Skip
-	n := 0
-	// one decodes the next Result, at decoder offset off; false means the
-	// file is not valid JSON and was skipped.
-	one := func(off int64) bool {
-		var r collect.Result
-		err := dec.Decode(&r)
-		n++
-		var te *json.UnmarshalTypeError
-		switch {
-		case err == nil:
-			rs = append(rs, r)
-		case errors.Is(err, ErrInvalidInput) || errors.As(err, &te):
-			skips = append(skips, analyze.Skip{Source: path, Reason: fmt.Sprintf("result %d at %s is not a Result: %v", n, where(valueStart(path, base+off)-base), err)})
-		default:
-			skips = bad(err)
-			return false
-		}
-		return true
-	}
-	switch first {
-	case '[':
-		for {
-			tok, err := dec.Token()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return nil, bad(err)
-			}
-			if d, ok := tok.(json.Delim); !ok || d != '[' {
-				return nil, skip("at %s: expected another array of Results, found %v; the whole file was skipped", where(dec.InputOffset()), tok)
-			}
-			for dec.More() {
-				if !one(dec.InputOffset()) {
-					return nil, skips
-				}
-			}
-			if _, err := dec.Token(); err != nil {
-				return nil, bad(err)
-			}
-		}
-	case '{':
-		for {
-			if !dec.More() {
-				if _, err := dec.Token(); err != io.EOF {
-					return nil, bad(fmt.Errorf("unexpected data after the last Result"))
-				}
-				break
-			}
-			if !one(dec.InputOffset()) {
-				return nil, skips
-			}
-		}
-	default:
-		return nil, skip("is not a JSON array of Results: it starts with %q at %s; the whole file was skipped", first, where(0))
+	for _, e := range bad {
+		skips = append(skips, analyze.Skip{Source: path, Reason: fmt.Sprintf("result %d at %s is not a Result: %v", e.Index, where(data, e.Offset), e.Err)})
 	}
 	return rs, skips
 }
 
-// syntaxErrorAt returns the offset, from base, of the byte where the file
-// at path stops being valid JSON, or 0 when it cannot tell. The offset of a
-// json.SyntaxError is exact only when the decoder read everything with
-// Decode from the start, which loadFile does not do (it streams the
-// elements of arrays); so on that error path the file is read again here,
-// one top-level value at a time.
-func syntaxErrorAt(path string, base int64) int64 {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0
+// read reads f, which had size bytes when it was opened, to its end into
+// fr's buffer, and no more than maxBytes+1 bytes of it.
+func (fr *fileReader) read(f io.Reader, size, maxBytes int64) ([]byte, error) {
+	limit := int(min(maxBytes+1, math.MaxInt))
+	// One byte more than its size, to see the end of the file at once.
+	buf := fr.buf[:0]
+	if int64(cap(buf)) <= size {
+		buf = make([]byte, 0, min(size+1, int64(limit)))
 	}
-	defer f.Close()
-	if _, err := f.Seek(base, io.SeekStart); err != nil {
-		return 0
-	}
-	dec := json.NewDecoder(bufio.NewReader(f))
-	for {
-		var v struct{} // a syntax check only: keeps nothing of the values
-		err := dec.Decode(&v)
-		var se *json.SyntaxError
-		switch {
-		case errors.As(err, &se):
-			return max(se.Offset-1, 0) // Offset counts the bad byte
-		case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
-			return dec.InputOffset()
-		case err != nil && !isTypeError(err):
-			return 0
+	defer func() { fr.buf = buf[:0] }()
+	for len(buf) < limit {
+		if len(buf) == cap(buf) { // the file grew
+			buf = slices.Grow(buf, min(cap(buf), limit-len(buf)))
 		}
-	}
-}
-
-func isTypeError(err error) bool {
-	var te *json.UnmarshalTypeError
-	return errors.As(err, &te)
-}
-
-// valueStart returns the offset of the first byte at or after off that is
-// not white space or a comma: where a value of an array starts.
-func valueStart(path string, off int64) int64 {
-	f, err := os.Open(path)
-	if err != nil {
-		return off
-	}
-	defer f.Close()
-	if _, err := f.Seek(off, io.SeekStart); err != nil {
-		return off
-	}
-	br := bufio.NewReader(f)
-	for {
-		c, err := br.ReadByte()
-		if err != nil || !(c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ',') {
-			return off
+		n, err := f.Read(buf[len(buf):min(cap(buf), limit)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
 		}
-		off++
-	}
-}
-
-// lineCol returns the 1-based line and byte column of offset off in the
-// file at path.
-func lineCol(path string, off int64) (line, col int) {
-	line, col = 1, 1
-	f, err := os.Open(path)
-	if err != nil {
-		return line, col
-	}
-	defer f.Close()
-	br := bufio.NewReader(io.LimitReader(f, off))
-	for {
-		c, err := br.ReadByte()
 		if err != nil {
-			return line, col
-		}
-		if c == '\n' {
-			line, col = line+1, 1
-		} else {
-			col++
+			return nil, err
 		}
 	}
+	return buf, nil
+}
+
+// where returns "line L, column C" of offset off in data: 1-based, the
+// column counted in bytes.
+func where(data []byte, off int64) string {
+	off = min(max(off, 0), int64(len(data)))
+	before := data[:off]
+	line := 1 + bytes.Count(before, []byte("\n"))
+	col := off + 1
+	if nl := bytes.LastIndexByte(before, '\n'); nl >= 0 {
+		col = off - int64(nl)
+	}
+	return fmt.Sprintf("line %d, column %d", line, col)
 }
 
 // dedupe keeps one Result per (instance, command): the later collected_at,

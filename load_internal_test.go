@@ -13,11 +13,11 @@ func TestLoadFileSizeCap(t *testing.T) {
 	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	rs, skips := loadFile(path, int64(len(doc)))
+	rs, skips := new(fileReader).load(path, int64(len(doc)))
 	if len(rs) != 1 || len(skips) != 0 {
 		t.Fatalf("file at the cap: %v %v", rs, skips)
 	}
-	rs, skips = loadFile(path, int64(len(doc))-1)
+	rs, skips = new(fileReader).load(path, int64(len(doc))-1)
 	if len(rs) != 0 || len(skips) != 1 || !strings.Contains(skips[0].Reason, "over the") {
 		t.Errorf("file over the cap: results %v, skips %+v; want it skipped unread", rs, skips)
 	}

@@ -70,11 +70,18 @@
 // DefaultLocalTimeout (2 minutes); at most runtime.GOMAXPROCS(0) commands
 // at once; probes reading from "/".
 //
+// Collection files (JSON arrays of Results) are read by ResultDecoder, in
+// one pass with the jsontext decoder of github.com/go-json-experiment/json,
+// its rows built straight into a RowPool; Result.UnmarshalJSON and
+// ParseRows read the same way, and accept what encoding/json accepted
+// when this package used it.
+//
 // # Errors
 //
 // Output that is not a JSON array of objects is a Result with StatusFailed
 // and an Error naming the command; ParseRows returns errors matching
-// diffyerr.ErrInvalidInput.
+// diffyerr.ErrInvalidInput, and so do ResultDecoder's ResultError and
+// InputError, which give the byte offset of the problem.
 //
 // Local gives every instance other than target.LocalID StatusUndeliverable
 // Results; a command it cannot start, that fails or times out is that

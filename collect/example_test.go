@@ -97,5 +97,34 @@ func ExampleLimits_Fill() {
 	collect.Limits{}.Fill(&r, []byte(`[{"username":"root"}`), "", false, "")
 	fmt.Println(r.Status, r.Error)
 	// Output:
-	// Failed command users: output is cut or malformed after row 1: EOF: invalid input
+	// Failed command users: output is cut short: it ends in the middle of a JSON value at byte 20: invalid input
+}
+
+// ResultDecoder reads a collection file: here two hosts whose one row is
+// the same, which the pool holds once, and a value that is not a Result.
+func ExampleResultDecoder() {
+	file := []byte(`[
+  {"instance_id": "i-1", "command_id": "users", "status": "Success", "stdout": [{"username": "root", "uid": "0"}]},
+  {"instance_id": "i-2", "command_id": "users", "status": "Success", "stdout": [{"uid": "0", "username": "root"}]},
+  42
+]`)
+	pool := &collect.RowPool{}
+	d := collect.ResultDecoder{Pool: pool}
+	results, bad, err := d.Decode(file)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, r := range results {
+		fmt.Println(r.InstanceID, r.Status, r.Rows)
+	}
+	for _, e := range bad {
+		fmt.Println(e)
+	}
+	fmt.Println("distinct rows:", pool.Len())
+	// Output:
+	// i-1 Success [map[uid:0 username:root]]
+	// i-2 Success [map[uid:0 username:root]]
+	// result 3 at byte 236: result: a number, not a Result object: invalid input
+	// distinct rows: 1
 }

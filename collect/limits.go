@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -54,8 +55,15 @@ func (l Limits) WithDefaults() Limits {
 // parsed as if whole: r becomes StatusFailed, Truncated, with no rows.
 // A non-zero exit code is StatusFailed keeping stderr; output that is not a
 // JSON array of objects is StatusFailed with an Error naming the command
-// and the problem.
+// and the problem. The rows are decoded only up to MaxRows: the rows of an
+// output over the cap are checked, counted and dropped, never held.
 func (l Limits) Fill(r *Result, stdout []byte, stderr string, cut bool, why string) {
+	l.FillShared(nil, r, stdout, stderr, cut, why)
+}
+
+// FillShared is Fill with the rows shared through pool (see RowPool): a
+// row the pool has is not made again. A nil pool shares nothing.
+func (l Limits) FillShared(pool *RowPool, r *Result, stdout []byte, stderr string, cut bool, why string) {
 	l = l.WithDefaults()
 	r.RawBytes = int64(len(stdout))
 	r.Stderr = clip(stderr, l.MaxStderr)
@@ -79,14 +87,17 @@ func (l Limits) Fill(r *Result, stdout []byte, stderr string, cut bool, why stri
 		}
 		r.Error = fmt.Sprintf("command %s exited with status %d: %s", name, r.ExitCode, clip(msg, 512))
 	default:
-		rows, err := ParseRows(stdout)
+		d := getDecoder(pool, l.MaxRows)
+		rows, err := d.parseRows(stdout)
+		d.put()
+		var capped *rowsCapError
 		switch {
+		case errors.As(err, &capped):
+			r.Status, r.Truncated = StatusFailed, true
+			r.Error = fmt.Sprintf("command %s: %v", name, err)
 		case err != nil:
 			r.Status = StatusFailed
 			r.Error = fmt.Sprintf("command %s: %v", name, err)
-		case len(rows) > l.MaxRows:
-			r.Status, r.Truncated = StatusFailed, true
-			r.Error = fmt.Sprintf("command %s: output has %d rows, over the %d-row cap; not kept", name, len(rows), l.MaxRows)
 		default:
 			r.Status, r.Rows, r.Error = StatusSuccess, rows, ""
 		}

@@ -52,7 +52,10 @@ func TestRowPoolCollision(t *testing.T) {
 	var p RowPool
 	p.Share([]Row{{"x": "1"}}) // sets the seed and the table
 	other := Row{"x": "2"}
-	p.rows[p.sum(other)] = Row{"x": "not this one"}
+	var s rowScratch
+	addCol(&s, "x", "2")
+	sum := s.sum(p.seed)
+	p.shards[sum%poolShards].put(0, sum, pooled{row: Row{"x": "not this one"}})
 	rows := []Row{other}
 	p.Share(rows)
 	if rows[0]["x"] != "2" || len(rows[0]) != 1 {
