@@ -3,7 +3,6 @@ package collect
 import (
 	"bytes"
 	"hash/maphash"
-	"slices"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -61,7 +60,9 @@ func (d *decoder) readRows(dec *jsontext.Decoder) (_ []Row, bad, err error) {
 		if len(rows) == cap(rows) {
 			// Twice as large: append grows a large slice by a quarter,
 			// which would allocate about five times its final size.
-			rows = slices.Grow(rows, max(len(rows), 64))
+			grown := make([]Row, len(rows), max(2*cap(rows), 64))
+			copy(grown, rows)
+			rows = grown
 		}
 		rows = append(rows, row)
 	}
