@@ -16,7 +16,8 @@ import (
 
 // Analyze collects from every instance of key (as Collect does, storing the
 // collection), analyzes the Results and stores the Report
-// (persist.KindAnalysis, under StoreKey(key)).
+// (persist.KindAnalysis, under StoreKey(key)); the collection and the
+// Report are one run of the key's history (see Runs).
 //
 // When the analyzer needs a baseline (analyze.BaselineUser), the key's
 // stored baseline is loaded first, before anything is collected; when there
@@ -28,6 +29,7 @@ import (
 // Report and an *IncompleteError holding what was collected. Plugin errors
 // come wrapped in a *StageError.
 func (d *Diffy) Analyze(ctx context.Context, key string) (*analyze.Report, error) {
+	ctx = d.startRun(ctx)
 	sk, err := StoreKey(key)
 	if err != nil {
 		return nil, err
@@ -69,6 +71,7 @@ func (d *Diffy) Analyze(ctx context.Context, key string) (*analyze.Report, error
 // is none). skipped lists inputs that were not loaded; the Report carries
 // them.
 func (d *Diffy) AnalyzeResults(ctx context.Context, key string, results, baseline []collect.Result, skipped []analyze.Skip) (*analyze.Report, error) {
+	ctx = d.startRun(ctx)
 	sk, err := StoreKey(key)
 	if err != nil {
 		return nil, err
@@ -99,6 +102,7 @@ func (d *Diffy) AnalyzeResults(ctx context.Context, key string, results, baselin
 // to replace, so with a Streamer the Results found twice count as one set
 // of rows (their union), as Results given to an analyzer at once do.
 func (d *Diffy) AnalyzeFiles(ctx context.Context, key string, paths []string, baseline []collect.Result, skipped []analyze.Skip) (*analyze.Report, []analyze.Skip, error) {
+	ctx = d.startRun(ctx)
 	sk, err := StoreKey(key)
 	if err != nil {
 		return nil, nil, err
@@ -204,8 +208,8 @@ func (d *Diffy) storeReport(ctx context.Context, key, sk string, rep *analyze.Re
 	if err := rep.WriteJSON(&buf); err != nil {
 		return rep, fmt.Errorf("report of %q: %w", key, err)
 	}
-	if err := d.store.Put(ctx, persist.KindAnalysis, sk, buf.Bytes()); err != nil {
-		return rep, stageErr("persist", d.store, err)
+	if err := d.putRun(ctx, persist.KindAnalysis, sk, buf.Bytes()); err != nil {
+		return rep, err
 	}
 	d.report("analyze", 1, 1)
 	d.log.Info("analysis stored", "key", key, "hosts", len(rep.Hosts), "outliers", len(rep.Outliers()))

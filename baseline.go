@@ -16,8 +16,8 @@ import (
 
 // Baseline collects the payload from one instance of key, the one set by
 // WithBaselineInstance or else the target's first, and stores the Results
-// as key's baseline (persist.KindBaseline, under StoreKey(key)), replacing
-// any earlier one. It returns the Results.
+// as key's baseline (persist.KindBaseline, under StoreKey(key)), the
+// earlier ones kept as runs (see Runs). It returns the Results.
 //
 // An instance set by WithBaselineInstance that is not among key's
 // instances is an error matching ErrNotFound naming it. When every command
@@ -25,6 +25,7 @@ import (
 // matching ErrAllFailed; when only some failed, the baseline is stored and
 // a warning logged. Plugin errors come wrapped in a *StageError.
 func (d *Diffy) Baseline(ctx context.Context, key string) ([]collect.Result, error) {
+	ctx = d.startRun(ctx)
 	return d.baseline(ctx, key, d.baselineInstance)
 }
 

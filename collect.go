@@ -15,8 +15,8 @@ import (
 )
 
 // Collect collects the payload from every instance of key and stores the
-// whole collection (persist.KindCollection, under StoreKey(key), replacing
-// the previous one). It returns one Result per instance and command, sorted
+// whole collection (persist.KindCollection, under StoreKey(key)) as the
+// key's latest, the earlier ones kept as runs (see Runs). It returns one Result per instance and command, sorted
 // by the target's instance order and then the payload's command order.
 //
 // Instances are collected in batches (WithBatchSize); each batch's Results
@@ -35,6 +35,7 @@ import (
 //
 // Plugin errors come wrapped in a *StageError.
 func (d *Diffy) Collect(ctx context.Context, key string) ([]collect.Result, error) {
+	ctx = d.startRun(ctx)
 	sk, err := StoreKey(key)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package diffy
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/diffy-dfir/diffy/analyze"
 	"github.com/diffy-dfir/diffy/collect"
@@ -31,6 +32,10 @@ type Diffy struct {
 	progress         func(Progress)
 	baselineInstance string
 	batchSize        int
+	retention        Retention
+	run              string
+	// opts are the options New was given, for With.
+	opts []Option
 }
 
 // New returns a Diffy with the given options. Options are applied in order;
@@ -48,10 +53,13 @@ type Diffy struct {
 //   - incident: a new ID from NewIncidentID
 //   - batch size: DefaultBatchSize instances
 //   - baseline instance: the target's first instance
+//   - retention: DefaultRetention (the newest 30 runs of each key and kind)
+//   - run ID: a new one for each call (NewRunID)
 //
 // A nil plugin given to an option counts as not set. New returns an error
-// matching ErrInvalidInput for a batch size that is not positive or an
-// incident ID that is not 1 to 64 ASCII letters, digits, '_' or '-'.
+// matching ErrInvalidInput for a batch size that is not positive, an
+// incident ID that is not 1 to 64 ASCII letters, digits, '_' or '-', a
+// negative retention, or a run ID not of NewRunID's form.
 func New(opts ...Option) (*Diffy, error) {
 	var o options
 	for _, opt := range opts {
@@ -67,13 +75,38 @@ func New(opts ...Option) (*Diffy, error) {
 			return nil, err
 		}
 	}
+	if o.retention.Runs < 0 || o.retention.MaxAge < 0 {
+		return nil, fmt.Errorf("retention of %d runs, %v: must not be negative: %w", o.retention.Runs, o.retention.MaxAge, ErrInvalidInput)
+	}
+	if o.run != "" {
+		if err := ValidRunID(o.run); err != nil {
+			return nil, err
+		}
+	}
 	fillDefaults(&o)
 	return &Diffy{
 		target: o.target, payload: o.payload, collector: o.collector,
 		store: o.store, analyzer: o.analyzer, inventory: o.inventory,
 		log: o.logger, incident: o.incident, progress: o.progress,
 		baselineInstance: o.baselineInstance, batchSize: o.batchSize,
+		retention: o.retention, run: o.run,
+		opts: slices.Clone(opts),
 	}, nil
+}
+
+// With returns a new Diffy with d's settings and plugins, changed by opts
+// (applied after the options d was made with): a job with its own
+// incident, run ID, analyzer or progress function, over the plugins of one
+// configured Diffy. The defaults d took are kept, the incident ID among
+// them, unless opts set them. Its errors are New's.
+func (d *Diffy) With(opts ...Option) (*Diffy, error) {
+	keep := func(o *options) {
+		// What New filled in for d stays, where opts do not change it.
+		o.target, o.payload, o.collector, o.store = d.target, d.payload, d.collector, d.store
+		o.analyzer, o.inventory, o.incident = d.analyzer, d.inventory, d.incident
+	}
+	all := append([]Option{keep}, d.opts...)
+	return New(append(all, opts...)...)
 }
 
 // fillDefaults sets every setting still empty to its default.
@@ -107,6 +140,9 @@ func fillDefaults(o *options) {
 	}
 	if o.batchSize <= 0 {
 		o.batchSize = DefaultBatchSize
+	}
+	if !o.retentionSet {
+		o.retention = DefaultRetention
 	}
 }
 

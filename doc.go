@@ -32,12 +32,26 @@
 // ($XDG_DATA_HOME/diffy, else ~/.local/share/diffy, else ./.diffy), the zero
 // analyze.Baseline, an empty inventory.Static, a logger that discards
 // everything, an incident ID from NewIncidentID, batches of
-// DefaultBatchSize (500) instances. So diffy.New() works on a laptop with
+// DefaultBatchSize (500) instances, DefaultRetention (the newest 30 runs of
+// each key and kind). So diffy.New() works on a laptop with
 // nothing installed, on the key "local".
 //
 // Documents are stored under StoreKey(key): the target key with '/', '\\',
 // '%', '~', control bytes and a leading '.' escaped as %XX, and shortened
 // with a hash when long (a long list of instance IDs).
+//
+// # History
+//
+// Every baseline, collection and report is kept as a run of its key, under
+// a run ID that begins with the time the call began
+// ("20261126T120000.123Z-1a2b3c"; one call, one run: an Analyze's
+// collection and Report share it), beside the plain document of the newest
+// one, which is what Analyze reads and what stores written before history
+// hold. Runs lists a key's runs, Keys every key, LoadRun, LoadReport and
+// LoadCollection read one (LatestRun for the newest), DeleteRuns drops
+// those older than a time. WithRetention bounds how many are kept
+// (DefaultRetention: the newest 30 of each key and kind). Stores that
+// implement persist.InfoLister give the runs' sizes without reading them.
 //
 // # Nothing lost
 //

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/diffy-dfir/diffy/internal/history"
 	"github.com/diffy-dfir/diffy/persist"
 )
 
@@ -70,3 +71,44 @@ func NewIncidentID() string {
 	_, _ = rand.Read(r[:]) // crypto/rand.Read never fails on supported platforms
 	return "diffy-" + time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(r[:])
 }
+
+// TargetKey returns the target key that the store key sk stands for,
+// undoing StoreKey's %XX escapes; ok is false when sk is not StoreKey of
+// any key, or StoreKey shortened it (the hash cannot be undone).
+func TargetKey(sk string) (key string, ok bool) {
+	var b strings.Builder
+	for i := 0; i < len(sk); i++ {
+		c := sk[i]
+		switch {
+		case c == '~':
+			return "", false // shortened with a hash
+		case c == '%':
+			if i+2 >= len(sk) {
+				return "", false
+			}
+			v, err := hex.DecodeString(sk[i+1 : i+3])
+			if err != nil {
+				return "", false
+			}
+			b.WriteByte(v[0])
+			i += 2
+		default:
+			b.WriteByte(c)
+		}
+	}
+	key = b.String()
+	if back, err := StoreKey(key); err != nil || back != sk {
+		return "", false
+	}
+	return key, true
+}
+
+// NewRunID returns a new run ID (see Run): the UTC time to the millisecond,
+// '-' and 6 random hex digits, as in "20261126T120000.123Z-1a2b3c". The
+// IDs one process makes increase strictly, so they sort as the runs began.
+func NewRunID() string { return history.NewID(time.Now()) }
+
+// ValidRunID checks a run ID: the time to the millisecond in the form
+// 20261126T120000.123Z, '-', and 1 to 16 lowercase ASCII letters or
+// digits. The error matches ErrInvalidInput.
+func ValidRunID(id string) error { return history.ValidID(id) }

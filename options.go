@@ -34,6 +34,9 @@ type options struct {
 	baselineInstance string
 	batchSize        int
 	batchSizeSet     bool
+	retention        Retention
+	retentionSet     bool
+	run              string
 }
 
 // WithTarget sets the Target that turns a key into instances. Default:
@@ -94,3 +97,17 @@ func WithBaselineInstance(id string) Option { return func(o *options) { o.baseli
 func WithBatchSize(n int) Option {
 	return func(o *options) { o.batchSize, o.batchSizeSet = n, true }
 }
+
+// WithRetention sets how many runs of each key and kind the store keeps
+// (see Retention); Retention{} keeps them all. Runs and MaxAge must not be
+// negative; New refuses them. Default: DefaultRetention (the newest 30).
+func WithRetention(r Retention) Option {
+	return func(o *options) { o.retention, o.retentionSet = r, true }
+}
+
+// WithRun sets the run ID under which every baseline, collection and report
+// d stores is kept (see Run): the form of NewRunID's IDs, which New checks.
+// A run ID names one run: give each Diffy call its own (as a job server
+// does, with With). Default: a new ID for each call of Baseline, Collect,
+// Analyze, AnalyzeResults, AnalyzeFiles and Diff.
+func WithRun(id string) Option { return func(o *options) { o.run = id } }

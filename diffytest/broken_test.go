@@ -219,6 +219,32 @@ type brokenStore struct {
 	urlDecodesKeys bool // "%2e%2e%2fx" becomes "../x", and is refused
 	deleteKeeps    bool // Delete reports success and keeps the document
 	anonymousMiss  bool // Get of a missing key says "not found" and not what
+	infoNoPrefix   bool // ListInfo ignores its prefix
+	infoSizeOff    bool // ListInfo's sizes are one byte off
+}
+
+func (s *brokenStore) ListInfo(ctx context.Context, kind persist.Kind, prefix string) ([]persist.Info, error) {
+	if err := persist.CheckPrefix(prefix); err != nil {
+		return nil, err
+	}
+	keys, err := s.List(ctx, kind)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	infos := []persist.Info{}
+	for _, k := range keys {
+		if !strings.HasPrefix(k, prefix) && !s.infoNoPrefix {
+			continue
+		}
+		n := int64(len(s.docs[s.name(kind, k)]))
+		if s.infoSizeOff {
+			n++
+		}
+		infos = append(infos, persist.Info{Key: k, Size: n})
+	}
+	return infos, nil
 }
 
 func (s *brokenStore) Delete(ctx context.Context, kind persist.Kind, key string) error {
@@ -355,6 +381,8 @@ func TestCheckStoreCatches(t *testing.T) {
 		{"decodes keys", func() *brokenStore { return &brokenStore{urlDecodesKeys: true} }, []string{"valid-keys"}},
 		{"Delete keeps the document", func() *brokenStore { return &brokenStore{deleteKeeps: true} }, []string{"delete"}},
 		{"not found, but not what", func() *brokenStore { return &brokenStore{anonymousMiss: true} }, []string{"get-missing", "kinds-separate", "delete"}},
+		{"ListInfo ignores the prefix", func() *brokenStore { return &brokenStore{infoNoPrefix: true} }, []string{"list-info"}},
+		{"ListInfo sizes off", func() *brokenStore { return &brokenStore{infoSizeOff: true} }, []string{"list-info"}},
 	}
 	for _, c := range cases {
 		// In a bubble, the torn store's pause while half written is on the

@@ -61,6 +61,14 @@ import (
 //     can be deleted and put again), Delete of a missing document matches
 //     ErrNotFound and names the key, and of every invalid key
 //     ErrInvalidKey. Skipped for a Store without Delete.
+//   - list-info: for a Store with the optional persist.InfoLister
+//     capability, ListInfo with an empty prefix returns the keys List
+//     returns, sorted, each with the size of its document in bytes; with a
+//     prefix, exactly the keys that start with it (short and long keys
+//     alike, none for a prefix nothing starts with); a ModTime that is not
+//     zero does not go back when a key is overwritten; an invalid kind or
+//     prefix matches ErrInvalidKey, a cancelled context context.Canceled.
+//     Skipped for a Store without ListInfo.
 //
 // A call that panics, or does not return within HangTimeout, breaks the
 // rule that made it.
@@ -430,6 +438,7 @@ var storeRules = []rule[persist.Store]{
 		return nil
 	}},
 	{"delete", storeDeleteRule},
+	{"list-info", storeListInfoRule},
 }
 
 // storeDeleteRule is the rule of the optional persist.Deleter capability.
@@ -495,6 +504,120 @@ func storeDeleteRule(ctx context.Context, s persist.Store) error {
 		case !errors.Is(err, diffyerr.ErrInvalidKey):
 			errs = append(errs, fmt.Errorf("Delete of key %q returned %v, want an error matching ErrInvalidKey", k, err))
 		}
+	}
+	return errors.Join(errs...)
+}
+
+// storeListInfoRule is the rule of the optional persist.InfoLister
+// capability.
+func storeListInfoRule(ctx context.Context, s persist.Store) error {
+	il, ok := s.(persist.InfoLister)
+	if !ok {
+		return skip("the Store does not implement persist.InfoLister")
+	}
+	listInfo := func(ctx context.Context, kind persist.Kind, prefix string) ([]persist.Info, error) {
+		return call(fmt.Sprintf("ListInfo(%q, %q)", kind, prefix), func() ([]persist.Info, error) { return il.ListInfo(ctx, kind, prefix) })
+	}
+	long := strings.Repeat("p", 200)
+	docs := map[string][]byte{
+		"a": []byte(`{}`), "ab": []byte(`{"k":"ab"}`), "abc": []byte(`[1,2,3]`), "b": []byte(`{"k":"` + strings.Repeat("b", 5000) + `"}`),
+		"a@20261126T120000.000Z-x": []byte(`{"run":1}`), long + "-one": []byte(`{"long":1}`), long + "-two-" + strings.Repeat("t", 40): []byte(`{"long":2}`),
+		strings.Repeat("p", 150): []byte(`{"short":true}`),
+	}
+	for _, k := range slices.Sorted(maps.Keys(docs)) {
+		if err := put(ctx, s, persist.KindCollection, k, docs[k]); err != nil {
+			return fmt.Errorf("Put(collection, %q): %w", k, err)
+		}
+	}
+	if err := put(ctx, s, persist.KindBaseline, "a-baseline", []byte(`{}`)); err != nil {
+		return fmt.Errorf("Put(baseline, a-baseline): %w", err)
+	}
+	keys, err := list(ctx, s, persist.KindCollection)
+	if err != nil {
+		return fmt.Errorf("List: %w", err)
+	}
+	infos, err := listInfo(ctx, persist.KindCollection, "")
+	if err != nil {
+		return fmt.Errorf("ListInfo with no prefix: %w", err)
+	}
+	var got []string
+	for _, in := range infos {
+		got = append(got, in.Key)
+		if want := int64(len(docs[in.Key])); in.Size != want {
+			return fmt.Errorf("ListInfo says document %q has %d bytes; Put wrote %d", in.Key, in.Size, want)
+		}
+	}
+	if !slices.Equal(got, keys) {
+		return fmt.Errorf("ListInfo with no prefix returned keys %q; List returns %q", got, keys)
+	}
+	for _, c := range []struct {
+		prefix string
+		want   []string
+	}{
+		{"a", []string{"a", "a@20261126T120000.000Z-x", "ab", "abc"}},
+		{"ab", []string{"ab", "abc"}},
+		{"a@", []string{"a@20261126T120000.000Z-x"}},
+		{"abcd", nil},
+		{"zzz", nil},
+		{strings.Repeat("p", 100), []string{strings.Repeat("p", 150), long + "-one", long + "-two-" + strings.Repeat("t", 40)}},
+		{long, []string{long + "-one", long + "-two-" + strings.Repeat("t", 40)}},
+		{long + "-t", []string{long + "-two-" + strings.Repeat("t", 40)}},
+	} {
+		infos, err := listInfo(ctx, persist.KindCollection, c.prefix)
+		if err != nil {
+			return fmt.Errorf("ListInfo(collection, %.40q): %w", c.prefix, err)
+		}
+		var got []string
+		for _, in := range infos {
+			got = append(got, in.Key)
+		}
+		if !slices.Equal(got, c.want) {
+			return fmt.Errorf("ListInfo(collection, %.40q) returned keys %.300q, want %.300q", c.prefix, got, c.want)
+		}
+	}
+	// An overwrite does not go back in time.
+	before, err := listInfo(ctx, persist.KindCollection, "ab")
+	if err != nil {
+		return fmt.Errorf("ListInfo: %w", err)
+	}
+	if err := put(ctx, s, persist.KindCollection, "ab", []byte(`{"k":"ab","again":true}`)); err != nil {
+		return fmt.Errorf("Put(collection, ab) again: %w", err)
+	}
+	after, err := listInfo(ctx, persist.KindCollection, "ab")
+	if err != nil {
+		return fmt.Errorf("ListInfo: %w", err)
+	}
+	if len(before) < 1 || len(after) < 1 || after[0].Key != "ab" {
+		return fmt.Errorf("ListInfo(collection, ab) lost key ab on overwrite: %v", after)
+	}
+	if after[0].Size != int64(len(`{"k":"ab","again":true}`)) {
+		return fmt.Errorf("after an overwrite, ListInfo says %q has %d bytes, want %d", "ab", after[0].Size, len(`{"k":"ab","again":true}`))
+	}
+	if !after[0].ModTime.IsZero() && after[0].ModTime.Before(before[0].ModTime) {
+		return fmt.Errorf("after an overwrite, ListInfo's ModTime of %q went back from %v to %v", "ab", before[0].ModTime, after[0].ModTime)
+	}
+	var errs []error
+	for _, kind := range invalidKinds {
+		if _, err := listInfo(ctx, kind, ""); asCallError(err) != nil {
+			errs = append(errs, err)
+		} else if !errors.Is(err, diffyerr.ErrInvalidKey) {
+			errs = append(errs, fmt.Errorf("ListInfo(kind %q) returned %v, want an error matching ErrInvalidKey", kind, err))
+		}
+	}
+	for _, p := range []string{"a/b", "../", "a\\b", "a\x00", strings.Repeat("k", 256)} {
+		if _, err := listInfo(ctx, persist.KindCollection, p); asCallError(err) != nil {
+			errs = append(errs, err)
+		} else if !errors.Is(err, diffyerr.ErrInvalidKey) {
+			errs = append(errs, fmt.Errorf("ListInfo with prefix %.40q returned %v, want an error matching ErrInvalidKey", p, err))
+		}
+	}
+	if infos, err := listInfo(ctx, persist.KindAnalysis, ""); err != nil || len(infos) != 0 {
+		errs = append(errs, fmt.Errorf("ListInfo of a kind never written returned %v, %v; want an empty list and no error", infos, err))
+	}
+	if _, err := listInfo(cancelled(ctx), persist.KindCollection, ""); asCallError(err) != nil {
+		errs = append(errs, err)
+	} else if err := wantCanceled("ListInfo", err); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

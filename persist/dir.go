@@ -82,8 +82,9 @@ func DefaultDir() string {
 }
 
 var (
-	_ Store   = (*Dir)(nil)
-	_ Deleter = (*Dir)(nil)
+	_ Store      = (*Dir)(nil)
+	_ Deleter    = (*Dir)(nil)
+	_ InfoLister = (*Dir)(nil)
 )
 
 // Put stores doc under (kind, key), atomically (see Dir).
@@ -129,48 +130,105 @@ func (d *Dir) Get(ctx context.Context, kind Kind, key string) ([]byte, error) {
 // when there is none. Files that are not documents (temporary files, files
 // put there by hand without the .json suffix) are ignored.
 func (d *Dir) List(ctx context.Context, kind Kind) ([]string, error) {
-	if err := d.check(ctx, kind); err != nil {
+	keys := []string{}
+	err := d.walk(ctx, kind, "", func(key string, _ fs.DirEntry) error {
+		keys = append(keys, key)
+		return nil
+	})
+	if err != nil {
 		return nil, err
+	}
+	slices.Sort(keys)
+	return keys, nil
+}
+
+// ListInfo returns the Info of the documents under kind whose key starts
+// with prefix, sorted by key (see InfoLister): each file's size and
+// modification time. A file removed while it is listed is left out.
+func (d *Dir) ListInfo(ctx context.Context, kind Kind, prefix string) ([]Info, error) {
+	if err := CheckPrefix(prefix); err != nil {
+		return nil, err
+	}
+	infos := []Info{}
+	err := d.walk(ctx, kind, prefix, func(key string, e fs.DirEntry) error {
+		fi, err := e.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		infos = append(infos, Info{Key: key, Size: fi.Size(), ModTime: fi.ModTime()})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(infos, func(a, b Info) int { return strings.Compare(a.Key, b.Key) })
+	return infos, nil
+}
+
+// walk calls f with the key and directory entry of every document under
+// kind whose key starts with prefix, in no particular order. Only names
+// that are valid keys can have been written by Put: the others are not
+// documents.
+func (d *Dir) walk(ctx context.Context, kind Kind, prefix string, f func(key string, e fs.DirEntry) error) error {
+	if err := d.check(ctx, kind); err != nil {
+		return err
 	}
 	kdir := filepath.Join(d.Path, string(kind))
 	entries, err := os.ReadDir(kdir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return []string{}, nil
+		return nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store %s: list %s: %w", d.Path, kind, err)
+		return fmt.Errorf("store %s: list %s: %w", d.Path, kind, err)
 	}
-	keys := []string{}
+	visit := func(key string, e fs.DirEntry) error {
+		if !strings.HasPrefix(key, prefix) || ValidKey(key) != nil {
+			return nil
+		}
+		if err := f(key, e); err != nil {
+			return fmt.Errorf("store %s: list %s: %w", d.Path, kind, err)
+		}
+		return nil
+	}
 	for _, e := range entries {
 		name := e.Name()
 		switch {
 		case e.Type().IsRegular():
 			if key, ok := strings.CutSuffix(name, docExt); ok && key != "" && len(key) <= maxShortKey {
-				keys = append(keys, key)
+				if err := visit(key, e); err != nil {
+					return err
+				}
 			}
 		case e.IsDir():
 			head, ok := strings.CutSuffix(name, longExt)
 			if !ok || len(head) != longHead {
 				continue
 			}
+			// A long key starts with its head: skip the heads the prefix
+			// rules out without reading their directory.
+			if n := min(len(prefix), longHead); head[:n] != prefix[:n] {
+				continue
+			}
 			if err := ctx.Err(); err != nil {
-				return nil, err
+				return err
 			}
 			tails, err := os.ReadDir(filepath.Join(kdir, name))
 			if err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("store %s: list %s: %w", d.Path, kind, err)
+				return fmt.Errorf("store %s: list %s: %w", d.Path, kind, err)
 			}
 			for _, t := range tails {
 				if tail, ok := strings.CutSuffix(t.Name(), docExt); ok && tail != "" && t.Type().IsRegular() {
-					keys = append(keys, head+tail)
+					if err := visit(head+tail, t); err != nil {
+						return err
+					}
 				}
 			}
 		}
 	}
-	// Only names that are valid keys can have been written by Put.
-	keys = slices.DeleteFunc(keys, func(k string) bool { return ValidKey(k) != nil })
-	slices.Sort(keys)
-	return keys, nil
+	return nil
 }
 
 // Delete removes the document stored under (kind, key), or returns an error

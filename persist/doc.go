@@ -6,7 +6,14 @@
 // Dir keeps each document as the file <Path>/<kind>/<key>.json, written
 // atomically (temporary file, fsync, rename, fsync of the directory), files
 // 0600 and directories 0700. Stores that can remove a document also
-// implement the optional Deleter capability; Dir and Memory do.
+// implement the optional Deleter capability, and stores that can list
+// documents with their size and time, by key prefix, the optional
+// InfoLister; Dir, Memory and s3store.Store implement both.
+//
+// Package diffy keeps the history of a key in the kinds
+// "<kind>.history" (baseline.history, collection.history,
+// analysis.history), under the keys "<store key>@<run ID>", beside the
+// plain document of the newest run.
 //
 // # Defaults
 //

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/diffy-dfir/diffy/diffyerr"
 )
@@ -18,15 +20,22 @@ import (
 // not be copied after first use.
 type Memory struct {
 	mu   sync.RWMutex
-	docs map[Kind]map[string][]byte
+	docs map[Kind]map[string]memDoc
+}
+
+// memDoc is one document of a Memory and when it was put.
+type memDoc struct {
+	doc []byte
+	mod time.Time
 }
 
 // NewMemory returns an empty Memory.
 func NewMemory() *Memory { return &Memory{} }
 
 var (
-	_ Store   = (*Memory)(nil)
-	_ Deleter = (*Memory)(nil)
+	_ Store      = (*Memory)(nil)
+	_ Deleter    = (*Memory)(nil)
+	_ InfoLister = (*Memory)(nil)
 )
 
 // Put stores a copy of doc under (kind, key).
@@ -36,17 +45,18 @@ func (m *Memory) Put(ctx context.Context, kind Kind, key string, doc []byte) err
 	}
 	cp := make([]byte, len(doc))
 	copy(cp, doc)
+	now := time.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.docs == nil {
-		m.docs = make(map[Kind]map[string][]byte)
+		m.docs = make(map[Kind]map[string]memDoc)
 	}
 	byKey := m.docs[kind]
 	if byKey == nil {
-		byKey = make(map[string][]byte)
+		byKey = make(map[string]memDoc)
 		m.docs[kind] = byKey
 	}
-	byKey[key] = cp
+	byKey[key] = memDoc{cp, now}
 	return nil
 }
 
@@ -57,13 +67,13 @@ func (m *Memory) Get(ctx context.Context, kind Kind, key string) ([]byte, error)
 		return nil, err
 	}
 	m.mu.RLock()
-	doc, ok := m.docs[kind][key]
+	d, ok := m.docs[kind][key]
 	m.mu.RUnlock()
 	if !ok {
 		return nil, fmt.Errorf("memory store: no %s document %q: %w", kind, key, diffyerr.ErrNotFound)
 	}
-	cp := make([]byte, len(doc))
-	copy(cp, doc)
+	cp := make([]byte, len(d.doc))
+	copy(cp, d.doc)
 	return cp, nil
 }
 
@@ -78,6 +88,28 @@ func (m *Memory) List(ctx context.Context, kind Kind) ([]string, error) {
 	m.mu.RUnlock()
 	slices.Sort(keys)
 	return keys, nil
+}
+
+// ListInfo returns the Info of the documents under kind whose key starts
+// with prefix, sorted by key (see InfoLister); ModTime is when each was
+// put.
+func (m *Memory) ListInfo(ctx context.Context, kind Kind, prefix string) ([]Info, error) {
+	if err := checkKind(ctx, kind); err != nil {
+		return nil, err
+	}
+	if err := CheckPrefix(prefix); err != nil {
+		return nil, err
+	}
+	m.mu.RLock()
+	infos := []Info{}
+	for k, d := range m.docs[kind] {
+		if strings.HasPrefix(k, prefix) {
+			infos = append(infos, Info{Key: k, Size: int64(len(d.doc)), ModTime: d.mod})
+		}
+	}
+	m.mu.RUnlock()
+	slices.SortFunc(infos, func(a, b Info) int { return strings.Compare(a.Key, b.Key) })
+	return infos, nil
 }
 
 // Delete removes the document under (kind, key), or returns an error

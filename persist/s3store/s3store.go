@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/diffy-dfir/diffy/awsconfig"
 	"github.com/diffy-dfir/diffy/diffyerr"
@@ -38,8 +39,9 @@ type Store struct {
 }
 
 var (
-	_ persist.Store   = (*Store)(nil)
-	_ persist.Deleter = (*Store)(nil)
+	_ persist.Store      = (*Store)(nil)
+	_ persist.Deleter    = (*Store)(nil)
+	_ persist.InfoLister = (*Store)(nil)
 )
 
 // New returns a Store over client in bucket, under prefix ("" for the
@@ -137,12 +139,45 @@ func (s *Store) Get(ctx context.Context, kind persist.Kind, key string) ([]byte,
 // List returns the keys held for kind, sorted: the objects PREFIX/KIND/X.json
 // whose X is a valid key.
 func (s *Store) List(ctx context.Context, kind persist.Kind) ([]string, error) {
+	keys := []string{}
+	err := s.walk(ctx, kind, "", func(key string, _ types.Object) {
+		keys = append(keys, key)
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys), nil
+}
+
+// ListInfo returns the Info of the documents under kind whose key starts
+// with prefix, sorted by key (see persist.InfoLister), from one
+// ListObjectsV2 listing of PREFIX/KIND/<prefix>: each object's size and
+// LastModified.
+func (s *Store) ListInfo(ctx context.Context, kind persist.Kind, prefix string) ([]persist.Info, error) {
+	if err := persist.CheckPrefix(prefix); err != nil {
+		return nil, fmt.Errorf("s3store: %w", err)
+	}
+	infos := []persist.Info{}
+	err := s.walk(ctx, kind, prefix, func(key string, o types.Object) {
+		infos = append(infos, persist.Info{Key: key, Size: aws.ToInt64(o.Size), ModTime: aws.ToTime(o.LastModified)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(infos, func(a, b persist.Info) int { return strings.Compare(a.Key, b.Key) })
+	return slices.CompactFunc(infos, func(a, b persist.Info) bool { return a.Key == b.Key }), nil
+}
+
+// walk calls f with the key and object of every document under kind whose
+// key starts with prefix: the objects PREFIX/KIND/X.json whose X is a valid
+// key.
+func (s *Store) walk(ctx context.Context, kind persist.Kind, prefix string, f func(key string, o types.Object)) error {
 	if err := persist.ValidKey(string(kind)); err != nil {
-		return nil, fmt.Errorf("s3store: kind: %w", err)
+		return fmt.Errorf("s3store: kind: %w", err)
 	}
 	dir := s.prefix + string(kind) + "/"
-	keys := []string{}
-	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket), Prefix: aws.String(dir)})
+	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket), Prefix: aws.String(dir + prefix)})
 	pages := awsconfig.Pages{Op: "ListObjectsV2"}
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -150,17 +185,16 @@ func (s *Store) List(ctx context.Context, kind persist.Kind) ([]string, error) {
 			err = pages.Next(page.NextContinuationToken)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("s3store: list s3://%s/%s: %w", s.bucket, dir, err)
+			return fmt.Errorf("s3store: list s3://%s/%s: %w", s.bucket, dir+prefix, err)
 		}
 		for _, o := range page.Contents {
 			name, ok := strings.CutSuffix(strings.TrimPrefix(aws.ToString(o.Key), dir), ".json")
-			if ok && persist.ValidKey(name) == nil {
-				keys = append(keys, name)
+			if ok && strings.HasPrefix(name, prefix) && persist.ValidKey(name) == nil {
+				f(name, o)
 			}
 		}
 	}
-	slices.Sort(keys)
-	return slices.Compact(keys), nil
+	return nil
 }
 
 // Delete removes the document under (kind, key). S3's DeleteObject does
