@@ -52,7 +52,8 @@
 //
 //   - FamilyRoles: 2 to 5 roles of a catalog (web behind nginx and pm2, a
 //     JVM api, celery workers, redis, an envoy gateway, pgbouncer), shares
-//     from a flat Dirichlet floored at 4%; off, one role.
+//     from a flat Dirichlet floored at 4%, at least 2 hosts a role; off,
+//     one role.
 //   - FamilySplay: 2 to 4 crontab lines of configuration management with
 //     a schedule drawn from the host's name (fqdn_rand): by the minute (60
 //     variants), twice or four times an hour (30, 15), daily in a window

@@ -279,8 +279,16 @@ func (g *hostGen) plantModule(r *rand.Rand) {
 		name = pickOne(r, "nf_", "ipt_", "hid_", "snd_", "ip6_", "usb_", "vmw_", "xt_", "crc_") + randLetters(r, 3+r.IntN(5))
 	}
 	m := modLine{name, 16384 + 4096*r.IntN(24), "-"}
-	g.mods = append(g.mods, m)
-	g.plantedMod = append(g.plantedMod, len(g.mods)-1)
+	// Loaded some time after boot: modules loaded on demand since (by
+	// the families' software) may come after it in the load order.
+	at := len(g.mods) - r.IntN(min(len(g.pkgModules), 6)+1)
+	g.mods = slices.Insert(g.mods, at, m)
+	for i := range g.plantedMod {
+		if g.plantedMod[i] >= at {
+			g.plantedMod[i]++
+		}
+	}
+	g.plantedMod = append(g.plantedMod, at)
 }
 
 func (g *hostGen) plantUID0(r *rand.Rand) {

@@ -134,6 +134,20 @@ func normalize(w []float64, floor float64) []float64 {
 func (s *Sim) assignRoles() []uint8 {
 	n := s.cfg.Hosts
 	counts := apportion(s.p.roleShares, n)
+	// A role is a kind of host, more than one: a role the shares leave
+	// with fewer than 2 hosts takes them from the largest.
+	for i := range counts {
+		for counts[i] < 2 && n >= 2*len(counts) {
+			big := 0
+			for j := range counts {
+				if counts[j] > counts[big] {
+					big = j
+				}
+			}
+			counts[big]--
+			counts[i]++
+		}
+	}
 	roles := make([]uint8, 0, n)
 	for i, c := range counts {
 		for range c {
