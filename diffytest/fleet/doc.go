@@ -170,7 +170,9 @@
 // a host's Results without building maps, WriteDir writes one file per
 // host on every core. Host i is a function of (Seed, i) alone: hosts can
 // be generated in any order; and each family draws from its own stream,
-// so that switching one off leaves the others' draws as they were.
+// so that switching one off leaves the others' draws as they were (but
+// what depends on a host's role, which changes without FamilyRoles, and a
+// booting host's services, which FamilyBoot holds back).
 //
 // # Scoring an analyzer
 //

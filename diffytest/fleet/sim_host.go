@@ -429,7 +429,12 @@ func (g *hostGen) kernelThreads() {
 	g.used[1] = true
 	g.bootPid = 1
 	g.kthreadd = g.spawn(g.nextBootPid(r, 0), "kthreadd", "", "", 0, 0, g.boot)
+	// A kernel thread's name is cut at 15 bytes like any process's
+	// ("jbd2/nvme0n1p1-"); only workers' names carry their workqueue.
 	kt := func(name string) {
+		if !strings.HasPrefix(name, "kworker/") {
+			name = comm(name)
+		}
 		g.spawn(g.nextBootPid(r, 2), name, "", "", 0, g.kthreadd.pid, g.boot)
 	}
 	for _, name := range g.img.kernel.early {
