@@ -3,6 +3,8 @@ package awsconfig
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // Defaults of Options and Retryer.
@@ -55,21 +58,56 @@ type Options struct {
 	// MaxAttempts is how many times a call is tried; default
 	// DefaultMaxAttempts.
 	MaxAttempts int
-	// AttemptTimeout bounds one HTTP attempt; default
-	// DefaultAttemptTimeout.
+	// ConnectTimeout bounds the connection to an endpoint; default
+	// DefaultConnectTimeout.
+	ConnectTimeout time.Duration
+	// FirstByteTimeout bounds the wait for the first byte of an answer
+	// (its headers) once the request is sent; default
+	// DefaultFirstByteTimeout.
+	FirstByteTimeout time.Duration
+	// AttemptTimeout bounds one HTTP attempt, answer body included;
+	// default DefaultAttemptTimeout.
 	AttemptTimeout time.Duration
+	// CallTimeout bounds a whole call, its retries and the waits between
+	// them included (a caller's earlier deadline is kept); default
+	// DefaultCallTimeout.
+	CallTimeout time.Duration
+	// MaxNoAnswerAttempts is how many attempts of a call may get no
+	// answer (no connection, or no first byte in time) before the call
+	// gives up; default DefaultMaxNoAnswerAttempts.
+	MaxNoAnswerAttempts int
+}
+
+// deadlines returns o's deadlines, defaults filled.
+func (o Options) deadlines() deadlines {
+	d := deadlines{connect: o.ConnectTimeout, firstByte: o.FirstByteTimeout, attempt: o.AttemptTimeout,
+		call: o.CallTimeout, maxNoAnswer: o.MaxNoAnswerAttempts}
+	for _, f := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&d.connect, DefaultConnectTimeout}, {&d.firstByte, DefaultFirstByteTimeout}, {&d.attempt, DefaultAttemptTimeout}, {&d.call, DefaultCallTimeout}} {
+		if *f.v <= 0 {
+			*f.v = f.def
+		}
+	}
+	if d.maxNoAnswer <= 0 {
+		d.maxNoAnswer = DefaultMaxNoAnswerAttempts
+	}
+	return d
 }
 
 // Load returns the AWS configuration described by o: the default credential
 // chain (or o.Credentials), o.Region and o.Profile, the role o.RoleARN
-// assumed when set, and the retry policy of Retryer.
+// assumed when set, the retry policy of Retryer, and the deadlines of o
+// on every call of every client made from it (see the package doc).
 func Load(ctx context.Context, o Options) (aws.Config, error) {
-	if o.AttemptTimeout <= 0 {
-		o.AttemptTimeout = DefaultAttemptTimeout
-	}
+	d := o.deadlines()
 	opts := []func(*config.LoadOptions) error{
 		config.WithRetryer(Retryer(o.MaxAttempts)),
-		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(o.AttemptTimeout)),
+		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(d.attempt).
+			WithDialerOptions(func(nd *net.Dialer) { nd.Timeout = d.connect }).
+			WithTransportOptions(func(tr *http.Transport) { tr.ResponseHeaderTimeout = d.firstByte })),
+		config.WithAPIOptions([]func(*middleware.Stack) error{deadlineMiddleware(d)}),
 	}
 	if o.Region != "" {
 		opts = append(opts, config.WithRegion(o.Region))
@@ -130,6 +168,9 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 // requests/s per operation this took the run from 1.26x–1.39x of the floor
 // to 1.01x–1.07x (bench/README.md).
 //
+// A call made with Load's configuration also stops retrying once
+// MaxNoAnswerAttempts of its attempts got no answer (see Options).
+//
 // Each call of the returned function makes a new retryer, so each client
 // (and with it each adaptive token bucket) has its own.
 func Retryer(maxAttempts int) func() aws.Retryer {
@@ -174,7 +215,8 @@ func newCongestionRetryer(opts ...func(*retry.AdaptiveModeOptions)) *congestionR
 
 // GetAttemptToken waits for the adaptive mode's token and numbers the
 // attempt; its release function tells the adaptive mode of a throttle only
-// when it starts a new congestion event.
+// when it starts a new congestion event, and the call (when made with
+// Load's configuration) whether the attempt got an answer.
 func (c *congestionRetryer) GetAttemptToken(ctx context.Context) (func(error) error, error) {
 	release, err := c.AdaptiveMode.GetAttemptToken(ctx)
 	if err != nil {
@@ -184,12 +226,28 @@ func (c *congestionRetryer) GetAttemptToken(ctx context.Context) (func(error) er
 	c.started++
 	mine := c.started
 	c.mu.Unlock()
+	st := callStateOf(ctx)
+	if st != nil {
+		st.attempts.Add(1)
+	}
 	return func(opErr error) error {
+		if opErr != nil && st != nil {
+			st.attempted(ctx, opErr)
+		}
 		if opErr != nil && c.isThrottle.IsErrorThrottle(opErr) == aws.TrueTernary && !c.newEvent(mine) {
 			opErr = sameEvent{opErr}
 		}
 		return release(opErr)
 	}, nil
+}
+
+// GetRetryToken refuses a retry to a call whose attempts got no answer
+// MaxNoAnswerAttempts times; other retries are the adaptive mode's.
+func (c *congestionRetryer) GetRetryToken(ctx context.Context, opErr error) (func(error) error, error) {
+	if st := callStateOf(ctx); st != nil && st.gaveUp() {
+		return nil, fmt.Errorf("%d attempts got no answer (MaxNoAnswerAttempts)", st.d.maxNoAnswer)
+	}
+	return c.AdaptiveMode.GetRetryToken(ctx, opErr)
 }
 
 // newEvent reports whether a throttled answer to the attempt numbered n

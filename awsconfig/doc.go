@@ -24,9 +24,16 @@
 //     answers to calls that were in flight together count as one).
 //     DefaultMaxAttempts attempts, backoff capped at DefaultMaxBackoff, and
 //     no retry quota (see Retryer for why).
-//   - Each HTTP attempt is bounded by DefaultAttemptTimeout, so a response
-//     that never comes is an attempt that failed and is retried, not a run
-//     that hangs.
+//   - Deadlines, on every call of every client made from Load's
+//     configuration: the connection within DefaultConnectTimeout, the
+//     answer's first byte within DefaultFirstByteTimeout, each attempt
+//     (body included) within DefaultAttemptTimeout, and the whole call,
+//     retries included, within DefaultCallTimeout (a caller's earlier
+//     deadline is kept). An attempt that gets no answer (refused, no
+//     connection, no first byte) is retried by the SDK like any other,
+//     but after DefaultMaxNoAnswerAttempts of them the call gives up: an
+//     endpoint that is down fails in seconds, not after the dozen attempts
+//     throttling needs. Each is an Options field.
 //
 // # Errors
 //
@@ -34,6 +41,13 @@
 // shared config file that cannot be read, wrapped with what was being
 // loaded. Missing credentials are not an error of Load: the SDK looks them
 // up at the first call, whose error then says so.
+//
+// A call that got no answer, or no final answer within CallTimeout,
+// returns a *NoAnswerError (wrapped in the SDK's operation error) that
+// names the endpoint, what timed out and how many attempts were made:
+// "operation error EC2: DescribeInstances, no answer from
+// https://ec2.us-east-1.amazonaws.com after 3 attempts: no first byte
+// within 20s (FirstByteTimeout)".
 //
 // Pages is the check every paginated listing of Diffy's AWS plugins makes
 // of its answers' NextToken: a token repeated on two pages in a row, or

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/diffy-dfir/diffy/diffyerr"
+	"github.com/diffy-dfir/diffy/internal/fsync"
 )
 
 // File and directory modes of a Dir. Baselines and collections are
@@ -55,6 +56,15 @@ const (
 // rename wins. Files are created 0600 and directories 0700 (Dir chmods what
 // it creates, whatever the umask); an existing Path keeps its mode.
 //
+// Another user must not be able to change what a Dir reads or writes: a
+// store root or kind folder that is a symbolic link, belongs to another
+// user, or is writable by others (by its group, unless it is the user's
+// private group), and a folder above the root that belongs to a user
+// other than root and this one or that others may write to without the
+// sticky bit, are refused with an *UnsafeFolderError (matching
+// diffyerr.ErrInvalidInput) naming the folder and the fix, before any
+// document is read or written. (On Windows only links are refused.)
+//
 // Create a Dir with NewDir or as &Dir{Path: p}. A Dir is safe for
 // concurrent use, also by several processes sharing Path. It does not
 // follow the case rules of case-insensitive file systems: there, keys that
@@ -97,6 +107,11 @@ func (d *Dir) Put(ctx context.Context, kind Kind, key string, doc []byte) error 
 	// that key's directory; make it again once.
 	for try := 0; ; try++ {
 		if err = d.mkdirs(dir); err == nil {
+			// Again: a folder another user made first, between the check
+			// and mkdirs, is theirs.
+			err = d.checkFolders(kind)
+		}
+		if err == nil {
 			err = writeAtomic(ctx, dir, name, doc)
 		}
 		if err == nil || try == 1 || !errors.Is(err, fs.ErrNotExist) {
@@ -245,7 +260,7 @@ func (d *Dir) Delete(ctx context.Context, kind Kind, key string) error {
 	if err != nil {
 		return fmt.Errorf("store %s: delete %s/%s: %w", d.Path, kind, key, err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := fsync.Dir(dir); err != nil {
 		return fmt.Errorf("store %s: delete %s/%s: %w", d.Path, kind, key, err)
 	}
 	if len(key) > maxShortKey {
@@ -256,13 +271,17 @@ func (d *Dir) Delete(ctx context.Context, kind Kind, key string) error {
 	return nil
 }
 
-// check refuses a cancelled ctx, an empty Path and an invalid kind.
+// check refuses a cancelled ctx, an empty Path, an invalid kind, and a
+// store whose folders another user could change (checkFolders).
 func (d *Dir) check(ctx context.Context, kind Kind) error {
 	if err := checkKind(ctx, kind); err != nil {
 		return err
 	}
 	if d == nil || d.Path == "" {
 		return fmt.Errorf("persist.Dir has no Path: %w", diffyerr.ErrInvalidInput)
+	}
+	if err := d.checkFolders(kind); err != nil {
+		return fmt.Errorf("store %s: %w", d.Path, err)
 	}
 	return nil
 }
@@ -354,5 +373,5 @@ func writeAtomic(ctx context.Context, dir, name string, doc []byte) (err error) 
 	if err = os.Rename(tmp, filepath.Join(dir, name)); err != nil {
 		return err
 	}
-	return syncDir(dir)
+	return fsync.Dir(dir)
 }

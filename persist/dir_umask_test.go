@@ -17,8 +17,11 @@ import (
 // umask is process-wide, so this test does not run in parallel.
 func TestDirModesWhateverTheUmask(t *testing.T) {
 	for _, mask := range []int{0, 0o022, 0o277} {
-		old := syscall.Umask(mask)
+		// The temporary folder first, with the usual umask: made under
+		// umask 0 it would be writable by everyone, and Dir refuses a
+		// store below such a folder.
 		root := filepath.Join(t.TempDir(), "new", "store")
+		old := syscall.Umask(mask)
 		err := persist.NewDir(root).Put(context.Background(), persist.KindBaseline, "k", []byte("x"))
 		syscall.Umask(old)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/diffy-dfir/diffy/analyze"
+	"github.com/diffy-dfir/diffy/internal/fsync"
 	"github.com/diffy-dfir/diffy/render"
 )
 
@@ -89,8 +90,9 @@ func WriteReport(path string, r *analyze.Report, write ReportWriter, stdout io.W
 }
 
 // WriteFile writes data to path through a temporary file in the same
-// directory, synced and renamed over path, so that path holds the old
-// content or the new, never a part. The file is 0600: reports are incident
+// directory, synced and renamed over path, then syncs the directory, so
+// that path holds the old content or the new, never a part, and the new
+// once WriteFile returned, even after a crash. The file is 0600: reports are incident
 // evidence.
 func WriteFile(path string, data []byte) (err error) {
 	dir := filepath.Dir(path)
@@ -119,5 +121,14 @@ func WriteFile(path string, data []byte) (err error) {
 	if err := os.Rename(f.Name(), path); err != nil {
 		return fmt.Errorf("-o %s: %w", path, err)
 	}
+	// The rename is in the folder's entries: flush them too, or a crash
+	// now could leave the old file (or none) after the CLI said it wrote
+	// the new one.
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("-o %s: flushing %s: %w", path, dir, err)
+	}
 	return nil
 }
+
+// syncDir is fsync.Dir; tests replace it to see when it is called.
+var syncDir = fsync.Dir

@@ -1,0 +1,183 @@
+//go:build unix
+
+package persist_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/diffy-dfir/diffy/diffyerr"
+	"github.com/diffy-dfir/diffy/persist"
+)
+
+// refusedAll checks that Put, Get and List of d all fail with an
+// UnsafeFolderError naming path and containing problem.
+func refusedAll(t *testing.T, d *persist.Dir, path, problem string) {
+	t.Helper()
+	ctx := context.Background()
+	check := func(op string, err error) {
+		t.Helper()
+		var uf *persist.UnsafeFolderError
+		if !errors.As(err, &uf) || !errors.Is(err, diffyerr.ErrInvalidInput) || uf.Path != path ||
+			!strings.Contains(err.Error(), problem) || uf.Fix == "" {
+			t.Errorf("%s: %v, want an UnsafeFolderError naming %s: %q", op, err, path, problem)
+		}
+	}
+	check("Put", d.Put(ctx, persist.KindBaseline, "web", []byte(`{"mine":true}`)))
+	_, err := d.Get(ctx, persist.KindBaseline, "web")
+	check("Get", err)
+	_, err = d.List(ctx, persist.KindBaseline)
+	check("List", err)
+}
+
+// planted writes the document an attacker put in place of a baseline.
+func planted(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "web.json"), []byte(`{"attacker":true}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDirRefusesLinks: a kind folder, or the store root, that is a
+// symbolic link (to a folder of someone else's, say) is refused before
+// anything is read from it or written to it. Before, Dir followed the
+// link and read the attacker's baseline.
+func TestDirRefusesLinks(t *testing.T) {
+	base := t.TempDir()
+	evil := filepath.Join(base, "evil")
+	planted(t, filepath.Join(evil, "baseline"))
+
+	root := filepath.Join(base, "store")
+	if err := os.Mkdir(root, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(evil, "baseline"), filepath.Join(root, "baseline")); err != nil {
+		t.Fatal(err)
+	}
+	refusedAll(t, persist.NewDir(root), filepath.Join(root, "baseline"), "is a symbolic link")
+
+	linked := filepath.Join(base, "linked-store")
+	if err := os.Symlink(evil, linked); err != nil {
+		t.Fatal(err)
+	}
+	refusedAll(t, persist.NewDir(linked), linked, "is a symbolic link")
+	if b, _ := os.ReadFile(filepath.Join(evil, "baseline", "web.json")); string(b) != `{"attacker":true}` {
+		t.Errorf("the link's target was written to: %s", b)
+	}
+}
+
+// TestDirRefusesOpenFolders: a store root or kind folder that others may
+// write to is refused, the error saying how to close it.
+func TestDirRefusesOpenFolders(t *testing.T) {
+	for _, c := range []struct {
+		name, folder string
+		mode         os.FileMode
+	}{
+		{"root open to everyone", "", 0o777},
+		{"root writable by others", "", 0o703},
+		{"kind folder open to everyone", "baseline", 0o777},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := filepath.Join(t.TempDir(), "store")
+			d := persist.NewDir(root)
+			if err := d.Put(context.Background(), persist.KindBaseline, "web", []byte(`{}`)); err != nil {
+				t.Fatal(err)
+			}
+			folder := filepath.Join(root, c.folder)
+			if err := os.Chmod(folder, c.mode); err != nil {
+				t.Fatal(err)
+			}
+			defer os.Chmod(folder, 0o700)
+			refusedAll(t, d, filepath.Clean(folder), "is writable by other users")
+		})
+	}
+}
+
+// TestDirRefusesOtherUsers (as root, the attack of issue 10.9): another
+// user who owns the store or its kind folder, or a world-writable store
+// in which they replaced a baseline, is refused; so is a store below a
+// folder they own.
+func TestDirRefusesOtherUsers(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root, to give folders to another user")
+	}
+	const nobody = 65534
+	t.Run("kind folder of another user", func(t *testing.T) {
+		root := filepath.Join(t.TempDir(), "store")
+		planted(t, filepath.Join(root, "baseline"))
+		os.Chmod(root, 0o700)
+		os.Chmod(filepath.Join(root, "baseline"), 0o700)
+		if err := os.Chown(filepath.Join(root, "baseline"), nobody, nobody); err != nil {
+			t.Fatal(err)
+		}
+		refusedAll(t, persist.NewDir(root), filepath.Join(root, "baseline"), "belongs to user 65534")
+	})
+	t.Run("baseline replaced in a world-writable store", func(t *testing.T) {
+		root := filepath.Join(t.TempDir(), "store")
+		d := persist.NewDir(root)
+		if err := d.Put(context.Background(), persist.KindBaseline, "web", []byte(`{"mine":true}`)); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(root, 0o777)
+		os.Chmod(filepath.Join(root, "baseline"), 0o777)
+		// What the other user does: replace the document with theirs.
+		p := filepath.Join(root, "baseline", "web.json")
+		os.Remove(p)
+		planted(t, filepath.Dir(p))
+		os.Chown(p, nobody, nobody)
+		if doc, err := d.Get(context.Background(), persist.KindBaseline, "web"); err == nil {
+			t.Fatalf("read %s from a store anyone could write to", doc)
+		}
+		refusedAll(t, d, root, "is writable by other users")
+	})
+	t.Run("store below another user's folder", func(t *testing.T) {
+		theirs := filepath.Join(t.TempDir(), "theirs")
+		if err := os.Mkdir(theirs, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(theirs, nobody, nobody); err != nil {
+			t.Fatal(err)
+		}
+		refusedAll(t, persist.NewDir(filepath.Join(theirs, "store")), theirs, "(above the store) belongs to user 65534")
+	})
+}
+
+// TestDirAboveTheStore: a store below a folder anyone may write to is
+// refused (anyone could rename the store and put theirs in its place),
+// unless that folder has the sticky bit, as /tmp has.
+func TestDirAboveTheStore(t *testing.T) {
+	shared := filepath.Join(t.TempDir(), "shared")
+	if err := os.Mkdir(shared, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(shared, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	refusedAll(t, persist.NewDir(filepath.Join(shared, "store")), shared, "(above the store) is writable by other users")
+	if err := os.Chmod(shared, 0o777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	d := persist.NewDir(filepath.Join(shared, "store"))
+	if err := d.Put(context.Background(), persist.KindBaseline, "web", []byte(`{}`)); err != nil {
+		t.Fatalf("below a sticky folder: %v", err)
+	}
+	// Reached through a link of this user's, the folders it leads to are
+	// checked.
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(shared, link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := persist.NewDir(filepath.Join(link, "store")).Get(context.Background(), persist.KindBaseline, "web"); err != nil {
+		t.Fatalf("through a link to a sticky folder: %v", err)
+	}
+	os.Chmod(shared, 0o777)
+	refusedAll(t, persist.NewDir(filepath.Join(link, "store")), shared, "(above the store) is writable by other users")
+	os.Chmod(shared, 0o700)
+}
