@@ -12,9 +12,8 @@ import (
 // TestCollectorSuite runs the diffytest Collector suite on the collector
 // in both modes, with the real SSM and S3 clients against awsfake.
 // Failing are instances EC2 knows and SSM does not manage, plus an ID
-// nobody knows. The suite's cancelled-mid-run rule needs a command that
-// hangs, which the fake's shell cannot run (TestCancel covers it with
-// invocations that run for an hour).
+// nobody knows. The cancelled-mid-run rule's command sleeps for an hour
+// (on the fake's clock: its invocations stay InProgress).
 func TestCollectorSuite(t *testing.T) {
 	for _, bucket := range []string{"", "diffy-suite"} {
 		name := "api"
@@ -33,6 +32,7 @@ func TestCollectorSuite(t *testing.T) {
 					// Small queries, whose output fits in API mode too.
 					Commands: []payload.Command{payload.StandardPack()[2], payload.StandardPack()[5]},
 					Failing:  []target.Instance{{ID: "i-0000000000000dead"}},
+					Hang:     &payload.Command{ID: "hang", Shell: "sleep 3600"},
 				}
 				for _, in := range e.fleet.Instances() {
 					if unmanaged[in.ID] {

@@ -28,42 +28,51 @@
 // # Running commands
 //
 // SendCommand runs only the AWS-RunShellScript document. Its commands
-// parameter (a list of lines, joined with newlines) is interpreted by a
-// tiny shell, once per invocation, against the simulated host. The subset:
+// parameter (a list of lines, joined with newlines) is parsed as POSIX sh
+// and run by mvdan.cc/sh/v3's interpreter against the simulated host, so
+// the whole language works (pipes, command substitution, functions,
+// loops, redirections, traps). No command of the test machine ever runs:
+// every command that is not a shell builtin is one of Tools, which the
+// fake implements itself (tools.go) on the host's own file system, and
+// anything else is "NAME: command not found" with status 127. The tools:
 //
-//   - words with '...' and "..." quoting and backslash escapes; $?, $NAME
-//     and ${NAME} expansion (no field splitting, no globbing);
-//     NAME=value assignments;
-//   - lists with ;, newlines, && and ||; ! negation; if/then/elif/else/fi;
-//     { ...; } groups and ( ... ) subshells; # comments; set -e (and
-//     set +e);
-//   - redirections >/dev/null, 2>/dev/null, &>/dev/null, >&2, 1>&2, 2>&1
-//     (no files);
-//   - builtins echo (-n, -e), printf (%s, %d, %b, %%, backslash escapes),
-//     true, false, :, exit N, set, command -v / which / type, and
-//     sh -c SCRIPT / bash -c SCRIPT;
 //   - osqueryi [--flags] --json SQL: when SQL is one of
 //     payload.StandardPack()'s queries (compared after normalizing case and
 //     white space), it prints the host's Output for that command ID;
 //     other SQL is answered by a QueryHost, or prints an error on stderr
-//     and exits 1.
+//     and exits 1;
+//   - sh -c / bash -c (a child interpreter on the same host); gzip (-c,
+//     -d), base64 (-w, -d), sha256sum; curl (-fsS, --max-time, -o) and
+//     wget (-q, -T, -O), which GET loopback URLs only; sleep and timeout,
+//     which never wait in real time but make the invocation run that much
+//     longer on the fake's clock (a script that sleeps an hour stays
+//     InProgress until its executionTimeout, or a CancelCommand);
+//   - cat, head, tail, cut, tr, wc, dirname, basename, mkdir (-p, -m),
+//     rmdir, mktemp (-d, -p), rm, mv, cp, ln -s, touch, chmod (octal),
+//     chown, stat -c (%a %u %U %s %n %F), id, uname, tee, ls, readlink,
+//     env, and echo, printf, test, [, true, false from /usr/bin.
 //
-// Anything else (an unknown command, test or [, pipes, loops, functions,
-// command substitution, files)
-// fails the way sh does: "...: line N: NAME: command not found" on stderr
-// and status 127, or a syntax error with status 2. So the scripts of
-// payload.OsqueryShell, and several of them framed between echoed marker
-// lines, run as on a real host; on a host without osqueryi, `command -v
-// osqueryi` fails and the script prints its own message with status 127.
+// Each host has its own file system: a shared read-only Linux image (/tmp
+// and /var/tmp world-writable and sticky, the tools in /usr/bin, /bin a
+// link to it) and the host's own changes, kept across its invocations
+// (a downloaded osquery executable stays cached). Scripts run as root
+// (uid 0); a file of another uid is someone else's for the shell's -O
+// test, so a hostile local user's files can be planted in tests.
+// Instance.Without removes tools from a host (say gzip or curl), NoOsquery
+// removes osqueryi; a file whose content is OsqueryExecutable runs as
+// osqueryi, which is what payload.OsqueryFetch can download.
 //
 // Each invocation of a command is Pending, then InProgress for RunTime,
 // then final; a command's invocations run MaxConcurrency at a time.
 // Statuses: Success; Failed with the script's non-zero ResponseCode;
 // TimedOut (ExecutionTimedOut) after executionTimeout; Cancelled after
 // CancelCommand; Failed with StatusDetails Undeliverable or Terminated
-// (ResponseCode -1). The script runs once when the invocation becomes
-// final (for its exit status, its plugin Output and its S3 objects) and
-// again whenever GetCommandInvocation asks for its output: only the plugin
+// (ResponseCode -1). The script runs once when the invocation would be
+// final (for how long it sleeps, which may keep it InProgress longer),
+// once when it is (for its exit status, its plugin Output and its S3
+// objects) and again whenever GetCommandInvocation asks for its output:
+// scripts are expected to print the same output each time (a cached
+// download is not downloaded again); only the plugin
 // Output (at most 2,500 bytes) is kept per invocation, so 10,000 instances
 // cost little memory.
 //

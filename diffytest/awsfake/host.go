@@ -156,6 +156,10 @@ type Instance struct {
 	Unmanaged bool
 	// NoOsquery: osqueryi is not installed on the instance.
 	NoOsquery bool
+	// Without lists tools of Tools that are not installed on the
+	// instance either (say "gzip", "base64" or "curl"): the scripts
+	// find no such command.
+	Without []string
 	// InstanceType is the EC2 instance type; "m5.large" when empty.
 	InstanceType string
 	// AvailabilityZone is the placement; the server's region plus "a"
@@ -282,6 +286,9 @@ type instance struct {
 	// nanoseconds; 0 while it does.
 	agentLostAt atomic.Int64
 	bigOutput   int
+	// fs is the instance's file system, which its scripts see and
+	// change.
+	fs          *hostFS
 	reservation string
 	index       int
 }
@@ -329,7 +336,7 @@ func (in *instance) managed(t time.Time) bool {
 // hostRun is an instance seen by the shell of one command.
 type hostRun struct{ in *instance }
 
-func (h hostRun) hasOsquery() bool { return !h.in.NoOsquery && !h.in.has(FaultNoOsquery) }
+func (h hostRun) files() *hostFS { return h.in.fs }
 
 func (h hostRun) osquery(sql string) ([]byte, string, int) {
 	id, ok := standardQueryID(sql)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -84,6 +85,8 @@ type Server struct {
 
 	ssm ssmState
 	s3  *s3State
+	// hostHTTP is the HTTP client of the hosts' curl and wget.
+	hostHTTP *http.Client
 }
 
 // New starts the three endpoints. Close stops them. It returns an error
@@ -105,6 +108,7 @@ func New(opts Options) (*Server, error) {
 		opts:         opts,
 		byID:         make(map[string]*instance, len(opts.Instances)),
 		serviceCalls: map[string]*atomic.Int64{"ssm": {}, "ec2": {}, "s3": {}},
+		hostHTTP:     &http.Client{Timeout: scriptTimeout},
 	}
 	for i, in := range opts.Instances {
 		id := in.Instance.ID
@@ -135,6 +139,11 @@ func New(opts Options) (*Server, error) {
 		if st.has(FaultBigOutput) {
 			st.bigOutput = opts.Faults.BigOutputBytes
 		}
+		without := slices.Clone(in.Without)
+		if in.NoOsquery || st.has(FaultNoOsquery) {
+			without = append(without, "osqueryi")
+		}
+		st.fs = newHostFS(without, s.now)
 		st.reservation = "r-" + strings.TrimPrefix(id, "i-")
 		s.byID[id] = st
 		s.instances = append(s.instances, st)

@@ -1,18 +1,37 @@
 package awsfake
 
 import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/diffy-dfir/diffy/collect"
 	"github.com/diffy-dfir/diffy/payload"
 )
 
-// fakeShellHost answers osqueryi with one row per standard query.
-type fakeShellHost struct{ osq bool }
+// fakeShellHost answers osqueryi with one row per standard query, on a
+// file system of its own.
+type fakeShellHost struct{ fs *hostFS }
 
-func (h fakeShellHost) hasOsquery() bool { return h.osq }
+func newFakeHost(osq bool, without ...string) fakeShellHost {
+	if !osq {
+		without = append(without, "osqueryi")
+	}
+	return fakeShellHost{newHostFS(without, time.Now)}
+}
+
+func (h fakeShellHost) files() *hostFS { return h.fs }
 
 func (h fakeShellHost) osquery(sql string) ([]byte, string, int) {
 	id, ok := standardQueryID(sql)
@@ -22,15 +41,28 @@ func (h fakeShellHost) osquery(sql string) ([]byte, string, int) {
 	return OsqueryJSON([]collect.Row{{"id": id}}), "", 0
 }
 
+func runOn(t testing.TB, h fakeShellHost, src string, env shellEnv) (stdout, stderr string, status int, slept time.Duration) {
+	t.Helper()
+	o, e, st, sl := runScript(context.Background(), parseScript(src), h, env, "_script.sh")
+	return string(o), string(e), st, sl
+}
+
 func TestShell(t *testing.T) {
 	pack := payload.StandardPack()
+	zipped := func(s string) string {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		zw.Write([]byte(s))
+		zw.Close()
+		return base64.StdEncoding.EncodeToString(b.Bytes())
+	}
 	cases := []struct {
-		name, script     string
-		osq              bool
-		stdout, errSub   string
-		status           int
-		stdoutContains   string
-		noStdoutContains string
+		name, script   string
+		osq            bool
+		without        []string
+		stdout, errSub string
+		status         int
+		stdoutContains string
 	}{
 		{name: "echo", script: "echo hello   world\necho -n a; echo b", osq: true, stdout: "hello world\nab\n"},
 		{name: "quotes", script: `echo 'a  b' "c \"d\" $?" \$x`, osq: true, stdout: "a  b c \"d\" 0 $x\n"},
@@ -49,43 +81,105 @@ func TestShell(t *testing.T) {
 		{name: "osquery missing", script: pack[1].Shell, osq: false, status: payload.ExitNoOsquery, errSub: "osqueryi not found on this host"},
 		{name: "osquery missing direct", script: "osqueryi --json 'select 1'", osq: false, status: 127, errSub: "osqueryi: command not found"},
 		{name: "osquery unknown sql", script: "osqueryi --json 'select * from nothing'", osq: true, status: 1, errSub: "unknown query"},
-		{name: "sh -c", script: "sh -c " + payload.ShellQuote(pack[2].Shell) + "\necho rc=$?", osq: true,
-			stdoutContains: `"id":"crontab"`},
-		{name: "pipe refused", script: "echo a | base64 -d | sh", osq: true, status: 2, errSub: "pipes are not supported"},
-		{name: "command substitution refused", script: "echo $(id)", osq: true, status: 2, errSub: "command substitution"},
-		{name: "unterminated quote", script: "echo 'abc", osq: true, status: 2, errSub: "unterminated"},
-		{name: "file redirect refused", script: "echo a > /tmp/x\necho b", osq: true, stdout: "b\n", errSub: "simulates no files"},
+		{name: "sh -c", script: "sh -c " + payload.ShellQuote(pack[2].Shell) + "\necho rc=$?", osq: true, stdoutContains: `"id":"crontab"`},
+		{name: "pipe", script: "printf 'hello' | gzip -c | base64 -w0", osq: true, stdout: zipped("hello")},
+		{name: "pipe back", script: "echo " + zipped("round trip") + " | base64 -d | gzip -dc", osq: true, stdout: "round trip"},
+		{name: "command substitution", script: `d=$(printf abc | sha256sum); echo "${d%% *}"`, osq: true, stdout: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n"},
+		{name: "missing tool", script: "command -v gzip || echo none; printf x | gzip -c", osq: true, without: []string{"gzip"}, stdout: "none\n", status: 127, errSub: "gzip: command not found"},
+		{name: "command -v finds tools", script: "command -v base64 sha256sum", osq: true, stdout: "/usr/bin/base64\n/usr/bin/sha256sum\n"},
+		{name: "unterminated quote", script: "echo 'abc", osq: true, status: 2, errSub: "syntax error"},
+		{name: "files", script: "umask 077\nd=$(mktemp -d)\necho hi >\"$d/f\"\ncat \"$d/f\"\nstat -c %a \"$d\" \"$d/f\"\n[ -O \"$d\" ] && [ -d \"$d\" ] && [ ! -L \"$d\" ] && echo mine", osq: true, stdout: "hi\n700\n600\nmine\n"},
+		{name: "tmp is world-writable", script: "stat -c %a /tmp /var/tmp; [ -k /tmp ] && echo sticky", osq: true, stdout: "1777\n1777\nsticky\n"},
 		{name: "if", script: "if command -v osqueryi >/dev/null; then echo has; else echo no; fi", osq: true, stdout: "has\n"},
 		{name: "if else", script: "if command -v osqueryi >/dev/null; then echo has; else echo no; fi", osq: false, stdout: "no\n"},
 		{name: "elif and status", script: "if false; then echo a\nelif true; then echo b; false\nelse echo c\nfi\necho $?", osq: true, stdout: "b\n1\n"},
-		{name: "if no branch", script: "if false; then echo a; fi; echo $?", osq: true, stdout: "0\n"},
 		{name: "negation", script: "! false && echo yes; ! true || echo no", osq: true, stdout: "yes\nno\n"},
-		{name: "set -e spares conditions", script: "set -e\nif false; then echo a; fi\n! true\necho still", osq: true, stdout: "still\n"},
-		{name: "fi outside if", script: "echo a\nfi", osq: true, status: 2, errSub: "unexpected token"},
-		{name: "if without fi", script: "if true; then echo a", osq: true, status: 2, errSub: "end of file"},
+		{name: "functions and loops", script: "f() { echo \"f $1\"; }\nfor x in a b; do f \"$x\"; done", osq: true, stdout: "f a\nf b\n"},
+		{name: "fi outside if", script: "echo a\nfi", osq: true, status: 2, errSub: "syntax error"},
 		{name: "comments and continuation", script: "# header\necho a \\\n  b # trailing", osq: true, stdout: "a b\n"},
+		{name: "no test machine binary", script: "/bin/ls / >/dev/null; go version", osq: true, status: 127, errSub: "go: command not found"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			l, err := parseScript(c.script)
-			stdout, stderr, status := runScript(l, err, fakeShellHost{c.osq}, "_script.sh")
+			stdout, stderr, status, _ := runOn(t, newFakeHost(c.osq, c.without...), c.script, shellEnv{})
 			if status != c.status {
 				t.Errorf("status %d, want %d (stderr %q)", status, c.status, stderr)
 			}
 			if c.stdoutContains != "" {
-				if !strings.Contains(string(stdout), c.stdoutContains) {
+				if !strings.Contains(stdout, c.stdoutContains) {
 					t.Errorf("stdout %q does not contain %q", stdout, c.stdoutContains)
 				}
-			} else if string(stdout) != c.stdout {
+			} else if stdout != c.stdout {
 				t.Errorf("stdout %q, want %q", stdout, c.stdout)
 			}
-			if c.errSub != "" && !strings.Contains(string(stderr), c.errSub) {
+			if c.errSub != "" && !strings.Contains(stderr, c.errSub) {
 				t.Errorf("stderr %q does not contain %q", stderr, c.errSub)
 			}
 			if c.errSub == "" && len(stderr) > 0 {
 				t.Errorf("unexpected stderr %q", stderr)
 			}
 		})
+	}
+}
+
+// TestShellSleep: sleep and timeout never wait; they add to the script's
+// time on the fake's clock.
+func TestShellSleep(t *testing.T) {
+	h := newFakeHost(true)
+	_, _, st, slept := runOn(t, h, "sleep 2; sh -c 'sleep 1.5'; sleep 1m", shellEnv{})
+	if st != 0 || slept != 63500*time.Millisecond {
+		t.Fatalf("status %d, slept %v; want 0, 1m3.5s", st, slept)
+	}
+	_, _, st, slept = runOn(t, h, "timeout 5 sleep 3600", shellEnv{})
+	if st != 124 || slept != 5*time.Second {
+		t.Fatalf("timeout: status %d, slept %v; want 124, 5s", st, slept)
+	}
+}
+
+// TestShellFetch: the scripts of payload.OsqueryFetch run on a host without
+// osqueryi: the first downloads the executable from a loopback URL, checks
+// its digest and runs it; the next uses the cached copy without the
+// network; a host whose cache folder a local user made is refused.
+func TestShellFetch(t *testing.T) {
+	var gets atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gets.Add(1)
+		w.Write(OsqueryExecutable)
+	}))
+	defer srv.Close()
+	sum := sha256.Sum256(OsqueryExecutable)
+	f := payload.OsqueryFetch{URL: srv.URL + "/osqueryi?X-Amz-Signature=x", SHA256: hex.EncodeToString(sum[:])}
+	cmds, err := f.Apply(payload.StandardPack()[:2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := shellEnv{http: srv.Client()}
+	h := newFakeHost(false)
+	for i, c := range cmds {
+		stdout, stderr, st, _ := runOn(t, h, c.Shell, env)
+		if st != 0 || !strings.Contains(stdout, `"id":"`+c.ID+`"`) {
+			t.Fatalf("command %d: status %d, stdout %q, stderr %q", i, st, stdout, stderr)
+		}
+	}
+	if gets.Load() != 1 {
+		t.Fatalf("%d downloads, want 1", gets.Load())
+	}
+	// A host without curl uses wget; one without either says so.
+	h2 := newFakeHost(false, "curl")
+	if stdout, stderr, st, _ := runOn(t, h2, cmds[0].Shell, env); st != 0 {
+		t.Fatalf("wget: status %d, %q %q", st, stdout, stderr)
+	}
+	h3 := newFakeHost(false, "curl", "wget")
+	if _, stderr, st, _ := runOn(t, h3, cmds[0].Shell, env); st != payload.ExitNoOsquery || !strings.Contains(stderr, "neither curl nor wget") {
+		t.Fatalf("no downloader: status %d, stderr %q", st, stderr)
+	}
+	// A local user who made the digest-named cache folder first: refused,
+	// nothing run.
+	h4 := newFakeHost(false)
+	h4.fs.create("/", payload.DefaultFetchDir, &vnode{mode: fs.ModeDir | 0o755})
+	h4.fs.create("/", payload.DefaultFetchDir+"/"+f.SHA256[:16], &vnode{mode: fs.ModeDir | 0o700, uid: 1000})
+	if _, stderr, st, _ := runOn(t, h4, cmds[0].Shell, env); st != payload.ExitNoOsquery {
+		t.Fatalf("hostile cache folder: status %d, stderr %q", st, stderr)
 	}
 }
 
@@ -161,13 +255,13 @@ func FuzzShell(f *testing.F) {
 	f.Add("echo ${")
 	f.Add("if ! command -v osqueryi; then exit 127; elif true; then echo; else :; fi >&2")
 	f.Fuzz(func(t *testing.T, script string) {
-		l, err := parseScript(script)
-		_, _, status := runScript(l, err, fakeShellHost{true}, "_script.sh")
+		s := parseScript(script)
+		_, _, status, _ := runScript(context.Background(), s, newFakeHost(true), shellEnv{}, "_script.sh")
 		if status < 0 || status > 255 {
 			t.Fatalf("status %d", status)
 		}
-		if err != nil && status != 2 {
-			t.Fatalf("syntax error %v gave status %d", err, status)
+		if s.err != nil && status != 2 {
+			t.Fatalf("syntax error %v gave status %d", s.err, status)
 		}
 	})
 }

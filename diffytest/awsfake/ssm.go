@@ -1,6 +1,7 @@
 package awsfake
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -94,8 +95,7 @@ func (st *ssmState) stop() { st.stopped.Store(true) }
 type command struct {
 	id          string
 	in          sendCommandInput
-	script      *seqList
-	parseErr    error
+	script      script
 	requested   time.Time
 	visibleAt   time.Time
 	execTimeout time.Duration
@@ -115,6 +115,10 @@ type invocation struct {
 	mu    sync.Mutex
 	final *outcome     // set once, under mu; read with mu
 	out   *finalOutput // set once with final when the script ran
+	// measured is set once the script ran for its sleeps; extra is how
+	// long they add to the run time (under mu).
+	measured bool
+	extra    time.Duration
 }
 
 // outcome is an invocation's status at some time.
@@ -395,7 +399,7 @@ func (s *Server) newCommand(in sendCommandInput, now time.Time) (*command, *apiE
 		maxErrors:   maxErrors,
 		byInst:      make(map[string]*invocation, len(targets)),
 	}
-	cmd.script, cmd.parseErr = parseScript(strings.Join(lines, "\n"))
+	cmd.script = parseScript(strings.Join(lines, "\n"))
 	for i, inst := range targets {
 		start := now.Add(time.Duration(i/conc) * cmd.runTime)
 		inv := &invocation{cmd: cmd, in: inst, start: start, end: start.Add(cmd.runTime)}
@@ -478,9 +482,21 @@ func (s *Server) stateLocked(inv *invocation, now time.Time) outcome {
 		return *inv.final
 	}
 	o := inv.evaluate(now)
+	if o.done() && o.ran && !inv.measured {
+		// The script's first run tells how long it sleeps: the
+		// invocation then runs that much longer on the fake's clock.
+		inv.measured = true
+		if slept := s.measure(inv); slept > 0 {
+			inv.extra = slept
+			o = inv.evaluate(now)
+			if !o.done() {
+				s.scheduleUpload(inv)
+			}
+		}
+	}
 	if o.done() {
 		if o.ran {
-			stdout, stderr, code := inv.run()
+			stdout, stderr, code := s.run(inv)
 			o.code = code
 			if code != 0 {
 				o.status, o.details = "Failed", "Failed"
@@ -523,8 +539,8 @@ func (inv *invocation) evaluate(now time.Time) outcome {
 		}
 		return outcome{status: "Failed", details: "Undeliverable", code: -1, at: inv.end}
 	}
-	end := inv.end
-	timedOut := in.has(FaultHanging) || inv.cmd.runTime > inv.cmd.execTimeout
+	end := inv.end.Add(inv.extra)
+	timedOut := in.has(FaultHanging) || inv.cmd.runTime+inv.extra > inv.cmd.execTimeout
 	if timedOut {
 		end = inv.start.Add(inv.cmd.execTimeout)
 	}
@@ -555,12 +571,28 @@ func (inv *invocation) evaluate(now time.Time) outcome {
 const failureMessage = "awsfake: simulated failure: the command failed on this instance\n"
 
 // run executes the command's script on the instance.
-func (inv *invocation) run() (stdout, stderr []byte, code int) {
-	if inv.in.has(FaultFailing) {
-		return nil, []byte(failureMessage), 1
-	}
-	return runScript(inv.cmd.script, inv.cmd.parseErr, hostRun{inv.in}, inv.scriptPath())
+func (s *Server) run(inv *invocation) (stdout, stderr []byte, code int) {
+	stdout, stderr, code, _ = s.runTimed(inv)
+	return stdout, stderr, code
 }
+
+// measure runs the script once for how long it sleeps.
+func (s *Server) measure(inv *invocation) time.Duration {
+	_, _, _, slept := s.runTimed(inv)
+	return slept
+}
+
+func (s *Server) runTimed(inv *invocation) (stdout, stderr []byte, code int, slept time.Duration) {
+	if inv.in.has(FaultFailing) {
+		return nil, []byte(failureMessage), 1, 0
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), scriptTimeout)
+	defer cancel()
+	return runScript(ctx, inv.cmd.script, hostRun{inv.in}, shellEnv{http: s.hostHTTP}, inv.scriptPath())
+}
+
+// scriptTimeout bounds one run of a script in real time (its downloads).
+const scriptTimeout = 5 * time.Minute
 
 // scriptPath is where the SSM agent writes the script on the instance.
 func (inv *invocation) scriptPath() string {
@@ -572,11 +604,11 @@ func (inv *invocation) scriptPath() string {
 // state returned it, which also orders this read after the write of
 // inv.out). The script runs again: output is not stored, so that a fleet
 // of 10,000 hosts costs little memory.
-func (inv *invocation) output(o outcome) (stdout, stderr []byte) {
+func (s *Server) output(inv *invocation, o outcome) (stdout, stderr []byte) {
 	if !o.ran {
 		return nil, nil
 	}
-	stdout, stderr, _ = inv.run()
+	stdout, stderr, _ = s.run(inv)
 	return stdout, stderr
 }
 
@@ -626,6 +658,23 @@ func (s *Server) scheduleUploads(cmd *command) {
 		})
 		i = j
 	}
+}
+
+// scheduleUpload finishes inv at its end time (which its sleeps moved),
+// so that its S3 output exists even when nobody asks for its status.
+func (s *Server) scheduleUpload(inv *invocation) {
+	if inv.cmd.in.OutputS3BucketName == "" {
+		return
+	}
+	end := inv.end.Add(inv.extra)
+	if t := inv.start.Add(inv.cmd.execTimeout); t.Before(end) {
+		end = t
+	}
+	time.AfterFunc(time.Until(end), func() {
+		if !s.ssm.stopped.Load() {
+			s.state(inv, s.now())
+		}
+	})
 }
 
 // truncateContent cuts s to limit bytes, the last len(marker) of them the
@@ -742,7 +791,7 @@ func (s *Server) getCommandInvocation(body []byte) (any, *apiError) {
 		return nil, aerr
 	}
 	o := s.state(inv, now)
-	stdout, stderr := inv.output(o)
+	stdout, stderr := s.output(inv, o)
 	out := getInvocationOutput{
 		CommandId: inv.cmd.id, InstanceId: inv.in.Instance.Instance.ID, Comment: inv.cmd.in.Comment,
 		DocumentName: DocumentName, DocumentVersion: "1", PluginName: PluginName,
