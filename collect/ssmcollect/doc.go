@@ -27,22 +27,44 @@
 //     poll. An empty list right after SendCommand is "not yet".
 //   - one output read per instance, only once its invocation is final:
 //     in S3 mode (WithOutputBucket) one GetObject of the stdout object,
-//     whole (up to collect.Limits.MaxBytes), plus one of the stderr object
-//     only when a command failed; in API mode one GetCommandInvocation,
-//     which returns the first 24,000 characters of stdout and 8,000 of
-//     stderr. Polls ask for Details, whose 2,500 characters of output per
-//     instance spare the read when the whole framed output fits (small
-//     payloads); once a run's outputs prove bigger, polls stop asking for
-//     Details, which only make answers larger.
+//     whole (up to collect.Limits.MaxBytes); in API mode one
+//     GetCommandInvocation, which returns the first 24,000 characters of
+//     stdout and 8,000 of stderr. Polls ask for Details, whose 2,500
+//     characters of output per instance spare the read when the whole
+//     output fits (small payloads), and in S3 mode carry the digest that
+//     binds the object (see Security); in API mode, once a run's outputs
+//     prove bigger, polls stop asking for Details, which only make
+//     answers larger.
 //
 // So the calls strictly needed are ceil(n/50) SendCommand and n reads, and
 // the reads dominate: at SSM's per-operation rate limits the run takes at
 // least n / rate(read operation).
 //
-// Measured on 10,000 simulated instances at 100 requests/s per operation
-// (bench/ssm, figures in bench/README.md): exactly those calls plus the
-// retried throttles (under 0.5%), within 1.01x to 1.07x of the floor in
-// both output modes with the default retryer.
+// # No cut output in API mode
+//
+// Without an output bucket, SSM returns only the first 24,000 characters
+// of an invocation's stdout. The hosts therefore compress their output
+// (package ssmframe: gzip, then base64, where both tools exist; plainly,
+// and said in the header, where one is missing: WithCompression(false)
+// turns compression off), so that the budget holds 4 to 5 times more:
+// the standard pack's output of a simulated host, 24 KB as JSON, is
+// 4.7 KB gzipped by GNU gzip (5.6 KB by the fake's faster gzip), 6.3 to
+// 7.5 thousand characters of base64. When the output of a batch's
+// invocation is still cut, the commands whose frames did not arrive whole
+// are collected again, each alone in an invocation of its own sent to the
+// instances where it was cut, so that each has the whole budget: one
+// SendCommand per (batch, command cut), and one read per instance
+// concerned. Only a command whose output alone is over 24,000 characters
+// compressed is then Truncated, with the hint to set an output bucket;
+// nothing cut is ever parsed.
+//
+// The alternatives cost more calls: one invocation per command from the
+// start costs c times the SendCommand calls and c times the reads (6 for
+// the standard pack); sending again every command of an instance whose
+// output was cut costs as much as the first invocation and is cut again.
+// Measured (bench/ssm, bench/README.md): on the benchmark fleet of 10,000
+// instances, no Result is truncated in API mode, where 11,610 of 60,000
+// were without compression.
 //
 // # Memory
 //
@@ -53,6 +75,16 @@
 // of the Results as read-only (see collect.Row). Where a fleet's Results
 // would not fit in memory, call Collect on slices of the instances and
 // persist each slice's Results before the next.
+//
+// Output being read is bounded over all reads at once by WithReadBudget
+// (DefaultReadBudget, 256 MiB): each read reserves what it reads (an S3
+// object's length, or 24,000 and 8,000 characters), then what the stream
+// may decompress to (the size its gzip trailer claims, at most
+// collect.Limits.MaxBytes; decoding stops there, so a host cannot claim
+// less than it sends), and holds it until its Results are built. A read
+// that cannot get more at once gives back what it holds and waits for
+// the whole, so reads never wait on each other; one output larger than
+// the budget is read alone.
 //
 // # Throttling and faults
 //
@@ -101,7 +133,46 @@
 // SendCommand the fake receives). Output stays on the host's own channels
 // (SSM, the output bucket); nothing is written on the host's disk, except
 // the osquery executable that payload.OsqueryFetch downloads and caches
-// when the caller asks for it.
+// when the caller asks for it. The script runs as root on hosts that may
+// have hostile local users: it writes no file, uses only the standard
+// file descriptors, and quotes every value.
+//
+// In S3 mode each instance writes its output objects to the bucket with
+// its own role, and a role that may write under the output prefix may
+// write any instance's objects: a compromised instance could replace
+// another's stdout object with valid frames of its choosing. So every
+// object read is checked against the header line its own instance's agent
+// reported through SSM (ListCommandInvocations' Details, or
+// GetCommandInvocation when Details did not show it), which another
+// instance cannot forge: the object must start with that line and the rest
+// must have its SHA-256 digest (ssmframe.Verify). An object that does not
+// match is not parsed: every Result of the instance is Failed, and the
+// error says that the object was changed. An instance without sha256sum
+// cannot be checked: its output is read through the SSM API instead (cut
+// to 24,000 characters, then collected again alone as in API mode). The
+// stderr objects are not read: the commands' stderr is in the checked
+// stream.
+//
+// The bucket policy keeps the damage to that: grant the instances' role
+// only s3:PutObject under the output prefix (SSM's agent needs nothing
+// else), and the role that runs Diffy s3:GetObject there; no ListBucket,
+// GetObject or DeleteObject for the instances, so that an instance can
+// neither read nor delete another's output:
+//
+//	{"Effect": "Allow", "Principal": {"AWS": "INSTANCE-ROLE-ARN"},
+//	 "Action": "s3:PutObject", "Resource": "arn:aws:s3:::BUCKET/PREFIX/*"},
+//	{"Effect": "Deny", "Principal": {"AWS": "INSTANCE-ROLE-ARN"},
+//	 "NotAction": "s3:PutObject", "Resource": ["arn:aws:s3:::BUCKET", "arn:aws:s3:::BUCKET/*"]}
+//
+// IAM cannot keep an instance to keys holding its own instance ID under
+// SSM's layout (PREFIX/COMMANDID/INSTANCEID/...): the policy variables an
+// instance's requests carry are ${aws:userid} ("ROLEID:INSTANCEID") and
+// ${ec2:SourceInstanceARN} (the instance's ARN), neither of which is the
+// bare ID a key holds. So overwriting another instance's object stays
+// possible, and the digest above is what turns it into a failed Result
+// that says so. Use a bucket for this output alone: in particular not
+// the store's (examples/diffy warns when --store and --output-bucket name
+// the same bucket), where an instance could overwrite baselines.
 //
 // # Defaults
 //

@@ -23,6 +23,10 @@ const (
 	// DefaultReadConcurrency is how many output reads (GetCommandInvocation
 	// or S3 GetObject) run at once, over all batches.
 	DefaultReadConcurrency = 24
+	// DefaultReadBudget bounds the bytes of output in flight at once, over
+	// all reads: what was read and what it decompresses to, until its
+	// Results are built (see the package doc, Memory).
+	DefaultReadBudget = 256 << 20
 	// DefaultMaxConcurrency and DefaultMaxErrors are SSM's rate controls
 	// for each command: every instance of a batch at once, and never stop
 	// on errors (a failing host is a result, not a reason to skip the
@@ -63,6 +67,8 @@ type options struct {
 	batchSize        int
 	batchConcurrency int
 	readConcurrency  int
+	readBudget       int64
+	plain            bool // no compression on the hosts
 	maxConcurrency   string
 	maxErrors        string
 	deliveryTimeout  time.Duration
@@ -106,6 +112,16 @@ func WithBatchConcurrency(n int) Option {
 func WithReadConcurrency(n int) Option {
 	return func(o *options) { o.readConcurrency, o.readConcurrencySet = n, true }
 }
+
+// WithReadBudget sets how many bytes of output may be in flight at once,
+// over all reads (default DefaultReadBudget). One output over the budget
+// is read alone.
+func WithReadBudget(n int64) Option { return func(o *options) { o.readBudget = n } }
+
+// WithCompression sets whether the hosts compress their output (gzip, then
+// base64) before printing it; on by default. Off, the output is printed as
+// it is, which SSM's API cuts at 24,000 characters much sooner.
+func WithCompression(on bool) Option { return func(o *options) { o.plain = !on } }
 
 // WithRateControl sets SSM's MaxConcurrency and MaxErrors of each command
 // ("10", "50%"; defaults DefaultMaxConcurrency, DefaultMaxErrors). They
@@ -187,6 +203,9 @@ func (o *options) fill() {
 	}
 	if o.readConcurrency == 0 {
 		o.readConcurrency = DefaultReadConcurrency
+	}
+	if o.readBudget <= 0 {
+		o.readBudget = DefaultReadBudget
 	}
 	if o.maxConcurrency == "" {
 		o.maxConcurrency = DefaultMaxConcurrency

@@ -26,20 +26,99 @@ import (
 // showed final (eventual consistency between the two).
 const notYetTries = 8
 
+// detailsMax caps what the 2,500 characters of Details may decompress to
+// (deflate turns 1,875 bytes into at most 1.9 MB): more is read as if
+// Details had not held the whole output.
+const detailsMax = 256 << 10
+
+// apiRead is what one GetCommandInvocation answer may hold in memory: 24,000
+// characters of stdout and 8,000 of stderr, up to 4 bytes each, and the
+// JSON around them.
+const apiRead = 4*(APIStdoutLimit+8000) + 16<<10
+
 // output is what was read of one invocation.
 type output struct {
-	stdout, stderr []byte
+	// stream is the framed stream the stdout carried (ok when it had a
+	// header); stderr is the invocation's own stderr, which holds only
+	// what the script itself printed (the commands' stderr is framed in
+	// the stream).
+	stream ssmframe.Stream
+	ok     bool
+	stderr []byte
 	// why is set when the stdout source is known to stop before the end
 	// of the output (API limit, byte cap); it explains a cut frame.
 	why string
+	// apiCut is set when the stream was cut by SSM's API: the commands cut
+	// can be collected again alone.
+	apiCut bool
 	// shown is what ListCommandInvocations showed (2,500 characters of
 	// stdout and stderr), for a script that failed as a whole.
 	shown []byte
-	// failed is set when no output could be read; note says why.
+	// failed is set when no output could be used; note says why.
 	failed bool
 	// note is added to the Error of every command whose frame is not
 	// whole.
 	note string
+}
+
+// reservation is part of the read budget, held until the Results it was
+// read for are built.
+type reservation struct {
+	r *run
+	n int64
+}
+
+// reserve takes n bytes of the read budget (at most all of it: an output
+// larger than the budget is read alone), waiting for them.
+func (r *run) reserve(ctx context.Context, n int64) (*reservation, error) {
+	n = min(max(n, 0), r.c.o.readBudget)
+	if err := r.budget.Acquire(ctx, n); err != nil {
+		return nil, err
+	}
+	return &reservation{r, n}, nil
+}
+
+// grow takes n more bytes; when they are not free at once it gives back
+// what it holds and waits for the whole, so that reads waiting for more
+// never hold the budget between them.
+func (rv *reservation) grow(ctx context.Context, n int64) error {
+	total := min(rv.n+max(n, 0), rv.r.c.o.readBudget)
+	if total <= rv.n {
+		return nil
+	}
+	if rv.r.budget.TryAcquire(total - rv.n) {
+		rv.n = total
+		return nil
+	}
+	rv.r.budget.Release(rv.n)
+	rv.n = 0
+	if err := rv.r.budget.Acquire(ctx, total); err != nil {
+		return err
+	}
+	rv.n = total
+	return nil
+}
+
+func (rv *reservation) release() {
+	if rv != nil && rv.n > 0 {
+		rv.r.budget.Release(rv.n)
+		rv.n = 0
+	}
+}
+
+// decode decodes the stream of stdout under rv: it reserves what the
+// stream may decompress to (ssmframe.Bound, at most MaxBytes) first.
+func (r *run) decode(ctx context.Context, rv *reservation, stdout []byte, marker string) (ssmframe.Stream, bool, error) {
+	h, ok := ssmframe.ParseHeader(stdout, marker)
+	limit := min(ssmframe.Bound(stdout, marker), r.c.o.limits.MaxBytes)
+	if ok && h.Encoding == ssmframe.EncodingGzip {
+		// A plain stream is the bytes already read and reserved.
+		if err := rv.grow(ctx, limit); err != nil {
+			return ssmframe.Stream{}, false, err
+		}
+	}
+	st, ok := ssmframe.Decode(stdout, marker, max(limit, 1))
+	return st, ok, nil
 }
 
 // complete turns a final invocation into the instance's Results: from the
@@ -49,18 +128,27 @@ func (r *run) complete(ctx context.Context, s sent, inv types.CommandInvocation)
 	id := aws.ToString(inv.InstanceId)
 	details := aws.ToString(inv.StatusDetails)
 	if st, msg, ok := notRun(inv); ok {
-		r.set(id, r.all(id, st, details, msg))
+		s.set(id, s.all(id, st, details, msg))
 		return
 	}
 	var shown []byte
-	if len(inv.CommandPlugins) > 0 {
+	hasShown := len(inv.CommandPlugins) > 0 && inv.CommandPlugins[0].Output != nil
+	if hasShown {
 		shown = []byte(aws.ToString(inv.CommandPlugins[0].Output))
 	}
-	if len(inv.CommandPlugins) > 0 && inv.CommandPlugins[0].Output != nil {
-		sp := ssmframe.Split(shown, shown, s.marker, r.cmdIDs)
+	trusted, hasHeader := ssmframe.ParseHeader(shown, s.marker)
+	if hasShown {
+		st, ok := ssmframe.Decode(shown, s.marker, detailsMax)
+		data := st.Data
+		if !ok {
+			data = shown
+		}
+		sp := ssmframe.Split(data, data, s.marker, s.cmdIDs)
 		if complete(sp) || inv.Status == types.CommandInvocationStatusCancelled {
 			r.detailsHit.Add(1)
-			r.set(id, r.results(id, inv, sp, output{why: "ListCommandInvocations shows only the first 2,500 characters", shown: shown}))
+			r.countPlain(st, ok)
+			res, _ := r.results(s, id, inv, sp, output{stream: st, ok: ok, why: "ListCommandInvocations shows only the first 2,500 characters", shown: shown})
+			s.set(id, res)
 			return
 		}
 		r.detailsMiss.Add(1)
@@ -69,22 +157,36 @@ func (r *run) complete(ctx context.Context, s sent, inv types.CommandInvocation)
 	case r.sem <- struct{}{}:
 		defer func() { <-r.sem }()
 	case <-ctx.Done():
-		r.set(id, r.all(id, collect.StatusCancelled, details, "the run was cancelled before the output was read"))
+		s.set(id, s.all(id, collect.StatusCancelled, details, "the run was cancelled before the output was read"))
 		return
 	}
 	var out output
-	if r.c.o.bucket != "" {
-		out = r.readS3(ctx, s, id)
-	} else {
-		out = r.readAPI(ctx, s.commandID, id)
+	rv, err := r.reserve(ctx, 0)
+	if err == nil {
+		defer rv.release()
+		if r.c.o.bucket != "" {
+			out, err = r.readS3(ctx, rv, s, id, trusted, hasHeader)
+		} else {
+			out, err = r.readAPI(ctx, rv, s, id)
+		}
 	}
-	if ctx.Err() != nil && out.stdout == nil {
-		r.set(id, r.all(id, collect.StatusCancelled, details, "the run was cancelled while the output was read"))
+	if err != nil || ctx.Err() != nil && !out.ok {
+		s.set(id, s.all(id, collect.StatusCancelled, details, "the run was cancelled while the output was read"))
 		return
 	}
+	r.countPlain(out.stream, out.ok)
 	out.shown = shown
-	sp := ssmframe.Split(out.stdout, out.stderr, s.marker, r.cmdIDs)
-	r.set(id, r.results(id, inv, sp, out))
+	sp := ssmframe.Split(out.stream.Data, out.stream.Data, s.marker, s.cmdIDs)
+	res, cut := r.results(s, id, inv, sp, out)
+	s.deliver(id, res, cut)
+}
+
+// countPlain counts a host that sent its output uncompressed when asked to
+// compress it.
+func (r *run) countPlain(st ssmframe.Stream, ok bool) {
+	if ok && r.enc == ssmframe.EncodingGzip && st.Encoding == ssmframe.EncodingPlain {
+		r.plainHosts.Add(1)
+	}
 }
 
 // complete reports whether a split output is whole: the script's DONE line
@@ -103,19 +205,44 @@ func complete(sp ssmframe.Output) bool {
 }
 
 // readS3 reads the invocation's stdout object, at most MaxBytes of it, and
-// its stderr object when a command failed. A missing object (or a read
-// that fails) falls back to GetCommandInvocation.
-func (r *run) readS3(ctx context.Context, s sent, id string) output {
+// checks it against the header the host reported through SSM (trusted,
+// from Details, else from GetCommandInvocation): a host can write other
+// hosts' objects, never their reports. An object that does not match is
+// not parsed. A missing object (or a read that fails), or a host that
+// could not digest its output, falls back to GetCommandInvocation.
+func (r *run) readS3(ctx context.Context, rv *reservation, s sent, id string, trusted ssmframe.Header, hasHeader bool) (output, error) {
 	o := r.c.o
-	key := OutputKey(o.prefix, s.commandID, id)
-	stdout, cut, err := r.getObject(ctx, key, o.limits.MaxBytes)
-	if err != nil {
-		if ctx.Err() != nil {
-			return output{}
+	var api *output
+	if !hasHeader || trusted.Digest == "" {
+		a, err := r.readAPI(ctx, rv, s, id)
+		if err != nil || !a.ok || a.stream.Digest == "" || a.stream.Whole {
+			// The script printed no header (it failed as a whole), the
+			// API held the whole output, or nothing can check the object.
+			if err == nil && a.ok && a.stream.Digest == "" && !a.stream.Whole {
+				a.why = "the instance has no sha256sum, so its S3 output object could not be checked against its report through SSM and was not read; " + a.why
+			}
+			return a, err
 		}
-		out := r.readAPI(ctx, s.commandID, id)
-		what := "could not be read (" + err.Error() + ")"
-		if s3obj.IsNotFound(err) {
+		trusted, api = a.stream.Header, &a
+	}
+	key := OutputKey(o.prefix, s.commandID, id)
+	obj, cut, gerr := r.getObject(ctx, rv, key, o.limits.MaxBytes)
+	if gerr != nil {
+		if ctx.Err() != nil {
+			return output{}, ctx.Err()
+		}
+		var out output
+		if api != nil {
+			out = *api
+		} else {
+			a, err := r.readAPI(ctx, rv, s, id)
+			if err != nil {
+				return a, err
+			}
+			out = a
+		}
+		what := "could not be read (" + gerr.Error() + ")"
+		if s3obj.IsNotFound(gerr) {
 			what = "is missing"
 		}
 		note := fmt.Sprintf("the S3 output object s3://%s/%s %s, so the output was read through the SSM API", o.bucket, key, what)
@@ -124,31 +251,32 @@ func (r *run) readS3(ctx context.Context, s sent, id string) output {
 		} else {
 			out.why = note + "; " + out.why
 		}
-		return out
+		return out, nil
 	}
-	out := output{stdout: stdout}
 	if cut {
-		out.why = fmt.Sprintf("the instance's stdout is over the %d-byte cap (collect.Limits.MaxBytes)", o.limits.MaxBytes)
+		// A part cannot be checked against the digest: nothing of it is
+		// parsed.
+		return output{ok: true, why: fmt.Sprintf("the instance's stdout is over the %d-byte cap (collect.Limits.MaxBytes)", o.limits.MaxBytes)}, nil
 	}
-	sp := ssmframe.Split(stdout, nil, s.marker, r.cmdIDs)
-	failed := false
-	for _, f := range sp.Frames {
-		failed = failed || f.State == ssmframe.Whole && f.ExitCode != 0
+	if err := ssmframe.Verify(obj, trusted); err != nil {
+		return output{failed: true, note: fmt.Sprintf("the S3 output object s3://%s/%s is not the output the instance reported through SSM: %v; "+
+			"another instance, or someone else who can write to the bucket, changed it, so it was not parsed "+
+			"(keep each instance to its own prefix: see the ssmcollect package doc)", o.bucket, key, err)}, nil
 	}
-	if failed || !sp.Done {
-		errKey := key[:len(key)-len("stdout")] + "stderr"
-		stderr, _, err := r.getObject(ctx, errKey, int64(o.limits.MaxStderr*len(r.cmds)+4096))
-		if err != nil && !s3obj.IsNotFound(err) {
-			out.note = joinNote(out.note, "the stderr object could not be read: "+err.Error())
-		}
-		out.stderr = stderr
+	st, ok, err := r.decode(ctx, rv, obj, s.marker)
+	if err != nil {
+		return output{}, err
 	}
-	return out
+	out := output{stream: st, ok: ok}
+	if ok && !st.Whole && st.Problem != "" {
+		out.why = st.Problem
+	}
+	return out, nil
 }
 
-// getObject reads at most max bytes of an object; cut reports that there
-// was more.
-func (r *run) getObject(ctx context.Context, key string, max int64) (data []byte, cut bool, err error) {
+// getObject reads at most max bytes of an object, under the read budget;
+// cut reports that there was more.
+func (r *run) getObject(ctx context.Context, rv *reservation, key string, max int64) (data []byte, cut bool, err error) {
 	obj, err := r.c.c.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(r.c.o.bucket), Key: aws.String(key)})
 	if err != nil {
 		return nil, false, err
@@ -157,10 +285,15 @@ func (r *run) getObject(ctx context.Context, key string, max int64) (data []byte
 		return nil, false, fmt.Errorf("reading s3://%s/%s: GetObject answered without a body", r.c.o.bucket, key)
 	}
 	defer obj.Body.Close()
-	var buf bytes.Buffer
-	if n := aws.ToInt64(obj.ContentLength); n > 0 && n <= max {
-		buf.Grow(int(n))
+	n := aws.ToInt64(obj.ContentLength)
+	if n <= 0 || n > max {
+		n = max
 	}
+	if err := rv.grow(ctx, n+1); err != nil {
+		return nil, false, err
+	}
+	var buf bytes.Buffer
+	buf.Grow(int(n) + 1)
 	if _, err := io.Copy(&buf, io.LimitReader(obj.Body, max+1)); err != nil {
 		return nil, false, fmt.Errorf("reading s3://%s/%s: %w", r.c.o.bucket, key, err)
 	}
@@ -170,23 +303,36 @@ func (r *run) getObject(ctx context.Context, key string, max int64) (data []byte
 	return buf.Bytes(), false, nil
 }
 
-// readAPI reads an invocation's output with GetCommandInvocation: the
-// first 24,000 characters of stdout and 8,000 of stderr.
-func (r *run) readAPI(ctx context.Context, commandID, id string) output {
+// readAPI reads an invocation's output with GetCommandInvocation (the
+// first 24,000 characters of stdout and 8,000 of stderr) and decodes it.
+// The error is the context's, when cancelled.
+func (r *run) readAPI(ctx context.Context, rv *reservation, s sent, id string) (output, error) {
+	if err := rv.grow(ctx, apiRead); err != nil {
+		return output{}, err
+	}
 	var last error
 	for try := 0; try < notYetTries; try++ {
 		out, err := r.c.c.Get.GetCommandInvocation(ctx, &ssm.GetCommandInvocationInput{
-			CommandId: aws.String(commandID), InstanceId: aws.String(id),
+			CommandId: aws.String(s.commandID), InstanceId: aws.String(id),
 		})
 		if err == nil {
-			if problem := invocationProblem(out, commandID, id); problem != "" {
-				return output{failed: true, note: "GetCommandInvocation answered " + problem + " (a malformed answer)"}
+			if problem := invocationProblem(out, s.commandID, id); problem != "" {
+				return output{failed: true, note: "GetCommandInvocation answered " + problem + " (a malformed answer)"}, nil
 			}
-			return output{
-				stdout: []byte(*out.StandardOutputContent),
-				stderr: []byte(aws.ToString(out.StandardErrorContent)),
-				why:    whyAPI,
+			stdout := []byte(aws.ToString(out.StandardOutputContent))
+			st, ok, err := r.decode(ctx, rv, stdout, s.marker)
+			if err != nil {
+				return output{}, err
 			}
+			res := output{stream: st, ok: ok, stderr: []byte(aws.ToString(out.StandardErrorContent)), why: whyAPI}
+			if ok && !st.Whole {
+				split := ssmframe.Split(st.Data, st.Data, s.marker, s.cmdIDs)
+				res.apiCut = !split.Done
+				if st.Encoding == ssmframe.EncodingPlain && r.enc == ssmframe.EncodingGzip {
+					res.why = "the instance has no gzip or base64, so its output was not compressed; " + whyAPI
+				}
+			}
+			return res, nil
 		}
 		last = err
 		var notYet *types.InvocationDoesNotExist
@@ -197,14 +343,14 @@ func (r *run) readAPI(ctx context.Context, commandID, id string) output {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return output{}
+			return output{}, ctx.Err()
 		case <-t.C:
 		}
 	}
 	if ctx.Err() != nil {
-		return output{}
+		return output{}, ctx.Err()
 	}
-	return output{failed: true, note: "GetCommandInvocation failed: " + last.Error()}
+	return output{failed: true, note: "GetCommandInvocation failed: " + last.Error()}, nil
 }
 
 // invocationProblem says what is wrong with a GetCommandInvocation
@@ -277,13 +423,20 @@ func responseCode(inv types.CommandInvocation) int32 {
 	return -1
 }
 
-// results builds the instance's Result of every command from its frames.
-func (r *run) results(id string, inv types.CommandInvocation, sp ssmframe.Output, out output) []collect.Result {
+// whyAlone is the reason given for a command cut even alone.
+const whyAlone = "its output is over the 24,000 characters SSM returns through its API, even compressed and collected alone; " +
+	"set an output bucket (--output-bucket) to read the whole output from S3"
+
+// results builds the instance's Result of every command of s from its
+// frames, and returns the IDs of the commands SSM's API cut that can be
+// collected again alone.
+func (r *run) results(s sent, id string, inv types.CommandInvocation, sp ssmframe.Output, out output) ([]collect.Result, []string) {
 	now := time.Now().UTC()
 	details := aws.ToString(inv.StatusDetails)
 	ranToEnd := inv.Status == types.CommandInvocationStatus("Success")
-	res := make([]collect.Result, len(r.cmds))
-	for i, cmd := range r.cmds {
+	res := make([]collect.Result, len(s.cmds))
+	var again []string
+	for i, cmd := range s.cmds {
 		f := sp.Frames[cmd.ID]
 		x := collect.Result{InstanceID: id, CommandID: cmd.ID, StatusDetails: details, CollectedAt: now, ExitCode: -1}
 		stderr := string(f.Stderr)
@@ -291,6 +444,11 @@ func (r *run) results(id string, inv types.CommandInvocation, sp ssmframe.Output
 			stderr += " [stderr cut]"
 		}
 		switch {
+		case out.failed:
+			x.Status, x.Error = collect.StatusFailed, fmt.Sprintf("command %s: %s", cmd.ID, out.note)
+			if ranToEnd {
+				x.Error = fmt.Sprintf("command %s: its output could not be used: %s", cmd.ID, out.note)
+			}
 		case f.State == ssmframe.Whole:
 			x.ExitCode = f.ExitCode
 			r.c.o.limits.Fill(&x, f.Stdout, stderr, false, "")
@@ -307,12 +465,18 @@ func (r *run) results(id string, inv types.CommandInvocation, sp ssmframe.Output
 			r.c.o.limits.Fill(&x, nil, stderr, false, "")
 			x.Status, x.Rows = collect.StatusFailed, nil
 			x.Error = fmt.Sprintf("command %s: its output frame is malformed (%s); not parsed", cmd.ID, f.Problem)
-		case ranToEnd && !out.failed:
+		case ranToEnd && out.ok:
 			why := out.why
+			if out.apiCut && len(s.cmds) == 1 {
+				why = whyAlone
+			}
 			if why == "" {
 				why = f.Problem
 			}
 			r.c.o.limits.Fill(&x, f.Stdout, stderr, true, why)
+			if out.apiCut && len(s.cmds) > 1 {
+				again = append(again, cmd.ID)
+			}
 		default:
 			if len(f.Stderr) == 0 {
 				// The script failed as a whole (or never reached this
@@ -332,7 +496,7 @@ func (r *run) results(id string, inv types.CommandInvocation, sp ssmframe.Output
 		}
 		res[i] = x
 	}
-	return res
+	return res, again
 }
 
 // clipText keeps the first n bytes of s, on a rune boundary.

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/diffy-dfir/diffy/awsconfig"
 	"github.com/diffy-dfir/diffy/collect"
@@ -139,7 +140,11 @@ func (c *Collector) Collect(ctx context.Context, instances []target.Instance, co
 			ids = append(ids, in.ID)
 		}
 	}
-	r := &run{c: c, cmds: commands, byID: make(map[string][]collect.Result, len(ids)), sem: make(chan struct{}, c.o.readConcurrency)}
+	r := &run{c: c, cmds: commands, byID: make(map[string][]collect.Result, len(ids)), sem: make(chan struct{}, c.o.readConcurrency),
+		budget: semaphore.NewWeighted(c.o.readBudget), enc: ssmframe.EncodingGzip}
+	if c.o.plain {
+		r.enc = ssmframe.EncodingPlain
+	}
 	for _, cmd := range commands {
 		r.cmdIDs = append(r.cmdIDs, cmd.ID)
 	}
@@ -154,6 +159,12 @@ func (c *Collector) Collect(ctx context.Context, instances []target.Instance, co
 			g.Go(func() error { r.batch(ctx, batch); return nil })
 		}
 		_ = g.Wait()
+	}
+	if n := r.plainHosts.Load(); n > 0 {
+		c.o.logger.Warn("ssmcollect: instances without gzip or base64 sent their output uncompressed (SSM's API cuts it sooner)", "instances", n)
+	}
+	if n := r.again.Load(); n > 0 {
+		c.o.logger.Info("ssmcollect: commands cut by SSM's API were collected again, one per invocation", "commands", n)
 	}
 	out := make([]collect.Result, 0, len(ids)*len(commands))
 	for _, id := range ids {
@@ -180,7 +191,9 @@ type run struct {
 	c      *Collector
 	cmds   []payload.Command
 	cmdIDs []string
+	enc    ssmframe.Encoding
 	sem    chan struct{} // bounds output reads
+	budget *semaphore.Weighted
 	// pool shares the rows that hosts have in common: the Results of a
 	// whole fleet are held together until Collect returns.
 	pool collect.RowPool
@@ -189,6 +202,9 @@ type run struct {
 	// whole output ListCommandInvocations' Details held, and those it did
 	// not (see useDetails).
 	detailsHit, detailsMiss atomic.Int64
+	// plainHosts counts the instances that could not compress (no gzip or
+	// base64); again counts the commands collected again alone.
+	plainHosts, again atomic.Int64
 
 	mu    sync.Mutex
 	byID  map[string][]collect.Result // by instance ID, set once
@@ -226,12 +242,18 @@ func (r *run) finished() int {
 	return r.nDone
 }
 
-// all returns one Result per command for an instance, all with the same
-// status and error.
+// all returns one Result per command of the run for an instance, all
+// with the same status and error.
 func (r *run) all(id string, st collect.Status, details, msg string) []collect.Result {
+	return allOf(r.cmds, id, st, details, msg)
+}
+
+// allOf returns one Result per command of cmds for an instance, all with
+// the same status and error.
+func allOf(cmds []payload.Command, id string, st collect.Status, details, msg string) []collect.Result {
 	now := time.Now().UTC()
-	res := make([]collect.Result, len(r.cmds))
-	for i, cmd := range r.cmds {
+	res := make([]collect.Result, len(cmds))
+	for i, cmd := range cmds {
 		res[i] = collect.Result{InstanceID: id, CommandID: cmd.ID, Status: st, StatusDetails: details,
 			CollectedAt: now, ExitCode: -1, Error: fmt.Sprintf("command %s on %s: %s", cmd.ID, id, msg)}
 	}
@@ -239,7 +261,9 @@ func (r *run) all(id string, st collect.Status, details, msg string) []collect.R
 }
 
 // batch collects from up to 50 instances: keep those SSM can reach, send
-// one command for all of them, wait for it, read the outputs.
+// one command for all of them, wait for it, read the outputs; then, in API
+// mode, collect each command that SSM's 24,000 characters cut again, alone
+// (see the package doc).
 func (r *run) batch(ctx context.Context, ids []string) {
 	if ctx.Err() != nil {
 		return
@@ -249,15 +273,80 @@ func (r *run) batch(ctx context.Context, ids []string) {
 	if len(ids) == 0 {
 		return
 	}
+	var (
+		mu    sync.Mutex
+		held  = map[string][]collect.Result{} // instances waiting for a command collected again
+		again = map[string][]string{}         // command ID -> instances whose output of it was cut
+	)
+	deliver := func(id string, res []collect.Result, cut []string) {
+		if len(cut) == 0 {
+			r.set(id, res)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		held[id] = res
+		for _, c := range cut {
+			again[c] = append(again[c], id)
+		}
+	}
+	r.sendAndAwait(ctx, ids, r.cmds, deliver)
+	r.c.o.logger.Debug("ssmcollect: batch done", "instances", len(ids), "after", time.Since(start), "cut", len(held))
+	if len(again) > 0 {
+		var wg sync.WaitGroup
+		for _, cmd := range r.cmds {
+			who := again[cmd.ID]
+			if len(who) == 0 {
+				continue
+			}
+			r.again.Add(1)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r.sendAndAwait(ctx, who, []payload.Command{cmd}, func(id string, res []collect.Result, _ []string) {
+					mu.Lock()
+					defer mu.Unlock()
+					replaceCut(held[id], res[0])
+				})
+			}()
+		}
+		wg.Wait()
+	}
+	for id, res := range held {
+		r.set(id, res)
+	}
+}
+
+// replaceCut puts x, the Result of a command collected again alone, in
+// place of its cut Result among res; a failure to collect it again keeps
+// the cut Result, which says so.
+func replaceCut(res []collect.Result, x collect.Result) {
+	for i := range res {
+		if res[i].CommandID != x.CommandID {
+			continue
+		}
+		if x.Status == collect.StatusSuccess || x.Truncated || x.Status == collect.StatusFailed && x.ExitCode >= 0 {
+			res[i] = x
+		} else {
+			res[i].Error += "; collecting it again alone failed: " + x.Error
+		}
+		return
+	}
+}
+
+// sink receives an instance's Results of a sent command, and the IDs of
+// the commands whose output SSM's API cut (in API mode, when the command
+// carried more than one).
+type sink func(id string, res []collect.Result, cut []string)
+
+// sendAndAwait sends cmds to ids and waits for every instance's Results.
+func (r *run) sendAndAwait(ctx context.Context, ids []string, cmds []payload.Command, deliver sink) {
 	var wg sync.WaitGroup
-	sent := r.send(ctx, ids)
-	r.c.o.logger.Debug("ssmcollect: batch sent", "instances", len(ids), "commands", len(sent), "after", time.Since(start))
-	for _, s := range sent {
+	for _, s := range r.send(ctx, ids, cmds, deliver) {
 		wg.Add(1)
 		go func() { defer wg.Done(); r.await(ctx, s) }()
 	}
 	wg.Wait()
-	r.c.o.logger.Debug("ssmcollect: batch done", "instances", len(ids), "after", time.Since(start))
 }
 
 // precheck asks DescribeInstanceInformation which of ids SSM manages and
@@ -307,20 +396,34 @@ func (r *run) precheck(ctx context.Context, ids []string) []string {
 type sent struct {
 	commandID string
 	marker    string
+	cmds      []payload.Command
+	cmdIDs    []string
 	ids       []string
 	deadline  time.Time
+	deliver   sink
 }
 
-// send sends the script to ids. An InvalidInstanceId answer (an instance
-// went away since the precheck) splits the batch in halves, down to the
-// single instance, which is then Undeliverable.
-func (r *run) send(ctx context.Context, ids []string) []sent {
+// all returns one Result per command of s for an instance.
+func (s *sent) all(id string, st collect.Status, details, msg string) []collect.Result {
+	return allOf(s.cmds, id, st, details, msg)
+}
+
+// set delivers an instance's Results, none cut.
+func (s *sent) set(id string, res []collect.Result) { s.deliver(id, res, nil) }
+
+// send sends the script of cmds to ids. An InvalidInstanceId answer (an
+// instance went away since the precheck) splits the batch in halves, down
+// to the single instance, which is then Undeliverable.
+func (r *run) send(ctx context.Context, ids []string, cmds []payload.Command, deliver sink) []sent {
 	marker := ssmframe.NewMarker()
-	script, err := ssmframe.Script(marker, r.cmds)
-	if err != nil { // cannot happen: commands were validated
+	fail := func(ids []string, st collect.Status, details, msg string) {
 		for _, id := range ids {
-			r.set(id, r.all(id, collect.StatusFailed, "", err.Error()))
+			deliver(id, allOf(cmds, id, st, details, msg), nil)
 		}
+	}
+	script, err := ssmframe.Script(marker, cmds, r.enc)
+	if err != nil { // cannot happen: commands were validated
+		fail(ids, collect.StatusFailed, "", err.Error())
 		return nil
 	}
 	o := r.c.o
@@ -348,13 +451,16 @@ func (r *run) send(ctx context.Context, ids []string) []sent {
 		if problem != "" {
 			// The command may be running on the instances, but nothing
 			// of it can be followed.
-			for _, id := range ids {
-				r.set(id, r.all(id, collect.StatusFailed, "MalformedAnswer",
-					"SSM answered SendCommand "+problem+", so the command (which may have run on the instance) cannot be followed"))
-			}
+			fail(ids, collect.StatusFailed, "MalformedAnswer",
+				"SSM answered SendCommand "+problem+", so the command (which may have run on the instance) cannot be followed")
 			return nil
 		}
-		return []sent{{commandID: cmdID, marker: marker, ids: ids, deadline: time.Now().Add(o.deliveryTimeout + o.executionTimeout + o.grace)}}
+		cmdIDs := make([]string, len(cmds))
+		for i, c := range cmds {
+			cmdIDs[i] = c.ID
+		}
+		return []sent{{commandID: cmdID, marker: marker, cmds: cmds, cmdIDs: cmdIDs, ids: ids, deliver: deliver,
+			deadline: time.Now().Add(o.deliveryTimeout + o.executionTimeout + o.grace)}}
 	}
 	if ctx.Err() != nil {
 		return nil // Collect marks them Cancelled
@@ -362,16 +468,14 @@ func (r *run) send(ctx context.Context, ids []string) []sent {
 	var bad *types.InvalidInstanceId
 	if errors.As(err, &bad) {
 		if len(ids) == 1 {
-			r.set(ids[0], r.all(ids[0], collect.StatusUndeliverable, "InvalidInstanceId",
-				"SSM refused the instance (not managed, agent down, or terminating): "+bad.ErrorMessage()))
+			fail(ids, collect.StatusUndeliverable, "InvalidInstanceId",
+				"SSM refused the instance (not managed, agent down, or terminating): "+bad.ErrorMessage())
 			return nil
 		}
 		half := len(ids) / 2
-		return append(r.send(ctx, ids[:half]), r.send(ctx, ids[half:])...)
+		return append(r.send(ctx, ids[:half], cmds, deliver), r.send(ctx, ids[half:], cmds, deliver)...)
 	}
-	for _, id := range ids {
-		r.set(id, r.all(id, collect.StatusUndeliverable, "SendCommandFailed", "SendCommand failed: "+err.Error()))
-	}
+	fail(ids, collect.StatusUndeliverable, "SendCommandFailed", "SendCommand failed: "+err.Error())
 	return nil
 }
 
@@ -442,7 +546,7 @@ func (r *run) await(ctx context.Context, s sent) {
 			t.Stop()
 			r.cancel(s.commandID)
 			for id := range pending {
-				r.set(id, r.all(id, collect.StatusCancelled, "", "the run was cancelled before the command finished"))
+				s.set(id, s.all(id, collect.StatusCancelled, "", "the run was cancelled before the command finished"))
 			}
 			return
 		case <-t.C:
@@ -475,7 +579,7 @@ func (r *run) await(ctx context.Context, s sent) {
 				msg += "; last error: " + lastErr.Error()
 			}
 			for id := range pending {
-				r.set(id, r.all(id, collect.StatusTimedOut, "NoFinalStatus", msg))
+				s.set(id, s.all(id, collect.StatusTimedOut, "NoFinalStatus", msg))
 			}
 			return
 		}
@@ -517,7 +621,14 @@ func (r *run) list(ctx context.Context, commandID string, n int) ([]types.Comman
 // one command of the run (the probe) polls with Details first; once
 // detailsSample final invocations were seen, every command polls with
 // Details only if most of those outputs fitted.
+//
+// In S3 mode every poll asks for Details: the first line they show of each
+// host's stdout carries the digest its S3 object must have (see the
+// package doc, Security), which spares a GetCommandInvocation per host.
 func (r *run) useDetails(commandID string) bool {
+	if r.c.o.bucket != "" {
+		return true
+	}
 	hit, miss := r.detailsHit.Load(), r.detailsMiss.Load()
 	if hit+miss >= detailsSample {
 		return hit*2 > miss

@@ -24,7 +24,7 @@ func TestFleetInstances(t *testing.T) {
 	client := ssm.NewFromConfig(srv.Config())
 	pack := payload.StandardPack()
 	marker := ssmframe.NewMarker()
-	script, err := ssmframe.Script(marker, pack)
+	script, err := ssmframe.Script(marker, pack, ssmframe.EncodingPlain)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,8 @@ func TestFleetInstances(t *testing.T) {
 		if strings.HasSuffix(stdout, awsfake.StdoutTruncatedMarker) {
 			continue // a host with more output than the API returns
 		}
-		split := ssmframe.Split([]byte(stdout), nil, marker, cmdIDs)
+		st, _ := ssmframe.Decode([]byte(stdout), marker, 1<<30)
+		split := ssmframe.Split(st.Data, st.Data, marker, cmdIDs)
 		for _, c := range pack {
 			rows, err := collect.ParseRows(split.Frames[c.ID].Stdout)
 			if err != nil || len(rows) != len(h.Rows[c.ID]) {
@@ -64,7 +65,7 @@ func BenchmarkGetCommandInvocation(b *testing.B) {
 	}
 	defer srv.Close()
 	client := ssm.NewFromConfig(srv.Config())
-	script, _ := ssmframe.Script(ssmframe.NewMarker(), payload.StandardPack())
+	script, _ := ssmframe.Script(ssmframe.NewMarker(), payload.StandardPack(), ssmframe.EncodingGzip)
 	var ids []string
 	for _, h := range f.Hosts {
 		ids = append(ids, h.Instance.ID)

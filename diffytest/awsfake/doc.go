@@ -67,14 +67,13 @@
 // Statuses: Success; Failed with the script's non-zero ResponseCode;
 // TimedOut (ExecutionTimedOut) after executionTimeout; Cancelled after
 // CancelCommand; Failed with StatusDetails Undeliverable or Terminated
-// (ResponseCode -1). The script runs once when the invocation would be
-// final (for how long it sleeps, which may keep it InProgress longer),
-// once when it is (for its exit status, its plugin Output and its S3
-// objects) and again whenever GetCommandInvocation asks for its output:
-// scripts are expected to print the same output each time (a cached
-// download is not downloaded again); only the plugin
-// Output (at most 2,500 bytes) is kept per invocation, so 10,000 instances
-// cost little memory.
+// (ResponseCode -1). The script runs when the invocation becomes final
+// (for its exit status, its plugin Output, what GetCommandInvocation shows
+// and its S3 objects), and once before when its text names sleep or
+// timeout (for how long it sleeps, which may keep it InProgress longer).
+// Only what the API shows is kept per invocation (2,500 characters for
+// ListCommandInvocations, 24,000 and 8,000 for GetCommandInvocation: a
+// few kilobytes of compressed output), the whole output going to S3.
 //
 // # Faithful to AWS
 //

@@ -185,7 +185,8 @@ const (
 	FaultTerminating Fault = "terminating"
 	// FaultBigOutput: every osqueryi output of the instance is padded with
 	// JSON whitespace to Faults.BigOutputBytes, over the API's 24,000
-	// characters; the rows are unchanged.
+	// characters; the rows are unchanged. The whitespace is pseudo-random,
+	// so that gzip keeps about a quarter of it.
 	FaultBigOutput Fault = "big-output"
 	// FaultNoOsquery: osqueryi is not installed.
 	FaultNoOsquery Fault = "no-osquery"
@@ -364,27 +365,34 @@ func (h hostRun) osquery(sql string) ([]byte, string, int) {
 // pad pads output of a FaultBigOutput instance.
 func (h hostRun) pad(out []byte) []byte {
 	if h.in.bigOutput > 0 && len(out) < h.in.bigOutput {
-		return padJSON(out, h.in.bigOutput)
+		return padJSON(out, h.in.bigOutput, h.in.Instance.Instance.ID)
 	}
 	return out
 }
 
 // padJSON inserts JSON whitespace after the opening bracket of an array so
-// that it is n bytes long; the value is unchanged.
-func padJSON(out []byte, n int) []byte {
+// that it is n bytes long; the value is unchanged. The whitespace is drawn
+// from the four JSON white space characters, pseudo-randomly from seed, so
+// that it does not compress away: gzip keeps about a quarter of it.
+func padJSON(out []byte, n int, seed string) []byte {
 	i := bytes.IndexByte(out, '[')
 	if i < 0 {
 		return out
 	}
+	h := fnv.New64a()
+	h.Write([]byte(seed))
+	x := h.Sum64() | 1
 	padded := make([]byte, 0, n)
 	padded = append(padded, out[:i+1]...)
 	pad := n - len(out)
+	const ws = " \t\n\r"
 	for k := 0; k < pad; k++ {
-		if k%80 == 79 {
-			padded = append(padded, '\n')
-		} else {
-			padded = append(padded, ' ')
+		if k%32 == 0 {
+			x ^= x << 13
+			x ^= x >> 7
+			x ^= x << 17
 		}
+		padded = append(padded, ws[x>>(2*(k%32))&3])
 	}
 	return append(padded, out[i+1:]...)
 }

@@ -307,24 +307,39 @@ func TestMissingS3Output(t *testing.T) {
 // The framing of collect/ssmcollect/ssmframe runs in the fake's shell as on
 // a real host: each command's frame is whole, with its exit status.
 func TestSSMFrameScript(t *testing.T) {
-	insts := testInstances(2, "g")
+	for _, enc := range []ssmframe.Encoding{ssmframe.EncodingGzip, ssmframe.EncodingPlain} {
+		t.Run(string(enc), func(t *testing.T) { testSSMFrameScript(t, enc) })
+	}
+}
+
+func testSSMFrameScript(t *testing.T, enc ssmframe.Encoding) {
+	insts := testInstances(3, "g")
 	insts[1].NoOsquery = true
+	insts[2].Without = []string{"gzip"} // falls back to plain output
 	srv := newServer(t, awsfake.Options{Instances: insts})
 	client := ssm.NewFromConfig(srv.Config())
 	pack := payload.StandardPack()
 	marker := ssmframe.NewMarker()
-	script, err := ssmframe.Script(marker, pack)
+	script, err := ssmframe.Script(marker, pack, enc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := send(t, client, []string{insts[0].Instance.ID, insts[1].Instance.ID}, script)
+	id := send(t, client, []string{insts[0].Instance.ID, insts[1].Instance.ID, insts[2].Instance.ID}, script)
 	ids := make([]string, len(pack))
 	for i, c := range pack {
 		ids[i] = c.ID
 	}
 	for k, in := range insts {
 		out := waitFor(t, client, id, in.Instance.ID)
-		split := ssmframe.Split([]byte(aws.ToString(out.StandardOutputContent)), []byte(aws.ToString(out.StandardErrorContent)), marker, ids)
+		stdout := []byte(aws.ToString(out.StandardOutputContent))
+		st, ok := ssmframe.Decode(stdout, marker, 1<<20)
+		if wantEnc := map[bool]ssmframe.Encoding{true: ssmframe.EncodingPlain, false: enc}[k == 2]; !ok || st.Encoding != wantEnc || ssmframe.Verify(stdout, st.Header) != nil {
+			t.Fatalf("%s: stream %v (%v), want %s, verified: %v", in.Instance.ID, st.Encoding, ok, wantEnc, ssmframe.Verify(stdout, st.Header))
+		}
+		if e := aws.ToString(out.StandardErrorContent); e != "" {
+			t.Fatalf("%s: the script printed on stderr: %q", in.Instance.ID, e)
+		}
+		split := ssmframe.Split(st.Data, st.Data, marker, ids)
 		if !split.Done {
 			t.Fatalf("%s: script did not run to its end:\n%s", in.Instance.ID, aws.ToString(out.StandardOutputContent))
 		}

@@ -227,7 +227,7 @@ func TestTruncation(t *testing.T) {
 
 func TestPadJSONKeepsRows(t *testing.T) {
 	rows := []collect.Row{{"a": "1"}, {"b": "2"}}
-	padded := padJSON(OsqueryJSON(rows), 30000)
+	padded := padJSON(OsqueryJSON(rows), 30000, "i-1")
 	if len(padded) != 30000 {
 		t.Fatalf("padded to %d", len(padded))
 	}
@@ -304,4 +304,19 @@ func validUTF8(s string) string {
 		i += n
 	}
 	return b.String()
+}
+
+// The padding of FaultBigOutput does not compress away: the hosts' gzip
+// keeps a quarter to a third of it (2 bits of 8, and the format's
+// overhead), which the collector's tests of outputs too big even
+// compressed rely on.
+func TestPadJSONDoesNotCompressAway(t *testing.T) {
+	padded := padJSON(OsqueryJSON(nil), 256<<10, "i-1")
+	var b bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&b, fakeGzipLevel)
+	zw.Write(padded)
+	zw.Close()
+	if r := float64(b.Len()) / float64(len(padded)); r < 0.25 || r > 0.4 {
+		t.Fatalf("256 KiB of padding gzips to %d bytes (%.2f), want a quarter to a third", b.Len(), r)
+	}
 }

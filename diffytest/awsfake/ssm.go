@@ -96,6 +96,7 @@ type command struct {
 	id          string
 	in          sendCommandInput
 	script      script
+	maySleep    bool // the script's text names sleep or timeout
 	requested   time.Time
 	visibleAt   time.Time
 	execTimeout time.Duration
@@ -399,7 +400,9 @@ func (s *Server) newCommand(in sendCommandInput, now time.Time) (*command, *apiE
 		maxErrors:   maxErrors,
 		byInst:      make(map[string]*invocation, len(targets)),
 	}
-	cmd.script = parseScript(strings.Join(lines, "\n"))
+	src := strings.Join(lines, "\n")
+	cmd.script = parseScript(src)
+	cmd.maySleep = strings.Contains(src, "sleep") || strings.Contains(src, "timeout")
 	for i, inst := range targets {
 		start := now.Add(time.Duration(i/conc) * cmd.runTime)
 		inv := &invocation{cmd: cmd, in: inst, start: start, end: start.Add(cmd.runTime)}
@@ -576,8 +579,13 @@ func (s *Server) run(inv *invocation) (stdout, stderr []byte, code int) {
 	return stdout, stderr, code
 }
 
-// measure runs the script once for how long it sleeps.
+// measure runs the script once for how long it sleeps; a script that
+// names neither sleep nor timeout (its sh -c scripts are in its text)
+// cannot, and is not run.
 func (s *Server) measure(inv *invocation) time.Duration {
+	if !inv.cmd.maySleep {
+		return 0
+	}
 	_, _, _, slept := s.runTimed(inv)
 	return slept
 }
@@ -600,16 +608,15 @@ func (inv *invocation) scriptPath() string {
 		"/awsrunShellScript/0.awsrunShellScript/_script.sh"
 }
 
-// output returns what the invocation printed, given its outcome (as
-// state returned it, which also orders this read after the write of
-// inv.out). The script runs again: output is not stored, so that a fleet
-// of 10,000 hosts costs little memory.
-func (s *Server) output(inv *invocation, o outcome) (stdout, stderr []byte) {
-	if !o.ran {
-		return nil, nil
+// output returns what GetCommandInvocation shows of the invocation's
+// stdout and stderr (at most StdoutLimit and StderrLimit characters), given
+// its outcome (as state returned it, which also orders this read after the
+// write of inv.out).
+func (s *Server) output(inv *invocation, o outcome) (stdout, stderr string) {
+	if !o.ran || inv.out == nil {
+		return "", ""
 	}
-	stdout, stderr, _ = s.run(inv)
-	return stdout, stderr
+	return inv.out.stdout, inv.out.stderr
 }
 
 // pluginOutput returns the invocation's plugin Output as
@@ -623,13 +630,18 @@ func (inv *invocation) pluginOutput(o outcome) string {
 
 // finalOutput is what is kept of a finished invocation's output: the
 // plugin Output that ListCommandInvocations shows (at most
-// PluginOutputLimit bytes), which callers poll often.
+// PluginOutputLimit bytes), which callers poll often, and what
+// GetCommandInvocation shows (at most StdoutLimit and StderrLimit), so
+// that the script runs once: 32,000 characters at most per invocation
+// (a few kilobytes for compressed output), the whole output going to S3.
 type finalOutput struct {
-	plugin string
+	plugin, stdout, stderr string
 }
 
 func newFinalOutput(stdout, stderr []byte) *finalOutput {
-	return &finalOutput{plugin: pluginOutput(stdout, stderr, PluginOutputLimit)}
+	return &finalOutput{plugin: pluginOutput(stdout, stderr, PluginOutputLimit),
+		stdout: truncateContent(stdout, StdoutLimit, StdoutTruncatedMarker),
+		stderr: truncateContent(stderr, StderrLimit, StderrTruncatedMarker)}
 }
 
 // scheduleUploads finishes each invocation of cmd at its end time, so that
@@ -796,8 +808,8 @@ func (s *Server) getCommandInvocation(body []byte) (any, *apiError) {
 		CommandId: inv.cmd.id, InstanceId: inv.in.Instance.Instance.ID, Comment: inv.cmd.in.Comment,
 		DocumentName: DocumentName, DocumentVersion: "1", PluginName: PluginName,
 		ResponseCode: o.code, Status: o.status, StatusDetails: o.details,
-		StandardOutputContent: truncateContent(stdout, StdoutLimit, StdoutTruncatedMarker),
-		StandardErrorContent:  truncateContent(stderr, StderrLimit, StderrTruncatedMarker),
+		StandardOutputContent: stdout,
+		StandardErrorContent:  stderr,
 	}
 	if o.started {
 		out.ExecutionStartDateTime = inv.start.UTC().Format(isoMillis)

@@ -8,44 +8,73 @@
 // command of the payload, needs the fewest API calls (see package
 // ssmcollect), but then the commands share one stdout and one stderr. The
 // original Diffy parsed that shared stdout as one JSON document, which broke
-// as soon as two queries ran. Here each command's output is framed, on
-// stdout:
-//
-//	\n<M> BEGIN <id>\n<the command's stdout>\n<M> END <id> <rc>\n
-//
-// and on stderr:
+// as soon as two queries ran. Here the script builds one stream in which
+// each command has two frames, its stderr's, then its stdout's:
 //
 //	\n<M> ERRBEGIN <id>\n<the command's stderr>\n<M> ERREND <id> <rc>\n
+//	\n<M> BEGIN <id>\n<the command's stdout>.\n<M> END <id> <rc>\n
 //
-// and stdout ends with "\n<M> DONE\n". <M> is "DIFFY-" followed by 32
+// and the stream ends with "\n<M> DONE\n". <M> is "DIFFY-" followed by 32
 // random hex digits, new for every invocation; <id> is the command's ID
 // (payload.ValidID); <rc> its exit status. The newline before each END
-// line is the frame's, not the command's.
+// line is the frame's, not the command's; so is the dot before a stdout
+// frame's, which keeps the command's trailing newlines through the shell.
+//
+// # Encoding and digest
+//
+// The script prints, on stdout, a Header line and the stream encoded:
+//
+//	<M> OUTPUT <encoding> <sha256>\n<body>
+//
+// With EncodingGzip the body is the stream gzipped, then base64 (the gzip
+// and base64 of every base image): osquery's JSON shrinks 4 to 5 times, so
+// SSM's 24,000 characters through GetCommandInvocation hold about
+// 80 KB of output instead of 24 KB (see package ssmcollect for the
+// figures). A host without gzip or base64 falls back to EncodingPlain,
+// the stream as it is, and says so in its header. <sha256> is the body's
+// SHA-256 digest ("-" on a host without sha256sum): see Security.
 //
 // # Nothing on the host's disk
 //
-// The script runs each command with sh -c and prints the frame lines with
-// printf: no temporary file, no pipe, no command substitution. A DFIR tool
-// should change the host it examines as little as it can (files in /tmp
-// are evidence too), and a full or read-only disk must not stop it. So
-// frames carry no byte length (measuring one needs a file or a pipe).
+// The script runs each command with sh -c, captures its stdout in a
+// shell variable (a pipe), and encodes and digests the stream through
+// pipes into another variable, since the digest comes first: no temporary
+// file, and only the standard file descriptors. A DFIR tool should change
+// the host it examines as little as it can (files in /tmp are evidence
+// too), a full or read-only disk must not stop it, and a file in a
+// world-writable place is a race a hostile local user can win. The price:
+// the output is printed once the last command ended, so a script killed
+// at its time limit prints nothing.
 //
 // # Strictness
 //
 // The END line is printed only after the command ended, and carries the
 // invocation's random marker, the command's ID and its exit status; the
 // transports that cut output (SSM's 24,000 characters through
-// GetCommandInvocation, 2,500 through ListCommandInvocations, a script
-// killed at its time limit) cut its tail. So a frame is Whole only when its
-// END line arrived, and a frame without one is Cut: its content is
+// GetCommandInvocation, 2,500 through ListCommandInvocations) cut the
+// encoded body's tail, which Decode turns into the stream's first part
+// (a gzip stream decodes up to where it was cut). So a frame is Whole only
+// when its END line arrived, and a frame without one is Cut: its content is
 // returned only as what arrived, never to be parsed as whole. A frame whose
 // END line is unreadable, or a command with two frames, is Malformed. Text
 // outside frames (the agent's "---Output truncated---",
-// "----------ERROR-------") is ignored, so Split can be given the combined
-// output that ListCommandInvocations shows.
+// "----------ERROR-------") is ignored. Decode caps what it decompresses
+// (a few kilobytes of gzip can claim gigabytes), and Bound says how much
+// to expect before decoding.
+//
+// # Security
 //
 // A compromised host can print anything, including lines with the marker
-// (it can read the script the agent stored): it can only lie about its own
-// output, which it controls anyway; it cannot make another host's output
-// wrong.
+// (it can read the script the agent stored, and every host of a batch is
+// sent the same marker): through SSM's API it can only lie about its own
+// output, which it controls anyway. But in S3 output mode each instance
+// writes its output objects with its own role, and a role that may write
+// under the output prefix may write any instance's objects: host A could
+// replace host B's stdout object with valid frames of its choosing (B's
+// processes without the attacker's row, say). So an object read from S3 is
+// trusted only if Verify accepts it against the Header that B's own agent
+// reported through SSM (ListCommandInvocations' Details, or
+// GetCommandInvocation), which A cannot forge: same first line, same
+// digest of the rest. Package ssmcollect does so, and documents the bucket
+// policy that keeps each instance to its own prefix.
 package ssmframe

@@ -89,13 +89,13 @@ func FuzzSplitCut(f *testing.F) {
 // FuzzSplitRaw feeds Split arbitrary bytes, as a hostile host or a broken
 // transport can: every command asked for gets a frame entry, and a frame
 // is Whole only if the input holds it exactly as the script writes it
-// (BEGIN line, content, END line with a canonical exit status), so nothing else is parsed.
+// (BEGIN line, content, the dot, END line with a canonical exit status), so nothing else is parsed.
 func FuzzSplitRaw(f *testing.F) {
 	m := fuzzMarker
 	f.Add(ssmframe.AppendDone(ssmframe.AppendFrame(nil, m, "a", 0, []byte(`[{"x":"1"}]`)), m))
-	f.Add([]byte("\n" + m + " BEGIN a\n[]\n" + m + " END a 00\n"))
-	f.Add([]byte(m + " BEGIN a\n\n" + m + " END a 0\n" + m + " BEGIN a\n\n" + m + " END a 0\n"))
-	f.Add([]byte(m + " BEGIN b\n\n" + m + " END b 1\n"))
+	f.Add([]byte("\n" + m + " BEGIN a\n[].\n" + m + " END a 00\n"))
+	f.Add([]byte(m + " BEGIN a\n.\n" + m + " END a 0\n" + m + " BEGIN a\n.\n" + m + " END a 0\n"))
+	f.Add([]byte(m + " BEGIN b\n.\n" + m + " END b 1\n"))
 	f.Fuzz(func(t *testing.T, out []byte) {
 		got := ssmframe.Split(out, out, m, []string{"a", "b"})
 		if len(got.Frames) != 2 {
@@ -104,7 +104,7 @@ func FuzzSplitRaw(f *testing.F) {
 		for id, fr := range got.Frames {
 			switch fr.State {
 			case ssmframe.Whole:
-				exact := fmt.Appendf(nil, "%s BEGIN %s\n%s\n%s END %s %d\n", m, id, fr.Stdout, m, id, fr.ExitCode)
+				exact := fmt.Appendf(nil, "%s BEGIN %s\n%s.\n%s END %s %d\n", m, id, fr.Stdout, m, id, fr.ExitCode)
 				if !bytes.Contains(out, exact) {
 					t.Fatalf("frame %s is Whole but the input does not hold it as the script writes it: %q", id, exact)
 				}

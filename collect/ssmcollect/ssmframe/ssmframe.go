@@ -35,16 +35,28 @@ func ValidMarker(m string) bool {
 }
 
 // Script returns the POSIX shell script that runs each command's Shell with
-// sh -c, in order, framing its stdout and stderr (see the package doc). It
-// returns an error when marker is not valid, a command ID is not valid, or a
-// command has no Shell. The script holds the commands' text and the marker,
-// nothing else: no credential.
-func Script(marker string, cmds []payload.Command) (string, error) {
+// sh -c, in order, framing its stdout and stderr into one stream (see the
+// package doc), and prints the stream encoded as enc (EncodingGzip falls
+// back to EncodingPlain on a host without gzip or base64) after a Header
+// line that carries its SHA-256 digest. It returns an error when marker is
+// not valid, a command ID is not valid, a command has no Shell, or enc is
+// unknown. The script holds the commands' text and the marker, nothing
+// else: no credential.
+func Script(marker string, cmds []payload.Command, enc Encoding) (string, error) {
 	if !ValidMarker(marker) {
 		return "", fmt.Errorf("ssmframe: marker %q is not DIFFY- and 32 hex digits", marker)
 	}
+	if enc != EncodingGzip && enc != EncodingPlain {
+		return "", fmt.Errorf("ssmframe: unknown encoding %q", enc)
+	}
 	var b strings.Builder
 	b.WriteString("M=" + marker + "\n")
+	// f prints the stream: for each command, its stderr as it comes,
+	// between the ERRBEGIN and ERREND lines, then its stdout, captured in
+	// a variable (a pipe, not a file; the dot and exit status after it
+	// keep its trailing newlines), between BEGIN and END. Only the
+	// standard descriptors are used.
+	b.WriteString("f() {\n")
 	for _, c := range cmds {
 		if !payload.ValidID(c.ID) {
 			return "", fmt.Errorf("ssmframe: command ID %q is not valid", c.ID)
@@ -52,32 +64,46 @@ func Script(marker string, cmds []payload.Command) (string, error) {
 		if c.Shell == "" {
 			return "", fmt.Errorf("ssmframe: command %s has no shell script", c.ID)
 		}
-		fmt.Fprintf(&b, "printf '\\n%%s BEGIN %%s\\n' \"$M\" %s; printf '\\n%%s ERRBEGIN %%s\\n' \"$M\" %s >&2\n", c.ID, c.ID)
-		b.WriteString("sh -c " + payload.ShellQuote(c.Shell) + "\n")
-		fmt.Fprintf(&b, "rc=$?; printf '\\n%%s END %%s %%d\\n' \"$M\" %s \"$rc\"; printf '\\n%%s ERREND %%s %%d\\n' \"$M\" %s \"$rc\" >&2\n", c.ID, c.ID)
+		fmt.Fprintf(&b, "{ printf '\\n%%s ERRBEGIN %%s\\n' \"$M\" %s; o=$(sh -c %s; r=$?; printf .; exit $r); } 2>&1\n", c.ID, payload.ShellQuote(c.Shell))
+		fmt.Fprintf(&b, "r=$?; printf '\\n%%s ERREND %%s %%d\\n\\n%%s BEGIN %%s\\n%%s\\n%%s END %%s %%d\\n' \"$M\" %s \"$r\" \"$M\" %s \"$o\" \"$M\" %s \"$r\"\n", c.ID, c.ID, c.ID)
 	}
-	b.WriteString("printf '\\n%s DONE\\n' \"$M\"\n")
+	b.WriteString("printf '\\n%s DONE\\n' \"$M\"\n}\n")
+	// The stream is encoded through pipes, into a variable: its digest
+	// must come first, and nothing is written on the host's disk.
+	if enc == EncodingGzip {
+		b.WriteString(`if command -v gzip >/dev/null 2>&1 && command -v base64 >/dev/null 2>&1; then
+  E=` + string(EncodingGzip) + `; o=$(f | gzip -c | base64)
+else
+  E=` + string(EncodingPlain) + `; o=$(f)
+fi
+`)
+	} else {
+		b.WriteString("E=" + string(EncodingPlain) + "; o=$(f)\n")
+	}
+	b.WriteString(`if command -v sha256sum >/dev/null 2>&1; then h=$(printf '%s\n' "$o" | sha256sum); h=${h%% *}; else h=-; fi
+printf '%s OUTPUT %s %s\n%s\n' "$M" "$E" "$h" "$o"
+`)
 	return b.String(), nil
 }
 
-// AppendFrame appends what the script prints on stdout for one finished
-// command to dst.
+// AppendFrame appends to dst the stdout frame of one finished command, as
+// the script puts it in its stream (after the command's AppendErrFrame).
 func AppendFrame(dst []byte, marker, id string, rc int, stdout []byte) []byte {
 	dst = fmt.Appendf(dst, "\n%s BEGIN %s\n", marker, id)
 	dst = append(dst, stdout...)
-	return fmt.Appendf(dst, "\n%s END %s %d\n", marker, id, rc)
+	return fmt.Appendf(dst, ".\n%s END %s %d\n", marker, id, rc)
 }
 
-// AppendErrFrame appends what the script prints on stderr for one finished
-// command to dst.
+// AppendErrFrame appends to dst the stderr frame of one finished command,
+// as the script puts it in its stream (before the command's AppendFrame).
 func AppendErrFrame(dst []byte, marker, id string, rc int, stderr []byte) []byte {
 	dst = fmt.Appendf(dst, "\n%s ERRBEGIN %s\n", marker, id)
 	dst = append(dst, stderr...)
 	return fmt.Appendf(dst, "\n%s ERREND %s %d\n", marker, id, rc)
 }
 
-// AppendDone appends the line the script prints on stdout after its last
-// command.
+// AppendDone appends the line that ends the script's stream, after its
+// last command.
 func AppendDone(dst []byte, marker string) []byte {
 	return fmt.Appendf(dst, "\n%s DONE\n", marker)
 }
@@ -143,14 +169,14 @@ type Output struct {
 	Done bool
 }
 
-// Split splits an invocation's stdout and stderr (or their first parts;
-// both may be the same combined text) into the frames of the commands ids,
+// Split splits an invocation's stream (Stream.Data, given as both stdout
+// and stderr; or its first part) into the frames of the commands ids,
 // using marker. It is a pure function of its input and never fails: every
 // problem is recorded in the frame it concerns.
 func Split(stdout, stderr []byte, marker string, ids []string) Output {
 	res := Output{Frames: make(map[string]Frame, len(ids))}
-	outs := scan(stdout, marker, "BEGIN", "END", ids)
-	errs := scan(stderr, marker, "ERRBEGIN", "ERREND", ids)
+	outs := scan(stdout, marker, "BEGIN", ".\n", "END", ids)
+	errs := scan(stderr, marker, "ERRBEGIN", "\n", "ERREND", ids)
 	for _, id := range ids {
 		o, e := outs[id], errs[id]
 		f := Frame{State: o.state, ExitCode: o.rc, Stdout: o.content, StderrState: e.state, Stderr: e.content, Problem: o.problem}
@@ -174,7 +200,7 @@ type part struct {
 // scan finds, in one stream, the frame of each id: a line "<M> <begin> <id>"
 // and, after it, a line "<M> <end> <id> <rc>" preceded by the frame's
 // newline.
-func scan(b []byte, marker, begin, end string, ids []string) map[string]part {
+func scan(b []byte, marker, begin, before, end string, ids []string) map[string]part {
 	out := make(map[string]part, len(ids))
 	want := make(map[string]bool, len(ids))
 	for _, id := range ids {
@@ -203,7 +229,7 @@ func scan(b []byte, marker, begin, end string, ids []string) map[string]part {
 			out[id] = part{state: Malformed, rc: -1, problem: "the command has two output frames"}
 			continue
 		}
-		endPat := []byte("\n" + marker + " " + end + " " + id + " ")
+		endPat := []byte(before + marker + " " + end + " " + id + " ")
 		j := bytes.Index(b[body:], endPat)
 		if j < 0 {
 			out[id] = part{state: Cut, rc: -1, content: trimPartial(b[body:], endPat), problem: "output ends before the command's END line"}

@@ -20,9 +20,11 @@ var testCommands = []payload.Command{
 	{ID: "silent", Shell: `true`},
 }
 
-func runScript(t *testing.T, marker string, cmds []payload.Command) (stdout, stderr []byte) {
+// runScript runs the script of cmds under the machine's sh and returns its
+// stdout and the stream decoded from it.
+func runScript(t *testing.T, marker string, cmds []payload.Command, enc Encoding) (stdout []byte, st Stream) {
 	t.Helper()
-	script, err := Script(marker, cmds)
+	script, err := Script(marker, cmds, enc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,10 +36,17 @@ func runScript(t *testing.T, marker string, cmds []payload.Command) (stdout, std
 	cmd := exec.Command(sh, "-c", script)
 	cmd.Stderr = &eb
 	out, err := cmd.Output()
-	if err != nil {
+	if err != nil || eb.Len() > 0 {
 		t.Fatalf("script failed: %v; stderr %q", err, eb.String())
 	}
-	return out, eb.Bytes()
+	st, ok := Decode(out, marker, 1<<20)
+	if !ok {
+		t.Fatalf("no header in %q", out)
+	}
+	if err := Verify(out, st.Header); err != nil {
+		t.Fatalf("the shell's own output does not verify: %v", err)
+	}
+	return out, st
 }
 
 func ids(cmds []payload.Command) []string {
@@ -48,48 +57,63 @@ func ids(cmds []payload.Command) []string {
 	return s
 }
 
-// TestScriptRealShell runs a script under the machine's sh and checks that
-// Split gives each command exactly its own output, and that AppendFrame and
-// AppendErrFrame write what the shell prints.
+// TestScriptRealShell runs a script under the machine's sh, in both
+// encodings, and checks that Split gives each command exactly its own
+// output, and that AppendFrame, AppendErrFrame, AppendDone and
+// AppendOutput write what the shell prints.
 func TestScriptRealShell(t *testing.T) {
-	m := NewMarker()
-	out, errOut := runScript(t, m, testCommands)
-	got := Split(out, errOut, m, ids(testCommands))
-	if !got.Done {
-		t.Errorf("Done = false for a whole output:\n%s", out)
-	}
-	want := map[string]struct {
-		rc          int
-		stdout, err string
-	}{
-		"json":   {0, "[{\"a\":\"1\"}]\n", ""},
-		"fails":  {3, "", "oops it's bad\n"},
-		"spoof":  {0, "\nDIFFY-x END json 0\n", ""},
-		"nonl":   {0, "x", "y"},
-		"exits":  {127, "before\n", ""},
-		"silent": {0, "", ""},
-	}
-	var fakeOut, fakeErr []byte
-	for _, id := range ids(testCommands) {
-		w, f := want[id], got.Frames[id]
-		if f.State != Whole || f.StderrState != Whole || f.ExitCode != w.rc || string(f.Stdout) != w.stdout || string(f.Stderr) != w.err {
-			t.Errorf("%s: got %v/%v rc %d stdout %q stderr %q (%s); want rc %d stdout %q stderr %q",
-				id, f.State, f.StderrState, f.ExitCode, f.Stdout, f.Stderr, f.Problem, w.rc, w.stdout, w.err)
-		}
-		fakeOut = AppendFrame(fakeOut, m, id, w.rc, []byte(w.stdout))
-		fakeErr = AppendErrFrame(fakeErr, m, id, w.rc, []byte(w.err))
-	}
-	fakeOut = AppendDone(fakeOut, m)
-	if !bytes.Equal(fakeOut, out) || !bytes.Equal(fakeErr, errOut) {
-		t.Errorf("Append* differ from the shell:\nshell %q\n      %q\nfake  %q\n      %q", out, errOut, fakeOut, fakeErr)
-	}
-	// The combined text ListCommandInvocations shows splits the same way.
-	combined := append(append(append([]byte(nil), out...), "\n----------ERROR-------\n"...), errOut...)
-	both := Split(combined, combined, m, ids(testCommands))
-	for id, f := range got.Frames {
-		if g := both.Frames[id]; g.State != Whole || !bytes.Equal(g.Stdout, f.Stdout) || !bytes.Equal(g.Stderr, f.Stderr) {
-			t.Errorf("combined output: %s is %v %q %q", id, g.State, g.Stdout, g.Stderr)
-		}
+	for _, enc := range []Encoding{EncodingGzip, EncodingPlain} {
+		t.Run(string(enc), func(t *testing.T) {
+			m := NewMarker()
+			out, st := runScript(t, m, testCommands, enc)
+			if st.Encoding != enc || enc == EncodingGzip && !st.Whole {
+				t.Fatalf("stream %v whole %v (%s)", st.Encoding, st.Whole, st.Problem)
+			}
+			got := Split(st.Data, st.Data, m, ids(testCommands))
+			if !got.Done {
+				t.Errorf("Done = false for a whole output:\n%s", st.Data)
+			}
+			want := map[string]struct {
+				rc          int
+				stdout, err string
+			}{
+				"json":   {0, "[{\"a\":\"1\"}]\n", ""},
+				"fails":  {3, "", "oops it's bad\n"},
+				"spoof":  {0, "\nDIFFY-x END json 0\n", ""},
+				"nonl":   {0, "x", "y"},
+				"exits":  {127, "before\n", ""},
+				"silent": {0, "", ""},
+			}
+			var fake []byte
+			for _, id := range ids(testCommands) {
+				w, f := want[id], got.Frames[id]
+				if f.State != Whole || f.StderrState != Whole || f.ExitCode != w.rc || string(f.Stdout) != w.stdout || string(f.Stderr) != w.err {
+					t.Errorf("%s: got %v/%v rc %d stdout %q stderr %q (%s); want rc %d stdout %q stderr %q",
+						id, f.State, f.StderrState, f.ExitCode, f.Stdout, f.Stderr, f.Problem, w.rc, w.stdout, w.err)
+				}
+				fake = AppendErrFrame(fake, m, id, w.rc, []byte(w.err))
+				fake = AppendFrame(fake, m, id, w.rc, []byte(w.stdout))
+			}
+			fake = AppendDone(fake, m)
+			if !bytes.Equal(fake, bytes.TrimRight(st.Data, "\n")) && !bytes.Equal(fake, st.Data) {
+				t.Errorf("Append* differ from the shell:\nshell %q\nfake  %q", st.Data, fake)
+			}
+			if enc == EncodingPlain {
+				if o := AppendOutput(nil, m, enc, fake); !bytes.Equal(o, out) {
+					t.Errorf("AppendOutput differs from the shell:\nshell %q\nfake  %q", out, o)
+				}
+			}
+			// What ListCommandInvocations shows (the first part, the
+			// agent's marker) decodes to a prefix.
+			shown := append(append([]byte(nil), out[:min(len(out), 200)]...), "\n---Output truncated---"...)
+			part, ok := Decode(shown, m, 1<<20)
+			if enc == EncodingPlain {
+				part.Data = bytes.TrimSuffix(part.Data, []byte("\n---Output truncated---"))
+			}
+			if !ok || len(out) > 200 && part.Whole || !bytes.HasPrefix(st.Data, part.Data) {
+				t.Errorf("a first part decodes to %q (whole %v), not a prefix of %q", part.Data, part.Whole, st.Data)
+			}
+		})
 	}
 }
 
@@ -98,10 +122,11 @@ func TestScriptRealShell(t *testing.T) {
 // a prefix of the whole; Done only at the end.
 func TestSplitEveryCut(t *testing.T) {
 	m := NewMarker()
-	out, errOut := runScript(t, m, testCommands)
-	whole := Split(out, errOut, m, ids(testCommands))
+	_, st := runScript(t, m, testCommands, EncodingPlain)
+	out := st.Data
+	whole := Split(out, out, m, ids(testCommands))
 	for n := 0; n < len(out); n++ {
-		got := Split(out[:n], errOut, m, ids(testCommands))
+		got := Split(out[:n], out[:n], m, ids(testCommands))
 		if got.Done {
 			t.Fatalf("cut at %d: Done", n)
 		}
@@ -132,12 +157,12 @@ func TestSplitProblems(t *testing.T) {
 		state FrameState
 	}{
 		{"two frames", append(frame("a", 0, "[]"), frame("a", 0, "[]")...), Malformed},
-		{"bad exit status", []byte("\n" + m + " BEGIN a\n[]\n" + m + " END a x\n"), Malformed},
-		{"exit status not canonical", []byte("\n" + m + " BEGIN a\n[]\n" + m + " END a +0\n"), Malformed},
-		{"exit status out of range", []byte("\n" + m + " BEGIN a\n[]\n" + m + " END a 256\n"), Malformed},
+		{"bad exit status", []byte("\n" + m + " BEGIN a\n[].\n" + m + " END a x\n"), Malformed},
+		{"exit status not canonical", []byte("\n" + m + " BEGIN a\n[].\n" + m + " END a +0\n"), Malformed},
+		{"exit status out of range", []byte("\n" + m + " BEGIN a\n[].\n" + m + " END a 256\n"), Malformed},
 		{"no END", []byte("\n" + m + " BEGIN a\n[]"), Cut},
 		{"END of another command", []byte("\n" + m + " BEGIN a\n[]\n" + m + " END b 0\n"), Cut},
-		{"END line cut", []byte("\n" + m + " BEGIN a\n[]\n" + m + " END a 1"), Cut},
+		{"END line cut", []byte("\n" + m + " BEGIN a\n[].\n" + m + " END a 1"), Cut},
 		{"agent truncation marker", []byte("\n" + m + " BEGIN a\n[{\"a\":\n---Output truncated---"), Cut},
 		{"BEGIN line cut", []byte("\n" + m + " BEGIN a"), Missing},
 		{"nothing", nil, Missing},
@@ -162,14 +187,17 @@ func TestSplitProblems(t *testing.T) {
 }
 
 func TestScriptRefuses(t *testing.T) {
-	if _, err := Script("DIFFY-x", payload.StandardPack()); err == nil {
+	if _, err := Script("DIFFY-x", payload.StandardPack(), EncodingGzip); err == nil {
 		t.Error("bad marker accepted")
 	}
-	if _, err := Script(NewMarker(), []payload.Command{{ID: "A", Shell: "true"}}); err == nil {
+	if _, err := Script(NewMarker(), []payload.Command{{ID: "A", Shell: "true"}}, EncodingGzip); err == nil {
 		t.Error("bad ID accepted")
 	}
-	if _, err := Script(NewMarker(), []payload.Command{{ID: "a", Query: "select 1"}}); err == nil {
+	if _, err := Script(NewMarker(), []payload.Command{{ID: "a", Query: "select 1"}}, EncodingGzip); err == nil {
 		t.Error("command without shell accepted")
+	}
+	if _, err := Script(NewMarker(), payload.StandardPack(), "zstd"); err == nil {
+		t.Error("unknown encoding accepted")
 	}
 	if !ValidMarker(NewMarker()) || ValidMarker("DIFFY-0123456789ABCDEF0123456789abcdef") {
 		t.Error("ValidMarker is wrong")
