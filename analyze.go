@@ -25,9 +25,17 @@ import (
 // KEY`, unless the key names no instance at all (a typo): then it is the
 // target's ErrNotFound. The Report's hosts carry what the target knew of
 // their instances (Host.Name, PrivateIP and Tags). A collection that stops
-// part way returns a nil
-// Report and an *IncompleteError holding what was collected. Plugin errors
-// come wrapped in a *StageError.
+// part way returns a nil Report and an *IncompleteError holding what was
+// collected. Plugin errors come wrapped in a *StageError.
+//
+// When the analyzer is an analyze.Streamer (the cluster analyzer), the
+// Results are not held together: each batch the collector delivers
+// (collect.BatchCollector, such as ssmcollect's batches of 50) is stored
+// as a part, added to the stream and dropped, so memory does not grow
+// with the fleet. The collection then stays in the store as its parts
+// (persist.KindPartial, one per batch) instead of one
+// persist.KindCollection document, and an *IncompleteError holds no
+// Results (the parts do).
 func (d *Diffy) Analyze(ctx context.Context, key string) (*analyze.Report, error) {
 	ctx = d.startRun(ctx)
 	sk, err := StoreKey(key)
@@ -47,6 +55,9 @@ func (d *Diffy) Analyze(ctx context.Context, key string) (*analyze.Report, error
 			return nil, err
 		}
 	}
+	if st, ok := d.analyzer.(analyze.Streamer); ok {
+		return d.analyzeStream(ctx, key, sk, st, base)
+	}
 	results, insts, resumed, err := d.collect(ctx, key, sk)
 	if err != nil {
 		return nil, err
@@ -59,6 +70,44 @@ func (d *Diffy) Analyze(ctx context.Context, key string) (*analyze.Report, error
 	rep, err := d.analyzer.Analyze(ctx, analyze.Input{Key: key, Results: results, Baseline: base})
 	if err == nil && rep != nil {
 		describeHosts(rep, insts)
+	}
+	return d.storeReport(ctx, key, sk, rep, err, nil, notes...)
+}
+
+// analyzeStream is Analyze with an analyze.Streamer: each batch the
+// collector delivers is stored as a part, added to the stream and dropped,
+// so that memory does not grow with the fleet (but for what the analyzer
+// keeps). The collection stays in the store as its parts
+// (persist.KindPartial): one KindCollection document would need every
+// Result at once.
+func (d *Diffy) analyzeStream(ctx context.Context, key, sk string, st analyze.Streamer, base []collect.Result) (*analyze.Report, error) {
+	stream, err := st.NewStream(key, base)
+	if err != nil {
+		return nil, stageErr("analyze", d.analyzer, err)
+	}
+	var addErr error
+	c, err := d.collectEach(ctx, key, sk, func(rs []collect.Result) error {
+		if addErr = stream.Add(ctx, rs); addErr != nil {
+			return addErr
+		}
+		return nil
+	})
+	switch {
+	case c.insts == nil && err != nil:
+		return nil, err
+	case addErr != nil:
+		return nil, stageErr("analyze", d.analyzer, addErr)
+	case err != nil:
+		return nil, &IncompleteError{Key: key, Incident: d.incident, Done: c.done, Total: len(c.insts), Err: err}
+	}
+	var notes []string
+	if c.resumed > 0 {
+		notes = append(notes, fmt.Sprintf("%d instances were collected by an earlier, interrupted run of incident %s, which this run resumed", c.resumed, d.incident))
+	}
+	d.report("analyze", 0, 1)
+	rep, err := stream.Report(ctx, nil)
+	if err == nil && rep != nil {
+		describeHosts(rep, c.insts)
 	}
 	return d.storeReport(ctx, key, sk, rep, err, nil, notes...)
 }

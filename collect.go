@@ -47,91 +47,148 @@ func (d *Diffy) Collect(ctx context.Context, key string) ([]collect.Result, erro
 // collect is Collect; resumed counts the instances whose Results came from
 // the parts of an earlier run of the same incident.
 func (d *Diffy) collect(ctx context.Context, key, sk string) (results []collect.Result, insts []target.Instance, resumed int, err error) {
-	insts, err = d.targets(ctx, key)
-	if err != nil {
+	// The Results of every batch are held together until the end: equal
+	// rows of different batches become one map, as the collector may
+	// already have done within a batch (collect.RowPool).
+	var pool collect.RowPool
+	c, err := d.collectEach(ctx, key, sk, func(rs []collect.Result) error {
+		for i := range rs {
+			pool.Share(rs[i].Rows)
+		}
+		results = append(results, rs...)
+		return nil
+	})
+	if c.insts == nil && err != nil {
 		return nil, nil, 0, err
+	}
+	sortResults(results, c.insts, c.cmds)
+	if err != nil {
+		return results, c.insts, c.resumed, &IncompleteError{Key: key, Incident: d.incident, Done: c.done, Total: len(c.insts), Results: results, Err: err}
+	}
+	if err := d.put(ctx, persist.KindCollection, sk, results); err != nil {
+		return results, c.insts, c.resumed, &IncompleteError{Key: key, Incident: d.incident, Done: c.done, Total: len(c.insts), Results: results, Err: err}
+	}
+	parts.Drop(ctx, d.store, d.log, sk, d.incident)
+	return results, c.insts, c.resumed, nil
+}
+
+// collection is what collectEach tells of a collection.
+type collection struct {
+	insts   []target.Instance
+	cmds    []payload.Command
+	resumed int // instances whose Results came from an earlier run's parts
+	done    int // instances with every command final
+}
+
+// collectEach collects from every instance of key and hands the Results
+// to each as they come, after storing them as a part: first those of the
+// parts of an earlier run of the same incident (resumed), then each batch
+// the collector delivers (collect.CollectBatches, over batches of
+// WithBatchSize instances). each may keep what it is given. A non-nil
+// error with a nil collection.insts means nothing was collected (targets
+// or payload failed); any other stops the collection part way: the
+// collector's (a *StageError), the store's, each's, or ctx's.
+func (d *Diffy) collectEach(ctx context.Context, key, sk string, each func([]collect.Result) error) (collection, error) {
+	var c collection
+	insts, err := d.targets(ctx, key)
+	if err != nil {
+		return c, err
 	}
 	cmds, err := d.commands(ctx)
 	if err != nil {
-		return nil, nil, 0, err
+		return c, err
 	}
 	prior, next, err := d.loadParts(ctx, sk, d.incident)
 	if err != nil {
-		return nil, nil, 0, err
+		return c, err
 	}
 	inTarget := make(map[string]bool, len(insts))
 	for _, in := range insts {
 		inTarget[in.ID] = true
 	}
-	// The Results of every batch are held together until the end: equal
-	// rows of different batches become one map, as the collector may
-	// already have done within a batch (collect.RowPool).
-	var pool collect.RowPool
 	prior = parts.Latest(prior)
 	have := parts.Complete(prior, cmds)
+	var kept []collect.Result
 	for _, r := range prior {
 		if have[r.InstanceID] && inTarget[r.InstanceID] {
-			pool.Share(r.Rows)
-			results = append(results, r)
+			kept = append(kept, r)
 		}
 	}
+	prior = nil
 	var todo []target.Instance
 	for _, in := range insts {
 		if !have[in.ID] {
 			todo = append(todo, in)
 		}
 	}
-	done := len(insts) - len(todo)
-	resumed = done
-	if done > 0 {
-		d.log.Info("resuming collection", "key", key, "incident", d.incident, "already_collected", done)
+	c = collection{insts: insts, cmds: cmds, done: len(insts) - len(todo)}
+	c.resumed = c.done
+	if c.done > 0 {
+		d.log.Info("resuming collection", "key", key, "incident", d.incident, "already_collected", c.done)
+		if err := each(kept); err != nil {
+			return c, err
+		}
 	}
-	d.report("collect", done, len(insts))
+	kept = nil
+	d.report("collect", c.done, len(insts))
 	for start := 0; start < len(todo); start += d.batchSize {
 		batch := todo[start:min(start+d.batchSize, len(todo))]
-		rs, cerr := d.collector.Collect(ctx, batch, cmds)
-		got := len(rs)
-		rs = account(batch, cmds, rs, cerr != nil || ctx.Err() != nil)
-		// The batch is kept even when the run is being cancelled: that is
-		// the point of storing it. A collector that returned nothing left
-		// nothing to keep.
-		var perr error
-		if got > 0 {
-			perr = d.putPart(ctx, sk, next, rs)
+		got := map[[2]string]bool{} // the (instance, command) pairs delivered
+		var derr error // the failure of deliver, which stops the batch
+		// deliver stores one delivery of the collector as a part (kept
+		// even when the run is being cancelled: that is the point of
+		// storing it) and hands it to each.
+		deliver := func(rs []collect.Result) error {
+			if len(rs) == 0 {
+				return nil
+			}
+			for _, r := range rs {
+				got[[2]string{r.InstanceID, r.CommandID}] = true
+			}
+			if err := d.putPart(ctx, sk, next, rs); err != nil {
+				derr = err
+				return err
+			}
 			next++
+			finished := parts.Complete(rs, cmds)
+			c.done += len(finished)
+			if err := each(rs); err != nil {
+				derr = err
+				return err
+			}
+			d.report("collect", c.done, len(insts))
+			return nil
 		}
-		for i := range rs {
-			pool.Share(rs[i].Rows)
+		cerr := collect.CollectBatches(ctx, d.collector, batch, cmds, deliver)
+		stop := derr
+		if stop == nil && cerr != nil {
+			stop = stageErr("collect", d.collector, cerr)
 		}
-		results = append(results, rs...)
-		finished := parts.Complete(rs, cmds)
+		// Every pair asked for has a Result (account), even when the
+		// collector broke its contract or the run stopped.
+		var have []collect.Result
 		for _, in := range batch {
-			if finished[in.ID] {
-				done++
+			for _, cmd := range cmds {
+				if got[[2]string{in.ID, cmd.ID}] {
+					have = append(have, collect.Result{InstanceID: in.ID, CommandID: cmd.ID})
+				}
 			}
 		}
-		d.report("collect", done, len(insts))
-		d.log.Info("batch collected", "key", key, "instances", len(batch), "done", done, "total", len(insts))
-		var stop error
-		switch {
-		case cerr != nil:
-			stop = stageErr("collect", d.collector, cerr)
-		case perr != nil:
-			stop = perr
-		case ctx.Err() != nil:
+		if derr == nil && len(have) < len(batch)*len(cmds) {
+			rs := account(batch, cmds, have, cerr != nil || ctx.Err() != nil)[len(have):]
+			if err := deliver(rs); err != nil {
+				stop = err
+			}
+		}
+		d.log.Info("batch collected", "key", key, "instances", len(batch), "done", c.done, "total", len(insts))
+		if stop == nil && ctx.Err() != nil {
 			stop = ctx.Err()
 		}
 		if stop != nil {
-			sortResults(results, insts, cmds)
-			return results, insts, resumed, &IncompleteError{Key: key, Incident: d.incident, Done: done, Total: len(insts), Results: results, Err: stop}
+			return c, stop
 		}
 	}
-	sortResults(results, insts, cmds)
-	if err := d.put(ctx, persist.KindCollection, sk, results); err != nil {
-		return results, insts, resumed, &IncompleteError{Key: key, Incident: d.incident, Done: done, Total: len(insts), Results: results, Err: err}
-	}
-	parts.Drop(ctx, d.store, d.log, sk, d.incident)
-	return results, insts, resumed, nil
+	return c, nil
 }
 
 // saveTimeout bounds the store write of a batch collected while ctx was

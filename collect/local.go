@@ -75,15 +75,29 @@ type Local struct {
 // (payload.ValidID) or a command with neither Query nor Shell is an error
 // matching diffyerr.ErrInvalidInput, returned before anything runs.
 func (l Local) Collect(ctx context.Context, instances []target.Instance, commands []payload.Command) ([]Result, error) {
+	var results []Result
+	err := l.CollectBatches(ctx, instances, commands, func(b []Result) error {
+		results = append(results, b...)
+		return nil
+	})
+	return results, err
+}
+
+var _ BatchCollector = Local{}
+
+// CollectBatches is Collect, batch by batch (see BatchCollector): one
+// batch for the instances other than this machine (all Undeliverable), then
+// one for this machine's Results.
+func (l Local) CollectBatches(ctx context.Context, instances []target.Instance, commands []payload.Command, fn func([]Result) error) error {
 	cmds, err := uniqueCommands(commands)
 	if err != nil {
-		return nil, fmt.Errorf("collect local: %w", err)
+		return fmt.Errorf("collect local: %w", err)
 	}
 	var ids []string
 	seen := make(map[string]bool, len(instances))
 	for i, in := range instances {
 		if in.ID == "" {
-			return nil, fmt.Errorf("collect local: instance %d has an empty ID: %w", i+1, diffyerr.ErrInvalidInput)
+			return fmt.Errorf("collect local: instance %d has an empty ID: %w", i+1, diffyerr.ErrInvalidInput)
 		}
 		if !seen[in.ID] {
 			seen[in.ID] = true
@@ -91,34 +105,42 @@ func (l Local) Collect(ctx context.Context, instances []target.Instance, command
 		}
 	}
 
-	run := l.runner()
-	results := make([]Result, 0, len(ids)*len(cmds))
 	start := time.Now().UTC()
-	local := -1 // index in results of the local instance's first Result
+	var others []Result
+	local := false
 	for _, id := range ids {
-		if id != target.LocalID {
-			for _, c := range cmds {
-				results = append(results, Result{
-					InstanceID: id, CommandID: c.ID, Status: StatusUndeliverable,
-					StatusDetails: "Undeliverable", CollectedAt: start, ExitCode: -1,
-					Error: fmt.Sprintf("command %s: instance %q is not reachable: the local collector only reaches this machine (instance %q)",
-						c.ID, id, target.LocalID),
-				})
-			}
+		if id == target.LocalID {
+			local = true
 			continue
 		}
-		local = len(results)
 		for _, c := range cmds {
-			results = append(results, Result{InstanceID: id, CommandID: c.ID, ExitCode: -1})
+			others = append(others, Result{
+				InstanceID: id, CommandID: c.ID, Status: StatusUndeliverable,
+				StatusDetails: "Undeliverable", CollectedAt: start, ExitCode: -1,
+				Error: fmt.Sprintf("command %s: instance %q is not reachable: the local collector only reaches this machine (instance %q)",
+					c.ID, id, target.LocalID),
+			})
 		}
 	}
-	if local >= 0 {
-		run.all(ctx, cmds, results[local:local+len(cmds)])
+	if len(others) > 0 {
+		if err := fn(others); err != nil {
+			return err
+		}
+	}
+	if local {
+		results := make([]Result, len(cmds))
+		for i, c := range cmds {
+			results[i] = Result{InstanceID: target.LocalID, CommandID: c.ID, ExitCode: -1}
+		}
+		l.runner().all(ctx, cmds, results)
+		if err := fn(results); err != nil {
+			return err
+		}
 	}
 	if err := ctx.Err(); err != nil {
-		return results, fmt.Errorf("collect local: %w", err)
+		return fmt.Errorf("collect local: %w", err)
 	}
-	return results, nil
+	return nil
 }
 
 // uniqueCommands checks commands and drops repeated IDs, keeping the first.

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -86,6 +87,12 @@ func (h CollectorHarness) validate() error {
 //     HangTimeout, breaks the rule) an error matching context.Canceled and a
 //     Result for every pair, Hang's StatusCancelled. Skipped when Hang is
 //     nil.
+//   - batches-cover-pairs: a collect.BatchCollector's CollectBatches over
+//     Instances and Failing gives each pair's Result in exactly one batch,
+//     an instance's Results all in one, never calling fn concurrently.
+//     Skipped for a Collector that is not one.
+//   - batches-stop-on-error: CollectBatches returns the error of fn, and
+//     calls fn no more after it. Skipped likewise.
 //   - concurrent-use: runs from several goroutines at once each return one
 //     successful Result per pair (run the suite with -race).
 //   - does-not-modify-inputs: Collect leaves the instances (tags too) and
@@ -239,6 +246,67 @@ var collectorRules = []rule[CollectorHarness]{
 			}
 		}
 		return errors.Join(errs...)
+	}},
+	{"batches-cover-pairs", func(ctx context.Context, h CollectorHarness) error {
+		bc, ok := h.Collector.(collect.BatchCollector)
+		if !ok {
+			return skip("the Collector is not a collect.BatchCollector")
+		}
+		insts := append(slices.Clone(h.Instances), h.Failing...)
+		var (
+			all     []collect.Result
+			inCall  atomic.Int32
+			overlap bool
+		)
+		batchOf := map[string]int{}
+		n := 0
+		_, err := call("CollectBatches", func() ([]collect.Result, error) {
+			return nil, bc.CollectBatches(ctx, cloneInstances(insts), slices.Clone(h.Commands), func(b []collect.Result) error {
+				if inCall.Add(1) > 1 {
+					overlap = true
+				}
+				defer inCall.Add(-1)
+				n++
+				for _, r := range b {
+					if k, seen := batchOf[r.InstanceID]; seen && k != n {
+						return fmt.Errorf("instance %q has Results in batches %d and %d", r.InstanceID, k, n)
+					}
+					batchOf[r.InstanceID] = n
+				}
+				all = append(all, b...)
+				return nil
+			})
+		})
+		switch {
+		case err != nil:
+			return fmt.Errorf("CollectBatches: %w", err)
+		case overlap:
+			return errors.New("CollectBatches called fn concurrently")
+		}
+		return checkPairs(all, insts, h.Commands)
+	}},
+	{"batches-stop-on-error", func(ctx context.Context, h CollectorHarness) error {
+		bc, ok := h.Collector.(collect.BatchCollector)
+		if !ok {
+			return skip("the Collector is not a collect.BatchCollector")
+		}
+		stop := errors.New("stop here")
+		calls := 0
+		_, err := call("CollectBatches", func() ([]collect.Result, error) {
+			return nil, bc.CollectBatches(ctx, cloneInstances(h.Instances), slices.Clone(h.Commands), func([]collect.Result) error {
+				calls++
+				return stop
+			})
+		})
+		switch {
+		case asCallError(err) != nil:
+			return fmt.Errorf("CollectBatches with an fn that fails: %w", err)
+		case !errors.Is(err, stop):
+			return fmt.Errorf("CollectBatches returned %v, not the error of fn", err)
+		case calls != 1:
+			return fmt.Errorf("fn was called %d times after it failed, want 1 call", calls)
+		}
+		return nil
 	}},
 	{"concurrent-use", func(ctx context.Context, h CollectorHarness) error {
 		return parallel(concurrency, func(i int) error {

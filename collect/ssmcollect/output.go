@@ -452,7 +452,7 @@ func (r *run) results(s sent, id string, inv types.CommandInvocation, sp ssmfram
 		case f.State == ssmframe.Whole:
 			x.ExitCode = f.ExitCode
 			r.c.o.limits.Fill(&x, f.Stdout, stderr, false, "")
-			r.pool.Share(x.Rows)
+			s.pool.Share(x.Rows)
 			switch {
 			case cmd.Query == "":
 			case f.ExitCode == payload.ExitNoOsquery:

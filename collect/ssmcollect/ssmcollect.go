@@ -119,8 +119,48 @@ func OutputKey(prefix, commandID, instanceID string) string {
 	return k
 }
 
-// Collect runs commands on instances; see the package doc for how.
+// Collect runs commands on instances; see the package doc for how. It
+// returns the Results in the order of instances, each instance's in the
+// order of commands.
 func (c *Collector) Collect(ctx context.Context, instances []target.Instance, commands []payload.Command) ([]collect.Result, error) {
+	ids, err := c.check(instances, commands)
+	if err != nil {
+		return nil, err
+	}
+	// Collect holds every Result until it returns: equal rows of the
+	// whole run share one map.
+	pool := new(collect.RowPool)
+	byID := make(map[string][]collect.Result, len(ids))
+	err = c.collectBatches(ctx, ids, commands, pool, func(b []collect.Result) error {
+		for _, x := range b {
+			byID[x.InstanceID] = append(byID[x.InstanceID], x)
+		}
+		return nil
+	})
+	out := make([]collect.Result, 0, len(ids)*len(commands))
+	for _, id := range ids {
+		out = append(out, byID[id]...)
+	}
+	return out, err
+}
+
+var _ collect.BatchCollector = (*Collector)(nil)
+
+// CollectBatches is Collect, batch by batch (see collect.BatchCollector):
+// one batch per SendCommand batch (WithBatchSize instances) as soon as
+// its instances are final. Equal rows are shared within a batch only, so
+// that nothing of a batch is kept once fn is done with it.
+func (c *Collector) CollectBatches(ctx context.Context, instances []target.Instance, commands []payload.Command, fn func([]collect.Result) error) error {
+	ids, err := c.check(instances, commands)
+	if err != nil {
+		return err
+	}
+	return c.collectBatches(ctx, ids, commands, nil, fn)
+}
+
+// check checks the arguments of a run and returns the distinct instance
+// IDs, in order.
+func (c *Collector) check(instances []target.Instance, commands []payload.Command) ([]string, error) {
 	if err := payload.Validate(commands); err != nil {
 		return nil, fmt.Errorf("ssmcollect: %w", err)
 	}
@@ -140,38 +180,84 @@ func (c *Collector) Collect(ctx context.Context, instances []target.Instance, co
 			ids = append(ids, in.ID)
 		}
 	}
-	r := &run{c: c, cmds: commands, byID: make(map[string][]collect.Result, len(ids)), sem: make(chan struct{}, c.o.readConcurrency),
-		budget: semaphore.NewWeighted(c.o.readBudget), enc: ssmframe.EncodingGzip}
+	return ids, nil
+}
+
+// collectBatches runs the batches of ids and gives fn each one's Results
+// once final; pool, when set, shares rows over the whole run, else each
+// batch has its own.
+func (c *Collector) collectBatches(ctx context.Context, ids []string, commands []payload.Command, pool *collect.RowPool, fn func([]collect.Result) error) error {
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	r := &run{c: c, cmds: commands, byID: make(map[string][]collect.Result), sem: make(chan struct{}, c.o.readConcurrency),
+		budget: semaphore.NewWeighted(c.o.readBudget), enc: ssmframe.EncodingGzip, pool: pool, delivered: make(map[string]bool, len(ids))}
 	if c.o.plain {
 		r.enc = ssmframe.EncodingPlain
 	}
 	for _, cmd := range commands {
 		r.cmdIDs = append(r.cmdIDs, cmd.ID)
 	}
-	if err := ctx.Err(); err == nil {
+	var (
+		dmu  sync.Mutex
+		ferr error
+	)
+	deliver := func(ids []string) {
+		dmu.Lock()
+		defer dmu.Unlock()
+		res := r.take(ctx, ids)
+		if ferr != nil || len(res) == 0 {
+			return
+		}
+		if err := fn(res); err != nil {
+			ferr = err
+			stop()
+		}
+	}
+	if runCtx.Err() == nil {
 		g := new(errgroup.Group)
 		g.SetLimit(c.o.batchConcurrency)
 		for start := 0; start < len(ids); start += c.o.batchSize {
 			batch := ids[start:min(start+c.o.batchSize, len(ids))]
-			if ctx.Err() != nil {
+			if runCtx.Err() != nil {
 				break
 			}
-			g.Go(func() error { r.batch(ctx, batch); return nil })
+			g.Go(func() error { r.batch(runCtx, batch); deliver(batch); return nil })
 		}
 		_ = g.Wait()
 	}
+	// The batches never started (cancelled): every instance is accounted
+	// for.
+	deliver(ids)
 	if n := r.plainHosts.Load(); n > 0 {
 		c.o.logger.Warn("ssmcollect: instances without gzip or base64 sent their output uncompressed (SSM's API cuts it sooner)", "instances", n)
 	}
 	if n := r.again.Load(); n > 0 {
 		c.o.logger.Info("ssmcollect: commands cut by SSM's API were collected again, one per invocation", "commands", n)
 	}
-	out := make([]collect.Result, 0, len(ids)*len(commands))
+	if ferr != nil {
+		return ferr
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("ssmcollect: run cancelled with %d of %d instances finished: %w", r.finished(), len(ids), err)
+	}
+	return nil
+}
+
+// take returns the Results of the instances of ids not delivered yet, and
+// marks them delivered; an instance with none recorded is Cancelled (the
+// run was) or, defensively, Failed.
+func (r *run) take(ctx context.Context, ids []string) []collect.Result {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []collect.Result
 	for _, id := range ids {
+		if r.delivered[id] {
+			continue
+		}
+		r.delivered[id] = true
 		res, ok := r.byID[id]
+		delete(r.byID, id)
 		if !ok {
-			// Never started (cancelled) or, defensively, lost: every
-			// instance is accounted for.
 			st, msg := collect.StatusCancelled, "the run was cancelled before the command was sent"
 			if ctx.Err() == nil {
 				st, msg = collect.StatusFailed, "ssmcollect: no result was recorded for the instance"
@@ -180,10 +266,7 @@ func (c *Collector) Collect(ctx context.Context, instances []target.Instance, co
 		}
 		out = append(out, res...)
 	}
-	if err := ctx.Err(); err != nil {
-		return out, fmt.Errorf("ssmcollect: run cancelled with %d of %d instances finished: %w", r.finished(), len(ids), err)
-	}
-	return out, nil
+	return out
 }
 
 // run is one call of Collect.
@@ -194,9 +277,10 @@ type run struct {
 	enc    ssmframe.Encoding
 	sem    chan struct{} // bounds output reads
 	budget *semaphore.Weighted
-	// pool shares the rows that hosts have in common: the Results of a
-	// whole fleet are held together until Collect returns.
-	pool collect.RowPool
+	// pool shares the rows that hosts have in common over the whole run
+	// (Collect, which holds the Results of a whole fleet); nil, each batch
+	// has its own (CollectBatches).
+	pool *collect.RowPool
 
 	// detailsHit and detailsMiss count the final invocations whose
 	// whole output ListCommandInvocations' Details held, and those it did
@@ -206,10 +290,11 @@ type run struct {
 	// base64); again counts the commands collected again alone.
 	plainHosts, again atomic.Int64
 
-	mu    sync.Mutex
-	byID  map[string][]collect.Result // by instance ID, set once
-	probe string                      // the command that polls with Details first
-	nDone int
+	mu        sync.Mutex
+	byID      map[string][]collect.Result // by instance ID, set once, until delivered
+	delivered map[string]bool
+	probe     string // the command that polls with Details first
+	nDone     int
 }
 
 // set records an instance's Results unless it already has some. Their
@@ -225,7 +310,7 @@ func (r *run) set(id string, res []collect.Result) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, ok := r.byID[id]; !ok {
+	if _, ok := r.byID[id]; !ok && !r.delivered[id] {
 		r.byID[id] = res
 		for _, x := range res {
 			if x.Status != collect.StatusCancelled {
@@ -290,7 +375,11 @@ func (r *run) batch(ctx context.Context, ids []string) {
 			again[c] = append(again[c], id)
 		}
 	}
-	r.sendAndAwait(ctx, ids, r.cmds, deliver)
+	pool := r.pool
+	if pool == nil {
+		pool = new(collect.RowPool)
+	}
+	r.sendAndAwait(ctx, ids, r.cmds, pool, deliver)
 	r.c.o.logger.Debug("ssmcollect: batch done", "instances", len(ids), "after", time.Since(start), "cut", len(held))
 	if len(again) > 0 {
 		var wg sync.WaitGroup
@@ -303,7 +392,7 @@ func (r *run) batch(ctx context.Context, ids []string) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				r.sendAndAwait(ctx, who, []payload.Command{cmd}, func(id string, res []collect.Result, _ []string) {
+				r.sendAndAwait(ctx, who, []payload.Command{cmd}, pool, func(id string, res []collect.Result, _ []string) {
 					mu.Lock()
 					defer mu.Unlock()
 					replaceCut(held[id], res[0])
@@ -340,9 +429,9 @@ func replaceCut(res []collect.Result, x collect.Result) {
 type sink func(id string, res []collect.Result, cut []string)
 
 // sendAndAwait sends cmds to ids and waits for every instance's Results.
-func (r *run) sendAndAwait(ctx context.Context, ids []string, cmds []payload.Command, deliver sink) {
+func (r *run) sendAndAwait(ctx context.Context, ids []string, cmds []payload.Command, pool *collect.RowPool, deliver sink) {
 	var wg sync.WaitGroup
-	for _, s := range r.send(ctx, ids, cmds, deliver) {
+	for _, s := range r.send(ctx, ids, cmds, pool, deliver) {
 		wg.Add(1)
 		go func() { defer wg.Done(); r.await(ctx, s) }()
 	}
@@ -401,6 +490,7 @@ type sent struct {
 	ids       []string
 	deadline  time.Time
 	deliver   sink
+	pool      *collect.RowPool // shares the rows of the Results
 }
 
 // all returns one Result per command of s for an instance.
@@ -414,7 +504,7 @@ func (s *sent) set(id string, res []collect.Result) { s.deliver(id, res, nil) }
 // send sends the script of cmds to ids. An InvalidInstanceId answer (an
 // instance went away since the precheck) splits the batch in halves, down
 // to the single instance, which is then Undeliverable.
-func (r *run) send(ctx context.Context, ids []string, cmds []payload.Command, deliver sink) []sent {
+func (r *run) send(ctx context.Context, ids []string, cmds []payload.Command, pool *collect.RowPool, deliver sink) []sent {
 	marker := ssmframe.NewMarker()
 	fail := func(ids []string, st collect.Status, details, msg string) {
 		for _, id := range ids {
@@ -459,7 +549,7 @@ func (r *run) send(ctx context.Context, ids []string, cmds []payload.Command, de
 		for i, c := range cmds {
 			cmdIDs[i] = c.ID
 		}
-		return []sent{{commandID: cmdID, marker: marker, cmds: cmds, cmdIDs: cmdIDs, ids: ids, deliver: deliver,
+		return []sent{{commandID: cmdID, marker: marker, cmds: cmds, cmdIDs: cmdIDs, ids: ids, deliver: deliver, pool: pool,
 			deadline: time.Now().Add(o.deliveryTimeout + o.executionTimeout + o.grace)}}
 	}
 	if ctx.Err() != nil {
@@ -473,7 +563,7 @@ func (r *run) send(ctx context.Context, ids []string, cmds []payload.Command, de
 			return nil
 		}
 		half := len(ids) / 2
-		return append(r.send(ctx, ids[:half], cmds, deliver), r.send(ctx, ids[half:], cmds, deliver)...)
+		return append(r.send(ctx, ids[:half], cmds, pool, deliver), r.send(ctx, ids[half:], cmds, pool, deliver)...)
 	}
 	fail(ids, collect.StatusUndeliverable, "SendCommandFailed", "SendCommand failed: "+err.Error())
 	return nil

@@ -51,7 +51,7 @@ func TestShell(t *testing.T) {
 	pack := payload.StandardPack()
 	zipped := func(s string) string {
 		var b bytes.Buffer
-		zw := gzip.NewWriter(&b)
+		zw, _ := gzip.NewWriterLevel(&b, fakeGzipLevel)
 		zw.Write([]byte(s))
 		zw.Close()
 		return base64.StdEncoding.EncodeToString(b.Bytes())

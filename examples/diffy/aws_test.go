@@ -54,3 +54,22 @@ func TestAnalyzeThroughSSM(t *testing.T) {
 		}
 	}
 }
+
+// TestSameBucket: --store and --output-bucket naming one bucket is
+// warned about (an instance that writes its output there could overwrite
+// baselines); different buckets, or a directory store, are not.
+func TestSameBucket(t *testing.T) {
+	for _, c := range []struct{ store, out, want string }{
+		{"s3://b/store", "b/ssm", "b"},
+		{"s3://b", "s3://b", "b"},
+		{"s3://b/store", "other", ""},
+		{"/var/lib/diffy", "b", ""},
+		{"s3://b/store", "", ""},
+	} {
+		cfg := &config{store: c.store}
+		cfg.aws.outputBucket = c.out
+		if got := sameBucket(cfg); got != c.want {
+			t.Errorf("--store %s --output-bucket %s: %q, want %q", c.store, c.out, got, c.want)
+		}
+	}
+}

@@ -244,6 +244,10 @@ func build(ctx context.Context, c *config, collecting bool, prog *progressLine, 
 			}
 		}
 		var col collect.Collector = collect.Local{}
+		if b := sameBucket(c); b != "" {
+			fmt.Fprintf(stderr, "diffy: warning: --store and --output-bucket name the same bucket %s: the instances that may write "+
+				"their output there may overwrite the store's baselines too; use a bucket for SSM output alone\n", b)
+		}
 		if c.collector == "ssm" {
 			if col, err = awsCollector(ctx, c.aws, incident); err != nil {
 				return nil, fmt.Errorf("--collector ssm: %w", err)
@@ -279,6 +283,21 @@ func newStore(ctx context.Context, c *config) (persist.Store, error) {
 		s = persist.DefaultDir()
 	}
 	return persist.NewDir(s), nil
+}
+
+// sameBucket returns the bucket that --store s3://... and --output-bucket
+// both name, or "".
+func sameBucket(c *config) string {
+	rest, ok := strings.CutPrefix(c.store, "s3://")
+	if !ok || c.aws.outputBucket == "" {
+		return ""
+	}
+	store, _, _ := strings.Cut(rest, "/")
+	out, _, _ := strings.Cut(strings.TrimPrefix(c.aws.outputBucket, "s3://"), "/")
+	if store != "" && store == out {
+		return store
+	}
+	return ""
 }
 
 // storeName says where the store is, for messages.
