@@ -3,6 +3,7 @@ package awsconfig
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
 )
 
@@ -76,6 +78,12 @@ type Options struct {
 	// answer (no connection, or no first byte in time) before the call
 	// gives up; default DefaultMaxNoAnswerAttempts.
 	MaxNoAnswerAttempts int
+	// Logger receives what the SDK logs (its warnings, such as a
+	// response without a checksum to validate or IMDS falling back to
+	// IMDSv1, and nothing per request: no client log mode is set), at
+	// debug level; nil discards it. The SDK's own default writes it to
+	// stderr.
+	Logger *slog.Logger
 }
 
 // deadlines returns o's deadlines, defaults filled.
@@ -103,6 +111,8 @@ func (o Options) deadlines() deadlines {
 func Load(ctx context.Context, o Options) (aws.Config, error) {
 	d := o.deadlines()
 	opts := []func(*config.LoadOptions) error{
+		config.WithLogger(SDKLogger(o.Logger)),
+		config.WithClientLogMode(0),
 		config.WithRetryer(Retryer(o.MaxAttempts)),
 		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(d.attempt).
 			WithDialerOptions(func(nd *net.Dialer) { nd.Timeout = d.connect }).
@@ -139,6 +149,22 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 		cfg.Credentials = aws.NewCredentialsCache(prov)
 	}
 	return cfg, nil
+}
+
+// SDKLogger returns the SDK's logging.Logger that writes to l at debug
+// level, with the SDK's classification (WARN, DEBUG) as the attribute
+// "sdk"; nil l discards.
+func SDKLogger(l *slog.Logger) logging.Logger {
+	if l == nil {
+		return logging.Nop{}
+	}
+	return sdkLogger{l}
+}
+
+type sdkLogger struct{ l *slog.Logger }
+
+func (s sdkLogger) Logf(c logging.Classification, format string, v ...any) {
+	s.l.Debug("aws sdk: "+fmt.Sprintf(format, v...), "sdk", string(c))
 }
 
 // Retryer returns the retryer factory Diffy's AWS clients use: the SDK's

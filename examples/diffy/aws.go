@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -21,13 +22,17 @@ import (
 )
 
 // awsFlags are the command line's AWS settings.
-type awsFlags struct{ region, profile, roleARN, outputBucket string }
+type awsFlags struct {
+	region, profile, roleARN, outputBucket string
+	// logger receives the SDK's own lines, at debug level (-v).
+	logger *slog.Logger
+}
 
 // awsConfig loads the AWS configuration of the flags: the SDK's default
 // credential chain (AWS_* variables, AWS_ENDPOINT_URL_<SERVICE> included),
 // --profile, --region, and --role-arn assumed through STS.
 func awsConfig(ctx context.Context, f awsFlags) (aws.Config, error) {
-	return awsconfig.Load(ctx, awsconfig.Options{Region: f.region, Profile: f.profile, RoleARN: f.roleARN})
+	return awsconfig.Load(ctx, awsconfig.Options{Region: f.region, Profile: f.profile, RoleARN: f.roleARN, Logger: f.logger})
 }
 
 // awsTarget returns the EC2 target of kind asg, tag or ids.
@@ -53,6 +58,9 @@ func awsCollector(ctx context.Context, f awsFlags, incident string) (collect.Col
 		return nil, err
 	}
 	opts := []ssmcollect.Option{ssmcollect.WithIncident(incident)}
+	if f.logger != nil {
+		opts = append(opts, ssmcollect.WithLogger(f.logger))
+	}
 	if f.outputBucket != "" {
 		bucket, prefix, _ := strings.Cut(strings.TrimPrefix(f.outputBucket, "s3://"), "/")
 		if bucket == "" {

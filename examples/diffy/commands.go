@@ -213,11 +213,13 @@ func build(ctx context.Context, c *config, collecting bool, prog *progressLine, 
 	}
 	level := slog.LevelWarn
 	if c.verbose {
-		level = slog.LevelInfo
+		level = slog.LevelDebug
 	}
+	logger := cli.NewLogger(stderr, level)
+	c.aws.logger = logger
 	opts := []diffy.Option{
 		diffy.WithIncident(incident),
-		diffy.WithLogger(cli.NewLogger(stderr, level)),
+		diffy.WithLogger(logger),
 		diffy.WithBaselineInstance(c.instance),
 	}
 	if c.set["batch-size"] {
