@@ -124,4 +124,3 @@ func outliers(rep *analyze.Report) []string {
 	slices.Sort(out)
 	return out
 }
-

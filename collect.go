@@ -134,7 +134,7 @@ func (d *Diffy) collectEach(ctx context.Context, key, sk string, each func([]col
 	for start := 0; start < len(todo); start += d.batchSize {
 		batch := todo[start:min(start+d.batchSize, len(todo))]
 		got := map[[2]string]bool{} // the (instance, command) pairs delivered
-		var derr error // the failure of deliver, which stops the batch
+		var derr error              // the failure of deliver, which stops the batch
 		// deliver stores one delivery of the collector as a part (kept
 		// even when the run is being cancelled: that is the point of
 		// storing it) and hands it to each.
