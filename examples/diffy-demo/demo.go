@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +13,10 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/diffy-dfir/diffy"
 	"github.com/diffy-dfir/diffy/analyze"
@@ -17,6 +24,7 @@ import (
 	"github.com/diffy-dfir/diffy/diffytest/awsfake"
 	"github.com/diffy-dfir/diffy/diffytest/fleet"
 	"github.com/diffy-dfir/diffy/examples/internal/cli"
+	"github.com/diffy-dfir/diffy/payload"
 	"github.com/diffy-dfir/diffy/persist/s3store"
 	"github.com/diffy-dfir/diffy/render"
 	"github.com/diffy-dfir/diffy/target/ec2target"
@@ -40,11 +48,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	format := fs.String("format", "table", "table, json, html or csv")
 	output := fs.String("o", "", "write the report to this file")
 	version := fs.Bool("version", false, "print the version")
+	osqueryURL := fs.String("osquery-url", "", "s3://bucket/key: hosts without osqueryi download it from this object, presigned")
+	noOsquery := fs.Float64("no-osquery", -1, "fraction of the hosts without osqueryi (default 0.2 with --osquery-url, else 0)")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, usageText)
 		return nil
 	} else if err != nil {
-		return cli.Usagef("%v (flags: --hosts N, --seed N, --analyzer baseline|cluster|both, --format table|json|html|csv, -o FILE)", err)
+		return cli.Usagef("%v (flags: --hosts N, --seed N, --analyzer baseline|cluster|both, --format table|json|html|csv, -o FILE, --osquery-url s3://bucket/key, --no-osquery F)", err)
 	}
 	if *version {
 		fmt.Fprintln(stdout, cli.Version("diffy-demo"))
@@ -71,6 +81,23 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *format != "table" && *output == "" {
 		info = stderr
 	}
+	if *noOsquery < 0 {
+		*noOsquery = 0
+		if *osqueryURL != "" {
+			*noOsquery = 0.2
+		}
+	}
+	if *noOsquery > 1 {
+		return cli.Usagef("--no-osquery %g is not a fraction from 0 to 1", *noOsquery)
+	}
+	var fetchBucket, fetchKey string
+	if *osqueryURL != "" {
+		rest, ok := strings.CutPrefix(*osqueryURL, "s3://")
+		fetchBucket, fetchKey, _ = strings.Cut(rest, "/")
+		if !ok || fetchBucket == "" || fetchKey == "" {
+			return cli.Usagef("--osquery-url %q: want s3://bucket/key (an object of the demo's fake S3)", *osqueryURL)
+		}
+	}
 	names := []string{*analyzer}
 	if *analyzer == "both" {
 		names = []string{"cluster", "baseline"}
@@ -87,7 +114,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg := fleet.Scenario("medium")
 	cfg.Seed, cfg.Hosts, cfg.GroupName = *seed, *hosts, demoGroup
 	f := fleet.Generate(cfg)
-	srv, err := awsfake.New(awsfake.Options{Instances: awsfake.FleetInstances(f)})
+	srv, err := awsfake.New(awsfake.Options{Instances: awsfake.FleetInstances(f), Faults: awsfake.Faults{Seed: *seed, NoOsquery: *noOsquery}})
 	if err != nil {
 		return fmt.Errorf("demo: starting the fake AWS endpoints: %w", err)
 	}
@@ -125,6 +152,18 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	slices.Sort(truth)
 	base := []diffy.Option{diffy.WithTarget(tg), diffy.WithCollector(col), diffy.WithStore(store),
 		diffy.WithIncident("DEMO-1"), diffy.WithBaselineInstance(clean), diffy.WithLogger(cli.NewLogger(stderr, slog.LevelWarn))}
+	without := srv.Selected(awsfake.FaultNoOsquery)
+	if *osqueryURL != "" {
+		fetch, err := demoFetch(ctx, srv, fetchBucket, fetchKey)
+		if err != nil {
+			return fmt.Errorf("demo: --osquery-url: %w", err)
+		}
+		base = append(base, diffy.WithPayload(payload.FetchPayload(payload.Osquery{}, fetch)))
+		fmt.Fprintf(stderr, "demo: %d instances have no osqueryi; they download it from %s (presigned for an hour, checked against its SHA-256 %s...)\n",
+			len(without), *osqueryURL, fetch.SHA256[:16])
+	} else if len(without) > 0 {
+		fmt.Fprintf(stderr, "demo: %d instances have no osqueryi (give --osquery-url s3://bucket/key to let them download it)\n", len(without))
+	}
 	d, err := diffy.New(base...)
 	if err != nil {
 		return err
@@ -178,6 +217,25 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	for _, l := range summary {
 		fmt.Fprintln(info, l)
 	}
+	if len(without) > 0 {
+		lacking := map[string]bool{}
+		for _, id := range without {
+			lacking[id] = true
+		}
+		ok := map[string]int{}
+		for _, r := range results {
+			if lacking[r.InstanceID] && r.OK() {
+				ok[r.InstanceID]++
+			}
+		}
+		whole := 0
+		for _, n := range ok {
+			if n == len(payload.StandardPack()) {
+				whole++
+			}
+		}
+		fmt.Fprintf(info, "instances without osqueryi: %d; collected in full: %d\n", len(without), whole)
+	}
 	fmt.Fprintf(info, "AWS calls: %d DescribeInstances, %d SendCommand, %d ListCommandInvocations, %d S3 GetObject\n",
 		calls["ec2:DescribeInstances"].Calls, calls["ssm:SendCommand"].Calls, calls["ssm:ListCommandInvocations"].Calls, calls["s3:GetObject"].Calls)
 	return nil
@@ -198,6 +256,26 @@ func describe(rep *analyze.Report, f *fleet.Fleet) {
 			rep.Hosts[i].Name, rep.Hosts[i].PrivateIP, rep.Hosts[i].Tags = in.Name, in.PrivateIP, maps.Clone(in.Tags)
 		}
 	}
+}
+
+// demoFetch puts the fake's osquery executable at bucket/key of the fake
+// S3 and returns the fetch of it: presigned for an hour, as the CLI does
+// with --osquery-url s3://..., with its SHA-256.
+func demoFetch(ctx context.Context, srv *awsfake.Server, bucket, key string) (payload.OsqueryFetch, error) {
+	if err := srv.CreateBucket(bucket); err != nil {
+		return payload.OsqueryFetch{}, err
+	}
+	c := s3.NewFromConfig(srv.Config(), srv.S3Options)
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(awsfake.OsqueryExecutable)}); err != nil {
+		return payload.OsqueryFetch{}, err
+	}
+	req, err := s3.NewPresignClient(c, s3.WithPresignExpires(time.Hour)).PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		return payload.OsqueryFetch{}, err
+	}
+	sum := sha256.Sum256(awsfake.OsqueryExecutable)
+	f := payload.OsqueryFetch{URL: req.URL, SHA256: hex.EncodeToString(sum[:])}
+	return f, f.Validate()
 }
 
 // compare splits the planted truth and the found outliers (both sorted)

@@ -53,6 +53,9 @@ Flags:
                                    summary goes to stderr, so that stdout holds the report alone
   -o FILE                          write the report to FILE (checked before anything runs)
   --version                        print the version and exit
+  --osquery-url s3://BUCKET/KEY    hosts without osqueryi download it from this object of the fake S3,
+                                   presigned, checked against its SHA-256 (payload.OsqueryFetch)
+  --no-osquery F                   fraction of the hosts without osqueryi (default 0.2 with --osquery-url, else 0)
 
 Exit status: 0 when the demo ran, 1 on error, 2 on a usage error.
 `
