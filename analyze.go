@@ -63,6 +63,9 @@ func (d *Diffy) Analyze(ctx context.Context, key string) (*analyze.Report, error
 		return nil, err
 	}
 	var notes []string
+	if n := unavailableNote(insts); n != "" {
+		notes = append(notes, n)
+	}
 	if resumed > 0 {
 		notes = append(notes, fmt.Sprintf("%d instances were collected by an earlier, interrupted run of incident %s, which this run resumed", resumed, d.incident))
 	}
@@ -101,6 +104,9 @@ func (d *Diffy) analyzeStream(ctx context.Context, key, sk string, st analyze.St
 		return nil, &IncompleteError{Key: key, Incident: d.incident, Done: c.done, Total: len(c.insts), Err: err}
 	}
 	var notes []string
+	if n := unavailableNote(c.insts); n != "" {
+		notes = append(notes, n)
+	}
 	if c.resumed > 0 {
 		notes = append(notes, fmt.Sprintf("%d instances were collected by an earlier, interrupted run of incident %s, which this run resumed", c.resumed, d.incident))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -123,4 +124,62 @@ func outliers(rep *analyze.Report) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// TestUnavailableInstancesAccountedFor: an instance the target says cannot
+// be collected (an ID EC2 does not know, one not running) is sent no
+// command, has a Result of each command saying why, and the Report's notes
+// count it; with either kind of analyzer.
+func TestUnavailableInstancesAccountedFor(t *testing.T) {
+	ctx := context.Background()
+	insts := []target.Instance{{ID: "i-1"}, {ID: "i-2"}, {ID: "i-3"}, {ID: "i-4"},
+		{ID: "i-gone", Unavailable: "EC2 does not know this instance"}, {ID: "i-5", Unavailable: "the instance is stopped, not running"}}
+	for _, an := range []analyze.Analyzer{analyze.Clustering{}, analyze.Baseline{}} {
+		t.Run(fmt.Sprintf("%T", an), func(t *testing.T) {
+			col := newFleet(4, "")
+			store := persist.NewMemory()
+			d := mustNew(t, diffy.WithTarget(target.Static{"web": insts}), diffy.WithPayload(twoCommands), diffy.WithCollector(col),
+				diffy.WithStore(store), diffy.WithAnalyzer(an))
+			if _, err := d.Baseline(ctx, "web"); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := d.Analyze(ctx, "web")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, call := range col.asked() {
+				if slices.Contains(call, "i-gone") || slices.Contains(call, "i-5") {
+					t.Errorf("the collector was asked for an unavailable instance: %v", call)
+				}
+			}
+			note := ""
+			for _, n := range rep.Notes {
+				if strings.Contains(n, "not collected") {
+					note = n
+				}
+			}
+			if !strings.Contains(note, "2 instances") || !strings.Contains(note, "i-gone") || !strings.Contains(note, "stopped") {
+				t.Errorf("no note counting the 2 unavailable instances: %q", rep.Notes)
+			}
+		})
+	}
+	// Their Results are stored with the collection, each saying why.
+	d := mustNew(t, diffy.WithTarget(target.Static{"web": insts}), diffy.WithPayload(twoCommands), diffy.WithCollector(newFleet(4, "")),
+		diffy.WithStore(persist.NewMemory()))
+	rs, err := d.Collect(ctx, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range rs {
+		if r.InstanceID == "i-gone" || r.InstanceID == "i-5" {
+			n++
+			if r.Status != collect.StatusUndeliverable || !strings.Contains(r.Error, "not collected") {
+				t.Errorf("%s %s: %s %q", r.InstanceID, r.CommandID, r.Status, r.Error)
+			}
+		}
+	}
+	if n != 4 {
+		t.Errorf("%d Results for the 2 unavailable instances, want 4", n)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/diffy-dfir/diffy/collect"
@@ -38,14 +39,21 @@ func (d *Diffy) baseline(ctx context.Context, key, instanceID string) ([]collect
 	if err != nil {
 		return nil, err
 	}
-	inst := insts[0]
+	i := slices.IndexFunc(insts, func(in target.Instance) bool { return in.Unavailable == "" })
 	if instanceID != "" {
-		i := slices.IndexFunc(insts, func(in target.Instance) bool { return in.ID == instanceID })
+		i = slices.IndexFunc(insts, func(in target.Instance) bool { return in.ID == instanceID })
 		if i < 0 {
 			return nil, fmt.Errorf("baseline instance %q is not among the %d instances of %q: %w", instanceID, len(insts), key, ErrNotFound)
 		}
-		inst = insts[i]
 	}
+	if i < 0 || insts[i].Unavailable != "" {
+		what := "no instance of " + strconv.Quote(key) + " can be collected"
+		if i >= 0 {
+			what = fmt.Sprintf("baseline instance %s cannot be collected: %s", insts[i].ID, insts[i].Unavailable)
+		}
+		return nil, fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	inst := insts[i]
 	cmds, err := d.commands(ctx)
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/diffy-dfir/diffy/collect"
@@ -115,13 +116,17 @@ func (d *Diffy) collectEach(ctx context.Context, key, sk string, each func([]col
 		}
 	}
 	prior = nil
-	var todo []target.Instance
+	var todo, unavailable []target.Instance
 	for _, in := range insts {
-		if !have[in.ID] {
+		switch {
+		case have[in.ID]:
+		case in.Unavailable != "":
+			unavailable = append(unavailable, in)
+		default:
 			todo = append(todo, in)
 		}
 	}
-	c = collection{insts: insts, cmds: cmds, done: len(insts) - len(todo)}
+	c = collection{insts: insts, cmds: cmds, done: len(insts) - len(todo) - len(unavailable)}
 	c.resumed = c.done
 	if c.done > 0 {
 		d.log.Info("resuming collection", "key", key, "incident", d.incident, "already_collected", c.done)
@@ -130,6 +135,20 @@ func (d *Diffy) collectEach(ctx context.Context, key, sk string, each func([]col
 		}
 	}
 	kept = nil
+	if len(unavailable) > 0 {
+		// Sent nothing, accounted for all the same, and stored as a part
+		// like the others.
+		rs := unavailableResults(unavailable, cmds)
+		if err := d.putPart(ctx, sk, next, rs); err != nil {
+			return c, err
+		}
+		next++
+		c.done += len(unavailable)
+		d.log.Warn("instances of the target cannot be collected", "key", key, "instances", len(unavailable), "first", unavailable[0].ID+": "+unavailable[0].Unavailable)
+		if err := each(rs); err != nil {
+			return c, err
+		}
+	}
 	d.report("collect", c.done, len(insts))
 	for start := 0; start < len(todo); start += d.batchSize {
 		batch := todo[start:min(start+d.batchSize, len(todo))]
@@ -189,6 +208,54 @@ func (d *Diffy) collectEach(ctx context.Context, key, sk string, each func([]col
 		}
 	}
 	return c, nil
+}
+
+// unavailableResults returns the Results of instances the target says
+// cannot be collected (target.Instance.Unavailable): one per command,
+// StatusUndeliverable, with the target's reason.
+func unavailableResults(insts []target.Instance, cmds []payload.Command) []collect.Result {
+	now := time.Now().UTC()
+	var rs []collect.Result
+	for _, in := range insts {
+		for _, c := range cmds {
+			rs = append(rs, collect.Result{InstanceID: in.ID, CommandID: c.ID, Status: collect.StatusUndeliverable,
+				StatusDetails: "TargetUnavailable", CollectedAt: now, ExitCode: -1,
+				Error: fmt.Sprintf("command %s on %s: not collected: %s", c.ID, in.ID, in.Unavailable)})
+		}
+	}
+	return rs
+}
+
+// unavailableNote is the Report's note on the instances the target said
+// cannot be collected, by reason; "" when there are none.
+func unavailableNote(insts []target.Instance) string {
+	by := map[string][]string{}
+	var reasons []string
+	for _, in := range insts {
+		if in.Unavailable == "" {
+			continue
+		}
+		if by[in.Unavailable] == nil {
+			reasons = append(reasons, in.Unavailable)
+		}
+		by[in.Unavailable] = append(by[in.Unavailable], in.ID)
+	}
+	if len(reasons) == 0 {
+		return ""
+	}
+	n := 0
+	var parts []string
+	for _, r := range reasons {
+		ids := by[r]
+		n += len(ids)
+		shown := ids[:min(len(ids), 5)]
+		more := ""
+		if len(ids) > len(shown) {
+			more = fmt.Sprintf(" and %d more", len(ids)-len(shown))
+		}
+		parts = append(parts, fmt.Sprintf("%d: %s (%s%s)", len(ids), r, strings.Join(shown, ", "), more))
+	}
+	return fmt.Sprintf("%d instances named by the target were not collected, their Results say why; %s", n, strings.Join(parts, "; "))
 }
 
 // saveTimeout bounds the store write of a batch collected while ctx was

@@ -25,6 +25,13 @@ type Instance struct {
 	ImageID string `json:"image_id,omitempty"`
 	// LaunchTime is when the instance started; zero when unknown.
 	LaunchTime time.Time `json:"launch_time,omitzero"`
+	// Unavailable, when set, says why the instance the key names cannot
+	// be collected ("EC2 does not know this instance", "the instance is
+	// stopped"): a Target returns such an instance rather than drop it,
+	// and Diffy sends it no command but records a Result of each command
+	// for it (collect.StatusUndeliverable, this reason), and counts it in
+	// the Report's notes.
+	Unavailable string `json:"unavailable,omitempty"`
 }
 
 // Target turns a key (an Auto Scaling group name, a tag filter, a list of

@@ -107,7 +107,10 @@ func NewFromConfig(cfg aws.Config, kind Kind, opts ...Option) (*Target, error) {
 // Kind returns the kind of key t takes.
 func (t *Target) Kind() Kind { return t.kind }
 
-// Targets returns the running instances key names, sorted by ID.
+// Targets returns the running instances key names, sorted by ID. With
+// KindIDs, the IDs EC2 does not know, and the instances not running, are
+// returned too, with Instance.Unavailable saying so; when none is running,
+// the error (ErrNotFound) says why for each.
 func (t *Target) Targets(ctx context.Context, key string) ([]target.Instance, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -117,6 +120,13 @@ func (t *Target) Targets(ctx context.Context, key string) ([]target.Instance, er
 		return nil, err
 	}
 	byID := map[string]target.Instance{}
+	named := map[string]bool{} // instance IDs the key names (KindIDs)
+	if t.kind == KindIDs {
+		ids, _ := target.ParseIDs(key) // inputs checked the key
+		for _, id := range ids {
+			named[id] = true
+		}
+	}
 	for _, in := range inputs {
 		p := ec2.NewDescribeInstancesPaginator(t.client, in)
 		pages := awsconfig.Pages{Op: "DescribeInstances"}
@@ -134,6 +144,12 @@ func (t *Target) Targets(ctx context.Context, key string) ([]target.Instance, er
 						continue
 					}
 					if inst.State != nil && inst.State.Name != "" && inst.State.Name != types.InstanceStateNameRunning {
+						if named[*inst.InstanceId] {
+							// Named by ID: accounted for, not dropped.
+							x := t.instance(r, inst)
+							x.Unavailable = fmt.Sprintf("the instance is %s, not running", inst.State.Name)
+							byID[x.ID] = x
+						}
 						continue
 					}
 					byID[*inst.InstanceId] = t.instance(r, inst)
@@ -143,6 +159,23 @@ func (t *Target) Targets(ctx context.Context, key string) ([]target.Instance, er
 	}
 	if len(byID) == 0 {
 		return nil, fmt.Errorf("ec2target: %s %q: no running instance matches: %w", t.kind, key, diffyerr.ErrNotFound)
+	}
+	for id := range named {
+		if _, ok := byID[id]; !ok {
+			byID[id] = target.Instance{ID: id, Region: t.region, Unavailable: "EC2 does not know this instance (no such ID in the account and region)"}
+		}
+	}
+	var why []string
+	for _, in := range byID {
+		if in.Unavailable == "" {
+			why = nil
+			break
+		}
+		why = append(why, in.ID+": "+in.Unavailable)
+	}
+	if len(why) > 0 {
+		slices.Sort(why)
+		return nil, fmt.Errorf("ec2target: %s %q: no running instance matches (%s): %w", t.kind, key, strings.Join(why, "; "), diffyerr.ErrNotFound)
 	}
 	out := make([]target.Instance, 0, len(byID))
 	for _, in := range byID {
@@ -184,9 +217,11 @@ func (t *Target) inputs(key string) ([]*ec2.DescribeInstancesInput, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Every state: an instance named by ID that is not running is
+		// reported, not dropped (Instance.Unavailable).
 		var ins []*ec2.DescribeInstancesInput
 		for chunk := range slices.Chunk(ids, maxFilterValues) {
-			ins = append(ins, mk(types.Filter{Name: aws.String("instance-id"), Values: chunk}))
+			ins = append(ins, &ec2.DescribeInstancesInput{Filters: []types.Filter{{Name: aws.String("instance-id"), Values: chunk}}, MaxResults: aws.Int32(t.pageSize)})
 		}
 		return ins, nil
 	}

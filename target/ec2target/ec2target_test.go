@@ -127,11 +127,23 @@ func TestTargetPagesAndFields(t *testing.T) {
 			t.Errorf("tag %q: %v %v, want %v", key, ids(got), err, wantIDs)
 		}
 	}
-	// A terminated instance named by ID is left out; none running is
-	// ErrNotFound naming the key.
+	// Named by ID, a terminated instance alone is ErrNotFound naming it
+	// and its state; beside a running one, it and an unknown ID are
+	// returned, Unavailable, not dropped (issue 13.3).
 	ti, _ := ec2target.NewFromConfig(srv.Config(), ec2target.KindIDs)
-	if _, err := ti.Targets(context.Background(), "i-0ddd"); !errors.Is(err, diffyerr.ErrNotFound) || !strings.Contains(err.Error(), "i-0ddd") {
+	if _, err := ti.Targets(context.Background(), "i-0ddd"); !errors.Is(err, diffyerr.ErrNotFound) || !strings.Contains(err.Error(), "i-0ddd") ||
+		!strings.Contains(err.Error(), "terminated") {
 		t.Errorf("terminated instance: %v", err)
+	}
+	got, err = ti.Targets(context.Background(), "i-0aaa,i-0ddd,i-0000000000000dead")
+	if err != nil || !slices.Equal(ids(got), []string{"i-0000000000000dead", "i-0aaa", "i-0ddd"}) {
+		t.Fatalf("named IDs: %v %v", ids(got), err)
+	}
+	for _, in := range got {
+		want := map[string]string{"i-0aaa": "", "i-0ddd": "terminated", "i-0000000000000dead": "does not know"}[in.ID]
+		if want == "" && in.Unavailable != "" || want != "" && !strings.Contains(in.Unavailable, want) {
+			t.Errorf("%s: Unavailable %q, want %q", in.ID, in.Unavailable, want)
+		}
 	}
 }
 
