@@ -1,0 +1,8 @@
+//go:build !race
+
+package ssmcollect_test
+
+// raceEnabled is set when the tests run with -race: the fault matrix then
+// runs without compression only the cases whose output differs with it
+// (see TestFaultMatrix), to stay within go test's time limit.
+const raceEnabled = false
