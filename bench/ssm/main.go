@@ -8,18 +8,27 @@
 //
 //	go run ./bench/ssm                      # both modes, 10,000 instances
 //	go run ./bench/ssm -hosts 1000 -mode s3
+//	go run ./bench/ssm -hosts 100000 -mode s3 -distinct -analyze  # streamed into the cluster analyzer
 //
 // # The floor
 //
 // The calls strictly needed to collect n instances with one framed
 // invocation per batch are: ceil(n/50) SendCommand (SSM's limit of 50
 // instances per command), ceil(n/50) ListCommandInvocations (one status
-// page per command, at the least) and n output reads (GetCommandInvocation
-// in API mode, S3 GetObject of the stdout object in S3 mode). Operations
-// are throttled each on its own, so they can proceed in parallel and the
-// floor is the largest of needed(op)/rate(op): n/rate for the reads. The
-// DescribeInstanceInformation precheck and repeated polls are not counted
-// as needed; they are reported.
+// page per command, at the least), ceil(n/1000) DescribeInstances and n
+// output reads (GetCommandInvocation in API mode, S3 GetObject of the
+// stdout object in S3 mode). The fake throttles each operation on its own
+// at AWS's documented rates (awsfake.AWSRates): S3 GetObject at 5,500/s
+// (per prefix), EC2 DescribeInstances at 20/s after a burst of 100, and
+// each SSM operation at -rate (100/s, an assumption: AWS publishes no rate
+// for them). Operations proceed in parallel, so the floor is the largest
+// of needed(op)/rate(op); and since S3 serves reads 55 times faster than
+// SSM, in S3 mode the fake's own work bounds the run first: it runs each
+// host's script once (measured before the run: CPU seconds per host,
+// spread over the machine's cores). The floor adds one call's latency and
+// one invocation's run time. The DescribeInstanceInformation precheck,
+// repeated polls and the commands collected again alone (API mode) are
+// not counted as needed; they are reported.
 //
 // Each mode runs in a child process of its own (the driver re-executes
 // itself), and the fake (fleet, endpoints, in-memory S3) in a process of
@@ -54,9 +63,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/diffy-dfir/diffy/analyze"
 	"github.com/diffy-dfir/diffy/awsconfig"
 	"github.com/diffy-dfir/diffy/collect"
 	"github.com/diffy-dfir/diffy/collect/ssmcollect"
+	"github.com/diffy-dfir/diffy/collect/ssmcollect/ssmframe"
 	"github.com/diffy-dfir/diffy/diffytest/awsfake"
 	"github.com/diffy-dfir/diffy/diffytest/fleet"
 	"github.com/diffy-dfir/diffy/payload"
@@ -67,7 +78,7 @@ func main() {
 	hosts := flag.Int("hosts", 10000, "instances in the group")
 	mode := flag.String("mode", "both", "s3, api or both")
 	latency := flag.Duration("latency", 20*time.Millisecond, "latency added to every call")
-	rate := flag.Float64("rate", 100, "requests per second allowed per operation")
+	rate := flag.Float64("rate", awsfake.DefaultSSMRate, "requests per second allowed per SSM operation (S3 and EC2 follow AWS's documented rates: awsfake.AWSRates)")
 	poll := flag.Duration("poll", ssmcollect.DefaultPollInterval, "poll interval")
 	batches := flag.Int("batches", ssmcollect.DefaultBatchConcurrency, "batches in flight")
 	reads := flag.Int("reads", ssmcollect.DefaultReadConcurrency, "output reads at once")
@@ -77,6 +88,8 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of one mode to this file")
 	flag.BoolVar(&distinct, "distinct", false, "make every host's processes, listening ports and kernel modules rows its own (the worst case for sharing rows)")
 	memprofile := flag.String("memprofile", "", "write a heap profile of one mode, after the collection, to this file")
+	flag.BoolVar(&plain, "plain", false, "no compression on the hosts (ssmcollect.WithCompression(false))")
+	flag.BoolVar(&analyzeToo, "analyze", false, "collect batch by batch (collect.CollectBatches) into the cluster analyzer's stream, dropping each batch, as diffy.Analyze does")
 	flag.Parse()
 	if *serve {
 		if err := serveFake(*hosts, *latency, *rate); err != nil {
@@ -85,15 +98,16 @@ func main() {
 		return
 	}
 	if *mode == "both" {
-		fmt.Printf("| mode | instances | wall | floor | wall/floor | collector peak RSS | fake peak RSS | results OK | calls per operation (throttled) [strictly needed] |\n")
-		fmt.Printf("|---|---|---|---|---|---|---|---|---|\n")
+		fmt.Printf("| mode | instances | wall | floor | wall/floor | collector peak RSS | fake peak RSS | results OK | truncated | calls per operation (throttled) [strictly needed] |\n")
+		fmt.Printf("|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, m := range []string{"s3", "api"} {
 			exe, err := os.Executable()
 			if err != nil {
 				fail(err)
 			}
 			cmd := exec.Command(exe, "-mode", m, fmt.Sprint("-hosts=", *hosts), fmt.Sprint("-latency=", *latency),
-				fmt.Sprint("-rate=", *rate), fmt.Sprint("-poll=", *poll), fmt.Sprint("-batches=", *batches), fmt.Sprint("-reads=", *reads), "-retry="+*retryMode, fmt.Sprint("-distinct=", distinct))
+				fmt.Sprint("-rate=", *rate), fmt.Sprint("-poll=", *poll), fmt.Sprint("-batches=", *batches), fmt.Sprint("-reads=", *reads), "-retry="+*retryMode, fmt.Sprint("-distinct=", distinct),
+				fmt.Sprint("-plain=", plain), fmt.Sprint("-analyze=", analyzeToo))
 			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 			if err := cmd.Run(); err != nil {
 				fail(fmt.Errorf("mode %s: %w", m, err))
@@ -149,7 +163,8 @@ func bench(mode string, hosts int, latency time.Duration, rate float64, poll tim
 	ssmc := func() *ssm.Client {
 		return ssm.NewFromConfig(awsCfg, func(o *ssm.Options) { o.BaseEndpoint = aws.String(fake.SSM) })
 	}
-	opts := append([]ssmcollect.Option{ssmcollect.WithIncident("BENCH"), ssmcollect.WithPollInterval(poll), ssmcollect.WithLogger(logger)}, extra...)
+	opts := append([]ssmcollect.Option{ssmcollect.WithIncident("BENCH"), ssmcollect.WithPollInterval(poll), ssmcollect.WithLogger(logger),
+		ssmcollect.WithCompression(!plain)}, extra...)
 	clients := ssmcollect.Clients{Send: ssmc(), List: ssmc(), Get: ssmc(), Cancel: ssmc(), Describe: ssmc()}
 	if mode == "s3" {
 		clients.S3 = s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.BaseEndpoint, o.UsePathStyle = aws.String(fake.S3), true })
@@ -172,20 +187,47 @@ func bench(mode string, hosts int, latency time.Duration, rate float64, poll tim
 	if err != nil {
 		return err
 	}
-	res, err := col.Collect(ctx, insts, payload.StandardPack())
-	wall := time.Since(start)
-	if err != nil {
-		return err
+	ok, total, truncated := 0, 0, 0
+	count := func(rs []collect.Result) {
+		for _, r := range rs {
+			total++
+			if r.Status == collect.StatusSuccess {
+				ok++
+			}
+			if r.Truncated {
+				truncated++
+			}
+		}
 	}
+	var res []collect.Result
+	if analyzeToo {
+		// As diffy.Analyze does with a streaming analyzer: each batch to
+		// the stream, then dropped.
+		stream, err := analyze.Clustering{}.NewStream(group, nil)
+		if err != nil {
+			return err
+		}
+		if err := col.CollectBatches(ctx, insts, payload.StandardPack(), func(b []collect.Result) error {
+			count(b)
+			return stream.Add(ctx, b)
+		}); err != nil {
+			return err
+		}
+		rep, err := stream.Report(ctx, nil)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "bench/ssm: analyzed %d hosts, %d outliers\n", len(rep.Hosts), len(rep.Outliers()))
+	} else {
+		if res, err = col.Collect(ctx, insts, payload.StandardPack()); err != nil {
+			return err
+		}
+		count(res)
+	}
+	wall := time.Since(start)
 	if heapProfile != "" {
 		if err := writeHeap(heapProfile); err != nil {
 			return err
-		}
-	}
-	ok := 0
-	for _, r := range res {
-		if r.Status == collect.StatusSuccess {
-			ok++
 		}
 	}
 	var ru syscall.Rusage
@@ -197,11 +239,23 @@ func bench(mode string, hosts int, latency time.Duration, rate float64, poll tim
 	batches := (hosts + 49) / 50
 	needed := map[string]int{"ssm:SendCommand": batches, "ssm:ListCommandInvocations": batches, read: hosts,
 		"ec2:DescribeInstances": (hosts + 999) / 1000}
+	// The floor: each operation at its own rate (they proceed in
+	// parallel), or the fake's own work, whichever is longest, plus one
+	// call's latency and one invocation's run time.
+	rates := awsfake.AWSRates(rate)
 	var floor time.Duration
-	for _, n := range needed {
-		floor = max(floor, time.Duration(float64(n)/rate*float64(time.Second)))
+	for op, n := range needed {
+		r := rates[op]
+		t := float64(n) / r.PerSecond
+		if r.Burst > 0 {
+			t = max(0, float64(n-r.Burst)/r.PerSecond)
+		}
+		floor = max(floor, time.Duration(t*float64(time.Second)))
 	}
-	floor += latency
+	fakeWork := time.Duration(float64(hosts) * fake.ScriptSeconds / float64(runtime.NumCPU()) * float64(time.Second))
+	floor = max(floor, fakeWork) + latency + awsfake.DefaultRunTime
+	fmt.Fprintf(os.Stderr, "bench/ssm: %s: the fake runs one host's script in %.2f ms of CPU: %d hosts on %d cores take it %.1f s; %s at %.0f/s take %.1f s\n",
+		mode, fake.ScriptSeconds*1000, hosts, runtime.NumCPU(), fakeWork.Seconds(), read, rates[read].PerSecond, float64(hosts)/rates[read].PerSecond)
 	calls, fakeRSS, err := fake.finish()
 	if err != nil {
 		return err
@@ -225,8 +279,15 @@ func bench(mode string, hosts int, latency time.Duration, rate float64, poll tim
 		}
 		parts = append(parts, p)
 	}
-	fmt.Printf("| %s | %d | %.1f s | %.1f s | %.2fx | %d MiB | %d MiB | %d of %d | %s |\n", mode, hosts, wall.Seconds(), floor.Seconds(),
-		wall.Seconds()/floor.Seconds(), ru.Maxrss/1024, fakeRSS/1024, ok, len(res), strings.Join(parts, ", "))
+	name := mode
+	if plain {
+		name += " plain"
+	}
+	if analyzeToo {
+		name += " +analyze"
+	}
+	fmt.Printf("| %s | %d | %.1f s | %.1f s | %.2fx | %d MiB | %d MiB | %d of %d | %d | %s |\n", name, hosts, wall.Seconds(), floor.Seconds(),
+		wall.Seconds()/floor.Seconds(), ru.Maxrss/1024, fakeRSS/1024, ok, total, truncated, strings.Join(parts, ", "))
 	return nil
 }
 
@@ -235,6 +296,10 @@ var retryer func() aws.Retryer
 
 // distinct says to make most rows of each host its own (-distinct).
 var distinct bool
+
+// plain turns compression on the hosts off (-plain); analyzeToo streams
+// the Results into the cluster analyzer (-analyze).
+var plain, analyzeToo bool
 
 // makeDistinct gives each host of f its own processes, listening ports
 // and kernel modules rows, as on real hosts booted apart: process start
@@ -290,8 +355,40 @@ const (
 	bucket = "bench-output"
 )
 
-// endpoints is what the fake's process tells its parent.
-type endpoints struct{ SSM, EC2, S3, Region string }
+// endpoints is what the fake's process tells its parent: where it serves,
+// and the CPU seconds it spends running one host's script (scriptCost).
+type endpoints struct {
+	SSM, EC2, S3, Region string
+	ScriptSeconds        float64
+}
+
+// scriptCost measures the CPU time the fake spends running the standard
+// pack's script of the collector on one host (as it does once per
+// invocation), over up to 200 hosts of f: the most the fake can serve on
+// this machine, which bounds the run from below with AWS's rates.
+func scriptCost(srv *awsfake.Server, f *fleet.Fleet) (float64, error) {
+	enc := ssmframe.EncodingGzip
+	if plain {
+		enc = ssmframe.EncodingPlain
+	}
+	script, err := ssmframe.Script(ssmframe.NewMarker(), payload.StandardPack(), enc)
+	if err != nil {
+		return 0, err
+	}
+	n := min(len(f.Hosts), 200)
+	var before, after syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+	for i := 0; i < n; i++ {
+		if _, stderr, code, ok := srv.Run(f.Hosts[i].Instance.ID, script); !ok || code != 0 {
+			return 0, fmt.Errorf("the pack's script on %s: status %d: %s", f.Hosts[i].Instance.ID, code, stderr)
+		}
+	}
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+	cpu := func(ru syscall.Rusage) float64 {
+		return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
+	}
+	return (cpu(after) - cpu(before)) / float64(n), nil
+}
 
 // serveFake runs in the child process: the fleet and awsfake, its
 // endpoints printed as one JSON line; then "calls" on stdin prints the
@@ -303,11 +400,9 @@ func serveFake(hosts int, latency time.Duration, rate float64) error {
 	if distinct {
 		makeDistinct(f)
 	}
-	limit := awsfake.Rate{PerSecond: rate}
 	srv, err := awsfake.New(awsfake.Options{
-		Instances: awsfake.FleetInstances(f),
-		CallFaults: awsfake.CallFaults{Latency: latency, ThrottleAll: limit,
-			Throttle: map[string]awsfake.Rate{"s3:GetObject": limit, "s3:PutObject": limit}},
+		Instances:  awsfake.FleetInstances(f),
+		CallFaults: awsfake.CallFaults{Latency: latency, Throttle: awsfake.AWSRates(rate)},
 	})
 	if err != nil {
 		return err
@@ -316,8 +411,12 @@ func serveFake(hosts int, latency time.Duration, rate float64) error {
 	if err := srv.CreateBucket(bucket); err != nil {
 		return err
 	}
+	per, err := scriptCost(srv, f)
+	if err != nil {
+		return err
+	}
 	enc := json.NewEncoder(os.Stdout)
-	if err := enc.Encode(endpoints{SSM: srv.SSMURL(), EC2: srv.EC2URL(), S3: srv.S3URL(), Region: srv.Region()}); err != nil {
+	if err := enc.Encode(endpoints{SSM: srv.SSMURL(), EC2: srv.EC2URL(), S3: srv.S3URL(), Region: srv.Region(), ScriptSeconds: per}); err != nil {
 		return err
 	}
 	sc := bufio.NewScanner(os.Stdin)
@@ -347,7 +446,7 @@ func startFake(hosts int, latency time.Duration, rate float64) (*fakeProc, error
 		return nil, err
 	}
 	cmd := exec.Command(exe, "-serve", fmt.Sprint("-hosts=", hosts), fmt.Sprint("-latency=", latency), fmt.Sprint("-rate=", rate),
-		fmt.Sprint("-distinct=", distinct))
+		fmt.Sprint("-distinct=", distinct), fmt.Sprint("-plain=", plain))
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {

@@ -283,3 +283,49 @@ func (s *Server) counter(op string) *opCounter {
 	v, _ := s.counters.LoadOrStore(op, &opCounter{})
 	return v.(*opCounter)
 }
+
+// The rate limits of AWS that AWSRates follows.
+const (
+	// S3GetRate and S3PutRate are S3's documented request rates per
+	// partitioned prefix: 5,500 GET/HEAD and 3,500 PUT/COPY/POST/DELETE
+	// requests per second. The fake applies them per operation, as if
+	// every key were under one prefix (SSM's output keys are under one
+	// OutputS3KeyPrefix): the worst case.
+	S3GetRate = 5500
+	S3PutRate = 3500
+	// EC2DescribeRate and EC2DescribeBurst are the EC2 API's token bucket
+	// for non-mutating actions (Describe*): 100 tokens, refilled at 20 a
+	// second (Amazon EC2 API request throttling).
+	EC2DescribeRate  = 20
+	EC2DescribeBurst = 100
+	// DefaultSSMRate is the rate per SSM operation AWSRates assumes: AWS
+	// publishes none for SendCommand, ListCommandInvocations,
+	// GetCommandInvocation, CancelCommand or DescribeInstanceInformation
+	// (their throttling is account-wide and adjusted by AWS), so 100
+	// requests a second per operation is an assumption, and AWSRates
+	// takes the figure to use.
+	DefaultSSMRate = 100
+)
+
+// AWSRates returns the throttles of CallFaults that follow AWS's documented
+// rates: S3 GetObject and PutObject at S3GetRate and S3PutRate, EC2
+// DescribeInstances at EC2DescribeRate with a burst of EC2DescribeBurst,
+// and each SSM operation at ssmRate requests a second (DefaultSSMRate when
+// not positive), burst one second's worth.
+func AWSRates(ssmRate float64) map[string]Rate {
+	if ssmRate <= 0 {
+		ssmRate = DefaultSSMRate
+	}
+	ssm := Rate{PerSecond: ssmRate}
+	return map[string]Rate{
+		"s3:GetObject":                    {PerSecond: S3GetRate},
+		"s3:PutObject":                    {PerSecond: S3PutRate},
+		"ec2:DescribeInstances":           {PerSecond: EC2DescribeRate, Burst: EC2DescribeBurst},
+		"ssm:SendCommand":                 ssm,
+		"ssm:ListCommandInvocations":      ssm,
+		"ssm:GetCommandInvocation":        ssm,
+		"ssm:CancelCommand":               ssm,
+		"ssm:DescribeInstanceInformation": ssm,
+		"ssm:ListCommands":                ssm,
+	}
+}

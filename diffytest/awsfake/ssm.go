@@ -1334,3 +1334,17 @@ func (s *Server) SentCommands() []SentCommand {
 	defer s.ssm.mu.RUnlock()
 	return append([]SentCommand(nil), s.ssm.sent...)
 }
+
+// Run runs script on the instance id as an invocation of SendCommand would
+// (its file system, tools and faults), outside of any command, and returns
+// its stdout, stderr and exit status: for tests and for measuring what a
+// script costs the fake. It reports false for an unknown ID.
+func (s *Server) Run(id, script string) (stdout, stderr []byte, code int, ok bool) {
+	in, ok := s.byID[id]
+	if !ok {
+		return nil, nil, 0, false
+	}
+	inv := &invocation{cmd: &command{id: "run", script: parseScript(script)}, in: in}
+	stdout, stderr, code = s.run(inv)
+	return stdout, stderr, code, true
+}
