@@ -135,7 +135,10 @@
 //
 // Options.RunTime and ConsistencyDelay shape command lifecycles.
 // Options.CallFaults apply per API call: Latency, token-bucket throttles
-// per operation (Throttle, ThrottleAll), bursts of HTTP 500
+// per operation (Throttle, ThrottleAll; AWSRates gives AWS's documented
+// rates: S3 5,500 GET/s and 3,500 PUT/s, EC2 Describe 20/s after a burst
+// of 100, and a given rate per SSM operation, 100/s by default, since AWS
+// publishes none), bursts of HTTP 500
 // (ServerErrorEvery/ServerErrorBurst), connection resets (ResetEvery, a
 // TCP RST without an answer) and slow answers (SlowEvery/SlowDelay, which
 // a client with a shorter deadline sees as a timeout), and malformed
