@@ -18,6 +18,7 @@ import (
 	"github.com/diffy-dfir/diffy/collect/ssmcollect/ssmframe"
 	"github.com/diffy-dfir/diffy/diffytest/awsfake"
 	"github.com/diffy-dfir/diffy/payload"
+	"github.com/diffy-dfir/diffy/target"
 )
 
 // TestAPIModeNoCut: in API mode, outputs over SSM's 24,000 characters are
@@ -210,5 +211,49 @@ func TestS3TamperDetected(t *testing.T) {
 				return nil
 			})
 		})
+	}
+}
+
+// bombHost prints, for every query, a JSON array padded with n spaces:
+// gzip turns it into a few kilobytes that claim n bytes.
+type bombHost int
+
+func (n bombHost) Output(string) ([]byte, bool) {
+	b := make([]byte, 0, int(n)+4)
+	b = append(b, '[')
+	b = append(b, bytes.Repeat([]byte{' '}, int(n))...)
+	return append(b, "]\n"...), true
+}
+
+// TestDecompressionCapped: output that decompresses past
+// collect.Limits.MaxBytes is cut there while decoding (a host's few
+// kilobytes of gzip can claim gigabytes), and the Result says so, never
+// parsed; with a read budget smaller than one output, reads go one at a
+// time and the run ends.
+func TestDecompressionCapped(t *testing.T) {
+	const max = 256 << 10
+	var insts []awsfake.Instance
+	for i := 0; i < 6; i++ {
+		insts = append(insts, awsfake.Instance{Instance: target.Instance{ID: fmt.Sprintf("i-%017x", 0xb0b0+i)}, Host: bombHost(4 << 20)})
+	}
+	srv, err := awsfake.New(awsfake.Options{Instances: insts, RunTime: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	e := &env{srv: srv, cfg: srv.Config()}
+	col := e.collector(t, "diffy-bomb", ssmcollect.WithLimits(collect.Limits{MaxBytes: max}), ssmcollect.WithReadBudget(64<<10))
+	var tis []target.Instance
+	for _, in := range insts {
+		tis = append(tis, in.Instance)
+	}
+	res, err := col.Collect(context.Background(), tis, payload.StandardPack())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.Status != collect.StatusFailed || !r.Truncated || r.Rows != nil || !strings.Contains(r.Error, "cap") {
+			t.Errorf("%s %s: %s truncated=%v %q; want Failed, truncated at the cap", r.InstanceID, r.CommandID, r.Status, r.Truncated, r.Error)
+		}
 	}
 }
