@@ -3,6 +3,6 @@
 package ssmcollect_test
 
 // raceEnabled is set when the tests run with -race: the fault matrix then
-// runs without compression only the cases whose output differs with it
-// (see TestFaultMatrix), to stay within go test's time limit.
+// runs without compression only the case that has every fault (see
+// TestFaultMatrix), to stay within go test's time limit.
 const raceEnabled = false
