@@ -54,7 +54,7 @@ var image = func() map[string]*vnode {
 	epoch := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	m := map[string]*vnode{}
 	dir := func(p string, perm fs.FileMode) { m[p] = &vnode{mode: fs.ModeDir | perm, mtime: epoch} }
-	for _, d := range []string{"/", "/usr", "/usr/bin", "/usr/sbin", "/usr/local", "/usr/local/bin", "/etc", "/var", "/var/lib", "/dev", "/proc", "/opt", "/home"} {
+	for _, d := range []string{"/", "/usr", "/usr/bin", "/usr/sbin", "/usr/local", "/usr/local/bin", "/etc", "/var", "/var/lib", "/var/cache", "/dev", "/proc", "/opt", "/home"} {
 		dir(d, 0o755)
 	}
 	dir("/root", 0o700)

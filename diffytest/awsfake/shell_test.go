@@ -170,7 +170,7 @@ func TestShellFetch(t *testing.T) {
 		t.Fatalf("wget: status %d, %q %q", st, stdout, stderr)
 	}
 	h3 := newFakeHost(false, "curl", "wget")
-	if _, stderr, st, _ := runOn(t, h3, cmds[0].Shell, env); st != payload.ExitNoOsquery || !strings.Contains(stderr, "neither curl nor wget") {
+	if _, stderr, st, _ := runOn(t, h3, cmds[0].Shell, env); st != payload.ExitFetchFailed || !strings.Contains(stderr, "neither curl nor wget") {
 		t.Fatalf("no downloader: status %d, stderr %q", st, stderr)
 	}
 	// A local user who made the digest-named cache folder first: refused,
@@ -178,7 +178,7 @@ func TestShellFetch(t *testing.T) {
 	h4 := newFakeHost(false)
 	h4.fs.create("/", payload.DefaultFetchDir, &vnode{mode: fs.ModeDir | 0o755})
 	h4.fs.create("/", payload.DefaultFetchDir+"/"+f.SHA256[:16], &vnode{mode: fs.ModeDir | 0o700, uid: 1000})
-	if _, stderr, st, _ := runOn(t, h4, cmds[0].Shell, env); st != payload.ExitNoOsquery {
+	if _, stderr, st, _ := runOn(t, h4, cmds[0].Shell, env); st != payload.ExitFetchFailed || !strings.Contains(stderr, "not using it") {
 		t.Fatalf("hostile cache folder: status %d, stderr %q", st, stderr)
 	}
 }

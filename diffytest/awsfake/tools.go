@@ -1048,7 +1048,32 @@ func userName(uid uint32) string {
 	return "u" + strconv.Itoa(int(uid))
 }
 
-// toolStat is stat [-L] -c FORMAT FILE... with %a %A? %u %U %s %F %n.
+// unixMode is st_mode: the file type bits and the permissions.
+func unixMode(m fs.FileMode) uint32 {
+	u := uint32(m.Perm())
+	switch {
+	case m&fs.ModeSymlink != 0:
+		u |= syscall.S_IFLNK
+	case m.IsDir():
+		u |= syscall.S_IFDIR
+	case m&fs.ModeCharDevice != 0:
+		u |= syscall.S_IFCHR
+	default:
+		u |= syscall.S_IFREG
+	}
+	if m&fs.ModeSticky != 0 {
+		u |= syscall.S_ISVTX
+	}
+	if m&fs.ModeSetuid != 0 {
+		u |= syscall.S_ISUID
+	}
+	if m&fs.ModeSetgid != 0 {
+		u |= syscall.S_ISGID
+	}
+	return u
+}
+
+// toolStat is stat [-L] -c FORMAT FILE... with %a %f %u %U %s %F %n.
 func toolStat(c *cmd) int {
 	set, ops, err := flags(c.args, "L", "c", "format=", "dereference")
 	if err != nil {
@@ -1085,6 +1110,8 @@ func toolStat(c *cmd) int {
 				b.WriteString(strconv.FormatUint(uint64(perm), 8))
 			case 'u':
 				b.WriteString(strconv.Itoa(int(n.uid)))
+			case 'f':
+				b.WriteString(strconv.FormatUint(uint64(unixMode(n.mode)), 16))
 			case 'U':
 				b.WriteString(userName(n.uid))
 			case 's':
