@@ -214,6 +214,14 @@ func TestS3TamperDetected(t *testing.T) {
 	}
 }
 
+// success wants every Result to succeed.
+func success(r collect.Result) error {
+	if r.Status != collect.StatusSuccess {
+		return fmt.Errorf("want Success")
+	}
+	return nil
+}
+
 // bombHost prints, for every query, a JSON array padded with n spaces:
 // gzip turns it into a few kilobytes that claim n bytes.
 type bombHost int

@@ -81,7 +81,7 @@ func expect(srv *awsfake.Server, api bool) func(r collect.Result) error {
 }
 
 // TestFaultMatrix runs the collector over awsfake with each fault, in both
-// output modes: every (instance, command) has exactly one final Result,
+// output modes, with compression on the hosts and off: every (instance, command) has exactly one final Result,
 // Success rows are exactly the host's, each faulty instance ends as its
 // fault says, and the run ends.
 func TestFaultMatrix(t *testing.T) {
@@ -92,6 +92,7 @@ func TestFaultMatrix(t *testing.T) {
 		opts   awsfake.Options
 		copts  []ssmcollect.Option
 		target bool // target through ec2target first (vanishing instances)
+		output bool // run without compression under -race too (the case with every fault)
 		// wallClock keeps the case out of a synctest bubble: with
 		// throttling, the SDK's adaptive rate limiter can ask to wait a
 		// duration that rounds to 0 ns for a token that only the passing of
@@ -123,14 +124,20 @@ func TestFaultMatrix(t *testing.T) {
 		{name: "unmanaged-failing-no-osquery", opts: awsfake.Options{Faults: awsfake.Faults{Seed: 8, Unmanaged: 0.05, Failing: 0.05, NoOsquery: 0.05}}},
 		{name: "hanging", copts: []ssmcollect.Option{ssmcollect.WithTimeouts(0, 2*time.Second)},
 			opts: awsfake.Options{Faults: awsfake.Faults{Seed: 9, Hanging: 0.05}}},
-		{name: "everything", wallClock: true, target: true, copts: []ssmcollect.Option{ssmcollect.WithTimeouts(0, 2*time.Second)},
+		{name: "everything", wallClock: true, target: true, output: true, copts: []ssmcollect.Option{ssmcollect.WithTimeouts(0, 2*time.Second)},
 			opts: awsfake.Options{ConsistencyDelay: 200 * time.Millisecond,
 				CallFaults: awsfake.CallFaults{ThrottleAll: awsfake.Rate{PerSecond: 30, Burst: 5}, ServerErrorEvery: 25, ServerErrorBurst: 2, ResetEvery: 31},
 				Faults: awsfake.Faults{Seed: 10, Undeliverable: 0.02, BigOutput: 0.02, Terminating: 0.02, Failing: 0.02,
 					NoOsquery: 0.02, Unmanaged: 0.02, Vanishing: 0.02, Hanging: 0.02, MissingS3Output: 0.05}}},
 	}
 	for _, c := range cases {
-		for _, mode := range []string{"s3", "api"} {
+		modes := []string{"s3", "api", "s3-plain", "api-plain"} // -plain: no compression on the hosts
+		if raceEnabled && !c.output {
+			// What the hosts print does not change this case's outcome:
+			// without -race all four modes run.
+			modes = modes[:2]
+		}
+		for _, mode := range modes {
 			t.Run(c.name+"/"+mode, func(t *testing.T) {
 				t.Parallel()
 				inBubble(t, !c.wallClock, func(t *testing.T) {
@@ -138,10 +145,11 @@ func TestFaultMatrix(t *testing.T) {
 					opts.InMemory = !c.wallClock
 					e := newEnv(t, faultHosts, opts)
 					bucket := ""
-					if mode == "s3" {
-						bucket = "diffy-out-" + mode
+					if strings.HasPrefix(mode, "s3") {
+						bucket = "diffy-out"
 					}
-					col := e.collector(t, bucket, c.copts...)
+					plain := strings.HasSuffix(mode, "-plain")
+					col := e.collector(t, bucket, append([]ssmcollect.Option{ssmcollect.WithCompression(!plain)}, c.copts...)...)
 					insts := e.fleet.Instances()
 					if c.target {
 						tg, err := ec2target.NewFromConfig(e.cfg, ec2target.KindASG)
@@ -161,7 +169,7 @@ func TestFaultMatrix(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					by := e.check(t, insts, res, expect(e.srv, mode == "api"))
+					by := e.check(t, insts, res, expect(e.srv, bucket == ""))
 					t.Logf("statuses %v; calls%s; injected%s", by, calls(e.srv), injected(e.srv))
 					if c.check != nil {
 						c.check(t, e.srv)
