@@ -10,6 +10,7 @@ import (
 
 	"github.com/diffy-dfir/diffy/analyze"
 	"github.com/diffy-dfir/diffy/collect"
+	"github.com/diffy-dfir/diffy/internal/parts"
 	"github.com/diffy-dfir/diffy/persist"
 	"github.com/diffy-dfir/diffy/target"
 )
@@ -31,11 +32,11 @@ import (
 // When the analyzer is an analyze.Streamer (the cluster analyzer), the
 // Results are not held together: each batch the collector delivers
 // (collect.BatchCollector, such as ssmcollect's batches of 50) is stored
-// as a part, added to the stream and dropped, so memory does not grow
-// with the fleet. The collection then stays in the store as its parts
-// (persist.KindPartial, one per batch) instead of one
-// persist.KindCollection document, and an *IncompleteError holds no
-// Results (the parts do).
+// as a part, added to the stream and dropped, so the Results of the fleet
+// are never held together. The collection is then stored as Collect
+// stores it, joined from the parts as JSON, never decoded (its JSON is in
+// memory once: persist.Store takes a document whole), and an
+// *IncompleteError holds no Results (the parts do).
 func (d *Diffy) Analyze(ctx context.Context, key string) (*analyze.Report, error) {
 	ctx = d.startRun(ctx)
 	sk, err := StoreKey(key)
@@ -79,10 +80,9 @@ func (d *Diffy) Analyze(ctx context.Context, key string) (*analyze.Report, error
 
 // analyzeStream is Analyze with an analyze.Streamer: each batch the
 // collector delivers is stored as a part, added to the stream and dropped,
-// so that memory does not grow with the fleet (but for what the analyzer
-// keeps). The collection stays in the store as its parts
-// (persist.KindPartial): one KindCollection document would need every
-// Result at once.
+// so that the fleet's Results are never held together (but for what the
+// analyzer keeps); the collection is then stored from the parts
+// (putCollectionFromParts).
 func (d *Diffy) analyzeStream(ctx context.Context, key, sk string, st analyze.Streamer, base []collect.Result) (*analyze.Report, error) {
 	stream, err := st.NewStream(key, base)
 	if err != nil {
@@ -102,6 +102,12 @@ func (d *Diffy) analyzeStream(ctx context.Context, key, sk string, st analyze.St
 		return nil, stageErr("analyze", d.analyzer, addErr)
 	case err != nil:
 		return nil, &IncompleteError{Key: key, Incident: d.incident, Done: c.done, Total: len(c.insts), Err: err}
+	}
+	if err := d.putCollectionFromParts(ctx, sk, c.first, c.next); err != nil {
+		return nil, &IncompleteError{Key: key, Incident: d.incident, Done: c.done, Total: len(c.insts), Err: err}
+	}
+	if c.resumed == 0 {
+		parts.Drop(ctx, d.store, d.log, sk, d.incident)
 	}
 	var notes []string
 	if n := unavailableNote(c.insts); n != "" {

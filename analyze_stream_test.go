@@ -2,6 +2,7 @@ package diffy_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -66,9 +67,9 @@ func (c countingStream) Add(ctx context.Context, rs []collect.Result) error {
 }
 
 // TestAnalyzeStreams: with an analyze.Streamer, Analyze hands each batch
-// the collector delivers to the stream (one instance at a time here), stores
-// each as a part, writes no whole collection, and reports what the
-// analyzer reports on all the Results at once.
+// the collector delivers to the stream (one instance at a time here),
+// stores each as a part, then the collection from the parts, and reports
+// what the analyzer reports on all the Results at once.
 func TestAnalyzeStreams(t *testing.T) {
 	ctx := context.Background()
 	var insts []target.Instance
@@ -88,12 +89,18 @@ func TestAnalyzeStreams(t *testing.T) {
 	if len(adds) != 12 || slices.Max(adds) != 2 {
 		t.Errorf("stream Adds %v, want 12 of 2 Results (one instance each)", adds)
 	}
-	if _, err := store.Get(ctx, persist.KindCollection, "web"); err == nil {
-		t.Error("a whole collection was stored: it would need every Result at once")
+	// The collection is stored as Collect stores it, joined from the
+	// parts (never decoded together), and the parts are dropped.
+	doc, err := store.Get(ctx, persist.KindCollection, "web")
+	if err != nil {
+		t.Fatal(err)
 	}
-	partKeys, _ := store.List(ctx, persist.KindPartial)
-	if len(partKeys) != 12 {
-		t.Errorf("%d parts stored, want one per batch delivered (12)", len(partKeys))
+	var stored []collect.Result
+	if err := json.Unmarshal(doc, &stored); err != nil || len(stored) != 24 {
+		t.Errorf("stored collection: %d Results (%v), want 24", len(stored), err)
+	}
+	if partKeys, _ := store.List(ctx, persist.KindPartial); len(partKeys) != 0 {
+		t.Errorf("%d parts left after the collection was stored", len(partKeys))
 	}
 	// The same Results at once give the same report.
 	all, err := newFleet(12, "i-7").Collect(ctx, insts, mustCommands(t))

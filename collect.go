@@ -1,6 +1,7 @@
 package diffy
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -79,6 +80,8 @@ type collection struct {
 	cmds    []payload.Command
 	resumed int // instances whose Results came from an earlier run's parts
 	done    int // instances with every command final
+	// first and next number the parts this run stored: first to next-1.
+	first, next int
 }
 
 // collectEach collects from every instance of key and hands the Results
@@ -89,8 +92,7 @@ type collection struct {
 // error with a nil collection.insts means nothing was collected (targets
 // or payload failed); any other stops the collection part way: the
 // collector's (a *StageError), the store's, each's, or ctx's.
-func (d *Diffy) collectEach(ctx context.Context, key, sk string, each func([]collect.Result) error) (collection, error) {
-	var c collection
+func (d *Diffy) collectEach(ctx context.Context, key, sk string, each func([]collect.Result) error) (c collection, err error) {
 	insts, err := d.targets(ctx, key)
 	if err != nil {
 		return c, err
@@ -126,7 +128,8 @@ func (d *Diffy) collectEach(ctx context.Context, key, sk string, each func([]col
 			todo = append(todo, in)
 		}
 	}
-	c = collection{insts: insts, cmds: cmds, done: len(insts) - len(todo) - len(unavailable)}
+	c = collection{insts: insts, cmds: cmds, done: len(insts) - len(todo) - len(unavailable), first: next}
+	defer func() { c.next = next }()
 	c.resumed = c.done
 	if c.done > 0 {
 		d.log.Info("resuming collection", "key", key, "incident", d.incident, "already_collected", c.done)
@@ -256,6 +259,36 @@ func unavailableNote(insts []target.Instance) string {
 		parts = append(parts, fmt.Sprintf("%d: %s (%s%s)", len(ids), r, strings.Join(shown, ", "), more))
 	}
 	return fmt.Sprintf("%d instances named by the target were not collected, their Results say why; %s", n, strings.Join(parts, "; "))
+}
+
+// putCollectionFromParts stores the collection of sk (KindCollection, as
+// Collect does) from the parts this run stored, first to next-1, joined as
+// the JSON they are, never decoded: the store holds the same documents as
+// after Collect, at the cost of the collection's JSON in memory once
+// (persist.Store takes a document whole), not of its Results. Resumed
+// Results (parts of an earlier run) are in parts before first and are
+// not repeated here; their parts are kept.
+func (d *Diffy) putCollectionFromParts(ctx context.Context, sk string, first, next int) error {
+	var doc []byte
+	doc = append(doc, '[')
+	for n := first; n < next; n++ {
+		b, err := d.store.Get(ctx, persist.KindPartial, parts.Key(sk, d.incident, n))
+		if err != nil {
+			return stageErr("persist", d.store, err)
+		}
+		b = bytes.TrimSpace(b)
+		if len(b) < 2 || b[0] != '[' || b[len(b)-1] != ']' {
+			return fmt.Errorf("part %d of the collection of %s is not a JSON array", n, sk)
+		}
+		if inner := bytes.TrimSpace(b[1 : len(b)-1]); len(inner) > 0 {
+			if len(doc) > 1 {
+				doc = append(doc, ',')
+			}
+			doc = append(doc, inner...)
+		}
+	}
+	doc = append(doc, ']')
+	return d.putRun(ctx, persist.KindCollection, sk, doc)
 }
 
 // saveTimeout bounds the store write of a batch collected while ctx was
