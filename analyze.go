@@ -158,10 +158,11 @@ func (d *Diffy) AnalyzeResults(ctx context.Context, key string, results, baselin
 // the files' Skips, then skipped. The files' Skips are also returned,
 // whatever the error. A cancelled ctx stops the reading between files.
 //
-// Duplicates: LoadResults keeps, of the same instance and command found
-// twice, the Result with the later collected_at. A stream keeps nothing
-// to replace, so with a Streamer the Results found twice count as one set
-// of rows (their union), as Results given to an analyzer at once do.
+// Duplicates: of the same instance and command found twice, LoadResults
+// keeps the Result with the later collected_at (on a tie, the one read
+// last); the built-in analyzers' streams keep the later one too (on a
+// tie, both, their rows merged, whatever the order the files are read
+// in), and name the dropped ones in Report.Skipped.
 func (d *Diffy) AnalyzeFiles(ctx context.Context, key string, paths []string, baseline []collect.Result, skipped []analyze.Skip) (*analyze.Report, []analyze.Skip, error) {
 	ctx = d.startRun(ctx)
 	sk, err := StoreKey(key)
@@ -179,6 +180,12 @@ func (d *Diffy) AnalyzeFiles(ctx context.Context, key string, paths []string, ba
 	}
 	if len(baseline) == 0 && d.NeedsBaseline() {
 		if baseline, err = d.loadBaseline(ctx, key, sk); err != nil {
+			// Inputs that hold no file are the more basic error: say it
+			// first, as without a stream.
+			if !anyInputFile(paths) {
+				skips, serr := ScanResults(paths, func(string, []collect.Result) error { return nil })
+				return nil, skips, serr
+			}
 			return nil, nil, err
 		}
 	}
@@ -225,6 +232,16 @@ func (d *Diffy) AnalyzeFiles(ctx context.Context, key string, paths []string, ba
 // streamBatch is the number of Results AnalyzeFiles gathers for an Add to
 // its stream: a few hundred files' worth of a few commands each.
 const streamBatch = 1024
+
+// anyInputFile reports whether some path is, or holds, a file to read.
+func anyInputFile(paths []string) bool {
+	for _, p := range paths {
+		if files, _ := expand(p); len(files) > 0 {
+			return true
+		}
+	}
+	return false
+}
 
 // analyze runs the analyzer and stores the Report.
 func (d *Diffy) analyze(ctx context.Context, key, sk string, results, baseline []collect.Result, skipped []analyze.Skip) (*analyze.Report, error) {

@@ -179,7 +179,9 @@ func TestAnalyzeFilesStreams(t *testing.T) {
 }
 
 // TestAnalyzeFilesDuplicates checks what the doc says of a (host, command)
-// found in two files: a stream takes the union of their rows.
+// found in two files: the stream keeps the one collected later, names the
+// other in Report.Skipped, and gives the Report Analyze gives on all the
+// Results at once.
 func TestAnalyzeFilesDuplicates(t *testing.T) {
 	ctx := context.Background()
 	dir, all := fleetDir(t, 30)
@@ -199,21 +201,31 @@ func TestAnalyzeFilesDuplicates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	union, err := analyze.Clustering{Now: now}.Analyze(ctx, analyze.Input{Key: "fleet", Results: append(all, dup),
+	atOnce, err := analyze.Clustering{Now: now}.Analyze(ctx, analyze.Input{Key: "fleet", Results: append(all, dup),
 		Skipped: []analyze.Skip{{Source: filepath.Join(dir, "broken.json"), Reason: rep.Skipped[0].Reason}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(sansTime(t, union), sansTime(t, rep)); diff != "" {
-		t.Errorf("duplicates are not merged as a set (-union +files):\n%s", diff)
+	if diff := cmp.Diff(sansTime(t, atOnce), sansTime(t, rep)); diff != "" {
+		t.Errorf("the stream's report differs from Analyze's on all at once (-at once +files):\n%s", diff)
 	}
 	if !strings.Contains(sansTime(t, rep), "zz-backdoor") {
 		t.Error("the later duplicate's row is not in the report")
 	}
+	if n := len(rep.Skipped); n != 2 || !strings.Contains(rep.Skipped[1].Source, "instance "+dup.InstanceID+", command "+dup.CommandID) ||
+		!strings.Contains(rep.Skipped[1].Reason, "kept the one collected later") {
+		t.Errorf("skipped %+v: want the broken file, then the earlier duplicate", rep.Skipped)
+	}
 }
 
-// TestAnalyzeFilesFallback checks that an analyzer without Streamer
-// (Baseline) gets LoadResults' Results, duplicates dropped.
+// noStream hides an analyzer's Stream: an analyzer of a plugin author
+// that has none.
+type noStream struct{ analyze.Analyzer }
+
+func (noStream) NeedsBaseline() bool { return true }
+
+// TestAnalyzeFilesFallback checks that an analyzer without Streamer gets
+// LoadResults' Results, duplicates dropped.
 func TestAnalyzeFilesFallback(t *testing.T) {
 	ctx := context.Background()
 	dir, all := fleetDir(t, 20)
@@ -224,7 +236,7 @@ func TestAnalyzeFilesFallback(t *testing.T) {
 		}
 	}
 	now := func() time.Time { return time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC) }
-	d := mustNew(t, diffy.WithAnalyzer(analyze.Baseline{Now: now}), diffy.WithStore(persist.NewMemory()))
+	d := mustNew(t, diffy.WithAnalyzer(noStream{analyze.Baseline{Now: now}}), diffy.WithStore(persist.NewMemory()))
 	rep, skips, err := d.AnalyzeFiles(ctx, "fleet", []string{dir}, base, nil)
 	if err != nil {
 		t.Fatal(err)

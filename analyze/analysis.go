@@ -96,6 +96,7 @@ func (an *analysis) decide(ctx context.Context) error {
 		}
 		an.dec[h] = decideHost(an.cmds, h, &an.cands)
 	}
+	an.linkVersions()
 	for _, c := range an.cands.list {
 		if c.kind == 't' {
 			m := an.cmds[c.cmd]
@@ -124,6 +125,58 @@ func (an *analysis) decide(ctx context.Context) error {
 		}
 	}
 	return ctx.Err()
+}
+
+// linkVersions makes the deciding findings of rows that changed with a
+// version (versionLinks: a canary's port of its own) variants that do not
+// decide.
+func (an *analysis) linkVersions() {
+	type rowKey struct{ cmd, feat int32 }
+	hostsOf := map[rowKey][]int32{}
+	var keys []rowKey
+	for h := range an.n {
+		for _, p := range an.dec[h].finds {
+			if !p.deciding {
+				continue
+			}
+			k := rowKey{p.cmd, p.feat}
+			if _, ok := hostsOf[k]; !ok {
+				keys = append(keys, k)
+			}
+			hostsOf[k] = append(hostsOf[k], int32(h))
+		}
+	}
+	if len(keys) == 0 {
+		return
+	}
+	rows := make([][]int32, len(keys))
+	for i, k := range keys {
+		rows[i] = hostsOf[k]
+	}
+	hostVersions := make([][]int64, an.n)
+	versionHosts := map[int64]int32{}
+	for h := range an.n {
+		hostVersions[h] = an.dec[h].versions
+		for _, v := range hostVersions[h] {
+			versionHosts[v]++
+		}
+	}
+	links := versionLinks(rows, hostVersions, versionHosts, an.n)
+	linked := map[rowKey]string{}
+	for i, v := range links {
+		if v >= 0 {
+			m := an.cmds[v>>32]
+			linked[keys[i]] = displayID(m.rows.id) + " row " + describeRow(rowOfKey(m.rows.feats[int32(v&0xffffffff)].key))
+		}
+	}
+	for h := range an.n {
+		for i := range an.dec[h].finds {
+			p := &an.dec[h].finds[i]
+			if ver, ok := linked[rowKey{p.cmd, p.feat}]; ok && p.deciding {
+				p.deciding, p.v.kind, p.v.version = false, vVariant, ver
+			}
+		}
+	}
 }
 
 // hostFeature returns host h's local feature of a candidate row, -1 when

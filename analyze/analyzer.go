@@ -15,8 +15,9 @@ type Input struct {
 	// instance. Results that did not succeed are not analyzed as rows but
 	// their hosts still appear in the Report, with Host.Errors.
 	Results []collect.Result
-	// Baseline holds the Results of one clean instance, for analyzers that
-	// need one (see BaselineUser); nil otherwise.
+	// Baseline holds the Results of one clean instance, or of a whole
+	// group collected earlier (a fleet baseline), for analyzers that need
+	// one (see BaselineUser); nil otherwise.
 	Baseline []collect.Result
 	// Skipped lists inputs that were dropped before analysis (a file that
 	// was not valid JSON); the Report carries them on.
@@ -62,8 +63,11 @@ type Report struct {
 	// CreatedAt is when the report was made.
 	CreatedAt time.Time `json:"created_at"`
 	// BaselineInstance is the instance the baseline came from, for
-	// baseline analysis.
+	// baseline analysis against one instance.
 	BaselineInstance string `json:"baseline_instance,omitempty"`
+	// BaselineHosts is the number of instances of a fleet baseline (a
+	// baseline of several instances), for baseline analysis against one.
+	BaselineHosts int `json:"baseline_hosts,omitempty"`
 	// Hosts has every analyzed host once, sorted by InstanceID.
 	Hosts []Host `json:"hosts"`
 	// Clusters describes the groups of similar hosts, for cluster analysis.

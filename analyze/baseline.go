@@ -4,10 +4,9 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"runtime"
+	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/diffy-dfir/diffy/collect"
@@ -16,42 +15,63 @@ import (
 
 // Baseline is the Analyzer that compares every host with a baseline: the
 // Results of one known-clean instance (the "functional baseline" of the
-// original Diffy).
+// original Diffy), or of a whole group collected earlier (a fleet
+// baseline).
 //
-// For each host and each command, the host's rows and the baseline's are
-// compared as sets, after dropping volatile columns (see Volatile): a row
-// the host has and the baseline does not is a Finding of kind KindAdded, a
-// row the baseline has and the host does not is KindRemoved. Rows are
-// compared whole, never by position, and duplicate rows count once. Unless
-// KeepTokens is set, per-host tokens inside values (instance IDs, host
-// names, UUIDs, long hex IDs, host addresses, ephemeral ports in command
-// lines) are first replaced by placeholders with NormalizeRow, so that a
-// host does not differ from the baseline merely by carrying its own name in
-// a command line; Finding.Row is then the normalized row. A host
-// is an outlier when it has any finding; its Score is its number of
-// findings. Findings are sorted added before removed, then by command ID,
-// then by RowKey; HostsWithRow counts the analyzed hosts whose output of
-// that command has the row, and Prevalence divides it by the number of
-// hosts in the Report.
+// With one baseline instance, each host's rows and the baseline's are
+// compared as sets per command, after dropping volatile columns (see
+// Volatile): a row the host has and the baseline does not is a Finding of
+// kind KindAdded, a row the baseline has and the host does not is
+// KindRemoved. Rows are compared whole, never by position, and duplicate
+// rows count once. Unless KeepTokens is set, per-host tokens inside
+// values (instance IDs, host names, UUIDs, long hex IDs, host addresses,
+// ephemeral ports in command lines) are first replaced by placeholders
+// with NormalizeRow, so that a host does not differ from the baseline
+// merely by carrying its own name in a command line; Finding.Row is then
+// the normalized row. A host is an outlier when it has any finding; its
+// Score is its number of findings.
+//
+// With a baseline of several instances (a fleet baseline), each host's
+// rows are judged against what the baseline fleet says of them, as
+// Clustering judges a host against the rest of its fleet (see the package
+// doc): a row the baseline has, or whose template the baseline has with
+// each of its values in a column whose values are spread there (a
+// splayed minute, a random port, a role, a version rolled out in large
+// shares), is no finding; a row whose value is new where the baseline's
+// values are dominated, or that nothing in the baseline is like, is
+// KindAdded; so is a process whose parent is new where the baseline's
+// parents of it are dominated. An added row decides (makes the host an
+// outlier) when it is on at most a fifth of the hosts (more is a change
+// of the whole group since the baseline, named in Report.Notes: an
+// upgrade, a new image) and no more than a fifth of the other hosts show
+// a rare added row of its context. A template on 1−φ of the baseline's
+// hosts that the host lacks is KindRemoved, and decides when at most
+// rareCount(n) of the n hosts lack it (hosts replaced from a newer image
+// lack the old one's rows together). Score is the evidence in bits, as
+// for Clustering.
+//
+// Findings are sorted added before removed, then by command ID, then by
+// row, for one baseline instance, and most telling first for a fleet;
+// HostsWithRow counts the analyzed hosts whose output of that command has
+// the row, and Prevalence divides it by the number of hosts in the
+// Report.
 //
 // What cannot be compared is said, not guessed: a host's Result that did
 // not succeed (failed, timed out, truncated...) gives no findings and is
 // listed in Host.Errors as "COMMAND: STATUS: ERROR"; a command the baseline
 // has and a host has no Result for is listed there as "COMMAND: missing";
-// a command that failed on the baseline instance, or that the baseline
+// a command that failed on every baseline instance, or that the baseline
 // lacks, is not compared on any host and Report.Notes says so. A Result
 // without an instance ID goes to Report.Skipped. Results of the original
 // Diffy's files, which have no command ID, form one unnamed command ("")
-// on both sides. Several Results for one (host, command) are merged: their
-// rows form one set.
+// on both sides. Of several Results for one (host, command), the one
+// collected last is compared and the others are named in Report.Skipped;
+// Results collected at the same time are merged.
 //
-// Findings of one row share its stripped Row map; clone it before changing
-// it. The zero value is ready to use. A Baseline is safe for concurrent use.
-// Its work is linear in the number of rows: every row is keyed once (with
-// a Keyer, no allocation), distinct keys are interned and counted, and the
-// commands are compared in parallel. 10,000 hosts of six commands with 25
-// rows each (1.1 million rows) take about one second of CPU time
-// (BenchmarkBaseline10k).
+// Baseline is a Streamer: its Stream keeps, as Clustering's does, per
+// command each distinct row once and per host the numbers of its rows, so
+// that memory is bounded by distinct rows and hosts, not by the input.
+// The zero value is ready to use. A Baseline is safe for concurrent use.
 type Baseline struct {
 	// Volatile lists the columns dropped before rows are compared; nil
 	// means DefaultVolatile().
@@ -62,6 +82,9 @@ type Baseline struct {
 	KeepTokens bool
 	// IgnoreCommands lists command IDs left out of the analysis entirely.
 	IgnoreCommands []string
+	// MaxFindings is the most findings kept per host; 0 (or less) keeps
+	// them all. Host.FindingsOmitted counts those not kept.
+	MaxFindings int
 	// Now gives Report.CreatedAt; nil means time.Now.
 	Now func() time.Time
 }
@@ -69,9 +92,10 @@ type Baseline struct {
 var (
 	_ Analyzer     = Baseline{}
 	_ BaselineUser = Baseline{}
+	_ Streamer     = Baseline{}
 )
 
-// defaultVolatile is what a Baseline with a nil Volatile uses; never
+// defaultVolatile is what an analyzer with a nil Volatile uses; never
 // changed.
 var defaultVolatile = DefaultVolatile()
 
@@ -81,323 +105,686 @@ func (Baseline) NeedsBaseline() bool { return true }
 // Name returns "baseline", the Report.Analyzer of a Baseline.
 func (Baseline) Name() string { return "baseline" }
 
-// cmdState is what Analyze knows of one command ID. During the comparison
-// each cmdState is touched by one goroutine only.
-type cmdState struct {
-	id    string
-	vol   Volatile
-	keyer *Keyer
-	// normalize: rows go through NormalizeRow before they are keyed.
-	normalize bool
-	buf       []byte
-	// ids interns row keys: key to row number. The baseline's rows are
-	// numbered first, so a row is in the baseline exactly when its number
-	// is below nBase.
-	ids   map[string]int32
-	keys  []string
-	src   []collect.Row // the first row seen with each key, unstripped
-	strip []collect.Row // stripped rows, built lazily for findings
-	count []int32       // hosts having each row
-	nBase int32
-	// inBase: the baseline has a Result for the command; baseOK: one of
-	// them succeeded, so the command is compared.
-	inBase, baseOK bool
-	baseErrs       []string
-	// results holds, per host (by first-seen number), the indices of its
-	// Results for the command in Input.Results.
-	results [][]int32
-	// errs and found are the outcome per host: the Results that did not
-	// succeed, and the findings before the counts are final.
-	errs  [][]string
-	found [][]pending
-	// notInBase counts hosts with a successful Result for a command the
-	// baseline cannot compare.
-	notInBase int
-}
-
-func newCmdState(id string, vol Volatile, normalize bool) *cmdState {
-	return &cmdState{id: id, vol: vol, keyer: vol.Keyer(id), normalize: normalize, ids: map[string]int32{}}
-}
-
-// intern returns the number of row, adding it if new.
-func (c *cmdState) intern(row collect.Row) int32 {
-	if c.normalize {
-		row = NormalizeRow(c.id, row)
-	}
-	c.buf = c.keyer.AppendKey(c.buf[:0], row)
-	if id, ok := c.ids[string(c.buf)]; ok {
-		return id
-	}
-	id := int32(len(c.keys))
-	key := string(c.buf)
-	c.ids[key] = id
-	c.keys = append(c.keys, key)
-	c.src = append(c.src, row)
-	c.count = append(c.count, 0)
-	return id
-}
-
-// row returns the stripped row number id, shared by every finding of it.
-func (c *cmdState) row(id int32) collect.Row {
-	if c.strip == nil {
-		c.strip = make([]collect.Row, len(c.src))
-	}
-	if c.strip[id] == nil {
-		c.strip[id] = c.vol.Strip(c.id, c.src[id])
-	}
-	return c.strip[id]
-}
-
-// compare compares every host's Results for the command with the
-// baseline's rows, filling errs, found and count.
-func (c *cmdState) compare(ctx context.Context, results []collect.Result, nHosts int) error {
-	c.errs = make([][]string, nHosts)
-	c.found = make([][]pending, nHosts)
-	var ids []int32
-	for h, rs := range c.results {
-		if h%256 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		ok := false
-		for _, ri := range rs {
-			if r := &results[ri]; r.OK() {
-				ok = true
-			} else {
-				c.errs[h] = append(c.errs[h], resultError(r))
-			}
-		}
-		if !ok {
-			continue
-		}
-		if !c.baseOK {
-			c.notInBase++
-			continue
-		}
-		ids = ids[:0]
-		for _, ri := range rs {
-			if r := &results[ri]; r.OK() {
-				for _, row := range r.Rows {
-					ids = append(ids, c.intern(row))
-				}
-			}
-		}
-		slices.Sort(ids)
-		ids = slices.Compact(ids)
-		// ids is sorted: the baseline's rows (below nBase) come first.
-		var found []pending
-		next := int32(0)
-		for _, id := range ids {
-			c.count[id]++
-			if id < c.nBase {
-				for ; next < id; next++ {
-					found = append(found, pending{cmd: c, row: next})
-				}
-				next = id + 1
-			} else {
-				found = append(found, pending{cmd: c, added: true, row: id})
-			}
-		}
-		for ; next < c.nBase; next++ {
-			found = append(found, pending{cmd: c, row: next})
-		}
-		c.found[h] = found
-	}
-	return nil
-}
-
-// pending is a finding before the counts are final.
-type pending struct {
-	cmd   *cmdState
-	added bool
-	row   int32
-}
-
 // Analyze compares every host of in.Results with in.Baseline. It returns an
-// error matching diffyerr.ErrNoBaseline when in.Baseline is empty, and one
-// matching diffyerr.ErrInvalidInput when in.Baseline holds the Results of
-// more than one instance.
+// error matching diffyerr.ErrNoBaseline when in.Baseline is empty (or
+// holds no Result with an instance ID). It is NewStream, one Add of
+// in.Results and Report.
 func (b Baseline) Analyze(ctx context.Context, in Input) (*Report, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if len(in.Baseline) == 0 {
-		return nil, fmt.Errorf("baseline analysis of %q: the baseline holds no results: %w", in.Key, diffyerr.ErrNoBaseline)
+	s, err := b.NewStream(in.Key, in.Baseline)
+	if err != nil {
+		return nil, err
 	}
-	baseInst := in.Baseline[0].InstanceID
-	for _, r := range in.Baseline[1:] {
-		if r.InstanceID != baseInst {
-			return nil, fmt.Errorf("baseline analysis of %q: the baseline holds results of instances %q and %q; a baseline comes from one instance: %w",
-				in.Key, baseInst, r.InstanceID, diffyerr.ErrInvalidInput)
-		}
+	if err := s.Add(ctx, in.Results); err != nil {
+		return nil, err
 	}
+	return s.Report(ctx, in.Skipped)
+}
+
+// NewStream starts the comparison of key's hosts with baseline, whose
+// Results come in batches. It returns an error matching
+// diffyerr.ErrNoBaseline when baseline holds no Result with an instance
+// ID. The baseline is learned here, at once; the hosts' Results are kept
+// as Clustering's stream keeps them.
+func (b Baseline) NewStream(key string, baseline []collect.Result) (Stream, error) {
 	vol := b.Volatile
 	if vol == nil {
 		vol = defaultVolatile
 	}
-	now := time.Now
-	if b.Now != nil {
-		now = b.Now
-	}
-	rep := &Report{
-		Key: in.Key, Analyzer: b.Name(), CreatedAt: now().UTC(), BaselineInstance: baseInst,
-		Hosts: []Host{}, Skipped: slices.Clone(in.Skipped),
-	}
-
-	cmds := map[string]*cmdState{}
-	state := func(id string) *cmdState {
-		c := cmds[id]
-		if c == nil {
-			c = newCmdState(id, vol, !b.KeepTokens)
-			cmds[id] = c
-		}
-		return c
-	}
 	ignored := func(id string) bool { return slices.Contains(b.IgnoreCommands, id) }
-
-	// The baseline's rows first, so that they get the lowest numbers.
-	for i := range in.Baseline {
-		r := &in.Baseline[i]
-		if ignored(r.CommandID) {
-			continue
-		}
-		c := state(r.CommandID)
-		c.inBase = true
-		if !r.OK() {
-			c.baseErrs = append(c.baseErrs, resultError(r))
-			continue
-		}
-		c.baseOK = true
-		for _, row := range r.Rows {
-			c.intern(row)
-		}
+	ref := newRowStream(vol, !b.KeepTokens)
+	ref.ignore = ignored
+	if err := ref.add(context.Background(), baseline); err != nil {
+		return nil, err
 	}
+	ids, cmds, _, _ := ref.finish()
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("baseline analysis of %q: the baseline holds no results (of an instance): %w", key, diffyerr.ErrNoBaseline)
+	}
+	s := &baselineStream{b: b, key: key, baseIDs: ids, base: map[string]*cmdRows{},
+		streamRun: streamRun{name: "baseline stream", rows: newRowStream(vol, !b.KeepTokens)}}
+	s.rows.ignore = ignored
 	for _, c := range cmds {
-		c.nBase = int32(len(c.keys))
+		s.base[c.id] = c
 	}
+	if len(ids) > 1 {
+		s.models = make(map[string]*refModel, len(cmds))
+		models := make([]*refModel, len(cmds))
+		_ = parallel(len(cmds), func(i int) error { models[i] = newRefModel(cmds[i], len(ids)); return nil })
+		for i, c := range cmds {
+			s.models[c.id] = models[i]
+		}
+	} else {
+		s.rows.noParents = true
+	}
+	return s, nil
+}
 
-	// Hosts, numbered as first seen, and each host's Results per command.
-	hostNum := map[string]int{}
-	var hostIDs []string
-	for i := range in.Results {
-		r := &in.Results[i]
-		if r.InstanceID == "" {
-			rep.Skipped = append(rep.Skipped, Skip{
-				Source: fmt.Sprintf("result %d (command %q)", i+1, r.CommandID),
-				Reason: "it has no instance_id",
-			})
-			continue
-		}
-		h, ok := hostNum[r.InstanceID]
-		if !ok {
-			h = len(hostIDs)
-			hostNum[r.InstanceID] = h
-			hostIDs = append(hostIDs, r.InstanceID)
-		}
-		if ignored(r.CommandID) {
-			continue
-		}
-		c := state(r.CommandID)
-		if len(c.results) <= h {
-			c.results = append(c.results, make([][]int32, h+1-len(c.results))...)
-		}
-		c.results[h] = append(c.results[h], int32(i))
+// baselineStream is the Stream of a Baseline.
+type baselineStream struct {
+	streamRun
+	b       Baseline
+	key     string
+	baseIDs []string            // the baseline's instances, sorted
+	base    map[string]*cmdRows // the baseline's rows, by command
+	models  map[string]*refModel
+}
+
+// Report compares what was added with the baseline; skipped (inputs
+// dropped before the analysis) goes first in Report.Skipped.
+func (s *baselineStream) Report(ctx context.Context, skipped []Skip) (*Report, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
 	}
-	nHosts := len(hostIDs)
-	order := slices.SortedFunc(func(yield func(*cmdState) bool) {
-		for _, c := range cmds {
-			if !yield(c) {
+	rep := s.newReport(s.key, s.b.Name(), s.b.Now, skipped)
+	if len(s.baseIDs) == 1 {
+		rep.BaselineInstance = s.baseIDs[0]
+	} else {
+		rep.BaselineHosts = len(s.baseIDs)
+	}
+	ids, cmds, dups, merged := s.rows.finish()
+	rep.Skipped = append(rep.Skipped, dups...)
+	n := len(ids)
+	// Commands of either side, by ID.
+	byID := map[string]*cmdRows{}
+	for _, c := range cmds {
+		byID[c.id] = c
+	}
+	order := slices.Sorted(func(yield func(string) bool) {
+		for id := range byID {
+			if !yield(id) {
 				return
 			}
 		}
-	}, func(a, b *cmdState) int { return strings.Compare(a.id, b.id) })
-
-	// Commands are independent: compare them in parallel.
-	errs := make([]error, len(order))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for i, c := range order {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			errs[i] = c.compare(ctx, in.Results, nHosts)
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
+		for id := range s.base {
+			if _, ok := byID[id]; !ok && !yield(id) {
+				return
+			}
+		}
+	})
+	// Hosts that are not in the baseline: launched since. When more than
+	// r hosts are in both, a row that only new hosts carry, and more than
+	// r of them, is a change of what is launched (an image, a key pair),
+	// not of the hosts.
+	isNew := make([]bool, n)
+	old := 0
+	for h, id := range ids {
+		_, found := slices.BinarySearch(s.baseIDs, id)
+		isNew[h] = !found
+		if found {
+			old++
 		}
 	}
-
-	sorted := make([]int, nHosts)
-	for i := range sorted {
-		sorted[i] = i
+	if int32(old) <= rareCount(n) {
+		clear(isNew)
 	}
-	slices.SortFunc(sorted, func(a, b int) int { return strings.Compare(hostIDs[a], hostIDs[b]) })
-	rep.Hosts = make([]Host, nHosts)
-	total := float64(nHosts)
+	cmp := make([]*baseCmp, len(order))
+	for i, id := range order {
+		cmp[i] = &baseCmp{id: id, host: byID[id], base: s.base[id], isNew: isNew}
+		if s.models != nil {
+			cmp[i].model = s.models[id]
+		}
+	}
+	if err := parallel(len(cmp), func(i int) error { cmp[i].compare(n); return ctx.Err() }); err != nil {
+		return nil, err
+	}
+	if s.models != nil {
+		linkBaselineVersions(cmp, n)
+	}
+	rep.Hosts = make([]Host, n)
 	withErrors := 0
-	var ps []pending
-	for n, h := range sorted {
-		host := &rep.Hosts[n]
-		host.InstanceID = hostIDs[h]
-		ps = ps[:0]
-		for _, c := range order {
-			if h >= len(c.results) || len(c.results[h]) == 0 {
-				if c.inBase {
-					host.Errors = append(host.Errors, displayID(c.id)+": missing: no result for this command")
-				}
-				continue
-			}
-			host.Errors = append(host.Errors, c.errs[h]...)
+	for h := range n {
+		host := &rep.Hosts[h]
+		host.InstanceID = ids[h]
+		var ps []basePending
+		for _, c := range cmp {
+			host.Errors = append(host.Errors, c.hostErrors(h)...)
 			ps = append(ps, c.found[h]...)
 		}
 		if len(host.Errors) > 0 {
 			withErrors++
 		}
-		slices.SortFunc(ps, func(a, b pending) int {
-			if a.added != b.added {
-				if a.added {
+		s.hostFindings(host, ps, n)
+	}
+	rank(rep.Hosts)
+	rep.Notes = s.notes(cmp, n, withErrors, merged)
+	return rep, nil
+}
+
+// basePending is a finding of the baseline analysis before its Finding is
+// built.
+type basePending struct {
+	c        *baseCmp
+	removed  bool
+	feat     int32 // the host's feature (added) or the baseline's (removed)
+	v        verdict
+	deciding bool
+	bits     float64
+	cause    string
+}
+
+// baseCmp is the comparison of one command.
+type baseCmp struct {
+	id    string
+	host  *cmdRows // the hosts' rows (nil: no host has the command)
+	base  *cmdRows // the baseline's rows (nil: the baseline lacks it)
+	model *refModel
+	// The baseline's state: it has a Result for the command; one of them
+	// succeeded; the errors of the others.
+	inBase, baseOK bool
+	baseErrs       []string
+	// For one baseline instance: the analyzed feature of each baseline
+	// feature (-1: no host has it), and the reverse (-1: not in the
+	// baseline).
+	hostOf []int32
+	baseOf []int32
+	// hostCount counts the analyzed hosts of each analyzed feature, and
+	// oldCount those of them that are in the baseline.
+	hostCount, oldCount []int32
+	// For a fleet: the verdict of each analyzed feature, its template
+	// key, and the hosts that carry (added) or lack (removed) each.
+	verdicts []verdict
+	tkeys    []string
+	// isNew says which hosts were launched since the baseline.
+	isNew []bool
+	// Per host: its findings.
+	found     [][]basePending
+	notInBase int // hosts with a successful Result the baseline cannot compare
+	// changes are rows added or removed on more than a fifth of the
+	// hosts; launched, rows only hosts launched since the baseline have.
+	changes, launched []string
+}
+
+// compare compares every host's rows of the command with the baseline's.
+func (c *baseCmp) compare(n int) {
+	c.found = make([][]basePending, n)
+	if c.base != nil {
+		for h := range c.base.ok {
+			c.inBase = true
+			c.baseOK = c.baseOK || c.base.ok[h]
+			c.baseErrs = append(c.baseErrs, c.base.errs[h]...)
+		}
+	}
+	if c.host == nil {
+		return
+	}
+	c.hostCount = make([]int32, len(c.host.feats))
+	c.oldCount = make([]int32, len(c.host.feats))
+	for h, fs := range c.host.perHost {
+		for _, f := range fs {
+			c.hostCount[f]++
+			if !c.isNew[h] {
+				c.oldCount[f]++
+			}
+		}
+	}
+	if !c.baseOK {
+		for h := range n {
+			if c.host.ok[h] {
+				c.notInBase++
+			}
+		}
+		return
+	}
+	if c.model == nil {
+		c.compareOne(n)
+	} else {
+		c.compareFleet(n)
+	}
+}
+
+// compareOne is the comparison with one baseline instance: rows as sets.
+func (c *baseCmp) compareOne(n int) {
+	keys := make(map[string]int32, len(c.host.feats))
+	for f, ft := range c.host.feats {
+		keys[ft.key] = int32(f)
+	}
+	c.baseOf = make([]int32, len(c.host.feats))
+	for i := range c.baseOf {
+		c.baseOf[i] = -1
+	}
+	base := c.base.perHost[0]
+	c.hostOf = make([]int32, len(c.base.feats))
+	for i := range c.hostOf {
+		c.hostOf[i] = -1
+	}
+	for _, bf := range base {
+		if f, ok := keys[c.base.feats[bf].key]; ok {
+			c.hostOf[bf], c.baseOf[f] = f, bf
+		}
+	}
+	has := make([]int32, len(c.base.feats)) // stamp: host h+1 has baseline feature
+	for h := range n {
+		if !c.host.ok[h] {
+			continue
+		}
+		var found []basePending
+		for _, f := range c.host.perHost[h] {
+			if bf := c.baseOf[f]; bf < 0 {
+				found = append(found, basePending{c: c, feat: f, deciding: true})
+			} else {
+				has[bf] = int32(h) + 1
+			}
+		}
+		for _, bf := range base {
+			if c.hostOf[bf] < 0 || has[bf] != int32(h)+1 {
+				found = append(found, basePending{c: c, removed: true, feat: bf, deciding: true})
+			}
+		}
+		c.found[h] = found
+	}
+}
+
+// compareFleet is the comparison with a fleet baseline (see Baseline).
+func (c *baseCmp) compareFleet(n int) {
+	m := c.model
+	r := rareCount(n)
+	minority := max(r, int32(fifth*float64(n)))
+	c.verdicts = make([]verdict, len(c.host.feats))
+	c.tkeys = make([]string, len(c.host.feats))
+	for f, ft := range c.host.feats {
+		c.verdicts[f] = m.judge(ft.key)
+		c.tkeys[f] = string(appendTemplateKey(nil, ft.key))
+	}
+	// Usual baseline templates: on 1-φ of the baseline's hosts.
+	var usual []int32
+	for t, tp := range m.tmpls {
+		if isUsual(tp.hosts, int32(m.n), m.r) {
+			usual = append(usual, int32(t))
+		}
+	}
+	// lacked lists, per host, the usual templates it lacks; lacking
+	// counts the hosts that lack each.
+	lacking := make([]int32, len(m.tmpls))
+	lacked := make([][]int32, n)
+	hasT := make([]int32, len(m.tmpls))
+	for h := range n {
+		if !c.host.ok[h] {
+			continue
+		}
+		for _, f := range c.host.perHost[h] {
+			if t, ok := m.tmplOf[c.tkeys[f]]; ok {
+				hasT[t] = int32(h) + 1
+			}
+		}
+		for _, t := range usual {
+			if hasT[t] != int32(h)+1 {
+				lacking[t]++
+				lacked[h] = append(lacked[h], t)
+			}
+		}
+	}
+	// Each host's added rows; then the context novelty gate.
+	novel := map[string]int32{} // hosts with a rare added row, by context
+	type pend struct {
+		p   basePending
+		ctx string
+	}
+	per := make([][]pend, n)
+	changed := map[string]int32{}
+	launched := map[string]int32{}
+	// The hosts of each (feature, parent name), and of them those in the
+	// baseline.
+	type parentKey struct{ f, p int32 }
+	pairs, oldPairs := map[parentKey]int32{}, map[parentKey]int32{}
+	if c.host.parent != nil {
+		for h := range n {
+			for _, fp := range c.host.parent[h] {
+				k := parentKey{c.host.perHost[h][fp.i], fp.p}
+				pairs[k]++
+				if !c.isNew[h] {
+					oldPairs[k]++
+				}
+			}
+		}
+	}
+	for h := range n {
+		if !c.host.ok[h] {
+			continue
+		}
+		var ps []pend
+		seenCtx := map[string]bool{}
+		// add adds a finding of feature f whose row (or row and parent) is
+		// on hosts of the hosts, old of them in the baseline.
+		add := func(f int32, v verdict, ctx string, hosts, old int32) {
+			what := rowSummary(c.id, c.host.feats[f].key)
+			if v.col == "parent" {
+				what += fmt.Sprintf(" under %q", v.value)
+			}
+			if hosts > minority {
+				changed[what] = hosts
+				return
+			}
+			if old == 0 && c.isNew[h] && hosts > r {
+				launched[what] = hosts
+				return
+			}
+			v.hosts = hosts
+			ps = append(ps, pend{basePending{c: c, feat: f, v: v, bits: surprise(v.p)}, ctx})
+			if hosts <= r && v.kind != vVariant && !seenCtx[ctx] {
+				seenCtx[ctx] = true
+				novel[ctx]++
+			}
+		}
+		par := []featParent(nil)
+		if c.host.parent != nil {
+			par = c.host.parent[h]
+		}
+		for i, f := range c.host.perHost[h] {
+			switch v := c.verdicts[f]; v.kind {
+			case vNew:
+				add(f, v, "new", c.hostCount[f], c.oldCount[f])
+			case vDeviation, vVariant:
+				add(f, v, v.col+"\x00"+v.usualValue+"\x00"+c.tkeys[f], c.hostCount[f], c.oldCount[f])
+			}
+			for ; len(par) > 0 && par[0].i < int32(i); par = par[1:] {
+			}
+			for ; len(par) > 0 && par[0].i == int32(i); par = par[1:] {
+				if v := m.judgeParent(c.tkeys[f], c.host.parentNames[par[0].p]); v.kind == vDeviation {
+					k := parentKey{f, par[0].p}
+					add(f, v, "parent\x00"+c.tkeys[f], pairs[k], oldPairs[k])
+				}
+			}
+		}
+		per[h] = ps
+	}
+	for h := range n {
+		if !c.host.ok[h] {
+			continue
+		}
+		var found []basePending
+		for _, x := range per[h] {
+			nv := novel[x.ctx]
+			if c.hostCount[x.p.feat] <= r {
+				nv--
+			}
+			x.p.deciding = x.p.v.kind != vVariant && decides(nv, int32(n)-1)
+			x.p.cause = x.ctx
+			found = append(found, x.p)
+		}
+		c.found[h] = found
+	}
+	// Removed: a usual baseline template the host lacks.
+	for h := range n {
+		for _, t := range lacked[h] {
+			if lacking[t] > minority {
+				changed["without "+rowSummary(c.id, m.rows.feats[m.tmpls[t].feats[0]].key)] = lacking[t]
+				continue
+			}
+			tp := &m.tmpls[t]
+			v := verdict{kind: vNew, p: 1 / float64(tp.hosts+1), hosts: lacking[t], ctxHosts: int32(m.n), usual: -1, usualHosts: tp.hosts}
+			c.found[h] = append(c.found[h], basePending{c: c, removed: true, feat: tp.feats[0], v: v,
+				deciding: lacking[t] <= r, bits: surprise(v.p), cause: "removed\x00" + tp.key})
+		}
+	}
+	for s, k := range changed {
+		c.changes = append(c.changes, fmt.Sprintf("%s (%s hosts)", s, count(k)))
+	}
+	slices.Sort(c.changes)
+	for s, k := range launched {
+		c.launched = append(c.launched, fmt.Sprintf("%s (%s hosts)", s, count(k)))
+	}
+	slices.Sort(c.launched)
+}
+
+// linkBaselineVersions makes the deciding added findings of rows that
+// changed with a version (versionLinks: today's canary opening a port of
+// its own) variants that do not decide. A version change is a host's row
+// whose template the baseline has and that differs from the baseline's
+// usual row of it only in free-text numbers.
+func linkBaselineVersions(cmps []*baseCmp, n int) {
+	type rowKey struct{ cmd, feat int32 }
+	hostsOf := map[rowKey][]int32{}
+	var keys []rowKey
+	hostVersions := make([][]int64, n)
+	versionHosts := map[int64]int32{}
+	for ci, c := range cmps {
+		if c.host == nil || c.model == nil || c.verdicts == nil {
+			continue
+		}
+		m := c.model
+		version := make([]bool, len(c.host.feats))
+		for f := range c.host.feats {
+			if t, ok := m.tmplOf[c.tkeys[f]]; ok {
+				version[f] = isVersionChange(c.host.feats[f].key, m.rows.feats[m.tmpls[t].feats[0]].key)
+			}
+		}
+		for h := range n {
+			for _, p := range c.found[h] {
+				if p.deciding && !p.removed {
+					k := rowKey{int32(ci), p.feat}
+					if _, ok := hostsOf[k]; !ok {
+						keys = append(keys, k)
+					}
+					hostsOf[k] = append(hostsOf[k], int32(h))
+				}
+			}
+			for _, f := range c.host.perHost[h] {
+				if version[f] {
+					v := int64(ci)<<32 | int64(f)
+					hostVersions[h] = append(hostVersions[h], v)
+					versionHosts[v]++
+				}
+			}
+		}
+	}
+	if len(keys) == 0 {
+		return
+	}
+	rows := make([][]int32, len(keys))
+	for i, k := range keys {
+		rows[i] = hostsOf[k]
+	}
+	linked := map[rowKey]string{}
+	for i, v := range versionLinks(rows, hostVersions, versionHosts, n) {
+		if v >= 0 {
+			c := cmps[v>>32]
+			linked[keys[i]] = rowSummary(c.id, c.host.feats[int32(v&0xffffffff)].key)
+		}
+	}
+	for ci, c := range cmps {
+		for h := range c.found {
+			for i := range c.found[h] {
+				p := &c.found[h][i]
+				if ver, ok := linked[rowKey{int32(ci), p.feat}]; ok && p.deciding && !p.removed {
+					p.deciding, p.v.kind, p.v.version = false, vVariant, ver
+				}
+			}
+		}
+	}
+}
+
+// rowSummary names a row of a command in a note.
+func rowSummary(cmd, key string) string {
+	return displayID(cmd) + " row " + describeRow(rowOfKey(key))
+}
+
+// hostErrors returns host h's errors for the command: its failed
+// Results, or "missing" when it has none and the baseline has the
+// command.
+func (c *baseCmp) hostErrors(h int) []string {
+	if c.host == nil || h >= len(c.host.ok) || !c.host.ok[h] && len(c.host.errs[h]) == 0 {
+		if c.inBase {
+			return []string{displayID(c.id) + ": missing: no result for this command"}
+		}
+		return nil
+	}
+	return c.host.errs[h]
+}
+
+// hostFindings turns a host's pending findings into its Findings, Score
+// and decision.
+func (s *baselineStream) hostFindings(host *Host, ps []basePending, n int) {
+	fleet := s.models != nil
+	if fleet {
+		slices.SortFunc(ps, func(a, b basePending) int {
+			if a.deciding != b.deciding {
+				if a.deciding {
 					return -1
 				}
 				return 1
 			}
-			return cmp.Or(strings.Compare(a.cmd.id, b.cmd.id), strings.Compare(a.cmd.keys[a.row], b.cmd.keys[b.row]))
-		})
-		host.Findings = make([]Finding, len(ps))
-		for i, p := range ps {
-			kind := KindRemoved
-			if p.added {
-				kind = KindAdded
+			if a.bits != b.bits {
+				return cmp.Compare(b.bits, a.bits)
 			}
-			hw := int(p.cmd.count[p.row])
-			host.Findings[i] = Finding{CommandID: p.cmd.id, Kind: kind, Row: p.cmd.row(p.row), HostsWithRow: hw, Prevalence: float64(hw) / total}
+			if a.removed != b.removed {
+				if !a.removed {
+					return -1
+				}
+				return 1
+			}
+			return cmp.Or(strings.Compare(a.c.id, b.c.id), strings.Compare(a.key(), b.key()))
+		})
+		best := map[string]float64{}
+		for _, p := range ps {
+			if p.deciding {
+				host.Outlier = true
+				best[p.c.id+"\x00"+p.cause] = max(best[p.c.id+"\x00"+p.cause], p.bits)
+			}
 		}
+		for _, k := range slices.Sorted(maps.Keys(best)) {
+			host.Score += best[k]
+		}
+		host.Score = float64(int64(host.Score*1000+0.5)) / 1000
+	} else {
+		slices.SortFunc(ps, func(a, b basePending) int {
+			if a.removed != b.removed {
+				if !a.removed {
+					return -1
+				}
+				return 1
+			}
+			return cmp.Or(strings.Compare(a.c.id, b.c.id), strings.Compare(a.key(), b.key()))
+		})
 		host.Score = float64(len(ps))
 		host.Outlier = len(ps) > 0
 	}
+	if max := s.b.MaxFindings; max > 0 && len(ps) > max {
+		host.FindingsOmitted = len(ps) - max
+		ps = ps[:max]
+	}
+	host.Findings = make([]Finding, len(ps))
+	for i, p := range ps {
+		host.Findings[i] = p.finding(n, fleet)
+	}
+}
 
-	for _, c := range order {
+// key returns the normalized key of the finding's row.
+func (p basePending) key() string {
+	if p.removed {
+		if p.c.model != nil {
+			return p.c.model.rows.feats[p.feat].key
+		}
+		return p.c.base.feats[p.feat].key
+	}
+	return p.c.host.feats[p.feat].key
+}
+
+// finding builds the Finding: the row (normalized, volatile columns
+// dropped), how many of the n hosts have it and, for a fleet, why.
+func (p basePending) finding(n int, fleet bool) Finding {
+	f := Finding{CommandID: p.c.id, Kind: KindAdded, Row: rowOfKey(p.key()), Deciding: fleet && p.deciding}
+	switch {
+	case p.removed && !fleet:
+		f.Kind = KindRemoved
+		if hf := p.c.hostOf[p.feat]; hf >= 0 {
+			f.HostsWithRow = int(p.c.hostCount[hf])
+		}
+	case p.removed:
+		f.Kind = KindRemoved
+		f.HostsWithRow = n - int(p.v.hosts)
+		f.Why = fmt.Sprintf("%s of the %s baseline hosts have a %s row like it; this host and %s other(s) of the %s have none",
+			count(p.v.usualHosts), count(p.v.ctxHosts), displayID(p.c.id), count(p.v.hosts-1), count(n))
+	default:
+		f.HostsWithRow = int(p.c.hostCount[p.feat])
+	}
+	f.Prevalence = float64(f.HostsWithRow) / float64(max(n, 1))
+	if fleet && !p.removed {
+		f.Column = p.v.col
+		f.Template = templateRow(p.c.tkeys[p.feat], p.v.col)
+		f.HostsWithTemplate = int(p.v.ctxHosts)
+		switch {
+		case p.v.kind == vNew:
+			f.Why = fmt.Sprintf("no baseline host (of %s) has a %s row like it; %s of the %s hosts have it now", count(p.v.ctxHosts),
+				displayID(p.c.id), count(f.HostsWithRow), count(n))
+		default:
+			value, usual := p.v.value, p.v.usualValue
+			if value == "" && usual == "" {
+				value, _ = keyValue(p.key(), p.v.col)
+				if p.v.usual >= 0 {
+					usual, _ = keyValue(p.c.model.rows.feats[p.v.usual].key, p.v.col)
+				}
+			}
+			f.Usual, f.UsualHosts = usual, int(p.v.usualHosts)
+			f.Why = fmt.Sprintf("%s=%q, which no baseline host has, where %s of the %s baseline hosts with this row have %q; %s of the %s hosts have it now",
+				p.v.col, value, count(p.v.usualHosts), count(p.v.ctxHosts), usual, count(f.HostsWithRow), count(n))
+			if p.v.kind == vVariant && p.v.version == "" {
+				f.Why += "; a difference in free text alone does not decide"
+			}
+		}
+		if p.v.version != "" {
+			f.Why += fmt.Sprintf("; it changed with another version (%s) on the same hosts, which does not decide", p.v.version)
+		}
+		if !p.deciding && p.v.kind != vVariant && p.v.version == "" {
+			f.Why += "; more than a fifth of the hosts show such rows there, so it does not decide"
+		}
+	}
+	return f
+}
+
+// notes says what could not be compared, and what changed in the whole
+// group since a fleet baseline.
+func (s *baselineStream) notes(cmps []*baseCmp, n, withErrors, merged int) []string {
+	var notes []string
+	from := "the baseline instance " + s.baseIDs[0]
+	if len(s.baseIDs) > 1 {
+		from = fmt.Sprintf("any of the %s baseline instances", count(len(s.baseIDs)))
+		notes = append(notes, fmt.Sprintf("baseline analysis of %d hosts against a fleet baseline of %d hosts: a row is added when the baseline has nothing like it, or a new value where the baseline's values are dominated; it decides when it is on at most a fifth of the hosts and no more than a fifth show such rows there",
+			n, len(s.baseIDs)))
+	}
+	for _, c := range cmps {
 		switch {
 		case c.inBase && !c.baseOK:
-			rep.Notes = append(rep.Notes, fmt.Sprintf("command %s did not succeed on the baseline instance %s (%s); it was not compared on any host",
-				displayID(c.id), baseInst, strings.Join(c.baseErrs, "; ")))
+			notes = append(notes, fmt.Sprintf("command %s did not succeed on %s (%s); it was not compared on any host",
+				displayID(c.id), from, strings.Join(c.baseErrs, "; ")))
 		case !c.inBase && c.notInBase > 0:
-			rep.Notes = append(rep.Notes, fmt.Sprintf("command %s is not in the baseline of instance %s; it was not compared on the %d hosts that ran it",
-				displayID(c.id), baseInst, c.notInBase))
+			notes = append(notes, fmt.Sprintf("command %s is not in the baseline of %s; it was not compared on the %d hosts that ran it",
+				displayID(c.id), strings.TrimPrefix(from, "the baseline "), c.notInBase))
 		case c.inBase && len(c.baseErrs) > 0:
-			rep.Notes = append(rep.Notes, fmt.Sprintf("command %s has failed Results in the baseline beside successful ones (%s); only the successful rows were compared",
+			notes = append(notes, fmt.Sprintf("command %s has failed Results in the baseline beside successful ones (%s); only the successful rows were compared",
 				displayID(c.id), strings.Join(c.baseErrs, "; ")))
+		}
+		if len(c.changes) > 0 {
+			notes = append(notes, fmt.Sprintf("%d %s rows changed on more than a fifth of the hosts since the baseline (a change of the whole group: an upgrade, a new image), not flagged: %s",
+				len(c.changes), displayID(c.id), listSome(c.changes, 5)))
+		}
+	}
+	for _, c := range cmps {
+		if len(c.launched) > 0 {
+			notes = append(notes, fmt.Sprintf("%d %s rows are only on hosts launched since the baseline (a change of what is launched: an image, a key pair), not flagged: %s",
+				len(c.launched), displayID(c.id), listSome(c.launched, 5)))
 		}
 	}
 	if withErrors > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("%d of %d hosts have commands that could not be compared (see their errors); their other commands were compared",
-			withErrors, nHosts))
+		notes = append(notes, fmt.Sprintf("%d of %d hosts have commands that could not be compared (see their errors); their other commands were compared",
+			withErrors, n))
 	}
-	return rep, nil
+	if merged > 0 {
+		notes = append(notes, fmt.Sprintf("%d (host, command) pairs had several Results collected at the same time; neither being later, their rows were merged", merged))
+	}
+	return notes
+}
+
+// listSome joins the first k items with "; ", and says how many more
+// there are.
+func listSome(items []string, k int) string {
+	s := strings.Join(items[:min(len(items), k)], "; ")
+	if len(items) > k {
+		s += fmt.Sprintf(" and %d more", len(items)-k)
+	}
+	return s
 }
 
 // displayID names a command in messages; the original's files have an

@@ -2,7 +2,6 @@ package analyze
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"runtime"
@@ -83,7 +82,7 @@ func (a Clustering) NewStream(key string, baseline []collect.Result) (Stream, er
 	if vol == nil {
 		vol = defaultVolatile
 	}
-	return &clusterStream{a: a, rows: newRowStream(vol, true), key: key}, nil
+	return &clusterStream{a: a, key: key, streamRun: streamRun{name: "cluster stream", rows: newRowStream(vol, true)}}, nil
 }
 
 // rowStream is the part of a stream shared by both analyzers: the hosts
@@ -97,6 +96,7 @@ type rowStream struct {
 	results   int    // Results added so far
 	skipped   []Skip // Results without instance_id
 	ignore    func(commandID string) bool
+	noParents bool // no parent names (see cmdRows.parents)
 	// Reused by add.
 	hosts  []int32
 	groups map[*cmdRows][]int
@@ -135,7 +135,7 @@ func (s *rowStream) add(ctx context.Context, results []collect.Result) error {
 		}
 		c := s.cmds[r.CommandID]
 		if c == nil {
-			c = newCmdRows(r.CommandID, s.vol, s.normalize)
+			c = newCmdRows(r.CommandID, s.vol, s.normalize, !s.noParents)
 			s.cmds[r.CommandID] = c
 		}
 		if len(s.groups[c]) == 0 {
@@ -178,52 +178,19 @@ func (s *rowStream) finish() ([]string, []*cmdRows, []Skip, int) {
 
 // clusterStream is the Stream of a Clustering.
 type clusterStream struct {
-	a    Clustering
-	rows *rowStream
-	key  string
-	done bool
-	err  error // of a failed Add: the stream is unusable
-}
-
-// Add adds a batch of Results.
-func (s *clusterStream) Add(ctx context.Context, results []collect.Result) error {
-	if s.done {
-		return errors.New("cluster stream: Add after Report")
-	}
-	if s.err != nil {
-		return fmt.Errorf("cluster stream: an earlier Add failed: %w", s.err)
-	}
-	if err := ctx.Err(); err != nil {
-		s.err = err
-		return err
-	}
-	if err := s.rows.add(ctx, results); err != nil {
-		s.err = err
-		return err
-	}
-	return nil
+	streamRun
+	a   Clustering
+	key string
 }
 
 // Report analyzes what was added; skipped (inputs dropped before the
 // analysis) goes first in Report.Skipped.
 func (s *clusterStream) Report(ctx context.Context, skipped []Skip) (*Report, error) {
-	if s.done {
-		return nil, errors.New("cluster stream: Report called twice")
-	}
-	s.done = true
-	if s.err != nil {
-		return nil, fmt.Errorf("cluster stream: an earlier Add failed: %w", s.err)
-	}
-	if err := ctx.Err(); err != nil {
+	if err := s.begin(ctx); err != nil {
 		return nil, err
 	}
 	a := s.a
-	now := time.Now
-	if a.Now != nil {
-		now = a.Now
-	}
-	rep := &Report{Key: s.key, Analyzer: a.Name(), CreatedAt: now().UTC(), Hosts: []Host{},
-		Skipped: append(slices.Clone(skipped), s.rows.skipped...)}
+	rep := s.newReport(s.key, a.Name(), a.Now, skipped)
 	hostIDs, order, dups, merged := s.rows.finish()
 	rep.Skipped = append(rep.Skipped, dups...)
 	n := len(hostIDs)

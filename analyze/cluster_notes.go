@@ -99,20 +99,16 @@ func (an *analysis) notes(rep *Report, merged int) []string {
 	}
 	for _, cp := range an.camps {
 		var rows []string
-		for _, row := range cp.rows[:min(len(cp.rows), 5)] {
+		for _, row := range cp.rows {
 			m := an.cmds[row.cmd]
-			rows = append(rows, fmt.Sprintf("%s row %s on %s hosts", displayID(m.rows.id), describeRow(rowOfKey(m.rows.feats[row.feat].key)), count(len(row.hosts))))
-		}
-		more := ""
-		if len(cp.rows) > 5 {
-			more = fmt.Sprintf(" and %d more", len(cp.rows)-5)
+			rows = append(rows, fmt.Sprintf("%s on %s hosts", rowSummary(m.rows.id, m.rows.feats[row.feat].key), count(len(row.hosts))))
 		}
 		flagged := "they are flagged as outliers"
 		if an.untrusted {
 			flagged = "they would be flagged"
 		}
-		notes = append(notes, fmt.Sprintf("likely campaign on %s of the %s hosts: %d rows that no role or spread variation explains sit together on the same hosts, across commands, and those hosts otherwise look like the rest of their group (benign rows that come and go are independent of each other; roles and versions also lack rows the others have); %s: %s%s",
-			count(len(cp.hosts)), count(n), len(cp.rows), flagged, strings.Join(rows, "; "), more))
+		notes = append(notes, fmt.Sprintf("likely campaign on %s of the %s hosts: %d rows that no role or spread variation explains sit together on the same hosts, across commands, and those hosts otherwise look like the rest of their group (benign rows that come and go are independent of each other; roles and versions also lack rows the others have); %s: %s",
+			count(len(cp.hosts)), count(n), len(cp.rows), flagged, listSome(rows, 5)))
 	}
 	outliers := len(rep.Outliers())
 	notes = append(notes, fmt.Sprintf("cluster analysis of %d hosts: %d clusters, %d outliers; a row decides when at most %d of the %d hosts (1%%, at least one) carry its template, or its value where one value dominates, and no more than a fifth of the hosts show such rows there (see the findings' why)",

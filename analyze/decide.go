@@ -41,6 +41,8 @@ type candidate struct {
 type hostDecision struct {
 	finds []pendingFinding
 	cands []int // indexes into the candidates
+	// versions are the host's version changes (command<<32 | feature).
+	versions []int64
 }
 
 // candidates collects the campaign candidates of the whole fleet.
@@ -81,6 +83,9 @@ func decideHost(cmds []*cmdModel, h int, cs *candidates) hostDecision {
 			par = c.parent[h]
 		}
 		for i, f := range c.perHost[h] {
+			if m.version[f] {
+				d.versions = append(d.versions, int64(ci)<<32|int64(f))
+			}
 			t := c.feats[f].tmpl
 			tp := &m.tmpls[t]
 			best, have := verdict{}, false

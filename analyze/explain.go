@@ -35,6 +35,10 @@ func finding(m *cmdModel, h int, p pendingFinding, n int) Finding {
 	case p.why != "":
 		f.HostsWithTemplate = int(t.hosts)
 		f.Why = p.why
+	case p.v.version != "" && p.v.col == "":
+		f.HostsWithTemplate = int(t.hosts)
+		f.Why = fmt.Sprintf("only %s of the %s hosts have a %s row like it, the hosts of another version (%s): it changed with that version, which does not decide",
+			count(m.featHosts[p.feat]), count(all), displayID(c.id), p.v.version)
 	case p.v.kind == vNew:
 		f.HostsWithTemplate = int(t.hosts)
 		if t.hosts <= 1 {
@@ -64,7 +68,7 @@ func finding(m *cmdModel, h int, p pendingFinding, n int) Finding {
 		}
 		switch {
 		case p.v.version != "":
-			f.Why += fmt.Sprintf("; the row also shows another version (%s) on as many hosts: it changed with that version, which does not decide", p.v.version)
+			f.Why += fmt.Sprintf("; it changed with another version (%s) on the same hosts, which does not decide", p.v.version)
 		case p.v.kind == vVariant:
 			f.Why += "; a difference in free text alone does not decide"
 		case !p.deciding:

