@@ -96,7 +96,7 @@ func (an *analysis) decide(ctx context.Context) error {
 		}
 		an.dec[h] = decideHost(an.cmds, h, &an.cands)
 	}
-	an.linkVersions()
+	an.linkActivities()
 	for _, c := range an.cands.list {
 		if c.kind == 't' {
 			m := an.cmds[c.cmd]
@@ -104,7 +104,8 @@ func (an *analysis) decide(ctx context.Context) error {
 		}
 	}
 	keys := func(c *candidate) string { return an.cmds[c.cmd].rows.feats[c.feat].key }
-	an.camps = findCampaigns(an.cands.list, keys, an.n, an.hostTmpl, an.assign, an.k, an.emb)
+	runs := func(cmd int32) bool { return an.cmds[cmd].rows.running }
+	an.camps = findCampaigns(an.cands.list, keys, runs, an.n, an.hostTmpl, an.assign, an.k, an.emb)
 	for ci, cp := range an.camps {
 		p := float64(len(cp.hosts)) / float64(an.n)
 		for _, h := range cp.hosts {
@@ -119,7 +120,7 @@ func (an *analysis) decide(ctx context.Context) error {
 				}
 				why := fmt.Sprintf("one of %d rows that sit together on the same %s hosts of %s, across commands, on hosts otherwise like the rest of their group: a likely campaign (see the notes)",
 					len(cp.rows), count(len(cp.hosts)), count(an.n))
-				an.dec[h].finds = append(an.dec[h].finds, pendingFinding{cmd: row.cmd, feat: f, v: row.v, deciding: true, campaign: true,
+				an.dec[h].finds = append(an.dec[h].finds, pendingFinding{cmd: row.cmd, feat: f, v: row.v, deciding: true, campaign: true, under: -1,
 					bits: surprise(p), cause: fmt.Sprintf("campaign %d/%d", ci, ri), why: why})
 			}
 		}
@@ -127,23 +128,60 @@ func (an *analysis) decide(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// linkVersions makes the deciding findings of rows that changed with a
-// version (versionLinks: a canary's port of its own) variants that do not
-// decide.
-func (an *analysis) linkVersions() {
+// linkActivities makes the deciding findings of rows that are part of a
+// benign minority activity (activityLinks: a canary's port of its own,
+// the account a session creates) non-deciding. The activity rows of a
+// host are its rows on at most minority hosts (their template, or
+// themselves) that do not decide there.
+func (an *analysis) linkActivities() {
 	type rowKey struct{ cmd, feat int32 }
 	hostsOf := map[rowKey][]int32{}
 	var keys []rowKey
+	hostActivity := make([][]int64, an.n)
+	activityHosts := map[int64]int32{}
+	deciding := map[rowKey]bool{}
 	for h := range an.n {
+		clear(deciding)
 		for _, p := range an.dec[h].finds {
 			if !p.deciding {
 				continue
 			}
 			k := rowKey{p.cmd, p.feat}
+			deciding[k] = true
 			if _, ok := hostsOf[k]; !ok {
 				keys = append(keys, k)
 			}
 			hostsOf[k] = append(hostsOf[k], int32(h))
+		}
+		for ci, m := range an.cmds {
+			c := m.rows
+			for _, f := range c.perHost[h] {
+				t := c.feats[f].tmpl
+				if m.tmpls[t].hosts > m.minority && m.featHosts[f] > m.minority || deciding[rowKey{int32(ci), f}] {
+					continue
+				}
+				// The row, and its template (negative ids): a session
+				// worker's row names its operator, its template does not.
+				a := int64(ci)<<32 | int64(f)
+				hostActivity[h] = append(hostActivity[h], a)
+				activityHosts[a]++
+				if m.tmpls[t].hosts <= m.minority && len(m.tmpls[t].feats) > 1 {
+					ta := -(int64(ci)<<32 | int64(t)) - 1
+					if n := len(hostActivity[h]); n < 2 || hostActivity[h][n-2] != ta {
+						hostActivity[h] = append(hostActivity[h], ta)
+						activityHosts[ta]++
+					}
+				}
+				// The spread context that explains it (every operator's
+				// "sshd: X@pts/N" row): ids past the templates'.
+				if v := m.tv[t]; m.tmpls[t].hosts <= m.minority && v.kind == vExplained && v.ctx >= 0 {
+					ca := int64(ci)<<32 | int64(v.ctx) | 1<<62
+					if !slices.Contains(hostActivity[h], ca) {
+						hostActivity[h] = append(hostActivity[h], ca)
+						activityHosts[ca]++
+					}
+				}
+			}
 		}
 	}
 	if len(keys) == 0 {
@@ -153,27 +191,28 @@ func (an *analysis) linkVersions() {
 	for i, k := range keys {
 		rows[i] = hostsOf[k]
 	}
-	hostVersions := make([][]int64, an.n)
-	versionHosts := map[int64]int32{}
-	for h := range an.n {
-		hostVersions[h] = an.dec[h].versions
-		for _, v := range hostVersions[h] {
-			versionHosts[v]++
-		}
-	}
-	links := versionLinks(rows, hostVersions, versionHosts, an.n)
+	links := activityLinks(rows, hostActivity, activityHosts, an.n)
 	linked := map[rowKey]string{}
 	for i, v := range links {
-		if v >= 0 {
+		switch {
+		case v >= 1<<62:
+			m := an.cmds[(v&^(1<<62))>>32]
+			cx := &m.ctxs[int32(v&0xffffffff)]
+			linked[keys[i]] = displayID(m.rows.id) + " rows like " + describeRow(templateRow(m.tmpls[cx.members[0]].key, ""))
+		case v >= 0:
 			m := an.cmds[v>>32]
-			linked[keys[i]] = displayID(m.rows.id) + " row " + describeRow(rowOfKey(m.rows.feats[int32(v&0xffffffff)].key))
+			linked[keys[i]] = rowSummary(m.rows.id, m.rows.feats[int32(v&0xffffffff)].key)
+		case v != noLink:
+			t := -v - 1
+			m := an.cmds[t>>32]
+			linked[keys[i]] = displayID(m.rows.id) + " rows like " + describeRow(templateRow(m.tmpls[int32(t&0xffffffff)].key, ""))
 		}
 	}
 	for h := range an.n {
 		for i := range an.dec[h].finds {
 			p := &an.dec[h].finds[i]
-			if ver, ok := linked[rowKey{p.cmd, p.feat}]; ok && p.deciding {
-				p.deciding, p.v.kind, p.v.version = false, vVariant, ver
+			if act, ok := linked[rowKey{p.cmd, p.feat}]; ok && p.deciding {
+				p.deciding, p.activity = false, act
 			}
 		}
 	}

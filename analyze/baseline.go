@@ -231,7 +231,7 @@ func (s *baselineStream) Report(ctx context.Context, skipped []Skip) (*Report, e
 		return nil, err
 	}
 	if s.models != nil {
-		linkBaselineVersions(cmp, n)
+		linkBaselineActivities(cmp, n)
 	}
 	rep.Hosts = make([]Host, n)
 	withErrors := 0
@@ -529,31 +529,27 @@ func (c *baseCmp) compareFleet(n int) {
 	slices.Sort(c.launched)
 }
 
-// linkBaselineVersions makes the deciding added findings of rows that
-// changed with a version (versionLinks: today's canary opening a port of
-// its own) variants that do not decide. A version change is a host's row
-// whose template the baseline has and that differs from the baseline's
-// usual row of it only in free-text numbers.
-func linkBaselineVersions(cmps []*baseCmp, n int) {
+// linkBaselineActivities makes the deciding added findings of rows that
+// are part of a benign minority activity (activityLinks: today's canary
+// opening a port of its own) non-deciding. The activity rows of a host
+// are its rows on at most minority of the hosts that do not decide there.
+func linkBaselineActivities(cmps []*baseCmp, n int) {
 	type rowKey struct{ cmd, feat int32 }
 	hostsOf := map[rowKey][]int32{}
 	var keys []rowKey
-	hostVersions := make([][]int64, n)
-	versionHosts := map[int64]int32{}
+	hostActivity := make([][]int64, n)
+	activityHosts := map[int64]int32{}
+	minority := max(rareCount(n), int32(fifth*float64(n)))
+	deciding := map[int32]bool{}
 	for ci, c := range cmps {
 		if c.host == nil || c.model == nil || c.verdicts == nil {
 			continue
 		}
-		m := c.model
-		version := make([]bool, len(c.host.feats))
-		for f := range c.host.feats {
-			if t, ok := m.tmplOf[c.tkeys[f]]; ok {
-				version[f] = isVersionChange(c.host.feats[f].key, m.rows.feats[m.tmpls[t].feats[0]].key)
-			}
-		}
 		for h := range n {
+			clear(deciding)
 			for _, p := range c.found[h] {
 				if p.deciding && !p.removed {
+					deciding[p.feat] = true
 					k := rowKey{int32(ci), p.feat}
 					if _, ok := hostsOf[k]; !ok {
 						keys = append(keys, k)
@@ -562,10 +558,10 @@ func linkBaselineVersions(cmps []*baseCmp, n int) {
 				}
 			}
 			for _, f := range c.host.perHost[h] {
-				if version[f] {
-					v := int64(ci)<<32 | int64(f)
-					hostVersions[h] = append(hostVersions[h], v)
-					versionHosts[v]++
+				if c.hostCount[f] <= minority && !deciding[f] {
+					a := int64(ci)<<32 | int64(f)
+					hostActivity[h] = append(hostActivity[h], a)
+					activityHosts[a]++
 				}
 			}
 		}
@@ -578,8 +574,8 @@ func linkBaselineVersions(cmps []*baseCmp, n int) {
 		rows[i] = hostsOf[k]
 	}
 	linked := map[rowKey]string{}
-	for i, v := range versionLinks(rows, hostVersions, versionHosts, n) {
-		if v >= 0 {
+	for i, v := range activityLinks(rows, hostActivity, activityHosts, n) {
+		if v != noLink {
 			c := cmps[v>>32]
 			linked[keys[i]] = rowSummary(c.id, c.host.feats[int32(v&0xffffffff)].key)
 		}
@@ -588,8 +584,8 @@ func linkBaselineVersions(cmps []*baseCmp, n int) {
 		for h := range c.found {
 			for i := range c.found[h] {
 				p := &c.found[h][i]
-				if ver, ok := linked[rowKey{int32(ci), p.feat}]; ok && p.deciding && !p.removed {
-					p.deciding, p.v.kind, p.v.version = false, vVariant, ver
+				if act, ok := linked[rowKey{int32(ci), p.feat}]; ok && p.deciding && !p.removed {
+					p.deciding, p.v.version = false, act
 				}
 			}
 		}
@@ -725,7 +721,7 @@ func (p basePending) finding(n int, fleet bool) Finding {
 			}
 		}
 		if p.v.version != "" {
-			f.Why += fmt.Sprintf("; it changed with another version (%s) on the same hosts, which does not decide", p.v.version)
+			f.Why += fmt.Sprintf("; it is on the hosts of %s, which does not decide: part of that activity", p.v.version)
 		}
 		if !p.deciding && p.v.kind != vVariant && p.v.version == "" {
 			f.Why += "; more than a fifth of the hosts show such rows there, so it does not decide"

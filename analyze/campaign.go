@@ -32,11 +32,15 @@ type campaign struct {
 //     (listening_ports carries the process's path and command line); an
 //     implant persists in one table (a crontab, a key, a user, a module)
 //     and runs in another (a process, a listener).
-//  3. Its rows are copies: each is one row on the hosts that have its
+//  3. Something of it runs: one of its rows is of a command whose rows
+//     carry a pid (a process, a listener). An implant executes; an
+//     account provisioned with its key (an operator being added) runs
+//     nothing.
+//  4. Its rows are copies: each is one row on the hosts that have its
 //     template (its most common feature on at least 1−φ of them). An
 //     implant dropped by one script is the same rows everywhere; a service
 //     installed on a minority has per-host values (ports drawn at boot).
-//  4. Its hosts (those with at least half of its rows) lack no more of
+//  5. Its hosts (those with at least half of its rows) lack no more of
 //     the usual templates of their reference group (their cluster, or the
 //     nearest other cluster when they make one of their own; usual: on
 //     1−φ of its hosts) than the reference's own hosts do (the 1−φ
@@ -44,8 +48,9 @@ type campaign struct {
 //     by many rows and lacks some of the majority's (its daemons at other
 //     paths, another version); an implant only adds.
 //
-// keys gives the normalized row key of a candidate.
-func findCampaigns(cands []*candidate, keys func(*candidate) string, n int, hostTmpl [][]int32, assign []int, k int, emb *embedding) []campaign {
+// keys gives the normalized row key of a candidate, runs whether the rows
+// of a command are of something running (see cmdRows.running).
+func findCampaigns(cands []*candidate, keys func(*candidate) string, runs func(cmd int32) bool, n int, hostTmpl [][]int32, assign []int, k int, emb *embedding) []campaign {
 	if len(cands) < 2 {
 		return nil
 	}
@@ -95,7 +100,7 @@ func findCampaigns(cands []*candidate, keys func(*candidate) string, n int, host
 	var out []campaign
 	for _, r := range roots {
 		g := groups[r]
-		if len(g) < 2 || !spansThings(g, keys) || !copies(g) {
+		if len(g) < 2 || !spansThings(g, keys) || !copies(g) || !slices.ContainsFunc(g, func(c *candidate) bool { return runs(c.cmd) }) {
 			continue
 		}
 		hosts := groupHosts(g)
@@ -221,7 +226,7 @@ func groupHosts(g []*candidate) []int32 {
 	return out
 }
 
-// addsOnly is the fourth test of findCampaigns: whether most hosts of a
+// addsOnly is the fifth test of findCampaigns: whether most hosts of a
 // group lack no more of their reference's usual templates than the
 // reference's own hosts do (the 1−φ quantile of theirs). A host's reference
 // is the other hosts of its cluster, or, when the group is half of that

@@ -18,6 +18,12 @@ type pendingFinding struct {
 	bits     float64 // surprise(v.p)
 	cause    string
 	why      string // for campaign rows: set by the campaign
+	young    bool   // a process caught running (see young)
+	// under is the parent feature whose activity the row is part of
+	// (inheritFromParents), -1 when none; activity names the minority
+	// row whose hosts the row's hosts are (linkActivities).
+	under    int32
+	activity string
 }
 
 // candidate is a row carried by more than r hosts and at most φ·n that
@@ -41,8 +47,6 @@ type candidate struct {
 type hostDecision struct {
 	finds []pendingFinding
 	cands []int // indexes into the candidates
-	// versions are the host's version changes (command<<32 | feature).
-	versions []int64
 }
 
 // candidates collects the campaign candidates of the whole fleet.
@@ -83,9 +87,6 @@ func decideHost(cmds []*cmdModel, h int, cs *candidates) hostDecision {
 			par = c.parent[h]
 		}
 		for i, f := range c.perHost[h] {
-			if m.version[f] {
-				d.versions = append(d.versions, int64(ci)<<32|int64(f))
-			}
 			t := c.feats[f].tmpl
 			tp := &m.tmpls[t]
 			best, have := verdict{}, false
@@ -126,13 +127,65 @@ func decideHost(cmds []*cmdModel, h int, cs *candidates) hostDecision {
 			if !have {
 				continue
 			}
-			pf := pendingFinding{cmd: int32(ci), feat: f, v: best, bits: surprise(best.p)}
-			pf.deciding = best.kind != vVariant && best.decides
+			pf := pendingFinding{cmd: int32(ci), feat: f, v: best, bits: surprise(best.p), under: -1}
+			pf.young = c.isYoung(h, i)
+			pf.deciding = best.kind != vVariant && best.decides && !pf.young
 			pf.cause = causeKey(m, int32(ci), t, best)
 			d.finds = append(d.finds, pf)
 		}
 	}
+	for ci, m := range cmds {
+		inheritFromParents(m, int32(ci), h, d.finds)
+	}
 	return d
+}
+
+// inheritFromParents makes a deciding finding of a process of host h
+// non-deciding when its parent, on that host, is a row the fleet does not
+// usually have (its template or its row on at most minority hosts) and
+// does not decide itself: what an operator runs in a session's shell, an
+// apt run's methods, a container's processes under their shim are part
+// of that activity. A child of a deciding row stays deciding; the rule is
+// applied until nothing changes.
+func inheritFromParents(m *cmdModel, ci int32, h int, finds []pendingFinding) {
+	c := m.rows
+	if c.parent == nil || len(c.parent[h]) == 0 {
+		return
+	}
+	deciding := map[int32]bool{}
+	for _, p := range finds {
+		if p.cmd == ci && p.deciding {
+			deciding[p.feat] = true
+		}
+	}
+	if len(deciding) == 0 {
+		return
+	}
+	for changed := true; changed; {
+		changed = false
+		for k := range finds {
+			p := &finds[k]
+			if p.cmd != ci || !p.deciding {
+				continue
+			}
+			i, ok := slices.BinarySearch(c.perHost[h], p.feat)
+			if !ok {
+				continue
+			}
+			for _, fp := range c.parent[h] {
+				if fp.i != int32(i) || fp.pf < 0 || fp.pf == p.feat || deciding[fp.pf] {
+					continue
+				}
+				if m.tmpls[c.feats[fp.pf].tmpl].hosts > m.minority && m.featHosts[fp.pf] > m.minority {
+					continue // a usual parent: the row is judged alone
+				}
+				p.deciding, p.under = false, fp.pf
+				delete(deciding, p.feat)
+				changed = true
+				break
+			}
+		}
+	}
 }
 
 // hasValue reports whether host h has a row of template t whose column

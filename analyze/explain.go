@@ -75,6 +75,16 @@ func finding(m *cmdModel, h int, p pendingFinding, n int) Finding {
 			f.Why += ", but that many of them differ there too, so it does not decide"
 		}
 	}
+	if p.young {
+		f.Why += fmt.Sprintf("; it started less than %.0f minutes before the collection, a process caught running (a job, a session), which does not decide", transientAge/60)
+	}
+	if p.activity != "" {
+		f.Why += fmt.Sprintf("; it is on the hosts of %s, which does not decide: part of that activity", p.activity)
+	}
+	if p.under >= 0 {
+		f.Why += fmt.Sprintf("; it runs under %s, which is on %s of the %s hosts and does not decide: part of that activity",
+			describeRow(rowOfKey(c.feats[p.under].key)), count(m.featHosts[p.under]), count(n))
+	}
 	return f
 }
 

@@ -43,6 +43,9 @@ type verdict struct {
 	// version is the free-text change (col="value") that explains a
 	// structured deviation made a variant.
 	version string
+	// ctx is the spread context that explains a template (vExplained),
+	// the largest when several do.
+	ctx int32
 }
 
 // tmpl is one template of a command: the row with its varying parts
@@ -83,9 +86,6 @@ type cmdModel struct {
 	fv      map[int32]verdict
 	parents map[int32]*parentStats
 	novel   int32 // hosts with a rare new template (vNew)
-	// version marks the features that are another version of their
-	// template's usual one (markVersions).
-	version []bool
 }
 
 // parentStats counts, for one template, the hosts whose row of it has
@@ -108,25 +108,7 @@ func buildCmdModel(c *cmdRows, n int) *cmdModel {
 	m.judgeTemplates()
 	m.judgeValues()
 	m.countParents()
-	m.markVersions()
 	return m
-}
-
-// markVersions marks the features that are another version of their
-// template's usual feature (isVersionChange), in templates carried by
-// more than r hosts.
-func (m *cmdModel) markVersions() {
-	c := m.rows
-	m.version = make([]bool, len(c.feats))
-	for _, tp := range m.tmpls {
-		if tp.hosts <= m.r || len(tp.feats) < 2 {
-			continue
-		}
-		top := c.feats[tp.feats[0]].key
-		for _, f := range tp.feats[1:] {
-			m.version[f] = isVersionChange(c.feats[f].key, top)
-		}
-	}
 }
 
 // countFeatures counts the hosts of every feature and the hosts with a
@@ -209,14 +191,14 @@ func (m *cmdModel) buildContexts() {
 	stamp := make([]int32, len(m.ctxs))
 	novel := make([]int32, len(m.ctxs))
 	for h, fs := range c.perHost {
-		for _, f := range fs {
+		for i, f := range fs {
 			t := &m.tmpls[c.feats[f].tmpl]
 			for _, x := range t.ctxs {
 				if stamp[x] != int32(h)+1 {
 					stamp[x] = int32(h) + 1
 					m.ctxs[x].hosts++
 				}
-				if t.hosts <= m.r && novel[x] != int32(h)+1 {
+				if t.hosts <= m.r && novel[x] != int32(h)+1 && !c.isYoung(h, i) {
 					novel[x] = int32(h) + 1
 					m.ctxs[x].novel++
 				}
@@ -254,10 +236,10 @@ func usualDraws(counts func(i int) int32, prefix []int64, others, r int32, self 
 }
 
 // judgeTemplates gives a verdict to every template carried by at most
-// minority hosts: vDeviation when a shared context of it is dominated
-// (one value of it usual, the template's rare there), vExplained when a
-// shared context is spread (the template differs from others only in
-// what varies benignly), else vNew. A context is shared when more than r
+// minority hosts: vExplained when a shared context is spread (the
+// template differs from others only in what varies benignly), else
+// vDeviation when a shared context of it is dominated (one value of it
+// usual, the template's rare there), else vNew. A context is shared when more than r
 // hosts have a row of it without this template. The deviation kept is the
 // most surprising one (lowest noveltyRate). Then vNew templates get their
 // p, the command's novelty rate.
@@ -269,7 +251,7 @@ func (m *cmdModel) judgeTemplates() {
 			continue
 		}
 		v := verdict{kind: vNew, hosts: tp.hosts, usual: -1}
-		explained := false
+		explained, explainedBy := false, int32(-1)
 		for _, x := range tp.ctxs {
 			cx := &m.ctxs[x]
 			if cx.hosts-tp.hosts <= m.r {
@@ -279,6 +261,9 @@ func (m *cmdModel) judgeTemplates() {
 			selfUsual := isUsual(tp.hosts, others, m.r)
 			usual := usualDraws(func(i int) int32 { return m.tmpls[cx.members[i]].hosts }, cx.prefix, others, m.r, tp.hosts, selfUsual)
 			if !isDominated(usual, cx.draws-int64(tp.hosts)) {
+				if !explained || cx.hosts > m.ctxs[explainedBy].hosts {
+					explainedBy = x
+				}
 				explained = true
 				continue
 			}
@@ -297,18 +282,22 @@ func (m *cmdModel) judgeTemplates() {
 					multi: float64(cx.draws) > (1+fifth)*float64(cx.hosts)}
 			}
 		}
-		if v.kind == vNew && explained {
-			v.kind = vExplained
+		if explained {
+			// A spread context explains the template even where another
+			// is dominated: it differs from other hosts' rows only in
+			// what varies benignly there (an operator's name in "sshd:
+			// alice@pts/0").
+			v = verdict{kind: vExplained, hosts: tp.hosts, usual: -1, ctx: explainedBy}
 		}
 		m.tv[t] = v
 	}
 	// The command's novelty: hosts with a rare template no context
-	// explains.
+	// explains, processes caught running aside.
 	c := m.rows
-	for _, fs := range c.perHost {
-		for _, f := range fs {
+	for h, fs := range c.perHost {
+		for i, f := range fs {
 			t := c.feats[f].tmpl
-			if m.tmpls[t].hosts <= m.r && m.tv[t].kind == vNew {
+			if m.tmpls[t].hosts <= m.r && m.tv[t].kind == vNew && !c.isYoung(h, i) {
 				m.novel++
 				break
 			}
@@ -346,6 +335,15 @@ func differingColumn(a, b string) string {
 	return ""
 }
 
+// colVal is one value of a column of a template: its hosts and features.
+type colVal struct {
+	v     string
+	count int32
+	feats []int32
+}
+
+func (x *colVal) value() string { return x.v }
+
 // judgeValues gives a verdict to every feature whose value in some column
 // deviates within its template: for a template carried by more than r
 // hosts and some column in which its features differ, the context is the
@@ -361,11 +359,8 @@ func differingColumn(a, b string) string {
 // own), a change no attacker makes to the row it plants.
 func (m *cmdModel) judgeValues() {
 	c := m.rows
-	type val struct {
-		v     string
-		count int32
-		feats []int32
-	}
+	// val is one value of a column of a template.
+	type val = colVal
 	for t := range m.tmpls {
 		tp := &m.tmpls[t]
 		if tp.hosts <= m.r || len(tp.feats) < 2 {
@@ -426,7 +421,7 @@ func (m *cmdModel) judgeValues() {
 					top = vals[1]
 				}
 				kind := vDeviation
-				if isFreeText(col) {
+				if isFreeText(col) || drifted(x.v, top.v, vals, i) {
 					kind = vVariant
 				}
 				v := verdict{kind: kind, p: noveltyRate(nv, others), decides: decides(nv, others), hosts: x.count, ctxHosts: others, col: col,
@@ -483,6 +478,44 @@ func (m *cmdModel) versionOf(f int32, hosts int32) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// drifted reports whether an integer value v of a structured column,
+// where the usual value is the integer u, is allocation drift (a uid or
+// gid that useradd gave in each host's order): whether some other value w
+// of the context that is neither v nor u is an integer and v is no
+// farther from u than twice w is,
+//
+//	|v − u| ≤ 2·max_w |w − u|
+//
+// A change an attacker makes (uid 0 for a user whose usual uid is 1000, a
+// port 2222 where every host has 22) is far from every drifted value, or
+// alone.
+func drifted[V interface{ value() string }](v, u string, vals []V, self int) bool {
+	iv, err1 := strconv.ParseInt(v, 10, 64)
+	iu, err2 := strconv.ParseInt(u, 10, 64)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	far := int64(0)
+	for j, x := range vals {
+		if j == self || x.value() == u {
+			continue
+		}
+		iw, err := strconv.ParseInt(x.value(), 10, 64)
+		if err != nil {
+			return false
+		}
+		far = max(far, abs(iw-iu))
+	}
+	return far > 0 && abs(iv-iu) <= 2*far
+}
+
+func abs(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // better reports whether verdict a says more than b: a structured

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,6 +36,9 @@ type cmdRows struct {
 	// parents: rows that have pid, parent and name columns, parent being
 	// volatile, get the name of their parent process (see parentNames).
 	parents bool
+	// running: the command's rows are of something running: they carry a
+	// pid (processes, listening sockets).
+	running bool
 	buf     []byte
 	norm    []byte
 	// raw maps the hash of a row's volatile-stripped key to its raw row
@@ -51,11 +55,12 @@ type cmdRows struct {
 	parentID    map[string]int32
 	parentNames []string
 	// Reused by parentNamesOf.
-	byPid    map[string]int32
-	pids     []string // pid, name, parent of each row of a Result
-	names    []int32
-	lastName string
-	lastID   int32
+	byPid     map[string]int32
+	pids      []string // pid, name, parent of each row of a Result
+	names     []int32
+	parentRow []int32 // the row index of each row's parent
+	lastName  string
+	lastID    int32
 	// Per stream host number (first sight): the (feature, raw row, parent)
 	// of each row of the kept Results, in the order added; the errors of
 	// its failed kept Results; the collected_at of the kept Results, how
@@ -74,17 +79,27 @@ type cmdRows struct {
 	perHost [][]int32
 	first   [][]int32
 	parent  [][]featParent
-	errs    [][]string
-	ok      []bool
+	// young lists, per host, the indexes in perHost[h] of its features
+	// whose rows are all processes caught running (see young); nil when
+	// none is.
+	young [][]int32
+	errs  [][]string
+	ok    []bool
 }
 
 // hostFeat is one row of a host: its feature, raw row and parent name
-// (-1 when it has none).
-type hostFeat struct{ feat, raw, parent int32 }
+// (-1 when it has none), and whether it is a process caught running
+// (see young).
+type hostFeat struct {
+	feat, raw, parent int32
+	pfeat             int32 // the parent's feature, -1 when none
+	young             bool
+}
 
-// featParent is one parent name p of the feature at index i of a host's
-// sorted features.
-type featParent struct{ i, p int32 }
+// featParent is one parent of the feature at index i of a host's sorted
+// features: the parent's name p and its feature pf (local to the
+// command).
+type featParent struct{ i, p, pf int32 }
 
 func newCmdRows(id string, vol Volatile, normalize, parents bool) *cmdRows {
 	c := &cmdRows{id: id, keyer: vol.Keyer(id), normalize: normalize,
@@ -92,7 +107,7 @@ func newCmdRows(id string, vol Volatile, normalize, parents bool) *cmdRows {
 	cols := vol.Columns(id)
 	c.parents = parents && slices.Contains(cols, "parent") && !slices.Contains(cols, "name")
 	if c.parents {
-		c.keyer.captureColumns("pid", "name", "parent")
+		c.keyer.captureColumns("pid", "name", "parent", "start_time")
 	}
 	return c
 }
@@ -241,16 +256,25 @@ func (c *cmdRows) add(ctx context.Context, rs []collect.Result, idx []int, hosts
 		}
 		start := len(c.seen[h])
 		c.pids = c.pids[:0]
+		if !c.running && len(r.Rows) > 0 {
+			_, c.running = r.Rows[0]["pid"]
+		}
 		for _, row := range r.Rows {
 			f, raw := c.feature(row)
-			c.seen[h] = append(c.seen[h], hostFeat{f, raw, -1})
+			c.seen[h] = append(c.seen[h], hostFeat{feat: f, raw: raw, parent: -1, pfeat: -1})
 			if c.parents {
-				c.pids = append(c.pids, c.keyer.captured...)
+				c.pids = append(c.pids, c.keyer.captured[:3]...)
+				if young(c.keyer.captured[3], r.CollectedAt) {
+					c.seen[h][len(c.seen[h])-1].young = true
+				}
 			}
 		}
 		if names := c.parentNamesOf(r.Rows); names != nil {
 			for i, p := range names {
-				c.seen[h][start+i].parent = p
+				if p >= 0 {
+					hf := &c.seen[h][start+i]
+					hf.parent, hf.pfeat = p, c.seen[h][start+int(c.parentRow[i])].feat
+				}
 			}
 		}
 		if c.seen[h] == nil {
@@ -260,10 +284,44 @@ func (c *cmdRows) add(ctx context.Context, rs []collect.Result, idx []int, hosts
 	return nil
 }
 
+// isYoung reports whether host h's feature at index i of perHost[h] is
+// a process caught running (see young).
+func (c *cmdRows) isYoung(h, i int) bool {
+	if c.young == nil {
+		return false
+	}
+	_, ok := slices.BinarySearch(c.young[h], int32(i))
+	return ok
+}
+
+// transientAge is how long before its collection a process may have
+// started and still be taken as caught running: a job (or a session)
+// whose presence depends on when the collection ran, not on what the host
+// is. A job seen on at most ρ of the hosts that runs at most daily runs
+// at most ρ of the time, ρ·24 h (14.4 minutes); daemons run for hours or
+// days, and so do the implants an investigation finds.
+const transientAge = rareShare * 24 * 60 * 60 // seconds
+
+// young reports whether a process started (start_time, seconds since the
+// epoch) less than transientAge before its collection at at. A missing
+// or unreadable start time is not young.
+func young(start string, at time.Time) bool {
+	if start == "" || at.IsZero() {
+		return false
+	}
+	st, err := strconv.ParseInt(start, 10, 64)
+	if err != nil || st <= 0 {
+		return false
+	}
+	age := at.Unix() - st
+	return age >= 0 && float64(age) < transientAge
+}
+
 // parentNamesOf returns, for each row of one Result, the interned name of
 // its parent process: the name of the row of the same Result whose pid is
-// the row's parent; -1 when the parent is not among the rows, or is 0.
-// c.pids holds the pid, name and parent of each row (see add).
+// the row's parent (its index in c.parentRow); -1 when the parent is not
+// among the rows, or is 0. c.pids holds the pid, name and parent of each
+// row (see add).
 // nil when the command has no parents (see cmdRows.parents). A parent not
 // found gives no value at all, rather than a value of its own, so that a
 // collector whose parent pids do not match its pids (a random parent)
@@ -285,6 +343,7 @@ func (c *cmdRows) parentNamesOf(rows []collect.Row) []int32 {
 	}
 	out := slices.Grow(c.names[:0], len(rows))[:len(rows)]
 	c.names = out
+	c.parentRow = slices.Grow(c.parentRow[:0], len(rows))[:len(rows)]
 	for i := range rows {
 		out[i] = -1
 		pid, parent := c.pids[3*i], c.pids[3*i+2]
@@ -292,6 +351,7 @@ func (c *cmdRows) parentNamesOf(rows []collect.Row) []int32 {
 		if !ok || parent == "0" || parent == pid {
 			continue
 		}
+		c.parentRow[i] = j
 		name := c.pids[3*j+1]
 		if i > 0 && name == c.lastName {
 			out[i] = c.lastID
@@ -346,6 +406,11 @@ func (c *cmdRows) finish(oldOf []int32) {
 			}
 			*f = renum[*f]
 		}
+		for i := range hf {
+			if pf := &hf[i].pfeat; *pf >= 0 {
+				*pf = renum[*pf]
+			}
+		}
 		slices.SortStableFunc(hf, func(x, y hostFeat) int { return cmp.Compare(x.feat, y.feat) })
 		var par []featParent
 		if c.parent != nil {
@@ -355,25 +420,43 @@ func (c *cmdRows) finish(oldOf []int32) {
 					k++
 				}
 				if x.parent >= 0 {
-					par = append(par, featParent{k, x.parent})
+					par = append(par, featParent{k, x.parent, x.pfeat})
 				}
 			}
-			slices.SortFunc(par, func(a, b featParent) int { return cmp.Or(cmp.Compare(a.i, b.i), cmp.Compare(a.p, b.p)) })
+			slices.SortFunc(par, func(a, b featParent) int {
+				return cmp.Or(cmp.Compare(a.i, b.i), cmp.Compare(a.p, b.p), cmp.Compare(a.pf, b.pf))
+			})
 			par = slices.Compact(par)
+		}
+		// A feature is young on a host when every row of it there is.
+		for i := len(hf) - 1; i > 0; i-- {
+			if hf[i].feat == hf[i-1].feat && !hf[i].young {
+				hf[i-1].young = false
+			}
 		}
 		hf = slices.CompactFunc(hf, func(x, y hostFeat) bool { return x.feat == y.feat })
 		fs, first := make([]int32, len(hf)), make([]int32, len(hf))
+		var young []int32
 		for i, x := range hf {
 			fs[i], first[i] = x.feat, x.raw
+			if x.young {
+				young = append(young, int32(i))
+			}
 		}
 		c.perHost[h], c.first[h] = fs, first
+		if young != nil {
+			if c.young == nil {
+				c.young = make([][]int32, n)
+			}
+			c.young[h] = young
+		}
 		if c.parent != nil {
 			c.parent[h] = slices.Clip(par)
 		}
 		c.seen[s] = nil
 	}
 	c.feats = feats
-	c.seen, c.serrs, c.raw, c.rawFeat, c.fine, c.parentID, c.byPid, c.names, c.pids = nil, nil, nil, nil, nil, nil, nil, nil, nil
+	c.seen, c.serrs, c.raw, c.rawFeat, c.fine, c.parentID, c.byPid, c.names, c.pids, c.parentRow = nil, nil, nil, nil, nil, nil, nil, nil, nil, nil
 }
 
 // duplicates returns a Skip for each host, in instance ID order (host h

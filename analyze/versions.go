@@ -5,26 +5,34 @@ import (
 	"slices"
 )
 
-// versionLinks finds which rows changed with a version: for each row
-// (its hosts in rows[i], sorted), the version change (an id of
-// hostVersions) whose hosts nearly coincide with the row's, or -1. A
-// version change is a row that differs from its template's usual one only
-// in free-text numbers (another release in a path or command line, a
-// worker count); hostVersions lists each host's, versionHosts counts the
-// hosts of each. A row and a version change coincide when
+// noLink is activityLinks' answer for a row of no activity.
+const noLink int64 = math.MinInt64
+
+// activityLinks finds which rows are part of a benign minority activity:
+// for each row (its hosts in rows[i], sorted), the activity row (an id of
+// hostActivity) whose hosts nearly coincide with the row's, or -1. An
+// activity row is a row on at most a fifth of the hosts that does not
+// decide there (another version of a common row, a session's process, a
+// job, a container); hostActivity lists each host's, activityHosts counts
+// the hosts of each. A row and an activity row coincide when
 //
 //	|R∩V| ≥ (1−φ)·|R|,  |V| ≤ |R|/(1−φ)
 //
 // and the overlap is beyond chance, P(O ≥ |R∩V|)·K·M < 1 (O
-// hypergeometric over the n hosts, K rows and M version changes tried:
+// hypergeometric over the n hosts, K rows and M activity rows tried:
 // expected false links below one). Rows on fewer than two hosts are never
 // linked: on one host a coincidence says nothing. A canary that opens a
 // port of its own shows the port on exactly the hosts that run its
-// release; an attacker's row is not on the hosts of a release.
-func versionLinks(rows [][]int32, hostVersions [][]int64, versionHosts map[int64]int32, n int) []int64 {
+// release; the account Session Manager creates is on exactly the hosts it
+// ran sessions on; an attacker's row is on the hosts of no activity.
+//
+// Activity ids are the caller's; noLink is returned for a row linked to
+// none, so that the ids may be negative.
+func activityLinks(rows [][]int32, hostActivity [][]int64, activityHosts map[int64]int32, n int) []int64 {
+	hostVersions, versionHosts := hostActivity, activityHosts
 	out := make([]int64, len(rows))
 	for i := range out {
-		out[i] = -1
+		out[i] = noLink
 	}
 	tried := 0
 	for _, r := range rows {
@@ -47,7 +55,7 @@ func versionLinks(rows [][]int32, hostVersions [][]int64, versionHosts map[int64
 				count[v]++
 			}
 		}
-		best, bestP := int64(-1), 0.0
+		best, bestP, found := noLink, 0.0, false
 		for _, v := range slices.Sorted(func(yield func(int64) bool) {
 			for v := range count {
 				if !yield(v) {
@@ -59,33 +67,11 @@ func versionLinks(rows [][]int32, hostVersions [][]int64, versionHosts map[int64
 			if float64(o) < (1-fifth)*float64(len(r)) || float64(vh) > float64(len(r))/(1-fifth) {
 				continue
 			}
-			if p := logHyperTail(n, int(vh), len(r), int(o)); p+budget < 0 && (best < 0 || p < bestP) {
-				best, bestP = v, p
+			if p := logHyperTail(n, int(vh), len(r), int(o)); p+budget < 0 && (!found || p < bestP) {
+				best, bestP, found = v, p, true
 			}
 		}
 		out[i] = best
 	}
 	return out
-}
-
-// isVersionChange reports whether feature f of a template, whose key is
-// key, differs from the usual feature of its template top only in the
-// values of free-text columns (the template being the same, only their
-// numbers): another version of the row.
-func isVersionChange(key, top string) bool {
-	if key == top {
-		return false
-	}
-	a, b := rowOfKey(key), rowOfKey(top)
-	free := false
-	for col, v := range a {
-		if b[col] == v {
-			continue
-		}
-		if !isFreeText(col) {
-			return false
-		}
-		free = true
-	}
-	return free
 }
