@@ -1,20 +1,30 @@
-// Command cluster is the benchmark driver of the cluster analysis (issue 5):
-// it generates a simulated fleet (diffytest/fleet), writes one JSON file of
-// Results per host into a temporary directory, then times, as whole
-// programs in the same run:
+// Command cluster is the benchmark driver of the cluster analysis (issues
+// 5 and 14): it generates a simulated fleet (diffytest/fleet), writes one
+// JSON file of Results per host into a temporary directory, then times,
+// as whole programs in the same run:
 //
+//   - the raw read: this program reading every file, one after the other,
+//     and doing nothing with the bytes (the cat of the files; -read DIR,
+//     run as a child);
+//   - CPython's json.load of every file (jsonload.py), when python3 is
+//     there (-python); said to be skipped otherwise;
 //   - the floor: this program reading and decoding those files with
 //     diffy.ScanResults, as the CLI does, and nothing else (-floor DIR, run
 //     as a child);
 //   - `diffy analyze --from DIR --analyzer cluster --format json`, the
 //     example CLI built from this checkout;
 //   - with -baseline, the same with --analyzer baseline and
-//     --baseline-from one clean host's file.
+//     --baseline-from one clean host's file;
+//   - scikit-learn's LocalOutlierFactor on the same files (lof.py), where a
+//     python3 can import sklearn (Debian's python3-sklearn: -sklearn), up
+//     to -lof-hosts hosts; said to be skipped otherwise.
 //
 // Each is measured by wall time, CPU time (user + sys) and the child's peak
-// RSS (GNU time's %M: see run).
-// The cluster report is scored against what the fleet planted (precision,
-// recall, top-3), beside plain 1% stacking on the same data.
+// RSS (GNU time's %M: see run), and the load average is printed before
+// and after. The ratios that matter are those of CPU times in the same
+// run: the machine may be shared. The cluster report, and LOF's outliers,
+// are scored against what the fleet planted (precision, recall, top-3),
+// beside plain 1% stacking on the same data.
 //
 // Usage, from the repository root:
 //
@@ -25,9 +35,11 @@ package main
 import (
 	"bytes"
 	"context"
+	_ "embed"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"os/exec"
@@ -56,8 +68,16 @@ func main() {
 		stacking = flag.Bool("stacking", true, "score plain 1% stacking too (in this process, after the timed runs)")
 		inproc   = flag.Bool("inprocess", false, "only time analyze.Clustering in this process on the generated Results (no files, no CLI)")
 		figures  = flag.Bool("figures", false, "print the precision/recall table of every scenario up to 10,000 hosts, cluster beside 1% stacking")
+		rawRead  = flag.String("read", "", "internal: only read every file of this directory, then exit")
+		python   = flag.String("python", "python3", "the python3 that runs CPython's json.load of the files (\"\": skip it)")
+		sklearn  = flag.String("sklearn", "", "the python3 that runs scikit-learn's LocalOutlierFactor (\"\": the first of python3 and /usr/bin/python3 that imports sklearn; \"none\": skip it)")
+		lofHosts = flag.Int("lof-hosts", 20000, "skip LocalOutlierFactor above this many hosts (its distances are n×n)")
 	)
 	flag.Parse()
+	if *rawRead != "" {
+		readAll(*rawRead)
+		return
+	}
 	if *figures {
 		printFigures()
 		return
@@ -146,15 +166,55 @@ func main() {
 	}
 	store := filepath.Join(tmp, "store")
 
+	fmt.Printf("load average before: %s\n", loadAverage())
+	raw := run("raw read (cat of the files)", self, "-read", dir)
+	var py *measure
+	if *python == "" {
+		fmt.Println("CPython json.load: skipped (-python \"\")")
+	} else if _, err := exec.LookPath(*python); err != nil {
+		fmt.Printf("CPython json.load: skipped (%s: %v)\n", *python, err)
+	} else {
+		m := run("CPython json.load of every file", *python, "-c", jsonLoadPy, dir)
+		py = &m
+	}
 	fl := run("floor (ScanResults)", self, "-floor", dir)
 	report := filepath.Join(tmp, "cluster.json")
 	cl := run("diffy analyze --analyzer cluster --format json", bin, "analyze", "--from", dir, "--analyzer", "cluster",
 		"--format", "json", "--store", store, "-o", report)
-	fmt.Printf("cluster/floor: wall %.2fx, CPU %.2fx, peak RSS %.2fx\n", cl.wall.Seconds()/fl.wall.Seconds(), cl.cpu.Seconds()/fl.cpu.Seconds(), float64(cl.rss)/float64(fl.rss))
+	var bl measure
 	if *baseline {
-		bl := run("diffy analyze --analyzer baseline --format json", bin, "analyze", "--from", dir, "--analyzer", "baseline",
+		bl = run("diffy analyze --analyzer baseline --format json", bin, "analyze", "--from", dir, "--analyzer", "baseline",
 			"--baseline-from", cleanFile, "--format", "json", "--store", store, "-o", filepath.Join(tmp, "baseline.json"))
-		fmt.Printf("baseline/floor: wall %.2fx, CPU %.2fx, peak RSS %.2fx\n", bl.wall.Seconds()/fl.wall.Seconds(), bl.cpu.Seconds()/fl.cpu.Seconds(), float64(bl.rss)/float64(fl.rss))
+	}
+	var lof *lofRun
+	switch py := sklearnPython(*sklearn); {
+	case len(f.Hosts) > *lofHosts:
+		fmt.Printf("scikit-learn LocalOutlierFactor: skipped (%d hosts, over -lof-hosts %d)\n", len(f.Hosts), *lofHosts)
+	case py == "":
+		fmt.Println("scikit-learn LocalOutlierFactor: skipped (no python3 here imports sklearn: apt-get install python3-sklearn)")
+	default:
+		lof = runLOF(py, dir)
+	}
+	fmt.Printf("load average after: %s\n", loadAverage())
+
+	mb := float64(bytesWritten) / 1e6
+	fmt.Printf("raw read: %.0f MB/s of CPU; floor (decoding): %.0f MB/s of CPU (per core), wall %.2fs for CPU %.2fs\n",
+		mb/raw.cpu.Seconds(), mb/fl.cpu.Seconds(), fl.wall.Seconds(), fl.cpu.Seconds())
+	fmt.Printf("cluster/floor: wall %.2fx, CPU %.2fx, peak RSS %.2fx; cluster wall/CPU %.2f\n", cl.wall.Seconds()/fl.wall.Seconds(), cl.cpu.Seconds()/fl.cpu.Seconds(),
+		float64(cl.rss)/float64(fl.rss), cl.wall.Seconds()/cl.cpu.Seconds())
+	if py != nil {
+		fmt.Printf("floor/CPython json.load: CPU %.2fx, wall %.2fx; cluster/CPython json.load: CPU %.2fx, wall %.2fx\n",
+			fl.cpu.Seconds()/py.cpu.Seconds(), fl.wall.Seconds()/py.wall.Seconds(), cl.cpu.Seconds()/py.cpu.Seconds(), cl.wall.Seconds()/py.wall.Seconds())
+	}
+	if *baseline {
+		fmt.Printf("baseline/floor: wall %.2fx, CPU %.2fx, peak RSS %.2fx; baseline/cluster CPU %.2fx\n", bl.wall.Seconds()/fl.wall.Seconds(), bl.cpu.Seconds()/fl.cpu.Seconds(),
+			float64(bl.rss)/float64(fl.rss), bl.cpu.Seconds()/cl.cpu.Seconds())
+		if py != nil {
+			fmt.Printf("baseline/CPython json.load: CPU %.2fx, wall %.2fx\n", bl.cpu.Seconds()/py.cpu.Seconds(), bl.wall.Seconds()/py.wall.Seconds())
+		}
+	}
+	if lof != nil {
+		fmt.Printf("LOF/cluster: CPU %.2fx, wall %.2fx (%d hosts, %d features)\n", lof.cpu.Seconds()/cl.cpu.Seconds(), lof.wall.Seconds()/cl.wall.Seconds(), lof.Hosts, lof.Features)
 	}
 
 	data, err := os.ReadFile(report)
@@ -166,6 +226,19 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Printf("cluster:  %v (%d clusters)\n", f.Evaluate(&rep), len(rep.Clusters))
+	if lof != nil {
+		compromised := map[string]bool{}
+		for i := range f.Hosts {
+			compromised[f.Hosts[i].Instance.ID] = f.Hosts[i].Compromised
+		}
+		k, hits := min(count(f), len(lof.Ranked)), 0
+		for _, id := range lof.Ranked[:k] {
+			if compromised[id] {
+				hits++
+			}
+		}
+		fmt.Printf("LOF:      %v; of its %d most outlying hosts, %d are compromised\n", f.Evaluate(lof.report(f)), k, hits)
+	}
 	if *stacking {
 		runtime.GC()
 		fmt.Printf("stacking: %v\n", f.Evaluate(fleet.Stacking(f.Results(at), 0.01)))
@@ -225,6 +298,114 @@ func inProcess(scenario string, hosts int, seed int64) {
 	fmt.Printf("cluster:  %v (%d clusters)\n", f.Evaluate(rep), len(rep.Clusters))
 }
 
+//go:embed jsonload.py
+var jsonLoadPy string
+
+//go:embed lof.py
+var lofPy string
+
+// readAll reads every file of dir, in name order, one after the other,
+// as cat would, and does nothing with the bytes.
+func readAll(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	buf := make([]byte, 1<<16)
+	var n int64
+	for _, e := range entries {
+		f, err := os.Open(filepath.Join(dir, e.Name()))
+		if err != nil {
+			log.Fatal(err)
+		}
+		for {
+			k, err := f.Read(buf)
+			n += int64(k)
+			if err != nil {
+				break
+			}
+		}
+		f.Close()
+	}
+	fmt.Printf("%d bytes read\n", n)
+}
+
+// sklearnPython returns the python3 to run LocalOutlierFactor with: py
+// itself when given, else the first of python3 and /usr/bin/python3 that
+// imports sklearn; "" when there is none.
+func sklearnPython(py string) string {
+	if py == "none" {
+		return ""
+	}
+	candidates := []string{py}
+	if py == "" {
+		candidates = []string{"python3", "/usr/bin/python3"}
+	}
+	for _, c := range candidates {
+		if exec.Command(c, "-c", "import sklearn").Run() == nil {
+			return c
+		}
+	}
+	return ""
+}
+
+// lofRun is a run of lof.py: what it found and what it took.
+type lofRun struct {
+	measure
+	Outliers []string `json:"outliers"`
+	Ranked   []string `json:"ranked"` // most outlying first
+	Hosts    int      `json:"hosts"`
+	Features int      `json:"features"`
+}
+
+// runLOF runs LocalOutlierFactor (lof.py) with py on the files of dir.
+func runLOF(py, dir string) *lofRun {
+	vol, err := json.Marshal(analyze.DefaultVolatile())
+	if err != nil {
+		log.Fatal(err)
+	}
+	out, err := os.CreateTemp("", "diffy-bench-lof-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.Remove(out.Name())
+	var l lofRun
+	l.measure = runTo(out, "scikit-learn LocalOutlierFactor", py, "-c", lofPy, dir, string(vol))
+	out.Close()
+	data, err := os.ReadFile(out.Name())
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &l); err != nil {
+		log.Fatalf("lof.py: %v: %.300s", err, data)
+	}
+	return &l
+}
+
+// report is LOF's decision on the hosts of f as a Report: its outliers
+// flagged, every other host not, and no finding.
+func (l *lofRun) report(f *fleet.Fleet) *analyze.Report {
+	out := map[string]bool{}
+	for _, id := range l.Outliers {
+		out[id] = true
+	}
+	rep := &analyze.Report{Analyzer: "lof"}
+	for i := range f.Hosts {
+		id := f.Hosts[i].Instance.ID
+		rep.Hosts = append(rep.Hosts, analyze.Host{InstanceID: id, Outlier: out[id]})
+	}
+	return rep
+}
+
+// loadAverage returns the first three fields of /proc/loadavg, or "?".
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(data)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "?"
+}
+
 func maxRSS() int64 {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
@@ -256,6 +437,11 @@ type measure struct {
 // its own small memory. Without GNU time, the rusage figure is given and
 // said to be an upper bound.
 func run(what, bin string, args ...string) measure {
+	return runTo(os.Stdout, what, bin, args...)
+}
+
+// runTo is run with the child's standard output going to w.
+func runTo(w io.Writer, what, bin string, args ...string) measure {
 	name, argv := bin, args
 	var rusageFile string
 	if tb, err := exec.LookPath("/usr/bin/time"); err == nil {
@@ -270,7 +456,7 @@ func run(what, bin string, args ...string) measure {
 	}
 	cmd := exec.Command(name, argv...)
 	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = os.Stdout, &stderr
+	cmd.Stdout, cmd.Stderr = w, &stderr
 	start := time.Now()
 	err := cmd.Run()
 	wall := time.Since(start)
