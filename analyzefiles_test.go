@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -257,5 +260,55 @@ func TestAnalyzeFilesFallback(t *testing.T) {
 	}
 	if _, _, err := d.AnalyzeFiles(ctx, "no-baseline", []string{dir}, nil, nil); !errors.Is(err, diffy.ErrNoBaseline) {
 		t.Errorf("no baseline: %v, want ErrNoBaseline", err)
+	}
+}
+
+// TestAnalyzeFilesSameWhateverTheScheduling (issue 14.2): the files are
+// decoded on several goroutines, and the Report is the same whatever
+// their number and whichever file's decoding ends first: the stream gets
+// the Results in the order of the files. The fleet has a host found twice
+// with the same collected_at and different rows, where the order decides
+// (the one read last is kept); internal/ordered's test shuffles the order
+// the jobs end in.
+func TestAnalyzeFilesSameWhateverTheScheduling(t *testing.T) {
+	ctx := context.Background()
+	dir, all := fleetDir(t, 300)
+	var again []collect.Result
+	for _, r := range all[:6] { // the first host's Results, one row more each
+		r.Rows = append(slices.Clone(r.Rows), collect.Row{"planted": "by the test"})
+		again = append(again, r)
+	}
+	data, err := json.Marshal(again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "zz-again.json"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	now := func() time.Time { return time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC) }
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	var first, firstLoaded string
+	for _, procs := range []int{1, 2, 3, 8} {
+		runtime.GOMAXPROCS(procs)
+		d := mustNew(t, diffy.WithAnalyzer(analyze.Clustering{Now: now}), diffy.WithStore(persist.NewMemory()))
+		rep, _, err := d.AnalyzeFiles(ctx, "fleet", []string{dir}, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		loaded, skips, err := diffy.LoadResults(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, gotLoaded := sansTime(t, rep), fmt.Sprint(loaded, skips)
+		if first == "" {
+			first, firstLoaded = got, gotLoaded
+			continue
+		}
+		if diff := cmp.Diff(first, got); diff != "" {
+			t.Errorf("GOMAXPROCS %d: the Report differs from GOMAXPROCS 1's (-1 +%d):\n%s", procs, procs, diff)
+		}
+		if gotLoaded != firstLoaded {
+			t.Errorf("GOMAXPROCS %d: LoadResults differs from GOMAXPROCS 1's", procs)
+		}
 	}
 }
