@@ -14,6 +14,7 @@ import (
 	"github.com/diffy-dfir/diffy/collect"
 	"github.com/diffy-dfir/diffy/diffyerr"
 	"github.com/diffy-dfir/diffy/diffytest/fleet"
+	"github.com/diffy-dfir/diffy/internal/jsonv1"
 )
 
 func sameMap(a, b collect.Row) bool {
@@ -298,4 +299,66 @@ func TestDecodedSize(t *testing.T) {
 	if ratio > collect.DecodedSizeFactor*1.25 {
 		t.Errorf("the Results hold %.1f times the file's size, over the budget of %d (and its margin of one Result)", ratio, collect.DecodedSizeFactor)
 	}
+}
+
+// BenchmarkResultDecoder decodes the files of 200 simulated hosts (about
+// 4.9 MB of JSON, as `diffy analyze --from` reads them: one file a Decode,
+// one pool for all), beside the decoder it replaced (encoding/json v1,
+// internal/jsonv1) on the same bytes: `go test -run '^$' -bench
+// ResultDecoder -cpu 1 ./collect`. Besides the wall-time MB/s it reports
+// the MB per second of CPU time of the process (cpu-MB/s), the steadier
+// figure on a shared machine.
+func BenchmarkResultDecoder(b *testing.B) {
+	cfg := fleet.Scenario("xlarge")
+	cfg.Hosts = 200
+	fl := fleet.Generate(cfg)
+	at := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	var files [][]byte
+	size := 0
+	for i := range fl.Hosts {
+		data, err := json.Marshal(fl.Hosts[i].Results(at))
+		if err != nil {
+			b.Fatal(err)
+		}
+		files = append(files, data)
+		size += len(data)
+	}
+	cpuRate := func(b *testing.B, f func()) {
+		b.SetBytes(int64(size))
+		c0 := cpuTime()
+		n := 0
+		for b.Loop() {
+			f()
+			n++
+		}
+		if c := cpuTime() - c0; c > 0 {
+			b.ReportMetric(float64(size)*float64(n)/c.Seconds()/1e6, "cpu-MB/s")
+		}
+	}
+	b.Run("jsontext", func(b *testing.B) {
+		cpuRate(b, func() {
+			d := collect.ResultDecoder{Pool: &collect.RowPool{Limit: 1 << 16}}
+			for _, data := range files {
+				if _, _, err := d.Decode(data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	})
+	b.Run("encoding-json-v1", func(b *testing.B) {
+		cpuRate(b, func() {
+			for _, data := range files {
+				var rs []json.RawMessage
+				if err := json.Unmarshal(data, &rs); err != nil {
+					b.Fatal(err)
+				}
+				for _, raw := range rs {
+					var r collect.Result
+					if err := jsonv1.UnmarshalResult(raw, &r); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	})
 }
