@@ -400,10 +400,7 @@ func serveFake(hosts int, latency time.Duration, rate float64) error {
 	if distinct {
 		makeDistinct(f)
 	}
-	srv, err := awsfake.New(awsfake.Options{
-		Instances:  awsfake.FleetInstances(f),
-		CallFaults: awsfake.CallFaults{Latency: latency, Throttle: awsfake.AWSRates(rate)},
-	})
+	srv, err := awsfake.New(awsfake.WithInstances(awsfake.FleetInstances(f)...), awsfake.WithCallFaults(awsfake.CallFaults{Latency: latency, Throttle: awsfake.AWSRates(rate)}))
 	if err != nil {
 		return err
 	}

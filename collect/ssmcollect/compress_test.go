@@ -39,7 +39,7 @@ func TestAPIModeNoCut(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e := newEnv(t, 60, awsfake.Options{Faults: awsfake.Faults{Seed: 1, BigOutput: 0.05, BigOutputBytes: c.bytes}})
+			e := newEnv(t, 60, awsfake.WithFaults(awsfake.Faults{Seed: 1, BigOutput: 0.05, BigOutputBytes: c.bytes}))
 			big := map[string]bool{}
 			for _, id := range e.srv.Selected(awsfake.FaultBigOutput) {
 				big[id] = true
@@ -80,7 +80,7 @@ func TestAPIModeNoCut(t *testing.T) {
 func TestCompressionFallback(t *testing.T) {
 	for _, on := range []bool{true, false} {
 		t.Run(fmt.Sprint("compression=", on), func(t *testing.T) {
-			e := newEnv(t, 10, awsfake.Options{})
+			e := newEnv(t, 10)
 			// The fleet's hosts are rebuilt without gzip on half of them.
 			var insts []awsfake.Instance
 			for i, h := range e.fleet.Hosts {
@@ -90,7 +90,7 @@ func TestCompressionFallback(t *testing.T) {
 				}
 				insts = append(insts, in)
 			}
-			srv, err := awsfake.New(awsfake.Options{Instances: insts})
+			srv, err := awsfake.New(awsfake.WithInstances(insts...))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -180,7 +180,7 @@ func (f *forgingS3) GetObject(ctx context.Context, in *s3.GetObjectInput, opts .
 func TestS3TamperDetected(t *testing.T) {
 	for _, on := range []bool{true, false} {
 		t.Run(fmt.Sprint("compression=", on), func(t *testing.T) {
-			e := newEnv(t, 12, awsfake.Options{})
+			e := newEnv(t, 12)
 			const bucket = "diffy-tamper"
 			e.collector(t, bucket) // creates the bucket
 			victim := e.fleet.Hosts[5].Instance.ID
@@ -244,7 +244,7 @@ func TestDecompressionCapped(t *testing.T) {
 	for i := 0; i < 6; i++ {
 		insts = append(insts, awsfake.Instance{Instance: target.Instance{ID: fmt.Sprintf("i-%017x", 0xb0b0+i)}, Host: bombHost(4 << 20)})
 	}
-	srv, err := awsfake.New(awsfake.Options{Instances: insts, RunTime: 20 * time.Millisecond})
+	srv, err := awsfake.New(awsfake.WithInstances(insts...), awsfake.WithRunTime(20*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 // awsconfig.Load instead of the fake's configuration.
 func Example() {
 	f := fleet.Generate(fleet.Config{Seed: 1, Hosts: 30, GroupName: "web"})
-	srv, err := awsfake.New(awsfake.Options{Instances: awsfake.FleetInstances(f)})
+	srv, err := awsfake.New(awsfake.WithInstances(awsfake.FleetInstances(f)...))
 	if err != nil {
 		fmt.Println(err)
 		return

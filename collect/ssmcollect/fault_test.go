@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -89,7 +90,7 @@ func TestFaultMatrix(t *testing.T) {
 		Throttle: map[string]awsfake.Rate{"s3:GetObject": {PerSecond: 15, Burst: 3}}}
 	cases := []struct {
 		name   string
-		opts   awsfake.Options
+		opts   []awsfake.Option
 		copts  []ssmcollect.Option
 		target bool // target through ec2target first (vanishing instances)
 		output bool // run without compression under -race too (the case with every fault)
@@ -101,7 +102,7 @@ func TestFaultMatrix(t *testing.T) {
 		wallClock bool
 		check     func(t *testing.T, srv *awsfake.Server)
 	}{
-		{name: "throttling", wallClock: true, opts: awsfake.Options{CallFaults: throttle},
+		{name: "throttling", wallClock: true, opts: []awsfake.Option{awsfake.WithCallFaults(throttle)},
 			check: func(t *testing.T, srv *awsfake.Server) {
 				var calls, throttled int64
 				for _, c := range srv.Calls() {
@@ -112,23 +113,21 @@ func TestFaultMatrix(t *testing.T) {
 					t.Error("no call was throttled: the case tests nothing")
 				}
 			}},
-		{name: "eventual-consistency", opts: awsfake.Options{ConsistencyDelay: 400 * time.Millisecond}},
-		{name: "undeliverable-2pct", opts: awsfake.Options{Faults: awsfake.Faults{Seed: 3, Undeliverable: 0.02}}},
-		{name: "big-output-1pct", opts: awsfake.Options{Faults: awsfake.Faults{Seed: 1, BigOutput: 0.01}}},
-		{name: "terminating", opts: awsfake.Options{RunTime: 200 * time.Millisecond, Faults: awsfake.Faults{Seed: 2, Terminating: 0.05}}}, // seed 2 picks 2 of the 60 (seed 4 picked none)
-		{name: "5xx-bursts", opts: awsfake.Options{CallFaults: awsfake.CallFaults{ServerErrorEvery: 10, ServerErrorBurst: 3}}},
-		{name: "connection-resets", opts: awsfake.Options{CallFaults: awsfake.CallFaults{ResetEvery: 7}}},
-		{name: "slow-answers", opts: awsfake.Options{CallFaults: awsfake.CallFaults{SlowEvery: 15, SlowDelay: 5 * time.Second}}},
-		{name: "missing-s3-output", opts: awsfake.Options{Faults: awsfake.Faults{Seed: 5, MissingS3Output: 0.1}}},
-		{name: "vanishing", target: true, opts: awsfake.Options{Faults: awsfake.Faults{Seed: 6, Vanishing: 0.05}}},
-		{name: "unmanaged-failing-no-osquery", opts: awsfake.Options{Faults: awsfake.Faults{Seed: 8, Unmanaged: 0.05, Failing: 0.05, NoOsquery: 0.05}}},
+		{name: "eventual-consistency", opts: []awsfake.Option{awsfake.WithConsistencyDelay(400 * time.Millisecond)}},
+		{name: "undeliverable-2pct", opts: []awsfake.Option{awsfake.WithFaults(awsfake.Faults{Seed: 3, Undeliverable: 0.02})}},
+		{name: "big-output-1pct", opts: []awsfake.Option{awsfake.WithFaults(awsfake.Faults{Seed: 1, BigOutput: 0.01})}},
+		{name: "terminating", opts: []awsfake.Option{awsfake.WithRunTime(200 * time.Millisecond), awsfake.WithFaults(awsfake.Faults{Seed: 2, Terminating: 0.05})}}, // seed 2 picks 2 of the 60 (seed 4 picked none)
+		{name: "5xx-bursts", opts: []awsfake.Option{awsfake.WithCallFaults(awsfake.CallFaults{ServerErrorEvery: 10, ServerErrorBurst: 3})}},
+		{name: "connection-resets", opts: []awsfake.Option{awsfake.WithCallFaults(awsfake.CallFaults{ResetEvery: 7})}},
+		{name: "slow-answers", opts: []awsfake.Option{awsfake.WithCallFaults(awsfake.CallFaults{SlowEvery: 15, SlowDelay: 5 * time.Second})}},
+		{name: "missing-s3-output", opts: []awsfake.Option{awsfake.WithFaults(awsfake.Faults{Seed: 5, MissingS3Output: 0.1})}},
+		{name: "vanishing", target: true, opts: []awsfake.Option{awsfake.WithFaults(awsfake.Faults{Seed: 6, Vanishing: 0.05})}},
+		{name: "unmanaged-failing-no-osquery", opts: []awsfake.Option{awsfake.WithFaults(awsfake.Faults{Seed: 8, Unmanaged: 0.05, Failing: 0.05, NoOsquery: 0.05})}},
 		{name: "hanging", copts: []ssmcollect.Option{ssmcollect.WithTimeouts(0, 2*time.Second)},
-			opts: awsfake.Options{Faults: awsfake.Faults{Seed: 9, Hanging: 0.05}}},
+			opts: []awsfake.Option{awsfake.WithFaults(awsfake.Faults{Seed: 9, Hanging: 0.05})}},
 		{name: "everything", wallClock: true, target: true, output: true, copts: []ssmcollect.Option{ssmcollect.WithTimeouts(0, 2*time.Second)},
-			opts: awsfake.Options{ConsistencyDelay: 200 * time.Millisecond,
-				CallFaults: awsfake.CallFaults{ThrottleAll: awsfake.Rate{PerSecond: 30, Burst: 5}, ServerErrorEvery: 25, ServerErrorBurst: 2, ResetEvery: 31},
-				Faults: awsfake.Faults{Seed: 10, Undeliverable: 0.02, BigOutput: 0.02, Terminating: 0.02, Failing: 0.02,
-					NoOsquery: 0.02, Unmanaged: 0.02, Vanishing: 0.02, Hanging: 0.02, MissingS3Output: 0.05}}},
+			opts: []awsfake.Option{awsfake.WithConsistencyDelay(200 * time.Millisecond), awsfake.WithCallFaults(awsfake.CallFaults{ThrottleAll: awsfake.Rate{PerSecond: 30, Burst: 5}, ServerErrorEvery: 25, ServerErrorBurst: 2, ResetEvery: 31}), awsfake.WithFaults(awsfake.Faults{Seed: 10, Undeliverable: 0.02, BigOutput: 0.02, Terminating: 0.02, Failing: 0.02,
+				NoOsquery: 0.02, Unmanaged: 0.02, Vanishing: 0.02, Hanging: 0.02, MissingS3Output: 0.05})}},
 	}
 	for _, c := range cases {
 		modes := []string{"s3", "api", "s3-plain", "api-plain"} // -plain: no compression on the hosts
@@ -141,9 +140,11 @@ func TestFaultMatrix(t *testing.T) {
 			t.Run(c.name+"/"+mode, func(t *testing.T) {
 				t.Parallel()
 				inBubble(t, !c.wallClock, func(t *testing.T) {
-					opts := c.opts
-					opts.InMemory = !c.wallClock
-					e := newEnv(t, faultHosts, opts)
+					opts := slices.Clone(c.opts)
+					if !c.wallClock {
+						opts = append(opts, awsfake.WithInMemory())
+					}
+					e := newEnv(t, faultHosts, opts...)
 					bucket := ""
 					if strings.HasPrefix(mode, "s3") {
 						bucket = "diffy-out"
@@ -189,7 +190,7 @@ func TestCancel(t *testing.T) { synctest.Test(t, testCancel) }
 // sent, 200 ms later" is on the bubble's clock, so what has run by then
 // does not depend on the machine's load.
 func testCancel(t *testing.T) {
-	e := newEnv(t, faultHosts, awsfake.Options{RunTime: time.Hour, InMemory: true})
+	e := newEnv(t, faultHosts, awsfake.WithRunTime(time.Hour), awsfake.WithInMemory())
 	col := e.collector(t, "")
 	insts := e.fleet.Instances()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -225,7 +226,7 @@ func TestCancelKeepsFinished(t *testing.T) { synctest.Test(t, testCancelKeepsFin
 // 300 ms (on the bubble's clock) after the tenth GetCommandInvocation,
 // however loaded the machine.
 func testCancelKeepsFinished(t *testing.T) {
-	e := newEnv(t, faultHosts, awsfake.Options{Faults: awsfake.Faults{Seed: 2, Hanging: 0.5}, InMemory: true})
+	e := newEnv(t, faultHosts, awsfake.WithFaults(awsfake.Faults{Seed: 2, Hanging: 0.5}), awsfake.WithInMemory())
 	col := e.collector(t, "", ssmcollect.WithBatchSize(10))
 	insts := e.fleet.Instances()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -272,7 +273,7 @@ var secretPatterns = []*regexp.Regexp{
 // modes, for anything like a credential.
 func TestNoSecretsSent(t *testing.T) {
 	for _, bucket := range []string{"", "diffy-secrets"} {
-		e := newEnv(t, 20, awsfake.Options{})
+		e := newEnv(t, 20)
 		t.Setenv("AWS_SECRET_ACCESS_KEY", awsfake.SecretAccessKey)
 		t.Setenv("AWS_SESSION_TOKEN", "FwoGZXIvYXdzEXAMPLETOKEN")
 		col := e.collector(t, bucket)

@@ -31,16 +31,16 @@ type env struct {
 // newEnv starts awsfake over a generated fleet of n hosts. A test in a
 // testing/synctest bubble sets opts.InMemory: sockets would stop the
 // bubble's clock.
-func newEnv(t testing.TB, n int, opts awsfake.Options) *env {
+func newEnv(t testing.TB, n int, opts ...awsfake.Option) *env {
 	t.Helper()
 	f := fleet.Generate(fleet.Config{Seed: 7, Hosts: n, GroupName: "web-asg", CompromisedFraction: 0.05})
+	insts := make([]awsfake.Instance, len(f.Hosts))
 	for i := range f.Hosts {
-		opts.Instances = append(opts.Instances, awsfake.Instance{Instance: f.Hosts[i].Instance, Host: newCachedHost(&f.Hosts[i])})
+		insts[i] = awsfake.Instance{Instance: f.Hosts[i].Instance, Host: newCachedHost(&f.Hosts[i])}
 	}
-	if opts.ConsistencyDelay == 0 && opts.RunTime == 0 {
-		opts.RunTime = 30 * time.Millisecond
-	}
-	srv, err := awsfake.New(opts)
+	// The caller's options come after, so that theirs win.
+	opts = append([]awsfake.Option{awsfake.WithInstances(insts...), awsfake.WithRunTime(30 * time.Millisecond)}, opts...)
+	srv, err := awsfake.New(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

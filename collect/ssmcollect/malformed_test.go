@@ -58,7 +58,7 @@ func TestMalformedAnswers(t *testing.T) {
 			want: wholeOrCut(true)},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			e := newEnv(t, 60, awsfake.Options{CallFaults: awsfake.CallFaults{Malformed: map[string]string{c.op: c.body}}})
+			e := newEnv(t, 60, awsfake.WithCallFaults(awsfake.CallFaults{Malformed: map[string]string{c.op: c.body}}))
 			col := e.collector(t, c.bucket)
 			insts := e.fleet.Instances()
 			ctx := cancelOnRunaway(t, e.srv, c.op)
@@ -79,7 +79,7 @@ func TestMalformedAnswers(t *testing.T) {
 // cannot catch) is stopped at ssmcollect's page bound; the invocations of
 // the pages read are kept, so the run completes.
 func TestListInventingPageTokens(t *testing.T) {
-	e := newEnv(t, 60, awsfake.Options{})
+	e := newEnv(t, 60)
 	real := ssm.NewFromConfig(e.cfg)
 	var n atomic.Int64
 	list := listFunc(func(ctx context.Context, in *ssm.ListCommandInvocationsInput, fns ...func(*ssm.Options)) (*ssm.ListCommandInvocationsOutput, error) {
@@ -185,7 +185,7 @@ func TestAWSErrorTextRedacted(t *testing.T) {
 		json.NewEncoder(w).Encode(map[string]string{"__type": "InvalidSignatureException", "message": msg})
 	}))
 	defer refuse.Close()
-	e := newEnv(t, 3, awsfake.Options{})
+	e := newEnv(t, 3)
 	real := ssm.NewFromConfig(e.cfg)
 	send := ssm.NewFromConfig(e.cfg, func(o *ssm.Options) { o.BaseEndpoint = aws.String(refuse.URL) })
 	col, err := ssmcollect.New(ssmcollect.Clients{Send: send, List: real, Get: real, Cancel: real})
@@ -215,7 +215,7 @@ func TestAWSErrorTextRedacted(t *testing.T) {
 // is not installed.
 func TestFetchFailureSaysWhy(t *testing.T) {
 	const why = "osqueryi is not installed on this host, and fetching it failed: /var/tmp/diffy-osquery belongs to user 1000, not to root or this user (0)"
-	e := newEnv(t, 2, awsfake.Options{})
+	e := newEnv(t, 2)
 	col := e.collector(t, "")
 	cmd := payload.Command{ID: "processes", Query: "SELECT 1;",
 		Shell: fmt.Sprintf("echo 'checking' >&2; echo '%s' >&2; exit %d", why, payload.ExitFetchFailed)}

@@ -20,7 +20,7 @@ func TestCollectBothModes(t *testing.T) {
 	for _, mode := range []string{"api", "s3"} {
 		t.Run(mode, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				e := newEnv(t, 120, awsfake.Options{InMemory: true})
+				e := newEnv(t, 120, awsfake.WithInMemory())
 				bucket := ""
 				if mode == "s3" {
 					bucket = "diffy-output"
@@ -96,7 +96,7 @@ func TestMaxErrors(t *testing.T) { synctest.Test(t, testMaxErrors) }
 // testMaxErrors is TestMaxErrors, in a synctest bubble, where one-at-a-time
 // invocations (MaxConcurrency 1) take their RunTime on the bubble's clock.
 func testMaxErrors(t *testing.T) {
-	e := newEnv(t, 8, awsfake.Options{Faults: awsfake.Faults{Seed: 3, Failing: 0.25}, InMemory: true})
+	e := newEnv(t, 8, awsfake.WithFaults(awsfake.Faults{Seed: 3, Failing: 0.25}), awsfake.WithInMemory())
 	c := e.collector(t, "diffy-output", ssmcollect.WithRateControl("1", "0"))
 	insts := e.fleet.Instances()
 	failing := map[string]bool{}

@@ -22,7 +22,7 @@ func TestCollectorSuite(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			diffytest.TestCollector(t, func(t *testing.T) diffytest.CollectorHarness {
-				e := newEnv(t, 8, awsfake.Options{Faults: awsfake.Faults{Seed: 11, Unmanaged: 0.25}})
+				e := newEnv(t, 8, awsfake.WithFaults(awsfake.Faults{Seed: 11, Unmanaged: 0.25}))
 				unmanaged := map[string]bool{}
 				for _, id := range e.srv.Selected(awsfake.FaultUnmanaged) {
 					unmanaged[id] = true

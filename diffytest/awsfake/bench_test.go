@@ -20,7 +20,7 @@ import (
 // through GetCommandInvocation parses back to each host's own rows.
 func TestFleetInstances(t *testing.T) {
 	f := fleet.Generate(fleet.Config{Seed: 1, Hosts: 20, GroupName: "web-asg"})
-	srv := newServer(t, awsfake.Options{Instances: awsfake.FleetInstances(f)})
+	srv := newServer(t, awsfake.WithInstances(awsfake.FleetInstances(f)...))
 	client := ssm.NewFromConfig(srv.Config())
 	pack := payload.StandardPack()
 	marker := ssmframe.NewMarker()
@@ -59,7 +59,7 @@ func TestFleetInstances(t *testing.T) {
 // fake's share is the server goroutines' CPU; see the package doc).
 func BenchmarkGetCommandInvocation(b *testing.B) {
 	f := fleet.Generate(fleet.Config{Seed: 1, Hosts: 50, GroupName: "web-asg"})
-	srv, err := awsfake.New(awsfake.Options{Instances: awsfake.FleetInstances(f), RunTime: time.Millisecond})
+	srv, err := awsfake.New(awsfake.WithInstances(awsfake.FleetInstances(f)...), awsfake.WithRunTime(time.Millisecond))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -6,7 +6,7 @@
 // whose hosts answer the standard osquery pack with their rows: a
 // diffytest/fleet (FleetInstances), or any Host, such as fixed Rows.
 //
-//	srv, err := awsfake.New(awsfake.Options{Instances: awsfake.FleetInstances(fleet.Generate(cfg))})
+//	srv, err := awsfake.New(awsfake.WithInstances(awsfake.FleetInstances(fleet.Generate(cfg))...))
 //	defer srv.Close()
 //	cfg := srv.Config()
 //	ssmClient := ssm.NewFromConfig(cfg)
@@ -133,8 +133,8 @@
 //
 // # Knobs
 //
-// Options.RunTime and ConsistencyDelay shape command lifecycles.
-// Options.CallFaults apply per API call: Latency, token-bucket throttles
+// WithRunTime and WithConsistencyDelay shape command lifecycles.
+// WithCallFaults applies CallFaults per API call: Latency, token-bucket throttles
 // per operation (Throttle, ThrottleAll; AWSRates gives AWS's documented
 // rates: S3 5,500 GET/s and 3,500 PUT/s, EC2 Describe 20/s after a burst
 // of 100, and a given rate per SSM operation, 100/s by default, since AWS
@@ -143,7 +143,7 @@
 // TCP RST without an answer) and slow answers (SlowEvery/SlowDelay, which
 // a client with a shorter deadline sees as a timeout), and malformed
 // answers (Malformed: an operation answered HTTP 200 with a body of the
-// test's choosing, such as `{}`). Options.Faults pick
+// test's choosing, such as `{}`). WithFaults picks
 // misbehaving instances by fraction, deterministically from a seed
 // (Server.Selected lists them): failing, undeliverable, terminating
 // mid-run, big output, no osqueryi, not managed by SSM, vanishing
@@ -152,11 +152,17 @@
 // Server.Terminate and Server.LoseAgent do the same to one instance at any
 // time.
 //
+// WithInMemory puts the endpoints on an in-memory network, so that the
+// fake, the SDK and the code under test can run in a testing/synctest
+// bubble.
+//
 // # Defaults
 //
-// Region DefaultRegion, Account DefaultAccount, RunTime DefaultRunTime,
-// no consistency delay, no fault; every answer takes at least MinLatency
-// (1 ms), which also keeps a known race of the SDK on loopback at bay. Config gives static credentials
+// New takes Options (WithInstances, WithRegion, ...), applied in order;
+// what they leave unset is: region DefaultRegion, account DefaultAccount,
+// run time DefaultRunTime, no consistency delay, no fault, loopback
+// sockets; every answer takes at least MinLatency (1 ms), which also
+// keeps a known race of the SDK on loopback at bay. Config gives static credentials
 // (AccessKeyID), each service's endpoint, and the adaptive retryer with 10
 // attempts and no retry quota.
 //

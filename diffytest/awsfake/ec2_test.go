@@ -25,7 +25,7 @@ import (
 func TestDescribeInstancesPaginatorWithFilters(t *testing.T) {
 	insts := append(testInstances(1000, "web-asg"), testInstances(0, "")...)
 	other := testInstances(1010, "other-asg")[1000:] // distinct IDs, another group
-	srv := newServer(t, awsfake.Options{Instances: append(insts, other...)})
+	srv := newServer(t, awsfake.WithInstances(append(insts, other...)...))
 	client := ec2.NewFromConfig(srv.Config())
 	ctx := context.Background()
 
@@ -140,7 +140,7 @@ func TestDescribeInstancesPaginatorWithFilters(t *testing.T) {
 }
 
 func TestDescribeInstancesTerminatedAndVanishing(t *testing.T) {
-	srv := newServer(t, awsfake.Options{Instances: testInstances(40, "g"), Faults: awsfake.Faults{Seed: 3, Vanishing: 0.25}})
+	srv := newServer(t, awsfake.WithInstances(testInstances(40, "g")...), awsfake.WithFaults(awsfake.Faults{Seed: 3, Vanishing: 0.25}))
 	client := ec2.NewFromConfig(srv.Config())
 	ctx := context.Background()
 	vanish := srv.Selected(awsfake.FaultVanishing)
@@ -198,7 +198,7 @@ func (l *lostAnswers) Do(req *http.Request) (*http.Response, error) {
 // whose answer was lost is listed again by the retry: the caller has not
 // seen it yet. (Before, the retry listed one instance fewer.)
 func TestVanishingSeenByRetry(t *testing.T) {
-	srv := newServer(t, awsfake.Options{Instances: testInstances(40, "g"), Faults: awsfake.Faults{Seed: 3, Vanishing: 0.25}})
+	srv := newServer(t, awsfake.WithInstances(testInstances(40, "g")...), awsfake.WithFaults(awsfake.Faults{Seed: 3, Vanishing: 0.25}))
 	client := ec2.NewFromConfig(srv.Config(), func(o *ec2.Options) { o.HTTPClient = &lostAnswers{seen: map[string]bool{}} })
 	out, err := client.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
 		{Name: aws.String("instance-state-name"), Values: []string{"running"}}}})
@@ -217,7 +217,7 @@ func TestVanishingSeenByRetry(t *testing.T) {
 // but can no longer be sent commands.
 func TestAgentLostAfterDescribe(t *testing.T) {
 	insts := testInstances(20, "g")
-	srv := newServer(t, awsfake.Options{Instances: insts, Faults: awsfake.Faults{Seed: 9, AgentLost: 0.3}})
+	srv := newServer(t, awsfake.WithInstances(insts...), awsfake.WithFaults(awsfake.Faults{Seed: 9, AgentLost: 0.3}))
 	lost := srv.Selected(awsfake.FaultAgentLost)
 	if len(lost) == 0 || len(lost) == 20 {
 		t.Fatalf("30%% agent-lost picked %d of 20", len(lost))

@@ -33,7 +33,7 @@ func Example() {
 			Host:     awsfake.Rows{users.ID: rows},
 		})
 	}
-	srv, err := awsfake.New(awsfake.Options{Instances: insts})
+	srv, err := awsfake.New(awsfake.WithInstances(insts...))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -103,14 +103,14 @@ func ExampleServer_Selected() {
 	for i := range insts {
 		insts[i] = awsfake.Instance{Instance: target.Instance{ID: fmt.Sprintf("i-%017d", i)}}
 	}
-	opts := awsfake.Options{Instances: insts, Faults: awsfake.Faults{Seed: 42, Undeliverable: 0.02, BigOutput: 0.01}}
-	a, err := awsfake.New(opts)
+	opts := []awsfake.Option{awsfake.WithInstances(insts...), awsfake.WithFaults(awsfake.Faults{Seed: 42, Undeliverable: 0.02, BigOutput: 0.01})}
+	a, err := awsfake.New(opts...)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer a.Close()
-	b, err := awsfake.New(opts)
+	b, err := awsfake.New(opts...)
 	if err != nil {
 		fmt.Println(err)
 		return

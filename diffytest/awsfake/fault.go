@@ -186,7 +186,7 @@ func (s *Server) applyFaults(w http.ResponseWriter, r *http.Request, service, op
 	cnt := s.counter(op)
 	cnt.count(r, s.now())
 	n := s.serviceCalls[service].Add(1) - 1
-	f := s.opts.CallFaults
+	f := s.opts.callFaults
 	if !sleepCtx(r, max(f.Latency, MinLatency)) {
 		return answered
 	}
@@ -261,12 +261,12 @@ func (s *Server) bucketFor(op, service string) *bucket {
 	if v, ok := s.buckets.Load(op); ok {
 		return v.(*bucket)
 	}
-	r, ok := s.opts.CallFaults.Throttle[op]
+	r, ok := s.opts.callFaults.Throttle[op]
 	if !ok {
 		if service == "s3" {
 			return nil
 		}
-		r = s.opts.CallFaults.ThrottleAll
+		r = s.opts.callFaults.ThrottleAll
 	}
 	if !r.enabled() {
 		return nil

@@ -20,9 +20,9 @@ import (
 // pass; the counters show both.
 func TestThrottlingRetriedByAdaptiveRetryer(t *testing.T) {
 	insts := testInstances(10, "g")
-	srv := newServer(t, awsfake.Options{Instances: insts, CallFaults: awsfake.CallFaults{
+	srv := newServer(t, awsfake.WithInstances(insts...), awsfake.WithCallFaults(awsfake.CallFaults{
 		Throttle: map[string]awsfake.Rate{"ec2:DescribeInstances": {PerSecond: 4, Burst: 2}},
-	}})
+	}))
 	client := ec2.NewFromConfig(srv.Config())
 	var wg sync.WaitGroup
 	var tries attempts
@@ -52,7 +52,7 @@ func TestThrottlingRetriedByAdaptiveRetryer(t *testing.T) {
 	checkRetried(t, "EC2 throttled", c, 4, c.Throttled, &tries)
 
 	// SSM answers ThrottlingException, which the SDK also retries.
-	srv2 := newServer(t, awsfake.Options{Instances: insts, CallFaults: awsfake.CallFaults{ThrottleAll: awsfake.Rate{PerSecond: 4, Burst: 2}}})
+	srv2 := newServer(t, awsfake.WithInstances(insts...), awsfake.WithCallFaults(awsfake.CallFaults{ThrottleAll: awsfake.Rate{PerSecond: 4, Burst: 2}}))
 	sc := ssm.NewFromConfig(srv2.Config())
 	var wg2 sync.WaitGroup
 	var tries2 attempts
@@ -90,7 +90,7 @@ func TestThrottlingRetriedByAdaptiveRetryer(t *testing.T) {
 
 func TestServerErrorBurstRetried(t *testing.T) {
 	insts := testInstances(3, "g")
-	srv := newServer(t, awsfake.Options{Instances: insts, CallFaults: awsfake.CallFaults{ServerErrorEvery: 5, ServerErrorBurst: 3}})
+	srv := newServer(t, awsfake.WithInstances(insts...), awsfake.WithCallFaults(awsfake.CallFaults{ServerErrorEvery: 5, ServerErrorBurst: 3}))
 	client := ssm.NewFromConfig(srv.Config())
 	var tries attempts
 	for range 4 {
@@ -117,7 +117,7 @@ func TestServerErrorBurstRetried(t *testing.T) {
 
 func TestConnectionResetRetried(t *testing.T) {
 	insts := testInstances(3, "g")
-	srv := newServer(t, awsfake.Options{Instances: insts, CallFaults: awsfake.CallFaults{ResetEvery: 2}})
+	srv := newServer(t, awsfake.WithInstances(insts...), awsfake.WithCallFaults(awsfake.CallFaults{ResetEvery: 2}))
 	client := ec2.NewFromConfig(srv.Config())
 	var tries attempts
 	for range 3 {
@@ -155,7 +155,7 @@ func TestConnectionResetRetried(t *testing.T) {
 
 func TestSlowAnswersTimeOutAndRetry(t *testing.T) {
 	insts := testInstances(3, "g")
-	srv := newServer(t, awsfake.Options{Instances: insts, CallFaults: awsfake.CallFaults{SlowEvery: 2, SlowDelay: time.Minute}})
+	srv := newServer(t, awsfake.WithInstances(insts...), awsfake.WithCallFaults(awsfake.CallFaults{SlowEvery: 2, SlowDelay: time.Minute}))
 	client := ec2.NewFromConfig(srv.Config(), func(o *ec2.Options) {
 		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(300 * time.Millisecond)
 	})

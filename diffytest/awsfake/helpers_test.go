@@ -41,9 +41,9 @@ func testInstances(n int, group string) []awsfake.Instance {
 	return out
 }
 
-func newServer(t testing.TB, opts awsfake.Options) *awsfake.Server {
+func newServer(t testing.TB, opts ...awsfake.Option) *awsfake.Server {
 	t.Helper()
-	srv, err := awsfake.New(opts)
+	srv, err := awsfake.New(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ import (
 func TestSendCommandLimitsAndUnmanaged(t *testing.T) {
 	insts := testInstances(60, "g")
 	insts[5].Unmanaged = true
-	srv := newServer(t, awsfake.Options{Instances: insts})
+	srv := newServer(t, awsfake.WithInstances(insts...))
 	client := ssm.NewFromConfig(srv.Config())
 	ctx := context.Background()
 	ids := make([]string, 0, 51)
@@ -91,7 +91,7 @@ func TestListCommandInvocationsPagination(t *testing.T) {
 
 func testListCommandInvocationsPagination(t *testing.T) {
 	insts := testInstances(120, "g")
-	srv := newServer(t, awsfake.Options{Instances: insts, RunTime: time.Millisecond, InMemory: true})
+	srv := newServer(t, awsfake.WithInstances(insts...), awsfake.WithRunTime(time.Millisecond), awsfake.WithInMemory())
 	client := ssm.NewFromConfig(srv.Config())
 	ctx := context.Background()
 	out, err := client.SendCommand(ctx, &ssm.SendCommandInput{DocumentName: aws.String("AWS-RunShellScript"),
@@ -149,7 +149,7 @@ func testListCommandInvocationsPagination(t *testing.T) {
 
 func TestCancelCommand(t *testing.T) {
 	insts := testInstances(3, "g")
-	srv := newServer(t, awsfake.Options{Instances: insts, RunTime: time.Hour})
+	srv := newServer(t, awsfake.WithInstances(insts...), awsfake.WithRunTime(time.Hour))
 	client := ssm.NewFromConfig(srv.Config())
 	ctx := context.Background()
 	id := send(t, client, []string{insts[0].Instance.ID, insts[1].Instance.ID}, "echo hi")
@@ -205,7 +205,7 @@ func TestInstanceFaultStatuses(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			insts := testInstances(1, "g")
-			srv := newServer(t, awsfake.Options{Instances: insts, Faults: c.faults})
+			srv := newServer(t, awsfake.WithInstances(insts...), awsfake.WithFaults(c.faults))
 			client := ssm.NewFromConfig(srv.Config())
 			id := send(t, client, []string{insts[0].Instance.ID}, payload.StandardPack()[0].Shell, func(in *ssm.SendCommandInput) {
 				if c.timeout != "" {
@@ -234,7 +234,7 @@ func TestInstanceFaultStatuses(t *testing.T) {
 
 func TestBigOutputTruncatedAndInS3(t *testing.T) {
 	insts := testInstances(2, "g")
-	srv := newServer(t, awsfake.Options{Instances: insts, Faults: awsfake.Faults{BigOutput: 1, BigOutputBytes: 50000}})
+	srv := newServer(t, awsfake.WithInstances(insts...), awsfake.WithFaults(awsfake.Faults{BigOutput: 1, BigOutputBytes: 50000}))
 	if err := srv.CreateBucket("diffy-output"); err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +286,7 @@ func TestBigOutputTruncatedAndInS3(t *testing.T) {
 
 func TestMissingS3Output(t *testing.T) {
 	insts := testInstances(1, "g")
-	srv := newServer(t, awsfake.Options{Instances: insts, Faults: awsfake.Faults{MissingS3Output: 1}})
+	srv := newServer(t, awsfake.WithInstances(insts...), awsfake.WithFaults(awsfake.Faults{MissingS3Output: 1}))
 	if err := srv.CreateBucket("out"); err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +316,7 @@ func testSSMFrameScript(t *testing.T, enc ssmframe.Encoding) {
 	insts := testInstances(3, "g")
 	insts[1].NoOsquery = true
 	insts[2].Without = []string{"gzip"} // falls back to plain output
-	srv := newServer(t, awsfake.Options{Instances: insts})
+	srv := newServer(t, awsfake.WithInstances(insts...))
 	client := ssm.NewFromConfig(srv.Config())
 	pack := payload.StandardPack()
 	marker := ssmframe.NewMarker()
@@ -376,7 +376,7 @@ func TestMaxErrorsStopsCommand(t *testing.T) {
 	}{{"1", 2, ssmtypes.CommandStatusFailed}, {"0", 1, ssmtypes.CommandStatusFailed}, {"100%", 4, ssmtypes.CommandStatusSuccess}} {
 		t.Run(c.maxErrors, func(t *testing.T) {
 			insts := testInstances(4, "g")
-			srv := newServer(t, awsfake.Options{Instances: insts, Faults: awsfake.Faults{Failing: 1}})
+			srv := newServer(t, awsfake.WithInstances(insts...), awsfake.WithFaults(awsfake.Faults{Failing: 1}))
 			client := ssm.NewFromConfig(srv.Config())
 			var ids []string
 			for _, in := range insts {

@@ -14,7 +14,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 )
 
-// The in-memory network (Options.InMemory): each endpoint is an
+// The in-memory network (WithInMemory): each endpoint is an
 // httptest.Server on a memListener instead of a loopback socket, and the
 // HTTP client of Config dials it through net.Pipe. Requests are real
 // HTTP/1.1 over a real http.Transport and http.Server; only the socket is

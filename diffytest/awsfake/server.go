@@ -19,7 +19,7 @@ import (
 	"github.com/diffy-dfir/diffy/awsconfig"
 )
 
-// Defaults of Options.
+// Defaults of the options (Option).
 const (
 	// DefaultRegion is the region of the fake's instances and Config.
 	DefaultRegion = "us-east-1"
@@ -39,38 +39,10 @@ const (
 	SecretAccessKey = "awsfake/SecretAccessKey/wJalrXUtnFEMIK7MDENG"
 )
 
-// Options configure a Server. The zero value is a fake with no instance.
-type Options struct {
-	// Instances are the simulated instances; IDs must be unique.
-	Instances []Instance
-	// Region and Account default to DefaultRegion and DefaultAccount.
-	Region, Account string
-	// RunTime is how long each command invocation runs on its instance
-	// (Pending, then InProgress for RunTime, then final); default
-	// DefaultRunTime. Invocations of one command run MaxConcurrency at a
-	// time.
-	RunTime time.Duration
-	// ConsistencyDelay is how long after SendCommand the command stays
-	// invisible: GetCommandInvocation answers InvocationDoesNotExist and
-	// ListCommandInvocations and ListCommands list nothing of it. Default 0.
-	ConsistencyDelay time.Duration
-	// CallFaults apply to API calls: latency, throttling, 5xx bursts,
-	// connection resets, slow answers.
-	CallFaults CallFaults
-	// Faults select instances that misbehave.
-	Faults Faults
-	// InMemory puts the endpoints on an in-memory network instead of
-	// loopback sockets: only the clients made from Config (and S3Options)
-	// reach them, and the whole fake can run inside a testing/synctest
-	// bubble, where every wait passes on the bubble's clock. Default:
-	// loopback, reachable by URL from any client.
-	InMemory bool
-}
-
 // Server is the fake: an SSM, an EC2 and an S3 endpoint on loopback,
 // sharing one simulated fleet. All its methods are safe for concurrent use.
 type Server struct {
-	opts Options
+	opts options
 
 	ssmSrv, ec2Srv, s3Srv *httptest.Server
 	mem                   map[string]*memListener // by "host:80", on the in-memory network
@@ -89,28 +61,22 @@ type Server struct {
 	hostHTTP *http.Client
 }
 
-// New starts the three endpoints. Close stops them. It returns an error
-// when an instance has no ID or two share one.
-func New(opts Options) (*Server, error) {
-	if opts.Region == "" {
-		opts.Region = DefaultRegion
-	}
-	if opts.Account == "" {
-		opts.Account = DefaultAccount
-	}
-	if opts.RunTime <= 0 {
-		opts.RunTime = DefaultRunTime
-	}
-	if opts.Faults.BigOutputBytes <= 0 {
-		opts.Faults.BigOutputBytes = DefaultBigOutputBytes
+// New starts the three endpoints with the options given (applied in
+// order, the defaults filled in afterwards where a setting is still unset:
+// see Option). Close stops them. It returns an error when an instance has
+// no ID or two share one, or when an option is out of its range.
+func New(opts ...Option) (*Server, error) {
+	o, err := newOptions(opts)
+	if err != nil {
+		return nil, err
 	}
 	s := &Server{
-		opts:         opts,
-		byID:         make(map[string]*instance, len(opts.Instances)),
+		opts:         o,
+		byID:         make(map[string]*instance, len(o.instances)),
 		serviceCalls: map[string]*atomic.Int64{"ssm": {}, "ec2": {}, "s3": {}},
 		hostHTTP:     &http.Client{Timeout: scriptTimeout},
 	}
-	for i, in := range opts.Instances {
+	for i, in := range o.instances {
 		id := in.Instance.ID
 		if id == "" {
 			return nil, fmt.Errorf("awsfake: instance %d has no ID", i)
@@ -120,10 +86,10 @@ func New(opts Options) (*Server, error) {
 		}
 		st := &instance{Instance: in, faults: map[Fault]bool{}}
 		if st.Instance.Instance.Region == "" {
-			st.Instance.Instance.Region = opts.Region
+			st.Instance.Instance.Region = o.region
 		}
 		if st.Instance.Instance.Account == "" {
-			st.Instance.Instance.Account = opts.Account
+			st.Instance.Instance.Account = o.account
 		}
 		if st.InstanceType == "" {
 			st.InstanceType = "m5.large"
@@ -132,12 +98,12 @@ func New(opts Options) (*Server, error) {
 			st.AvailabilityZone = st.Instance.Instance.Region + "a"
 		}
 		for _, f := range allFaults {
-			if opts.Faults.picks(f, id) {
+			if o.faults.picks(f, id) {
 				st.faults[f] = true
 			}
 		}
 		if st.has(FaultBigOutput) {
-			st.bigOutput = opts.Faults.BigOutputBytes
+			st.bigOutput = o.faults.BigOutputBytes
 		}
 		without := slices.Clone(in.Without)
 		if in.NoOsquery || st.has(FaultNoOsquery) {
@@ -159,10 +125,10 @@ func New(opts Options) (*Server, error) {
 	}
 	s.s3 = s3s
 	var ssmL, ec2L, s3L *memListener
-	s.ssmSrv, ssmL = startServer(http.HandlerFunc(s.serveSSM), opts.InMemory, "ssm.awsfake.test")
-	s.ec2Srv, ec2L = startServer(http.HandlerFunc(s.serveEC2), opts.InMemory, "ec2.awsfake.test")
-	s.s3Srv, s3L = startServer(http.HandlerFunc(s.serveS3), opts.InMemory, "s3.awsfake.test")
-	if opts.InMemory {
+	s.ssmSrv, ssmL = startServer(http.HandlerFunc(s.serveSSM), o.inMemory, "ssm.awsfake.test")
+	s.ec2Srv, ec2L = startServer(http.HandlerFunc(s.serveEC2), o.inMemory, "ec2.awsfake.test")
+	s.s3Srv, s3L = startServer(http.HandlerFunc(s.serveS3), o.inMemory, "s3.awsfake.test")
+	if o.inMemory {
 		s.mem = map[string]*memListener{}
 		for _, l := range []*memListener{ssmL, ec2L, s3L} {
 			s.mem[l.addr.String()] = l
@@ -189,10 +155,10 @@ func (s *Server) EC2URL() string { return s.ec2Srv.URL }
 func (s *Server) S3URL() string { return s.s3Srv.URL }
 
 // Region is the fake's region.
-func (s *Server) Region() string { return s.opts.Region }
+func (s *Server) Region() string { return s.opts.region }
 
 // Account is the account that owns the fake's instances.
-func (s *Server) Account() string { return s.opts.Account }
+func (s *Server) Account() string { return s.opts.account }
 
 // Config returns an aws.Config for the real SDK clients: region, static
 // credentials (AccessKeyID), each service's BaseEndpoint (through a
@@ -200,11 +166,11 @@ func (s *Server) Account() string { return s.opts.Account }
 // ec2.NewFromConfig(cfg) need no option), and Diffy's retry policy
 // (awsconfig.Retryer: the adaptive mode, one slow-down per congestion
 // event, no retry quota) with 10 attempts, and an HTTP client that reaches
-// the in-memory network when Options.InMemory is set. S3 clients also need
+// the in-memory network when WithInMemory is set. S3 clients also need
 // path-style addressing: pass S3Options to s3.NewFromConfig.
 func (s *Server) Config() aws.Config {
 	return aws.Config{
-		Region:        s.opts.Region,
+		Region:        s.opts.region,
 		Credentials:   credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
 		Retryer:       awsconfig.Retryer(10),
 		ConfigSources: []any{endpointSource{s}},

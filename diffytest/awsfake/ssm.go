@@ -366,7 +366,7 @@ func (s *Server) newCommand(in sendCommandInput, now time.Time) (*command, *apiE
 			targets = append(targets, inst)
 		}
 		if len(invalid) > 0 {
-			return nil, badRequest("InvalidInstanceId", "Instances [[%s]] not in a valid state for account %s", strings.Join(invalid, ", "), s.opts.Account)
+			return nil, badRequest("InvalidInstanceId", "Instances [[%s]] not in a valid state for account %s", strings.Join(invalid, ", "), s.opts.account)
 		}
 	} else {
 		var err *apiError
@@ -394,9 +394,9 @@ func (s *Server) newCommand(in sendCommandInput, now time.Time) (*command, *apiE
 		id:          fmt.Sprintf("%08x-%04x-4%03x-a%03x-%012x", uint32(now.Unix()), uint16(seq>>24), seq>>12&0xfff, seq&0xfff, uint64(now.UnixNano())&0xffffffffffff),
 		in:          in,
 		requested:   now,
-		visibleAt:   now.Add(s.opts.ConsistencyDelay),
+		visibleAt:   now.Add(s.opts.consistencyDelay),
 		execTimeout: execTimeout,
-		runTime:     s.opts.RunTime,
+		runTime:     s.opts.runTime,
 		maxErrors:   maxErrors,
 		byInst:      make(map[string]*invocation, len(targets)),
 	}
@@ -844,7 +844,7 @@ func (s *Server) outputURLs(inv *invocation, o outcome) (string, string) {
 	if b == "" || !o.ran {
 		return "", ""
 	}
-	base := "https://s3." + s.opts.Region + ".amazonaws.com/" + b + "/"
+	base := "https://s3." + s.opts.region + ".amazonaws.com/" + b + "/"
 	return base + inv.outputKey("stdout"), base + inv.outputKey("stderr")
 }
 
@@ -926,7 +926,7 @@ func (s *Server) invocationJSON(inv *invocation, now time.Time, details bool) co
 			OutputS3BucketName: inv.cmd.in.OutputS3BucketName, OutputS3KeyPrefix: inv.cmd.in.OutputS3KeyPrefix,
 		}
 		if p.OutputS3BucketName != "" {
-			p.OutputS3Region = s.opts.Region
+			p.OutputS3Region = s.opts.region
 		}
 		if o.started {
 			st := epoch(inv.start)
@@ -1093,7 +1093,7 @@ func (s *Server) commandJSON(cmd *command, now time.Time) commandOutput {
 		out.TimeoutSeconds = *cmd.in.TimeoutSeconds
 	}
 	if out.OutputS3BucketName != "" {
-		out.OutputS3Region = s.opts.Region
+		out.OutputS3Region = s.opts.region
 	}
 	started, cancelled, success, undeliverable := 0, 0, 0, 0
 	for _, inv := range cmd.invs {

@@ -55,7 +55,7 @@ func send(t *testing.T, client *ssm.Client, ids []string, script string, opt ...
 func TestSendCommandRunsStandardPack(t *testing.T) {
 	insts := testInstances(3, "g")
 	insts[2].NoOsquery = true
-	srv := newServer(t, awsfake.Options{Instances: insts, ConsistencyDelay: 100 * time.Millisecond})
+	srv := newServer(t, awsfake.WithInstances(insts...), awsfake.WithConsistencyDelay(100*time.Millisecond))
 	client := ssm.NewFromConfig(srv.Config())
 	ctx := context.Background()
 	cmd := payload.StandardPack()[0]
@@ -107,7 +107,7 @@ func TestSendCommandRunsStandardPack(t *testing.T) {
 
 func TestSendCommandFramedScript(t *testing.T) {
 	insts := testInstances(1, "g")
-	srv := newServer(t, awsfake.Options{Instances: insts})
+	srv := newServer(t, awsfake.WithInstances(insts...))
 	client := ssm.NewFromConfig(srv.Config())
 	pack := payload.StandardPack()
 	var b strings.Builder
@@ -156,7 +156,7 @@ func (queryHost) Query(sql string) ([]byte, bool) {
 func TestQueryHostAnswersExtraQueries(t *testing.T) {
 	insts := testInstances(1, "g")
 	insts[0].Host = queryHost{insts[0].Host.(awsfake.Rows)}
-	srv := newServer(t, awsfake.Options{Instances: insts})
+	srv := newServer(t, awsfake.WithInstances(insts...))
 	client := ssm.NewFromConfig(srv.Config())
 	extra := payload.QueryCommand("shell_history", "", "SELECT command FROM shell_history;")
 	id := send(t, client, []string{insts[0].Instance.ID}, extra.Shell+"\nosqueryi --json 'SELECT 1 FROM nowhere'")

@@ -114,7 +114,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg := fleet.Scenario("medium")
 	cfg.Seed, cfg.Hosts, cfg.GroupName = *seed, *hosts, demoGroup
 	f := fleet.Generate(cfg)
-	srv, err := awsfake.New(awsfake.Options{Instances: awsfake.FleetInstances(f), Faults: awsfake.Faults{Seed: *seed, NoOsquery: *noOsquery}})
+	srv, err := awsfake.New(awsfake.WithInstances(awsfake.FleetInstances(f)...), awsfake.WithFaults(awsfake.Faults{Seed: *seed, NoOsquery: *noOsquery}))
 	if err != nil {
 		return fmt.Errorf("demo: starting the fake AWS endpoints: %w", err)
 	}

@@ -21,7 +21,7 @@ func TestAnalyzeThroughSSM(t *testing.T) {
 	cfg := fleet.Scenario("small")
 	cfg.GroupName = "cli-asg"
 	f := fleet.Generate(cfg)
-	srv, err := awsfake.New(awsfake.Options{Instances: awsfake.FleetInstances(f)})
+	srv, err := awsfake.New(awsfake.WithInstances(awsfake.FleetInstances(f)...))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 // s3://... is a presigned GET of that object, valid one hour, without the
 // secret key, and it serves the object to a client with no credential.
 func TestPresignOsquery(t *testing.T) {
-	srv, err := awsfake.New(awsfake.Options{})
+	srv, err := awsfake.New()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,11 +23,11 @@ func newServer(t *testing.T) *awsfake.Server {
 		}
 		return awsfake.Instance{Instance: target.Instance{ID: id, Tags: tags, LaunchTime: t0.Add(launched)}}
 	}
-	srv, err := awsfake.New(awsfake.Options{Instances: []awsfake.Instance{
+	srv, err := awsfake.New(awsfake.WithInstances([]awsfake.Instance{
 		inst("i-01", "old", 0), inst("i-02", "old", time.Hour),
 		inst("i-03", "new", 48*time.Hour), inst("i-04", "new", 47*time.Hour),
 		inst("i-05", "gone", 72*time.Hour), inst("i-06", "", 96*time.Hour),
-	}})
+	}...))
 	if err != nil {
 		t.Fatal(err)
 	}

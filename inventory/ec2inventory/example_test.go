@@ -18,9 +18,9 @@ func Example() {
 		return awsfake.Instance{Instance: target.Instance{ID: id, LaunchTime: now.Add(-age),
 			Tags: map[string]string{"aws:autoscaling:groupName": group}}}
 	}
-	srv, err := awsfake.New(awsfake.Options{Instances: []awsfake.Instance{
+	srv, err := awsfake.New(awsfake.WithInstances([]awsfake.Instance{
 		grp("i-01", "api", 30*24*time.Hour), grp("i-02", "web", 2*time.Hour), grp("i-03", "web", 3*time.Hour),
-	}})
+	}...))
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -12,7 +12,7 @@ import (
 // A baseline stored in S3 under s3://diffy-store/incidents, listed and read
 // back. Against AWS, use awsconfig.Load and no S3 options.
 func Example() {
-	srv, err := awsfake.New(awsfake.Options{})
+	srv, err := awsfake.New()
 	if err != nil {
 		fmt.Println(err)
 		return

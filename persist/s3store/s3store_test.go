@@ -14,7 +14,7 @@ import (
 
 func newServer(t *testing.T) *awsfake.Server {
 	t.Helper()
-	srv, err := awsfake.New(awsfake.Options{})
+	srv, err := awsfake.New()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,7 @@ func fakeFleet(t *testing.T) (*awsfake.Server, map[string][]string) {
 	add("i-0bbb", "small", map[string]string{"env": "staging", "team": "blue"})
 	add("i-0ccc", "small", map[string]string{"env": "dev"})
 	add("i-0ddd", "small", map[string]string{"env": "staging"})
-	srv, err := awsfake.New(awsfake.Options{Instances: insts})
+	srv, err := awsfake.New(awsfake.WithInstances(insts...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestTargetMalformedPages(t *testing.T) {
 	const runawayCalls = 500
 	const again = `<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r-1</requestId>` +
 		`<reservationSet></reservationSet><nextToken>again</nextToken></DescribeInstancesResponse>`
-	srv, err := awsfake.New(awsfake.Options{CallFaults: awsfake.CallFaults{Malformed: map[string]string{"ec2:DescribeInstances": again}}})
+	srv, err := awsfake.New(awsfake.WithCallFaults(awsfake.CallFaults{Malformed: map[string]string{"ec2:DescribeInstances": again}}))
 	if err != nil {
 		t.Fatal(err)
 	}

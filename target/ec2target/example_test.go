@@ -12,10 +12,10 @@ import (
 // The running instances of an Auto Scaling group, and a tag filter parsed.
 // Against AWS, make the configuration with awsconfig.Load.
 func Example() {
-	srv, err := awsfake.New(awsfake.Options{Instances: []awsfake.Instance{
+	srv, err := awsfake.New(awsfake.WithInstances([]awsfake.Instance{
 		{Instance: target.Instance{ID: "i-0b", Tags: map[string]string{"aws:autoscaling:groupName": "web", "Name": "web-b"}}},
 		{Instance: target.Instance{ID: "i-0a", Tags: map[string]string{"aws:autoscaling:groupName": "web", "Name": "web-a"}}},
-	}})
+	}...))
 	if err != nil {
 		fmt.Println(err)
 		return
