@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,11 +19,18 @@ import (
 
 // Throttled calls are retried by the SDK's adaptive retryer until they
 // pass; the counters show both.
+// It runs on the in-memory network in a testing/synctest bubble: the rates
+// are on the bubble's clock, so "10 quick calls" are quick whatever the
+// machine's load.
 func TestThrottlingRetriedByAdaptiveRetryer(t *testing.T) {
+	synctest.Test(t, testThrottlingRetriedByAdaptiveRetryer)
+}
+
+func testThrottlingRetriedByAdaptiveRetryer(t *testing.T) {
 	insts := testInstances(10, "g")
 	srv := newServer(t, awsfake.WithInstances(insts...), awsfake.WithCallFaults(awsfake.CallFaults{
 		Throttle: map[string]awsfake.Rate{"ec2:DescribeInstances": {PerSecond: 4, Burst: 2}},
-	}))
+	}), awsfake.WithInMemory())
 	client := ec2.NewFromConfig(srv.Config())
 	var wg sync.WaitGroup
 	var tries attempts
@@ -52,7 +60,7 @@ func TestThrottlingRetriedByAdaptiveRetryer(t *testing.T) {
 	checkRetried(t, "EC2 throttled", c, 4, c.Throttled, &tries)
 
 	// SSM answers ThrottlingException, which the SDK also retries.
-	srv2 := newServer(t, awsfake.WithInstances(insts...), awsfake.WithCallFaults(awsfake.CallFaults{ThrottleAll: awsfake.Rate{PerSecond: 4, Burst: 2}}))
+	srv2 := newServer(t, awsfake.WithInstances(insts...), awsfake.WithCallFaults(awsfake.CallFaults{ThrottleAll: awsfake.Rate{PerSecond: 4, Burst: 2}}), awsfake.WithInMemory())
 	sc := ssm.NewFromConfig(srv2.Config())
 	var wg2 sync.WaitGroup
 	var tries2 attempts

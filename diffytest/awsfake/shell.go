@@ -215,7 +215,7 @@ func status(code int) error {
 	if code == 0 {
 		return nil
 	}
-	return interp.NewExitStatus(uint8(code))
+	return interp.ExitStatus(uint8(code))
 }
 
 // resolve finds the command name on the host (through PATH unless it

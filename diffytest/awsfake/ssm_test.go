@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -52,10 +53,17 @@ func send(t *testing.T, client *ssm.Client, ids []string, script string, opt ...
 	return aws.ToString(out.Command.CommandId)
 }
 
+// TestSendCommandRunsStandardPack runs on the in-memory network in a
+// testing/synctest bubble, so that the consistency delay it checks is on
+// the bubble's clock, not on how fast a loaded machine answers.
 func TestSendCommandRunsStandardPack(t *testing.T) {
+	synctest.Test(t, testSendCommandRunsStandardPack)
+}
+
+func testSendCommandRunsStandardPack(t *testing.T) {
 	insts := testInstances(3, "g")
 	insts[2].NoOsquery = true
-	srv := newServer(t, awsfake.WithInstances(insts...), awsfake.WithConsistencyDelay(100*time.Millisecond))
+	srv := newServer(t, awsfake.WithInstances(insts...), awsfake.WithConsistencyDelay(100*time.Millisecond), awsfake.WithInMemory())
 	client := ssm.NewFromConfig(srv.Config())
 	ctx := context.Background()
 	cmd := payload.StandardPack()[0]

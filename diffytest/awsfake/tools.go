@@ -456,7 +456,7 @@ func (c *cmd) fetch(rawURL string, timeout time.Duration) ([]byte, error) {
 	}
 	host := u.Hostname()
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("Could not resolve host: %s (awsfake's hosts reach only loopback)", host)
+		return nil, fmt.Errorf("could not resolve host: %s (awsfake's hosts reach only loopback)", host)
 	}
 	ctx := c.ctx
 	if timeout > 0 {
@@ -481,7 +481,7 @@ func (c *cmd) fetch(rawURL string, timeout time.Duration) ([]byte, error) {
 		return nil, fmt.Errorf("the download is over awsfake's %d bytes", maxDownload)
 	}
 	if resp.StatusCode >= 400 {
-		return nil, fmt.Errorf("The requested URL returned error: %d", resp.StatusCode)
+		return nil, fmt.Errorf("the requested URL returned error: %d", resp.StatusCode)
 	}
 	return body, nil
 }
