@@ -5,7 +5,6 @@ import (
 	"errors"
 	"sync"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,18 +18,16 @@ import (
 
 // Throttled calls are retried by the SDK's adaptive retryer until they
 // pass; the counters show both.
-// It runs on the in-memory network in a testing/synctest bubble: the rates
-// are on the bubble's clock, so "10 quick calls" are quick whatever the
-// machine's load.
+// It runs on the wall clock, not in a synctest bubble: the SDK's adaptive
+// rate limiter can spin on a wait that rounds to 0 ns, which only wall
+// time ends. So what it checks does not depend on how fast the calls are:
+// the client without retries is throttled by a bucket that refills once in
+// 1,000 s.
 func TestThrottlingRetriedByAdaptiveRetryer(t *testing.T) {
-	synctest.Test(t, testThrottlingRetriedByAdaptiveRetryer)
-}
-
-func testThrottlingRetriedByAdaptiveRetryer(t *testing.T) {
 	insts := testInstances(10, "g")
 	srv := newServer(t, awsfake.WithInstances(insts...), awsfake.WithCallFaults(awsfake.CallFaults{
 		Throttle: map[string]awsfake.Rate{"ec2:DescribeInstances": {PerSecond: 4, Burst: 2}},
-	}), awsfake.WithInMemory())
+	}))
 	client := ec2.NewFromConfig(srv.Config())
 	var wg sync.WaitGroup
 	var tries attempts
@@ -60,7 +57,7 @@ func testThrottlingRetriedByAdaptiveRetryer(t *testing.T) {
 	checkRetried(t, "EC2 throttled", c, 4, c.Throttled, &tries)
 
 	// SSM answers ThrottlingException, which the SDK also retries.
-	srv2 := newServer(t, awsfake.WithInstances(insts...), awsfake.WithCallFaults(awsfake.CallFaults{ThrottleAll: awsfake.Rate{PerSecond: 4, Burst: 2}}), awsfake.WithInMemory())
+	srv2 := newServer(t, awsfake.WithInstances(insts...), awsfake.WithCallFaults(awsfake.CallFaults{ThrottleAll: awsfake.Rate{PerSecond: 4, Burst: 2}}))
 	sc := ssm.NewFromConfig(srv2.Config())
 	var wg2 sync.WaitGroup
 	var tries2 attempts
@@ -80,19 +77,19 @@ func testThrottlingRetriedByAdaptiveRetryer(t *testing.T) {
 	c = srv2.Calls()["ssm:DescribeInstanceInformation"]
 	checkRetried(t, "SSM throttled", c, 3, c.Throttled, &tries2)
 
-	// Without retries the client sees the throttling error itself.
-	noRetry := ec2.NewFromConfig(srv.Config(), func(o *ec2.Options) { o.Retryer = aws.NopRetryer{} })
-	var sawThrottle bool
-	for range 10 {
-		_, err := noRetry.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{})
-		var apiErr smithy.APIError
-		if errors.As(err, &apiErr) && apiErr.ErrorCode() == "RequestLimitExceeded" {
-			sawThrottle = true
-			break
-		}
+	// Without retries the client sees the throttling error itself: the
+	// second call of a bucket of one that refills in 1,000 s.
+	srv3 := newServer(t, awsfake.WithInstances(insts...), awsfake.WithCallFaults(awsfake.CallFaults{
+		Throttle: map[string]awsfake.Rate{"ec2:DescribeInstances": {PerSecond: 0.001, Burst: 1}},
+	}))
+	noRetry := ec2.NewFromConfig(srv3.Config(), func(o *ec2.Options) { o.Retryer = aws.NopRetryer{} })
+	if _, err := noRetry.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{}); err != nil {
+		t.Fatalf("first call of a full bucket: %v", err)
 	}
-	if !sawThrottle {
-		t.Fatalf("10 quick calls at 4/s burst 2 were never throttled")
+	_, err := noRetry.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{})
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "RequestLimitExceeded" {
+		t.Fatalf("second call of an empty bucket: got %v, want RequestLimitExceeded", err)
 	}
 }
 
