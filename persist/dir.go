@@ -61,9 +61,10 @@ const (
 // user, or is writable by others (by its group, unless it is the user's
 // private group), and a folder above the root that belongs to a user
 // other than root and this one or that others may write to without the
-// sticky bit, are refused with an *UnsafeFolderError (matching
+// sticky bit, are refused with an *UnsafePathError (matching
 // diffyerr.ErrInvalidInput) naming the folder and the fix, before any
-// document is read or written. (On Windows only links are refused.)
+// document is read or written; so is a document that is a link, another
+// user's, or writable by others. (On Windows only links are refused.)
 //
 // Create a Dir with NewDir or as &Dir{Path: p}. A Dir is safe for
 // concurrent use, also by several processes sharing Path. It does not
@@ -131,7 +132,7 @@ func (d *Dir) Get(ctx context.Context, kind Kind, key string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	doc, err := os.ReadFile(filepath.Join(dir, name))
+	doc, err := readDoc(filepath.Join(dir, name))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("store %s: no %s document %q: %w", d.Path, kind, key, diffyerr.ErrNotFound)
 	}
@@ -297,7 +298,11 @@ func (d *Dir) locate(ctx context.Context, kind Kind, key string) (dir, name stri
 	}
 	dir = filepath.Join(d.Path, string(kind))
 	if len(key) > maxShortKey {
-		return filepath.Join(dir, key[:longHead]+longExt), key[longHead:] + docExt, nil
+		dir = filepath.Join(dir, key[:longHead]+longExt)
+		if err := checkFolder(dir); err != nil {
+			return "", "", fmt.Errorf("store %s: %w", d.Path, err)
+		}
+		return dir, key[longHead:] + docExt, nil
 	}
 	return dir, key + docExt, nil
 }

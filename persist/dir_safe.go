@@ -3,6 +3,7 @@ package persist
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -10,12 +11,12 @@ import (
 	"github.com/diffy-dfir/diffy/diffyerr"
 )
 
-// UnsafeFolderError is the error of a Dir whose root, kind folder or a
-// folder above them another user could change, so that documents read
-// from it or written to it could be theirs. It matches
-// diffyerr.ErrInvalidInput.
-type UnsafeFolderError struct {
-	// Path is the folder.
+// UnsafePathError is the error of a Dir whose root, kind folder or a
+// folder above them another user could change, or of a document another
+// user could have written, so that what is read or written could be
+// theirs. It matches diffyerr.ErrInvalidInput.
+type UnsafePathError struct {
+	// Path is the folder or document.
 	Path string
 	// Problem says what is wrong with it ("is a symbolic link").
 	Problem string
@@ -23,15 +24,15 @@ type UnsafeFolderError struct {
 	Fix string
 }
 
-func (e *UnsafeFolderError) Error() string {
+func (e *UnsafePathError) Error() string {
 	return fmt.Sprintf("%s %s; not using it (%s)", e.Path, e.Problem, e.Fix)
 }
 
 // Is reports whether target is diffyerr.ErrInvalidInput.
-func (e *UnsafeFolderError) Is(target error) bool { return target == diffyerr.ErrInvalidInput }
+func (e *UnsafePathError) Is(target error) bool { return target == diffyerr.ErrInvalidInput }
 
 func unsafeFolder(path, problem, fix string) error {
-	return &UnsafeFolderError{Path: path, Problem: problem, Fix: fix}
+	return &UnsafePathError{Path: path, Problem: problem, Fix: fix}
 }
 
 // checkFolders checks the store's root, the folders above it and the
@@ -75,4 +76,31 @@ func checkFolder(path string) error {
 			"chmod go-w "+path)
 	}
 	return nil
+}
+
+// readDoc reads a document file, refusing one that another user could
+// have written: a symbolic link, not a regular file, another user's, or
+// writable by others (a file put there while the folder was open to them,
+// say). Dir writes every document 0600 as this user.
+func readDoc(path string) ([]byte, error) {
+	f, err := openNoFollow(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	switch uid, ok := owner(fi); {
+	case !fi.Mode().IsRegular():
+		return nil, unsafeFolder(path, "is not a regular file", "remove it")
+	case ok && uid != os.Geteuid():
+		return nil, unsafeFolder(path, fmt.Sprintf("belongs to user %d, not to this user (%d), who did not write it", uid, os.Geteuid()),
+			"remove it if you did not put it there, or run as its owner")
+	case writers(fi) != "":
+		return nil, unsafeFolder(path, fmt.Sprintf("is writable by %s (mode %04o), who could have changed it", writers(fi), fi.Mode().Perm()),
+			"check it, then chmod go-w "+path)
+	}
+	return io.ReadAll(f)
 }

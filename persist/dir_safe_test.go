@@ -15,16 +15,16 @@ import (
 )
 
 // refusedAll checks that Put, Get and List of d all fail with an
-// UnsafeFolderError naming path and containing problem.
+// UnsafePathError naming path and containing problem.
 func refusedAll(t *testing.T, d *persist.Dir, path, problem string) {
 	t.Helper()
 	ctx := context.Background()
 	check := func(op string, err error) {
 		t.Helper()
-		var uf *persist.UnsafeFolderError
+		var uf *persist.UnsafePathError
 		if !errors.As(err, &uf) || !errors.Is(err, diffyerr.ErrInvalidInput) || uf.Path != path ||
 			!strings.Contains(err.Error(), problem) || uf.Fix == "" {
-			t.Errorf("%s: %v, want an UnsafeFolderError naming %s: %q", op, err, path, problem)
+			t.Errorf("%s: %v, want an UnsafePathError naming %s: %q", op, err, path, problem)
 		}
 	}
 	check("Put", d.Put(ctx, persist.KindBaseline, "web", []byte(`{"mine":true}`)))
@@ -180,4 +180,47 @@ func TestDirAboveTheStore(t *testing.T) {
 	os.Chmod(shared, 0o777)
 	refusedAll(t, persist.NewDir(filepath.Join(link, "store")), shared, "(above the store) is writable by other users")
 	os.Chmod(shared, 0o700)
+}
+
+// TestDirRefusesPlantedDocuments: a document that is a link, or that
+// another user wrote (while the folder was open to them, say), is not
+// read, though its folder is now safe.
+func TestDirRefusesPlantedDocuments(t *testing.T) {
+	ctx := context.Background()
+	root := filepath.Join(t.TempDir(), "store")
+	d := persist.NewDir(root)
+	if err := d.Put(ctx, persist.KindBaseline, "web", []byte(`{"mine":true}`)); err != nil {
+		t.Fatal(err)
+	}
+	doc := filepath.Join(root, "baseline", "web.json")
+	planted(t, filepath.Join(t.TempDir(), "evil"))
+	check := func(what, problem string) {
+		t.Helper()
+		var up *persist.UnsafePathError
+		if b, err := d.Get(ctx, persist.KindBaseline, "web"); !errors.As(err, &up) || up.Path != doc || !strings.Contains(err.Error(), problem) {
+			t.Errorf("%s: Get = %s, %v; want an UnsafePathError naming %s: %q", what, b, err, doc, problem)
+		}
+	}
+	os.Chmod(doc, 0o622)
+	check("document writable by others", "is writable by other users")
+	os.Remove(doc)
+	if err := os.Symlink("/etc/hostname", doc); err != nil {
+		t.Fatal(err)
+	}
+	check("document that is a link", "is a symbolic link")
+	if os.Geteuid() == 0 {
+		os.Remove(doc)
+		if err := os.WriteFile(doc, []byte(`{"attacker":true}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		os.Chown(doc, 65534, 65534)
+		check("document of another user", "belongs to user 65534")
+	}
+	// Put replaces it with this user's own.
+	if err := d.Put(ctx, persist.KindBaseline, "web", []byte(`{"mine":true}`)); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := d.Get(ctx, persist.KindBaseline, "web"); err != nil || string(b) != `{"mine":true}` {
+		t.Fatalf("after Put: %s %v", b, err)
+	}
 }

@@ -143,3 +143,13 @@ func privateGroup(gid int) bool {
 	})
 	return privateGID >= 0 && gid == privateGID
 }
+
+// openNoFollow opens path for reading, failing on a symbolic link
+// (ELOOP) rather than following it.
+func openNoFollow(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, unsafeFolder(path, "is a symbolic link", "remove it")
+	}
+	return f, err
+}
