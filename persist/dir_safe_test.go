@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/diffy-dfir/diffy/diffyerr"
@@ -208,6 +209,13 @@ func TestDirRefusesPlantedDocuments(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("document that is a link", "is a symbolic link")
+	// A FIFO with no writer: opening it to read waited for one forever
+	// (this test hung there before).
+	os.Remove(doc)
+	if err := syscall.Mkfifo(doc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	check("document that is a FIFO", "is not a regular file")
 	if os.Geteuid() == 0 {
 		os.Remove(doc)
 		if err := os.WriteFile(doc, []byte(`{"attacker":true}`), 0o600); err != nil {

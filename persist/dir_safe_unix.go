@@ -145,9 +145,12 @@ func privateGroup(gid int) bool {
 }
 
 // openNoFollow opens path for reading, failing on a symbolic link
-// (ELOOP) rather than following it.
+// (ELOOP) rather than following it, and without waiting (O_NONBLOCK): a
+// FIFO put there opens at once, to be refused by its type, rather than
+// wait for a writer forever. (O_NONBLOCK changes nothing for the regular
+// files that are read.)
 func openNoFollow(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, syscall.ELOOP) {
 		return nil, unsafeFolder(path, "is a symbolic link", "remove it")
 	}
