@@ -89,7 +89,7 @@ func (d *Diffy) analyzeStream(ctx context.Context, key, sk string, st analyze.St
 		return nil, stageErr("analyze", d.analyzer, err)
 	}
 	var addErr error
-	c, err := d.collectEach(ctx, key, sk, func(rs []collect.Result) error {
+	c, err := d.collectEach(ctx, key, sk, true, func(rs []collect.Result) error {
 		if addErr = stream.Add(ctx, rs); addErr != nil {
 			return addErr
 		}
@@ -106,9 +106,7 @@ func (d *Diffy) analyzeStream(ctx context.Context, key, sk string, st analyze.St
 	if err := d.putCollectionFromParts(ctx, sk, c.first, c.next); err != nil {
 		return nil, &IncompleteError{Key: key, Incident: d.incident, Done: c.done, Total: len(c.insts), Err: err}
 	}
-	if c.resumed == 0 {
-		parts.Drop(ctx, d.store, d.log, sk, d.incident)
-	}
+	parts.Drop(ctx, d.store, d.log, sk, d.incident)
 	var notes []string
 	if n := unavailableNote(c.insts); n != "" {
 		notes = append(notes, n)

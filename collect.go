@@ -53,7 +53,7 @@ func (d *Diffy) collect(ctx context.Context, key, sk string) (results []collect.
 	// rows of different batches become one map, as the collector may
 	// already have done within a batch (collect.RowPool).
 	var pool collect.RowPool
-	c, err := d.collectEach(ctx, key, sk, func(rs []collect.Result) error {
+	c, err := d.collectEach(ctx, key, sk, false, func(rs []collect.Result) error {
 		for i := range rs {
 			pool.Share(rs[i].Rows)
 		}
@@ -88,11 +88,15 @@ type collection struct {
 // to each as they come, after storing them as a part: first those of the
 // parts of an earlier run of the same incident (resumed), then each batch
 // the collector delivers (collect.CollectBatches, over batches of
-// WithBatchSize instances). each may keep what it is given. A non-nil
+// WithBatchSize instances). each may keep what it is given. With
+// ownParts, the resumed Results are stored again as this run's first
+// part, so that this run's parts (collection.first to next-1) hold the
+// whole collection, for a caller that joins them without holding the
+// Results (analyzeStream); the earlier parts may then go. A non-nil
 // error with a nil collection.insts means nothing was collected (targets
 // or payload failed); any other stops the collection part way: the
 // collector's (a *StageError), the store's, each's, or ctx's.
-func (d *Diffy) collectEach(ctx context.Context, key, sk string, each func([]collect.Result) error) (c collection, err error) {
+func (d *Diffy) collectEach(ctx context.Context, key, sk string, ownParts bool, each func([]collect.Result) error) (c collection, err error) {
 	insts, err := d.targets(ctx, key)
 	if err != nil {
 		return c, err
@@ -133,6 +137,12 @@ func (d *Diffy) collectEach(ctx context.Context, key, sk string, each func([]col
 	c.resumed = c.done
 	if c.done > 0 {
 		d.log.Info("resuming collection", "key", key, "incident", d.incident, "already_collected", c.done)
+		if ownParts {
+			if err := d.putPart(ctx, sk, next, kept); err != nil {
+				return c, err
+			}
+			next++
+		}
 		if err := each(kept); err != nil {
 			return c, err
 		}
@@ -265,9 +275,9 @@ func unavailableNote(insts []target.Instance) string {
 // Collect does) from the parts this run stored, first to next-1, joined as
 // the JSON they are, never decoded: the store holds the same documents as
 // after Collect, at the cost of the collection's JSON in memory once
-// (persist.Store takes a document whole), not of its Results. Resumed
-// Results (parts of an earlier run) are in parts before first and are
-// not repeated here; their parts are kept.
+// (persist.Store takes a document whole), not of its Results. A resumed
+// run's parts begin with the Results of the earlier run's (collectEach
+// with ownParts), so these parts hold the whole collection.
 func (d *Diffy) putCollectionFromParts(ctx context.Context, sk string, first, next int) error {
 	var doc []byte
 	doc = append(doc, '[')

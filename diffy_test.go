@@ -165,7 +165,7 @@ func TestBaselineThenAnalyzeFindsTheOddHost(t *testing.T) {
 		t.Fatalf("Baseline: %v", err)
 	}
 	if len(base) != 2 || base[0].InstanceID != "i-1" {
-		t.Fatalf("Baseline results = %+v, want 2 results of i-1 (the first instance)", base)
+		t.Fatalf("Baseline results = %+v, want 2 results of i-1 (the most typical host: not the odd i-4, the first of the alike)", base)
 	}
 	doc, err := store.Get(ctx, persist.KindBaseline, "web")
 	if err != nil {
@@ -199,9 +199,11 @@ func TestBaselineThenAnalyzeFindsTheOddHost(t *testing.T) {
 	if parts, _ := store.List(ctx, persist.KindPartial); len(parts) != 0 {
 		t.Errorf("parts left after a complete run: %v", parts)
 	}
-	// Three batches of at most 2 instances.
-	if calls := fleet.asked(); len(calls) != 1+3 {
-		t.Errorf("collector calls = %v, want the baseline call and 3 batches", calls)
+	// Three batches of at most 2 instances for the baseline (it collects
+	// the group to find its most typical host), the chosen host again
+	// alone, and three batches for the analysis.
+	if calls := fleet.asked(); len(calls) != 3+1+3 || !slices.Equal(calls[3], []string{"i-1"}) {
+		t.Errorf("collector calls = %v, want 3 batches for the baseline, i-1 alone, 3 for the analysis", calls)
 	}
 	var collects []string
 	stages := map[string]bool{}
@@ -235,6 +237,62 @@ func TestBaselineInstanceChoice(t *testing.T) {
 	_, err = mustNew(t, append(opts, diffy.WithBaselineInstance("i-9"))...).Baseline(ctx, "web")
 	if !errors.Is(err, diffy.ErrNotFound) || !strings.Contains(err.Error(), `"i-9"`) {
 		t.Errorf("Baseline with unknown instance: error = %v, want ErrNotFound naming i-9", err)
+	}
+}
+
+// TestBaselineTypicalHost: without a named instance Baseline keeps the
+// group's most typical host, never the compromised one, even when that is
+// the target's first; the analysis against it then finds the compromised
+// host alone.
+func TestBaselineTypicalHost(t *testing.T) {
+	ctx := context.Background()
+	store := persist.NewMemory()
+	d := mustNew(t, diffy.WithTarget(target.StaticIDs("web", ids(6)...)), diffy.WithPayload(twoCommands),
+		diffy.WithCollector(newFleet(6, "i-1")), diffy.WithStore(store))
+	base, err := d.Baseline(ctx, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if base[0].InstanceID == "i-1" {
+		t.Fatalf("the baseline is the compromised first instance i-1")
+	}
+	if keys, _ := store.List(ctx, persist.KindCollection); len(keys) != 0 {
+		t.Errorf("Baseline stored a collection %v; it stores the baseline only", keys)
+	}
+	rep, err := d.Analyze(ctx, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := rep.Outliers(); len(out) != 1 || out[0].InstanceID != "i-1" {
+		t.Errorf("outliers %+v, want i-1 alone", out)
+	}
+}
+
+// TestBaselineFleet: BaselineFleet stores every instance's Results; the
+// baseline analyzer compares later collections with that fleet.
+func TestBaselineFleet(t *testing.T) {
+	ctx := context.Background()
+	store := persist.NewMemory()
+	clean := mustNew(t, diffy.WithTarget(target.StaticIDs("web", ids(6)...)), diffy.WithPayload(twoCommands),
+		diffy.WithCollector(newFleet(6, "")), diffy.WithStore(store))
+	base, err := clean.BaselineFleet(ctx, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(base) != 12 {
+		t.Fatalf("fleet baseline of %d Results, want 2 commands of 6 instances", len(base))
+	}
+	later := mustNew(t, diffy.WithTarget(target.StaticIDs("web", ids(6)...)), diffy.WithPayload(twoCommands),
+		diffy.WithCollector(newFleet(6, "i-3")), diffy.WithStore(store))
+	rep, err := later.Analyze(ctx, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.BaselineHosts != 6 {
+		t.Errorf("report baseline hosts %d, want 6", rep.BaselineHosts)
+	}
+	if out := rep.Outliers(); len(out) != 1 || out[0].InstanceID != "i-3" {
+		t.Errorf("outliers %+v, want i-3 alone", out)
 	}
 }
 
@@ -552,5 +610,64 @@ func TestAnalyzeDescribesHosts(t *testing.T) {
 	rep.Hosts[0].Tags["Role"] = "changed"
 	if insts[0].Tags["Role"] != "web" {
 		t.Error("the report's tags are the target's own map")
+	}
+}
+
+// TestResumedAnalyzeStoresWholeCollection: an Analyze (a streaming
+// analyzer) stopped part way and resumed with the same incident stores the
+// whole collection, the Results of the earlier run's parts joined with
+// this run's, and leaves no part behind.
+func TestResumedAnalyzeStoresWholeCollection(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	store := persist.NewMemory()
+	first := newFleet(5, "")
+	first.before = func(call int) error {
+		if call == 2 {
+			cancel()
+			return ctx.Err()
+		}
+		return nil
+	}
+	opts := []diffy.Option{
+		diffy.WithTarget(target.StaticIDs("web", ids(5)...)), diffy.WithPayload(twoCommands),
+		diffy.WithStore(store), diffy.WithBatchSize(2), diffy.WithIncident("ir-2"),
+		diffy.WithAnalyzer(analyze.Clustering{}),
+	}
+	d := mustNew(t, append(opts, diffy.WithCollector(first))...)
+	if _, err := d.Analyze(ctx, "web"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted Analyze: %v, want context.Canceled", err)
+	}
+	again := newFleet(5, "")
+	d = mustNew(t, append(opts, diffy.WithCollector(again))...)
+	rep, err := d.Analyze(context.Background(), "web")
+	if err != nil {
+		t.Fatalf("resumed Analyze: %v", err)
+	}
+	if calls := again.asked(); len(calls) != 1 || !slices.Equal(calls[0], []string{"i-5"}) {
+		t.Errorf("resumed run asked for %v, want only i-5", calls)
+	}
+	if len(rep.Hosts) != 5 {
+		t.Errorf("report of %d hosts, want 5", len(rep.Hosts))
+	}
+	doc, err := store.Get(context.Background(), persist.KindCollection, "web")
+	if err != nil {
+		t.Fatalf("stored collection: %v", err)
+	}
+	var stored []collect.Result
+	if err := json.Unmarshal(doc, &stored); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, r := range stored {
+		seen[r.InstanceID]++
+	}
+	for _, id := range ids(5) {
+		if seen[id] != 2 {
+			t.Errorf("stored collection holds %d Results of %s, want 2 (every instance once, each command): %v", seen[id], id, seen)
+		}
+	}
+	if parts, _ := store.List(context.Background(), persist.KindPartial); len(parts) != 0 {
+		t.Errorf("parts left after the resumed run completed: %v", parts)
 	}
 }

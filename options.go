@@ -84,8 +84,9 @@ func WithIncident(id string) Option { return func(o *options) { o.incident = id 
 func WithProgress(f func(Progress)) Option { return func(o *options) { o.progress = f } }
 
 // WithBaselineInstance sets the ID of the instance Baseline collects from;
-// it must be one of the key's instances. Default: the target's first
-// instance.
+// it must be one of the key's instances. Default: none, and Baseline
+// keeps the group's most typical instance (the medoid of its cluster
+// analysis, see Baseline).
 func WithBaselineInstance(id string) Option { return func(o *options) { o.baselineInstance = id } }
 
 // WithBatchSize sets how many instances Collect asks the collector for at a

@@ -500,7 +500,9 @@ func (c *baseCmp) compareFleet(n int) {
 			if c.hostCount[x.p.feat] <= r {
 				nv--
 			}
-			x.p.deciding = x.p.v.kind != vVariant && decides(nv, int32(n)-1)
+			// With one host there is no other to tell a change of the
+			// whole group from: the comparison with the baseline decides.
+			x.p.deciding = x.p.v.kind != vVariant && (n == 1 || decides(nv, int32(n)-1))
 			x.p.cause = x.ctx
 			found = append(found, x.p)
 		}

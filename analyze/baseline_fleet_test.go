@@ -69,6 +69,19 @@ func TestBaselineFleet(t *testing.T) {
 			t.Errorf("%s: first finding %s %s %q, want %q", h.InstanceID, f.Kind, f.CommandID, f.Why, why)
 		}
 	}
+	// One host against the fleet: there is no other host to tell a
+	// change of the whole group from, and the comparison with the
+	// baseline decides alone.
+	for _, i := range []int{11, 12} {
+		one := fleetBaseline(t, varResults(now[i:i+1]), varResults(base))
+		want := 0
+		if i == 11 {
+			want = 1
+		}
+		if got := len(one.Outliers()); got != want {
+			t.Errorf("host %d alone against the fleet: %d outliers, want %d", i, got, want)
+		}
+	}
 }
 
 // TestBaselineFleetWeekEarlier: the simulated group (every family of

@@ -12,6 +12,7 @@ import (
 
 	"github.com/diffy-dfir/diffy/analyze"
 	"github.com/diffy-dfir/diffy/collect"
+	"github.com/diffy-dfir/diffy/diffytest/fleet"
 )
 
 // varHost is one hand-made host of the variation tests: its rows by
@@ -378,5 +379,36 @@ func TestClusterMaxFindings(t *testing.T) {
 		!reflect.DeepEqual(a.Findings[0], c.Findings[0]) {
 		t.Errorf("all: %d findings, %d omitted, score %v; MaxFindings 1: %d findings, %d omitted, score %v",
 			len(a.Findings), a.FindingsOmitted, a.Score, len(c.Findings), c.FindingsOmitted, c.Score)
+	}
+}
+
+// TestReportMedoid: the most typical host is in the largest cluster, not
+// an outlier, and central on the map; with every host an outlier there is
+// none.
+func TestReportMedoid(t *testing.T) {
+	rep := &analyze.Report{Hosts: []analyze.Host{
+		{InstanceID: "i-a", Cluster: 0, Position: []float64{0, 0}},
+		{InstanceID: "i-b", Cluster: 0, Position: []float64{1, 0}},
+		{InstanceID: "i-c", Cluster: 0, Position: []float64{2, 0}},
+		{InstanceID: "i-d", Cluster: 0, Position: []float64{1, 0.1}, Outlier: true},
+		{InstanceID: "i-e", Cluster: 1, Position: []float64{1, 0}},
+	}}
+	if id, ok := rep.Medoid(); !ok || id != "i-b" {
+		t.Errorf("medoid %q %v, want i-b", id, ok)
+	}
+	for i := range rep.Hosts {
+		rep.Hosts[i].Outlier = true
+	}
+	if id, ok := rep.Medoid(); ok {
+		t.Errorf("medoid %q of a report whose hosts are all outliers", id)
+	}
+	// On a simulated group the medoid is a clean host.
+	f := fleet.Generate(fleet.Scenario("medium"))
+	r := analyzeResults(t, f.Results(collectedAt))
+	id, ok := r.Medoid()
+	for _, h := range f.Hosts {
+		if h.Instance.ID == id && (h.Compromised || !ok) {
+			t.Errorf("medoid %s is compromised", id)
+		}
 	}
 }

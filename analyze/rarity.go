@@ -88,9 +88,10 @@ func noveltyRate(novel, others int32) float64 {
 //
 // Where more than a fifth of the hosts show new rows, a new row is the
 // norm of that command or context (variation this analysis did not
-// learn), not evidence: it is listed, it does not decide.
+// learn), not evidence: it is listed, it does not decide. With no other
+// host nothing decides: there is nothing to compare with.
 func decides(novel, others int32) bool {
-	return others <= 0 || float64(max(novel, 0)) <= fifth*float64(others)
+	return others > 0 && float64(max(novel, 0)) <= fifth*float64(others)
 }
 
 // surprise returns the evidence, in bits, of an event of probability p:

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/diffy-dfir/diffy/analyze"
@@ -18,20 +20,7 @@ import (
 // loads the configuration from the environment, targets the group through
 // EC2, collects through SSM (API mode), and the report has every host.
 func TestAnalyzeThroughSSM(t *testing.T) {
-	cfg := fleet.Scenario("small")
-	cfg.GroupName = "cli-asg"
-	f := fleet.Generate(cfg)
-	srv, err := awsfake.New(awsfake.WithInstances(awsfake.FleetInstances(f)...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	t.Setenv("AWS_ENDPOINT_URL_EC2", srv.EC2URL())
-	t.Setenv("AWS_ENDPOINT_URL_SSM", srv.SSMURL())
-	t.Setenv("AWS_ACCESS_KEY_ID", awsfake.AccessKeyID)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", awsfake.SecretAccessKey)
-	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
+	f, srv := fakeGroup(t)
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), []string{"analyze", "cli-asg", "--target", "asg", "--collector", "ssm",
 		"--analyzer", "cluster", "--region", srv.Region(), "--store", t.TempDir(), "--format", "json"}, &stdout, &stderr)
@@ -52,6 +41,64 @@ func TestAnalyzeThroughSSM(t *testing.T) {
 		if bytes.Contains(s.Body, []byte(awsfake.SecretAccessKey)) || bytes.Contains(s.Body, []byte(awsfake.AccessKeyID)) {
 			t.Error("a credential was sent to the hosts")
 		}
+	}
+}
+
+// fakeGroup serves the simulated group "cli-asg" (fleet scenario small)
+// on awsfake, with the SDK's environment pointing at it.
+func fakeGroup(t *testing.T) (*fleet.Fleet, *awsfake.Server) {
+	t.Helper()
+	cfg := fleet.Scenario("small")
+	cfg.GroupName = "cli-asg"
+	f := fleet.Generate(cfg)
+	srv, err := awsfake.New(awsfake.WithInstances(awsfake.FleetInstances(f)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	t.Setenv("AWS_ENDPOINT_URL_EC2", srv.EC2URL())
+	t.Setenv("AWS_ENDPOINT_URL_SSM", srv.SSMURL())
+	t.Setenv("AWS_ACCESS_KEY_ID", awsfake.AccessKeyID)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", awsfake.SecretAccessKey)
+	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
+	return f, srv
+}
+
+// TestBaselineThroughSSM: `diffy baseline GROUP` keeps the group's most
+// typical host, never a compromised one, and says so; `diffy baseline
+// GROUP --all` keeps every host, a fleet baseline the baseline analyzer
+// then compares the group with.
+func TestBaselineThroughSSM(t *testing.T) {
+	f, srv := fakeGroup(t)
+	aws := []string{"--target", "asg", "--collector", "ssm", "--region", srv.Region()}
+	store := t.TempDir()
+	code, out, errOut := runCLI(t, append([]string{"baseline", "cli-asg", "--store", store}, aws...)...)
+	if code != 0 {
+		t.Fatalf("baseline: exit %d; stderr:\n%s", code, errOut)
+	}
+	if !strings.Contains(out, "the most typical of the group") {
+		t.Errorf("baseline stdout %q does not say how the instance was chosen", out)
+	}
+	for _, h := range f.Hosts {
+		if strings.Contains(out, " instance "+h.Instance.ID+",") && h.Compromised {
+			t.Errorf("baseline from compromised %s: %s", h.Instance.ID, out)
+		}
+	}
+	code, out, errOut = runCLI(t, append([]string{"baseline", "cli-asg", "--all", "--store", store}, aws...)...)
+	if want := fmt.Sprintf("fleet baseline of cli-asg saved from %d instances", len(f.Hosts)); code != 0 || !strings.Contains(out, want) {
+		t.Fatalf("baseline --all: exit %d, stdout %q, want %q; stderr:\n%s", code, out, want, errOut)
+	}
+	code, out, errOut = runCLI(t, append([]string{"analyze", "cli-asg", "--analyzer", "baseline", "--store", store, "--format", "json"}, aws...)...)
+	if code != 0 {
+		t.Fatalf("analyze: exit %d; stderr:\n%s", code, errOut)
+	}
+	if r := parseReport(t, out); r.BaselineHosts != len(f.Hosts) || len(r.Hosts) != len(f.Hosts) {
+		t.Errorf("report of %d hosts against a baseline of %d, want %d and %d", len(r.Hosts), r.BaselineHosts, len(f.Hosts), len(f.Hosts))
+	}
+	code, _, errOut = runCLI(t, append([]string{"baseline", "cli-asg", "--all", "--instance", f.Hosts[0].Instance.ID, "--store", store}, aws...)...)
+	if code != 2 {
+		t.Errorf("baseline --all --instance: exit %d, want 2 (usage); stderr %q", code, errOut)
 	}
 }
 

@@ -33,13 +33,20 @@ func cmdBaseline(ctx context.Context, c *config, args []string, stdout, stderr i
 	if err := c.only("baseline", "from", "baseline-from", "o", "format", "analyzer"); err != nil {
 		return err
 	}
+	if c.all && c.instance != "" {
+		return cli.Usagef("baseline: --all keeps every instance, --instance one: give one of them (see diffy help baseline)")
+	}
 	key := args[0]
 	prog := newProgressLine(stderr, key)
 	d, err := build(ctx, c, true, prog, stderr)
 	if err != nil {
 		return err
 	}
-	rs, err := d.Baseline(ctx, key)
+	baseline := d.Baseline
+	if c.all {
+		baseline = d.BaselineFleet
+	}
+	rs, err := baseline(ctx, key)
 	prog.clear()
 	if err != nil {
 		return err
@@ -51,12 +58,25 @@ func cmdBaseline(ctx context.Context, c *config, args []string, stdout, stderr i
 			fmt.Fprintf(stderr, "diffy: warning: %s %s: %s\n", render.Escape(rs[i].InstanceID), render.Escape(rs[i].CommandID), cli.OneLine(rs[i].Error))
 		}
 	}
+	if c.all {
+		insts := map[string]bool{}
+		for i := range rs {
+			insts[rs[i].InstanceID] = true
+		}
+		fmt.Fprintf(stdout, "fleet baseline of %s saved from %d instances: %d results, %d failed (store: %s)\n",
+			render.Escape(key), len(insts), len(rs), failed, render.Escape(storeName(c)))
+		return nil
+	}
 	inst := ""
 	if len(rs) > 0 {
 		inst = rs[0].InstanceID
 	}
-	fmt.Fprintf(stdout, "baseline of %s saved from instance %s: %d commands, %d failed (store: %s)\n",
-		render.Escape(key), render.Escape(inst), len(rs), failed, render.Escape(storeName(c)))
+	how := ""
+	if c.instance == "" {
+		how = ", the most typical of the group (the medoid of its cluster analysis; --instance ID names another)"
+	}
+	fmt.Fprintf(stdout, "baseline of %s saved from instance %s%s: %d commands, %d failed (store: %s)\n",
+		render.Escape(key), render.Escape(inst), how, len(rs), failed, render.Escape(storeName(c)))
 	return nil
 }
 
@@ -66,7 +86,7 @@ func cmdAnalyze(ctx context.Context, c *config, args []string, stdout, stderr io
 	if err != nil {
 		return err
 	}
-	if err := c.only("analyze", "instance"); err != nil {
+	if err := c.only("analyze", "instance", "all"); err != nil {
 		return err
 	}
 	// A report that cannot be written is found out now, not after the

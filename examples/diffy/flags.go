@@ -16,7 +16,7 @@ type config struct {
 	osqueryURL, osquerySHA256                          string
 	aws                                                awsFlags
 	batchSize                                          int
-	verbose, help, version                             bool
+	verbose, help, version, all                        bool
 	set                                                map[string]bool // flags given
 }
 
@@ -36,7 +36,8 @@ func parseArgs(args []string) (*config, []string, error) {
 	fs.StringVar(&c.incident, "incident", "", "incident ID")
 	fs.StringVar(&c.instance, "instance", "", "baseline instance ID")
 	fs.StringVar(&c.from, "from", "", "directory of saved Result files")
-	fs.StringVar(&c.baselineFrom, "baseline-from", "", "file of baseline Results")
+	fs.StringVar(&c.baselineFrom, "baseline-from", "", "file or directory of baseline Results")
+	fs.BoolVar(&c.all, "all", false, "baseline every instance")
 	fs.StringVar(&c.aws.region, "region", "", "AWS region")
 	fs.StringVar(&c.aws.profile, "profile", "", "AWS profile")
 	fs.StringVar(&c.aws.roleARN, "role-arn", "", "AWS role to assume")

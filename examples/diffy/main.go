@@ -2,7 +2,9 @@
 // and analyzes groups of machines that should be alike, and analyzes
 // Results saved earlier.
 //
-//	diffy baseline KEY [--instance ID]    collect from one clean instance of KEY; save as KEY's baseline
+//	diffy baseline KEY [--instance ID|--all]  save KEY's baseline: one clean instance (the group's
+//	                                      most typical unless --instance names one), or the whole
+//	                                      group (--all: a fleet baseline)
 //	diffy analyze KEY                     collect from every instance of KEY and analyze
 //	diffy analyze --from DIR [KEY]        analyze saved results instead of collecting
 //	diffy plugins                         list what is built in
@@ -111,7 +113,11 @@ var errDemoMoved = cli.Usagef("the demo is its own program, so that this one car
 const usageText = `diffy finds the machines of a group that differ from the others.
 
 Usage:
-  diffy baseline KEY [--instance ID]    collect from one clean instance of KEY; save as KEY's baseline
+  diffy baseline KEY [--instance ID|--all]
+                                        save KEY's baseline: one clean instance (the group's most
+                                        typical, the medoid of its cluster analysis, unless
+                                        --instance names one), or the whole group (--all: a fleet
+                                        baseline, compared as a whole)
   diffy analyze KEY                     collect from every instance of KEY and analyze
   diffy analyze --from DIR [KEY]        analyze saved results instead of collecting: DIR holds
                                         JSON files of Result arrays (any number per file);
@@ -131,8 +137,10 @@ Flags (before or after the arguments):
   -o FILE                         write the report to FILE (atomically) instead of stdout
   --incident ID                   incident ID; the ID of an interrupted run resumes it
   --instance ID                   baseline: the clean instance to baseline from
+  --all                           baseline: every instance (a fleet baseline)
   --from DIR                      analyze: saved Result files instead of collecting
-  --baseline-from FILE            analyze --from: baseline Results from FILE (or DIR)
+  --baseline-from FILE|DIR        analyze --from: baseline Results from FILE (or DIR); of
+                                  several instances, a fleet baseline
   --batch-size N                  instances collected (and saved) at a time (default 500)
   --region R, --profile P, --role-arn ARN, --output-bucket B    AWS settings
   --osquery-url URL|s3://bucket/key --osquery-sha256 HEX
@@ -152,17 +160,22 @@ Exit status: 0 when the command ran (outliers or not), 1 on error, 2 on a usage 
 // commandUsage is each command's usage, for diffy help COMMAND and
 // diffy COMMAND --help.
 var commandUsage = map[string]string{
-	"baseline": `Usage: diffy baseline KEY [--instance ID] [flags]
+	"baseline": `Usage: diffy baseline KEY [--instance ID|--all] [flags]
 
-Collects the standard osquery pack from one clean instance of KEY and saves its Results as
-KEY's baseline, for the baseline analyzer. Without --instance, the group's most typical
-instance is chosen.
+Collects the standard osquery pack and saves the Results as KEY's baseline, for the baseline
+analyzer. With --instance, from that instance alone. Without, the group is collected and
+analyzed (the cluster analyzer) and its most typical instance is kept: of the hosts of its
+largest cluster that the analysis does not flag, the most central on its map (the medoid);
+a host the analysis flags is never chosen unless --instance names it. With --all, every
+instance's Results are kept: a fleet baseline, to which later collections are compared as
+a whole (its roles, splayed schedules and versions are no findings; what appeared since is).
 
 Flags:
   --target local|asg|tag|ids      what KEY names (default local)
   --collector local|ssm           how commands run (default local)
   --store DIR|s3://bucket/prefix  where the baseline is kept
   --instance ID                   the clean instance to baseline from
+  --all                           every instance: a fleet baseline
   --incident ID                   incident ID, named in the commands sent
   --batch-size N                  instances collected at a time
   --region R, --profile P, --role-arn ARN    AWS settings (AWS targets, collector, store)
@@ -189,7 +202,8 @@ Flags:
   --incident ID                   incident ID; the ID of an interrupted run resumes it
   --batch-size N                  instances collected (and saved) at a time (default 500)
   --from DIR                      saved Result files instead of collecting
-  --baseline-from FILE|DIR        with --from: baseline Results from FILE (or DIR)
+  --baseline-from FILE|DIR        with --from: baseline Results from FILE (or DIR); of
+                                  several instances, a fleet baseline
   --region R, --profile P, --role-arn ARN    AWS settings (AWS targets, collector, store)
   --output-bucket B               collector ssm: read whole outputs from this S3 bucket
   --osquery-url URL --osquery-sha256 HEX     collector ssm: osquery for hosts without one

@@ -170,6 +170,32 @@ func TestAnalyzeFromDirWithMalformedFile(t *testing.T) {
 	}
 }
 
+// TestAnalyzeFromFleetBaseline: --baseline-from DIR with the saved
+// Results of several hosts (as --from reads them) is a fleet baseline:
+// the baseline analyzer compares each host with it as a whole, and no
+// instance of it is taken as the clean one.
+func TestAnalyzeFromFleetBaseline(t *testing.T) {
+	saved, bad := savedResults(t)
+	base := t.TempDir()
+	for i := range 4 {
+		writeFile(t, base, fmt.Sprintf("b-%d.json", i), "["+result(fmt.Sprintf("b-%d", i), "listening_ports", port("22", fmt.Sprint(500+i)))+"]")
+	}
+	code, out, errOut := runCLI(t, "analyze", "--from", saved, "--baseline-from", base, "--store", t.TempDir(), "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "diffy: skipped input "+bad+": ") {
+		t.Errorf("stderr does not name the bad input: %q", errOut)
+	}
+	r := parseReport(t, out)
+	if r.Analyzer != "baseline" || r.BaselineHosts != 4 || r.BaselineInstance != "" {
+		t.Errorf("analyzer %q against %d baseline hosts (instance %q), want baseline, 4, none", r.Analyzer, r.BaselineHosts, r.BaselineInstance)
+	}
+	if out := r.Outliers(); len(out) != 1 || out[0].InstanceID != "i-3" || out[0].Findings[0].Row["port"] != "4444" {
+		t.Errorf("outliers = %+v, want i-3 with the port 4444 row", out)
+	}
+}
+
 func TestAnalyzeFromOriginalFormat(t *testing.T) {
 	dir := t.TempDir()
 	// The original Diffy's files: no command_id, stdout a string of JSON.
@@ -451,8 +477,8 @@ func TestHelpCommand(t *testing.T) {
 		{[]string{"help", "analyze"}, "Usage: diffy analyze KEY [flags]\n"},
 		{[]string{"analyze", "--help"}, "Usage: diffy analyze KEY [flags]\n"},
 		{[]string{"analyze", "local", "-h"}, "Usage: diffy analyze KEY [flags]\n"},
-		{[]string{"help", "baseline"}, "Usage: diffy baseline KEY [--instance ID] [flags]\n"},
-		{[]string{"baseline", "-help"}, "Usage: diffy baseline KEY [--instance ID] [flags]\n"},
+		{[]string{"help", "baseline"}, "Usage: diffy baseline KEY [--instance ID|--all] [flags]\n"},
+		{[]string{"baseline", "-help"}, "Usage: diffy baseline KEY [--instance ID|--all] [flags]\n"},
 		{[]string{"help", "plugins"}, "Usage: diffy plugins\n"},
 		{[]string{"plugins", "--help"}, "Usage: diffy plugins\n"},
 		{[]string{"help", "help"}, "Usage: diffy help [COMMAND]\n"},
