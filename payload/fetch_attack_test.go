@@ -99,12 +99,22 @@ func TestOsqueryCacheSwapAttack(t *testing.T) {
 	mark := filepath.Join(base, "attacker-ran")
 
 	t.Run("folder made first by the attacker", func(t *testing.T) {
-		a := startAttacker(t, attacker, map[string]string{
+		// The attacker makes the folder and waits while root's first run
+		// fills the cache (the old script downloaded into it), then swaps
+		// the digest's directory on every later run.
+		env := map[string]string{
 			envSwapPrecreate: f.Dir, envSwapTarget: filepath.Join(f.Dir, sum16),
 			envSwapEvil: filepath.Join(f.Dir, ".x"), envSwapEvilBin: "osqueryi", envSwapMark: mark, envSwapWatch: watch,
-		})
+		}
+		startAttacker(t, attacker, env).stop()
 		want := f.Dir + " belongs to user 65534, not to root or this user (0)"
 		used := 0 // runs that did not refuse the folder
+		if _, errOut, code, _ := e.run(f.Shell("SELECT 1;")); code != payload.ExitFetchFailed || !strings.Contains(errOut, want) {
+			used++
+			t.Errorf("first run: exit %d, stderr %q: want exit %d and %q", code, errOut, payload.ExitFetchFailed, want)
+		}
+		delete(env, envSwapPrecreate)
+		a := startAttacker(t, attacker, env)
 		for try := 1; try <= swapTries; try++ {
 			_, errOut, code, _ := e.run(f.Shell("SELECT 1;"))
 			if _, err := os.Stat(mark); err == nil {

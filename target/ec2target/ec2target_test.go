@@ -3,10 +3,16 @@ package ec2target_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/diffy-dfir/diffy/awsconfig"
 	"github.com/diffy-dfir/diffy/diffyerr"
@@ -208,5 +214,45 @@ func TestTargetMalformedPages(t *testing.T) {
 	_, err = tg.Targets(ctx, "web")
 	if !errors.Is(err, awsconfig.ErrMalformedAnswer) || !strings.Contains(err.Error(), "NextToken") {
 		t.Fatalf("err = %v, want the malformed answer named", err)
+	}
+}
+
+// TestTargetCyclingPages: an endpoint whose NextTokens come round again
+// (a, b, a, b, ...: never the token of the page before, which is all the
+// SDK's paginator checks) is a malformed answer, not an endless listing.
+// The endpoint gives up after 500 pages (cancelling the call), so that
+// the code before the check failed here instead of looping forever.
+func TestTargetCyclingPages(t *testing.T) {
+	const runaway = 500
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		if n >= runaway {
+			cancel()
+		}
+		w.Header().Set("Content-Type", "text/xml")
+		fmt.Fprintf(w, `<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r-%d</requestId>`+
+			`<reservationSet><item><reservationId>r-1</reservationId><ownerId>123456789012</ownerId><instancesSet><item>`+
+			`<instanceId>i-%017x</instanceId><instanceState><code>16</code><name>running</name></instanceState></item></instancesSet></item></reservationSet>`+
+			`<nextToken>%s</nextToken></DescribeInstancesResponse>`, n, n, []string{"a", "b"}[n%2])
+	}))
+	defer srv.Close()
+	cfg, err := awsconfig.Load(ctx, awsconfig.Options{Region: "us-east-1", Endpoint: srv.URL,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIAAWSFAKEEXAMPLE00", "secret", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, err := ec2target.NewFromConfig(cfg, ec2target.KindASG)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tg.Targets(ctx, "web")
+	if !errors.Is(err, awsconfig.ErrMalformedAnswer) || !strings.Contains(err.Error(), "NextToken of an earlier page") {
+		t.Fatalf("after %d calls: err = %v, want the malformed answer named", calls.Load(), err)
+	}
+	if n := calls.Load(); n != 3 {
+		t.Errorf("%d calls, want 3 (a, b, then a again)", n)
 	}
 }
