@@ -6,10 +6,12 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/maphash"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/diffy-dfir/diffy/collect"
 )
@@ -41,14 +43,24 @@ type cmdRows struct {
 	running bool
 	buf     []byte
 	norm    []byte
+	// memo maps the rows of the current add, by identity (the map), to
+	// their place in memoed (see feature). Only within one add: the rows
+	// are the caller's, who may change them once Add returns.
+	memo   map[unsafe.Pointer]int32
+	memoed []memoRow
 	// raw maps the hash of a row's volatile-stripped key to its raw row
-	// number; rawFeat gives the feature of each raw row, and rawKey its
-	// volatile-stripped key when that differs from the feature's
-	// normalized key ("" when it is the same). fine maps the hash of the
-	// normalized key to the feature.
+	// number; rawFeat gives the feature of each raw row, and rawKey how
+	// its volatile-stripped key differs from the feature's normalized
+	// key: what normalizing changed of its columns (see appendPatch; ""
+	// when nothing). A fleet's per-host tokens make most raw rows; their
+	// patches are a few bytes where their keys are a few hundred. rawFull has the whole key of the raw rows whose
+	// feature is not their normalized key (the hashes of two keys
+	// collided). fine maps the hash of the normalized key to the feature.
 	raw     map[uint64]int32
 	rawFeat []int32
 	rawKey  []string
+	rawFull map[int32]string
+	patch   []byte
 	fine    map[uint64]int32
 	feats   []cfeat
 	// Parent process names, interned: parentNames[parentID[name]] = name.
@@ -61,15 +73,19 @@ type cmdRows struct {
 	parentRow []int32 // the row index of each row's parent
 	lastName  string
 	lastID    int32
-	// Per stream host number (first sight): the (feature, raw row, parent)
-	// of each row of the kept Results, in the order added; the errors of
-	// its failed kept Results; the collected_at of the kept Results, how
-	// many Results share it, and the collected_at of those dropped.
-	seen    [][]hostFeat
-	serrs   [][]string
+	// Per stream host number (first sight): the raw row of each row of
+	// the kept Results, in the order added (its feature is rawFeat[raw]),
+	// and, when the command has parents, each row's parent (seenPar, in
+	// step with seen); the errors of its failed kept Results; the
+	// collected_at of the kept Results, how many Results share it, and the
+	// collected_at of those dropped. A host's rows take 4 bytes each (8
+	// more with a parent): what a stream holds grows with them.
+	seen    [][]int32
+	seenPar [][]rowParent
+	serrs   map[int32][]string // only hosts with errors
 	at      []time.Time
 	sameAt  []int32
-	dropped [][]time.Time
+	dropped map[int32][]time.Time // only hosts with drops
 	// Set by finish, by host number (instance ID order): each host's
 	// features, sorted, unique; first the raw row each was first seen as;
 	// parent the parent names of its features (one feature, several rows
@@ -85,11 +101,39 @@ type cmdRows struct {
 	young [][]int32
 	errs  [][]string
 	ok    []bool
+	// hf is finish's scratch: one host's rows.
+	hf []hostFeat
 }
 
-// hostFeat is one row of a host: its feature, raw row and parent name
-// (-1 when it has none), and whether it is a process caught running
-// (see young).
+// rowParent is the parent of one row of a host, as add found it: in
+// name, the parent's name plus one (0 when it has none) and, in its top
+// bit, whether the row is a process caught running (see young); praw, the
+// parent's raw row (-1 when none). 8 bytes: a fleet has millions.
+type rowParent struct {
+	name uint32
+	praw int32
+}
+
+// youngBit is the bit of rowParent.name that says the row is young.
+const youngBit = 1 << 31
+
+func newRowParent(young bool) rowParent {
+	p := rowParent{praw: -1}
+	if young {
+		p.name = youngBit
+	}
+	return p
+}
+
+// parent returns the parent's name, -1 when none.
+func (p rowParent) parent() int32 { return int32(p.name&^youngBit) - 1 }
+
+// young reports whether the row is a process caught running.
+func (p rowParent) young() bool { return p.name&youngBit != 0 }
+
+// hostFeat is one row of a host, in finish: its feature, raw row and
+// parent name (-1 when it has none), and whether it is a process caught
+// running (see young).
 type hostFeat struct {
 	feat, raw, parent int32
 	pfeat             int32 // the parent's feature, -1 when none
@@ -107,25 +151,72 @@ func newCmdRows(id string, vol Volatile, normalize, parents bool) *cmdRows {
 	cols := vol.Columns(id)
 	c.parents = parents && slices.Contains(cols, "parent") && !slices.Contains(cols, "name")
 	if c.parents {
-		c.keyer.captureColumns("pid", "name", "parent", "start_time")
+		c.keyer.captureColumns(capturedColumns[:]...)
 	}
 	return c
 }
 
-// feature returns the feature and raw row number of row, whose parent
-// process is named parent ("" when unknown), interning them when new.
-func (c *cmdRows) feature(row collect.Row) (feat, raw int32) {
+// feature returns the raw row number of row (its feature is
+// c.rawFeat[raw]), interning it when new, with the values of the
+// Keyer's captured columns in c.keyer.captured. A row that is the very map of a row seen before in
+// the same add (the rows of a collection read from files are shared, see
+// collect.RowPool) is found by its identity, without keying it again.
+func (c *cmdRows) feature(row collect.Row) (raw int32) {
+	id := reflect.ValueOf(row).UnsafePointer() // nil for a nil row
+	if id != nil {
+		if i, ok := c.memo[id]; ok {
+			m := &c.memoed[i]
+			if c.parents {
+				copy(c.keyer.captured, m.captured[:])
+			}
+			return m.raw
+		}
+	}
+	_, raw = c.intern(row)
+	if id != nil {
+		if c.memo == nil {
+			c.memo = map[unsafe.Pointer]int32{}
+		}
+		m := memoRow{raw: raw}
+		if c.parents {
+			copy(m.captured[:], c.keyer.captured)
+		}
+		c.memo[id] = int32(len(c.memoed))
+		c.memoed = append(c.memoed, m)
+	}
+	return raw
+}
+
+// memoRow is what feature found of a row: its raw row number and
+// captured values.
+type memoRow struct {
+	raw      int32
+	captured [len(capturedColumns)]string
+}
+
+// capturedColumns are the columns a command with parents captures (see
+// newCmdRows): pid, name and parent give parent names (parentNamesOf),
+// start_time whether the process is young.
+var capturedColumns = [...]string{"pid", "name", "parent", "start_time"}
+
+// intern returns the feature and raw row number of row, interning them
+// when new.
+func (c *cmdRows) intern(row collect.Row) (feat, raw int32) {
 	c.buf = c.keyer.AppendKey(c.buf[:0], row)
 	rh := maphash.Bytes(hashSeed, c.buf)
 	if r, ok := c.raw[rh]; ok {
 		return c.rawFeat[r], r
 	}
-	c.norm = c.norm[:0]
+	c.norm, c.patch = c.norm[:0], c.patch[:0]
 	for col, val := range keyPairs(c.buf) {
+		nv := val
 		if c.normalize {
-			val = normalizeColumn(c.id, col, val)
+			nv = normalizeColumn(c.id, col, val)
 		}
-		c.norm = appendPair(c.norm, col, val)
+		if nv != val {
+			c.patch = appendPatch(c.patch, col, val, nv)
+		}
+		c.norm = appendPair(c.norm, col, nv)
 	}
 	nh := maphash.Bytes(hashSeed, c.norm)
 	f, ok := c.fine[nh]
@@ -137,11 +228,13 @@ func (c *cmdRows) feature(row collect.Row) (feat, raw int32) {
 	raw = int32(len(c.rawFeat))
 	c.raw[rh] = raw
 	c.rawFeat = append(c.rawFeat, f)
-	rk := ""
-	if string(c.buf) != c.feats[f].key {
-		rk = string(c.buf)
+	c.rawKey = append(c.rawKey, string(c.patch))
+	if string(c.norm) != c.feats[f].key {
+		if c.rawFull == nil {
+			c.rawFull = map[int32]string{}
+		}
+		c.rawFull[raw] = string(c.buf)
 	}
-	c.rawKey = append(c.rawKey, rk)
 	return f, raw
 }
 
@@ -149,12 +242,58 @@ func (c *cmdRows) feature(row collect.Row) (feat, raw int32) {
 // first had as local feature lf, or the normalized row when the host
 // does not have it.
 func (c *cmdRows) row(h int, lf int32) collect.Row {
+	row := rowOfKey(c.feats[lf].key)
 	if i, ok := slices.BinarySearch(c.perHost[h], lf); ok {
-		if k := c.rawKey[c.first[h][i]]; k != "" {
+		raw := c.first[h][i]
+		if k, ok := c.rawFull[raw]; ok {
 			return rowOfKey(k)
 		}
+		unpatch(row, c.rawKey[raw])
 	}
-	return rowOfKey(c.feats[lf].key)
+	return row
+}
+
+// appendPatch appends to dst how value, of column col, became norm: the
+// column's name, the lengths of the prefix and of the suffix value and
+// norm share, and the rest of value (strings length-prefixed, lengths as
+// uvarints), from which unpatch makes value again.
+func appendPatch(dst []byte, col, value, norm string) []byte {
+	p := 0
+	for p < len(value) && p < len(norm) && value[p] == norm[p] {
+		p++
+	}
+	q := 0
+	for q < len(value)-p && q < len(norm)-p && value[len(value)-1-q] == norm[len(norm)-1-q] {
+		q++
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(col)))
+	dst = append(dst, col...)
+	dst = binary.AppendUvarint(dst, uint64(p))
+	dst = binary.AppendUvarint(dst, uint64(q))
+	mid := value[p : len(value)-q]
+	dst = binary.AppendUvarint(dst, uint64(len(mid)))
+	return append(dst, mid...)
+}
+
+// unpatch gives the columns of row (a normalized row) the values a patch
+// of appendPatch says they had.
+func unpatch(row collect.Row, patch string) {
+	uv := func() int {
+		n, w := binary.Uvarint([]byte(patch))
+		patch = patch[w:]
+		return int(n)
+	}
+	for len(patch) > 0 {
+		n := uv()
+		col := patch[:n]
+		patch = patch[n:]
+		p, q := uv(), uv()
+		n = uv()
+		mid := patch[:n]
+		patch = patch[n:]
+		norm := row[col]
+		row[col] = norm[:p] + mid + norm[len(norm)-q:]
+	}
 }
 
 // keyPairs yields the (column, value) pairs of a RowKey.
@@ -214,11 +353,12 @@ func (c *cmdRows) growHosts(h int) {
 		return
 	}
 	k := h + 1 - len(c.seen)
-	c.seen = append(c.seen, make([][]hostFeat, k)...)
-	c.serrs = append(c.serrs, make([][]string, k)...)
+	c.seen = append(c.seen, make([][]int32, k)...)
+	if c.parents {
+		c.seenPar = append(c.seenPar, make([][]rowParent, k)...)
+	}
 	c.at = append(c.at, make([]time.Time, k)...)
 	c.sameAt = append(c.sameAt, make([]int32, k)...)
-	c.dropped = append(c.dropped, make([][]time.Time, k)...)
 }
 
 // add adds the Results rs[i] for i in idx, of hosts hosts[i] (stream
@@ -227,6 +367,11 @@ func (c *cmdRows) growHosts(h int) {
 // duplicates); Results collected at the same time are merged, as neither
 // is later. The outcome does not depend on the order of the Results.
 func (c *cmdRows) add(ctx context.Context, rs []collect.Result, idx []int, hosts []int32) error {
+	defer func() {
+		clear(c.memo) // keeps no row of the caller's alive
+		clear(c.memoed)
+		c.memoed = c.memoed[:0]
+	}()
 	for j, ri := range idx {
 		if j%256 == 255 {
 			if err := ctx.Err(); err != nil {
@@ -240,48 +385,66 @@ func (c *cmdRows) add(ctx context.Context, rs []collect.Result, idx []int, hosts
 		case c.sameAt[h] == 0:
 			c.at[h] = r.CollectedAt
 		case r.CollectedAt.Before(c.at[h]):
-			c.dropped[h] = append(c.dropped[h], r.CollectedAt)
+			c.drop(h, r.CollectedAt)
 			continue
 		case r.CollectedAt.After(c.at[h]):
 			for range c.sameAt[h] {
-				c.dropped[h] = append(c.dropped[h], c.at[h])
+				c.drop(h, c.at[h])
 			}
-			c.seen[h], c.serrs[h], c.sameAt[h] = nil, nil, 0
+			c.seen[h], c.sameAt[h] = nil, 0
+			delete(c.serrs, int32(h))
+			if c.parents {
+				c.seenPar[h] = nil
+			}
 			c.at[h] = r.CollectedAt
 		}
 		c.sameAt[h]++
 		if !r.OK() {
-			c.serrs[h] = append(c.serrs[h], resultError(r))
+			if c.serrs == nil {
+				c.serrs = map[int32][]string{}
+			}
+			c.serrs[int32(h)] = append(c.serrs[int32(h)], resultError(r))
 			continue
 		}
 		start := len(c.seen[h])
+		c.seen[h] = slices.Grow(c.seen[h], len(r.Rows))
+		if c.parents {
+			c.seenPar[h] = slices.Grow(c.seenPar[h], len(r.Rows))
+		}
 		c.pids = c.pids[:0]
 		if !c.running && len(r.Rows) > 0 {
 			_, c.running = r.Rows[0]["pid"]
 		}
 		for _, row := range r.Rows {
-			f, raw := c.feature(row)
-			c.seen[h] = append(c.seen[h], hostFeat{feat: f, raw: raw, parent: -1, pfeat: -1})
+			raw := c.feature(row)
+			c.seen[h] = append(c.seen[h], raw)
 			if c.parents {
 				c.pids = append(c.pids, c.keyer.captured[:3]...)
-				if young(c.keyer.captured[3], r.CollectedAt) {
-					c.seen[h][len(c.seen[h])-1].young = true
-				}
+				c.seenPar[h] = append(c.seenPar[h], newRowParent(young(c.keyer.captured[3], r.CollectedAt)))
 			}
 		}
 		if names := c.parentNamesOf(r.Rows); names != nil {
 			for i, p := range names {
 				if p >= 0 {
-					hf := &c.seen[h][start+i]
-					hf.parent, hf.pfeat = p, c.seen[h][start+int(c.parentRow[i])].feat
+					rp := &c.seenPar[h][start+i]
+					rp.name = rp.name&youngBit | uint32(p+1)
+					rp.praw = c.seen[h][start+int(c.parentRow[i])]
 				}
 			}
 		}
 		if c.seen[h] == nil {
-			c.seen[h] = []hostFeat{} // a successful Result, even of no row
+			c.seen[h] = []int32{} // a successful Result, even of no row
 		}
 	}
 	return nil
+}
+
+// drop notes a Result of stream host h collected at at as dropped.
+func (c *cmdRows) drop(h int, at time.Time) {
+	if c.dropped == nil {
+		c.dropped = map[int32][]time.Time{}
+	}
+	c.dropped[int32(h)] = append(c.dropped[int32(h)], at)
 }
 
 // isYoung reports whether host h's feature at index i of perHost[h] is
@@ -393,11 +556,11 @@ func (c *cmdRows) finish(oldOf []int32) {
 			continue
 		}
 		c.errs[h] = c.serrs[s]
-		hf := c.seen[s]
-		c.ok[h] = hf != nil
-		if len(hf) == 0 {
+		c.ok[h] = c.seen[s] != nil
+		if len(c.seen[s]) == 0 {
 			continue
 		}
+		hf := c.hostRows(int(s))
 		for i := range hf {
 			f := &hf[i].feat
 			if renum[*f] < 0 {
@@ -454,9 +617,33 @@ func (c *cmdRows) finish(oldOf []int32) {
 			c.parent[h] = slices.Clip(par)
 		}
 		c.seen[s] = nil
+		if c.seenPar != nil {
+			c.seenPar[s] = nil
+		}
 	}
 	c.feats = feats
+	c.hf, c.seenPar = nil, nil
 	c.seen, c.serrs, c.raw, c.rawFeat, c.fine, c.parentID, c.byPid, c.names, c.pids, c.parentRow = nil, nil, nil, nil, nil, nil, nil, nil, nil, nil
+}
+
+// hostRows returns the rows of stream host s as hostFeats (in c.hf,
+// reused), their features and parents' features from their raw rows.
+func (c *cmdRows) hostRows(s int) []hostFeat {
+	hf := slices.Grow(c.hf[:0], len(c.seen[s]))
+	for _, raw := range c.seen[s] {
+		hf = append(hf, hostFeat{feat: c.rawFeat[raw], raw: raw, parent: -1, pfeat: -1})
+	}
+	if c.parents {
+		for i, p := range c.seenPar[s] {
+			x := &hf[i]
+			x.parent, x.young = p.parent(), p.young()
+			if p.praw >= 0 {
+				x.pfeat = c.rawFeat[p.praw]
+			}
+		}
+	}
+	c.hf = hf
+	return hf
 }
 
 // duplicates returns a Skip for each host, in instance ID order (host h
@@ -466,13 +653,13 @@ func (c *cmdRows) finish(oldOf []int32) {
 func (c *cmdRows) duplicates(oldOf []int32, ids []string) (skips []Skip, merged int) {
 	for i, s := range oldOf {
 		h := int(s)
-		if h >= len(c.dropped) {
+		if h >= len(c.sameAt) {
 			continue
 		}
 		if c.sameAt[h] > 1 {
 			merged++
 		}
-		d := c.dropped[h]
+		d := c.dropped[s]
 		if len(d) == 0 {
 			continue
 		}
