@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -42,5 +43,60 @@ func TestReportWriteJSON(t *testing.T) {
 	var nilReport *analyze.Report
 	if err := nilReport.WriteJSON(&a); !errors.Is(err, diffyerr.ErrInvalidInput) {
 		t.Errorf("nil Report: WriteJSON = %v, want ErrInvalidInput", err)
+	}
+}
+
+// TestWriteJSONIsEncodingJSON checks that WriteJSON writes the bytes
+// encoding/json's Encoder writes with two-space indentation, on a Report
+// with what a hostile host can put in rows (HTML, JSON's and JavaScript's
+// special characters, control characters, invalid UTF-8, in names and
+// values) and every kind of field, empty and not.
+func TestWriteJSONIsEncodingJSON(t *testing.T) {
+	hostile := []string{"", "<script>&amp;</script>", "a\u2028b\u2029c", "\x00\x01\x1f\x7f", "\xff\xfe", "ok\xc3", "\"\\/", "é中文😀", "\t\n\r"}
+	row := collect.Row{}
+	for i, s := range hostile {
+		row[s] = hostile[(i+1)%len(hostile)]
+		row[fmt.Sprint("c", i)] = s
+	}
+	in := &analyze.Report{Key: "web<&>", Analyzer: "cluster", CreatedAt: time.Date(2026, 11, 26, 12, 0, 0, 123456789, time.FixedZone("x", 3600)),
+		Hosts: []analyze.Host{
+			{InstanceID: "i-1\xff", Outlier: true, Score: 7.25, Errors: []string{"e\u2028"}, Tags: map[string]string{"b": "1", "a": "<2>"},
+				Findings: []analyze.Finding{
+					{CommandID: "listening_ports", Kind: analyze.KindRare, Row: row, HostsWithRow: 1, Prevalence: 0.1, Why: "x < y", Template: row,
+						Usual: "a&b", UsualHosts: 3, Deciding: true},
+					{CommandID: "", Row: collect.Row{}},
+				}},
+			{InstanceID: "i-2", Score: 1e21, Position: []float64{0, -0.5, 1e-7, 123456789012}, Rank: 2, FindingsOmitted: 4},
+			{InstanceID: "i-3", Score: 1.0 / 3},
+			{},
+		},
+		Skipped: []analyze.Skip{{Source: "\xff", Reason: "<r>"}},
+		Notes:   []string{"n1", ""},
+	}
+	// Without invalid UTF-8 (written by go-json-experiment/json alone):
+	valid := &analyze.Report{}
+	data, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(bytes.ReplaceAll(data, []byte(`\ufffd`), []byte("x")), valid); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(data, bytes.ReplaceAll(data, []byte(`\ufffd`), []byte("x"))) {
+		t.Fatal("the hostile report holds no invalid UTF-8")
+	}
+	for _, r := range []*analyze.Report{in, valid, {}, {Hosts: []analyze.Host{}}} {
+		var got, want bytes.Buffer
+		if err := r.WriteJSON(&got); err != nil {
+			t.Fatal(err)
+		}
+		enc := json.NewEncoder(&want)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(r); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("WriteJSON:\n%s\nencoding/json:\n%s", got.String(), want.String())
+		}
 	}
 }
