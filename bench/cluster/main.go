@@ -26,10 +26,16 @@
 // are scored against what the fleet planted (precision, recall, top-3),
 // beside plain 1% stacking on the same data.
 //
+// With -profile DIR it only analyzes the files of DIR in this process, as
+// the CLI does (diffy.AnalyzeFiles), under the CPU and heap profiles of
+// -cpuprofile and -memprofile (FILE.peak: the heap near its peak), for go
+// tool pprof.
+//
 // Usage, from the repository root:
 //
 //	go run ./bench/cluster -hosts 10000 -baseline
 //	go run ./bench/cluster -hosts 100000
+//	go run ./bench/cluster -profile DIR [-analyzer baseline] -cpuprofile cpu.prof -memprofile mem.prof
 package main
 
 import (
@@ -72,10 +78,18 @@ func main() {
 		python   = flag.String("python", "python3", "the python3 that runs CPython's json.load of the files (\"\": skip it)")
 		sklearn  = flag.String("sklearn", "", "the python3 that runs scikit-learn's LocalOutlierFactor (\"\": the first of python3 and /usr/bin/python3 that imports sklearn; \"none\": skip it)")
 		lofHosts = flag.Int("lof-hosts", 20000, "skip LocalOutlierFactor above this many hosts (its distances are n×n)")
+		profile  = flag.String("profile", "", "only analyze the files of this directory in this process, as `diffy analyze --from` does (diffy.AnalyzeFiles), with -analyzer, writing -cpuprofile and -memprofile")
+		analyzer = flag.String("analyzer", "cluster", "with -profile: cluster or baseline (against the directory's first file)")
+		cpuProf  = flag.String("cpuprofile", "", "with -profile: write a CPU profile of the analysis to this file (go tool pprof)")
+		memProf  = flag.String("memprofile", "", "with -profile: write a heap profile (allocations and what is in use at the Report) to this file")
 	)
 	flag.Parse()
 	if *rawRead != "" {
 		readAll(*rawRead)
+		return
+	}
+	if *profile != "" {
+		profileAnalysis(*profile, *analyzer, *cpuProf, *memProf)
 		return
 	}
 	if *figures {
@@ -198,8 +212,11 @@ func main() {
 	fmt.Printf("load average after: %s\n", loadAverage())
 
 	mb := float64(bytesWritten) / 1e6
-	fmt.Printf("raw read: %.0f MB/s of CPU; floor (decoding): %.0f MB/s of CPU (per core), wall %.2fs for CPU %.2fs\n",
+	fmt.Printf("raw read: %.0f MB/s of CPU; floor (reading and decoding): %.0f MB/s of CPU (per core), wall %.2fs for CPU %.2fs\n",
 		mb/raw.cpu.Seconds(), mb/fl.cpu.Seconds(), fl.wall.Seconds(), fl.cpu.Seconds())
+	if dec := fl.cpu - raw.cpu; dec > 0 {
+		fmt.Printf("decoding alone (floor CPU - raw read CPU, %.2fs): %.0f MB/s of CPU (per core)\n", dec.Seconds(), mb/dec.Seconds())
+	}
 	fmt.Printf("cluster/floor: wall %.2fx, CPU %.2fx, peak RSS %.2fx; cluster wall/CPU %.2f\n", cl.wall.Seconds()/fl.wall.Seconds(), cl.cpu.Seconds()/fl.cpu.Seconds(),
 		float64(cl.rss)/float64(fl.rss), cl.wall.Seconds()/cl.cpu.Seconds())
 	if py != nil {
