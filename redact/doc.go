@@ -30,6 +30,8 @@
 //   - Authorization header values, to the end of the line.
 //   - Bearer tokens, STS session tokens (IQoJb3JpZ2lu..., FwoGZXIvYXdz...)
 //     wherever they appear, and PEM private key blocks.
+//   - The password of a URL's user information, scheme://user:password@
+//     (a database DSN, an HTTPS_PROXY), kept as scheme://user:[REDACTED]@.
 //
 // In records, an attribute whose key names a secret (SensitiveKey) has its
 // value replaced whole, whatever it holds, except booleans, times and

@@ -27,6 +27,12 @@ var (
 
 	// accessKeyID matches AWS access key IDs, long-term and temporary.
 	accessKeyID = regexp.MustCompile(`(AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}`)
+
+	// urlPassword matches the password of a URL's user information
+	// (scheme://user:password@host: a database DSN, a proxy URL); the
+	// first group is what comes before it, kept. A password's "/" and "@"
+	// are percent-encoded in a URL, so neither ends one early.
+	urlPassword = regexp.MustCompile(`(\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s/?#@:"'<>]*:)[^\s/?#@"'<>]+@`)
 )
 
 // String returns s with every secret of the kinds listed in the package
@@ -50,6 +56,9 @@ func String(s string) string {
 	}
 	if containsAny(s, keyIDPrefixes) {
 		s = accessKeyID.ReplaceAllString(s, "${1}"+Redacted)
+	}
+	if strings.Contains(s, "://") && strings.Contains(s, "@") {
+		s = urlPassword.ReplaceAllString(s, "${1}"+Redacted+"@")
 	}
 	return redactSecretKeys(s)
 }
