@@ -50,6 +50,18 @@ import (
 // lack the old one's rows together). Score is the evidence in bits, as
 // for Clustering.
 //
+// Three kinds of added row are listed and do not decide, as for
+// Clustering: a structured integer value drifted among the baseline's
+// values (a uid useradd gave in another order, see drifted); a process
+// caught running (started less than transientAge before its collection);
+// and a process whose parent, on that host, is a row at most a fifth of
+// the hosts have that does not decide itself (an operator's shell, a
+// job), unless the row was found for that very parent. A fourth is the
+// fleet baseline's own: a recombination, a row that differs from some
+// baseline row in one column alone in two or more columns (refModel's
+// recombined: an upgraded binary on the image whose package user has
+// another uid), so that each of its values is on a baseline row like it.
+//
 // Findings are sorted added before removed, then by command ID, then by
 // row, for one baseline instance, and most telling first for a fleet;
 // HostsWithRow counts the analyzed hosts whose output of that command has
@@ -263,6 +275,11 @@ type basePending struct {
 	deciding bool
 	bits     float64
 	cause    string
+	// young: a process caught running (see young); under is 1 + the
+	// host's feature of the parent process whose activity the row is
+	// part of (inheritBaseline), 0 when none.
+	young bool
+	under int32
 }
 
 // baseCmp is the comparison of one command.
@@ -421,6 +438,7 @@ func (c *baseCmp) compareFleet(n int) {
 	type pend struct {
 		p   basePending
 		ctx string
+		i   int // index in the host's perHost
 	}
 	per := make([][]pend, n)
 	changed := map[string]int32{}
@@ -448,6 +466,7 @@ func (c *baseCmp) compareFleet(n int) {
 		seenCtx := map[string]bool{}
 		// add adds a finding of feature f whose row (or row and parent) is
 		// on hosts of the hosts, old of them in the baseline.
+		var i int
 		add := func(f int32, v verdict, ctx string, hosts, old int32) {
 			what := rowSummary(c.id, c.host.feats[f].key)
 			if v.col == "parent" {
@@ -462,8 +481,9 @@ func (c *baseCmp) compareFleet(n int) {
 				return
 			}
 			v.hosts = hosts
-			ps = append(ps, pend{basePending{c: c, feat: f, v: v, bits: surprise(v.p)}, ctx})
-			if hosts <= r && v.kind != vVariant && !seenCtx[ctx] {
+			young := c.host.isYoung(h, i)
+			ps = append(ps, pend{basePending{c: c, feat: f, v: v, bits: surprise(v.p), young: young}, ctx, i})
+			if hosts <= r && v.kind != vVariant && !young && !seenCtx[ctx] {
 				seenCtx[ctx] = true
 				novel[ctx]++
 			}
@@ -472,17 +492,18 @@ func (c *baseCmp) compareFleet(n int) {
 		if c.host.parent != nil {
 			par = c.host.parent[h]
 		}
-		for i, f := range c.host.perHost[h] {
+		for j, f := range c.host.perHost[h] {
+			i = j
 			switch v := c.verdicts[f]; v.kind {
 			case vNew:
 				add(f, v, "new", c.hostCount[f], c.oldCount[f])
 			case vDeviation, vVariant:
 				add(f, v, v.col+"\x00"+v.usualValue+"\x00"+c.tkeys[f], c.hostCount[f], c.oldCount[f])
 			}
-			for ; len(par) > 0 && par[0].i < int32(i); par = par[1:] {
+			for ; len(par) > 0 && par[0].i < int32(j); par = par[1:] {
 			}
-			for ; len(par) > 0 && par[0].i == int32(i); par = par[1:] {
-				if v := m.judgeParent(c.tkeys[f], c.host.parentNames[par[0].p]); v.kind == vDeviation {
+			for ; len(par) > 0 && par[0].i == int32(j); par = par[1:] {
+				if v := m.judgeParent(c.host.feats[f].key, c.tkeys[f], c.host.parentNames[par[0].p]); v.kind == vDeviation || v.kind == vVariant {
 					k := parentKey{f, par[0].p}
 					add(f, v, "parent\x00"+c.tkeys[f], pairs[k], oldPairs[k])
 				}
@@ -502,10 +523,11 @@ func (c *baseCmp) compareFleet(n int) {
 			}
 			// With one host there is no other to tell a change of the
 			// whole group from: the comparison with the baseline decides.
-			x.p.deciding = x.p.v.kind != vVariant && (n == 1 || decides(nv, int32(n)-1))
+			x.p.deciding = x.p.v.kind != vVariant && !x.p.young && (n == 1 || decides(nv, int32(n)-1))
 			x.p.cause = x.ctx
 			found = append(found, x.p)
 		}
+		c.inheritBaseline(h, found, minority)
 		c.found[h] = found
 	}
 	// Removed: a usual baseline template the host lacks.
@@ -529,6 +551,48 @@ func (c *baseCmp) compareFleet(n int) {
 		c.launched = append(c.launched, fmt.Sprintf("%s (%s hosts)", s, count(k)))
 	}
 	slices.Sort(c.launched)
+}
+
+// inheritBaseline is inheritFromParents for a fleet baseline: a deciding
+// added finding of a process of host h whose parent, on that host, is a
+// row at most minority of the hosts have and that does not decide itself
+// is part of that activity (what an operator runs in a session's shell,
+// a job's children) and does not decide; a child of a deciding row stays
+// deciding, and so does a row found for its parent (a daemon under the
+// application). Applied until nothing changes.
+func (c *baseCmp) inheritBaseline(h int, found []basePending, minority int32) {
+	if c.host.parent == nil || len(c.host.parent[h]) == 0 {
+		return
+	}
+	deciding := map[int32]bool{}
+	for _, p := range found {
+		if p.deciding && !p.removed {
+			deciding[p.feat] = true
+		}
+	}
+	for changed := len(deciding) > 0; changed; {
+		changed = false
+		for k := range found {
+			p := &found[k]
+			// A row found for its parent is not excused by that parent.
+			if p.removed || !p.deciding || p.v.col == "parent" {
+				continue
+			}
+			i, ok := slices.BinarySearch(c.host.perHost[h], p.feat)
+			if !ok {
+				continue
+			}
+			for _, fp := range c.host.parent[h] {
+				if fp.i != int32(i) || fp.pf < 0 || fp.pf == p.feat || deciding[fp.pf] || c.hostCount[fp.pf] > minority {
+					continue
+				}
+				p.deciding, p.under = false, fp.pf+1
+				delete(deciding, p.feat)
+				changed = true
+				break
+			}
+		}
+	}
 }
 
 // linkBaselineActivities makes the deciding added findings of rows that
@@ -718,14 +782,24 @@ func (p basePending) finding(n int, fleet bool) Finding {
 			f.Usual, f.UsualHosts = usual, int(p.v.usualHosts)
 			f.Why = fmt.Sprintf("%s=%q, which no baseline host has, where %s of the %s baseline hosts with this row have %q; %s of the %s hosts have it now",
 				p.v.col, value, count(p.v.usualHosts), count(p.v.ctxHosts), usual, count(f.HostsWithRow), count(n))
-			if p.v.kind == vVariant && p.v.version == "" {
+			if p.v.kind == vVariant && p.v.version == "" && p.v.known == "" {
 				f.Why += "; a difference in free text alone does not decide"
 			}
+		}
+		if p.v.known != "" {
+			f.Why += fmt.Sprintf("; each of its values is on baseline rows that differ from it in one column of %s: a recombination of the baseline's variation, which does not decide", p.v.known)
 		}
 		if p.v.version != "" {
 			f.Why += fmt.Sprintf("; it is on the hosts of %s, which does not decide: part of that activity", p.v.version)
 		}
-		if !p.deciding && p.v.kind != vVariant && p.v.version == "" {
+		if p.young {
+			f.Why += fmt.Sprintf("; it started less than %.0f minutes before the collection, a process caught running (a job, a session), which does not decide", transientAge/60)
+		}
+		if p.under > 0 {
+			f.Why += fmt.Sprintf("; it runs under %s, which is on %s of the %s hosts and does not decide: part of that activity",
+				describeRow(rowOfKey(p.c.host.feats[p.under-1].key)), count(p.c.hostCount[p.under-1]), count(n))
+		}
+		if !p.deciding && p.v.kind != vVariant && p.v.version == "" && !p.young && p.under == 0 {
 			f.Why += "; more than a fifth of the hosts show such rows there, so it does not decide"
 		}
 	}

@@ -151,3 +151,68 @@ func TestBaselineStreamBatches(t *testing.T) {
 		}
 	}
 }
+
+// TestBaselineFleetRecombination: against a baseline fleet of two images
+// (rsyslog's user uid 104 on one, 105 on the other) where rsyslogd's
+// binary was upgraded under it on some hosts of the second ("(deleted)"),
+// a host of the first image upgraded since is a recombination of what the
+// baseline holds (each value is on baseline rows that differ in one column
+// of two) and no outlier; rsyslogd from a new path is one column away
+// from the baseline, and an outlier. A job caught running (started a
+// minute before the collection) does not decide; the same row running for
+// hours does.
+func TestBaselineFleetRecombination(t *testing.T) {
+	const n = 200
+	img := func(i int, h varHost) varHost {
+		for _, r := range h["processes"] {
+			if r["name"] == "rsyslogd" && i%2 == 1 {
+				r["uid"] = "105"
+				if i%10 == 1 {
+					r["path"] = "/usr/sbin/rsyslogd (deleted)"
+				}
+			}
+		}
+		return h
+	}
+	base := make([]varHost, n)
+	now := make([]varHost, n)
+	for i := range n {
+		base[i] = img(i, baseHost(i))
+		now[i] = img(i, baseHost(i))
+	}
+	rsyslogd := func(h varHost) collect.Row {
+		for _, r := range h["processes"] {
+			if r["name"] == "rsyslogd" {
+				return r
+			}
+		}
+		return nil
+	}
+	rsyslogd(now[4])["path"] = "/usr/sbin/rsyslogd (deleted)" // image uid 104, upgraded since
+	rsyslogd(now[6])["path"] = "/var/tmp/.r/rsyslogd"
+	job := func(start int64) collect.Row {
+		return collect.Row{"pid": "9000", "name": "apt-get", "path": "/usr/bin/apt-get", "cmdline": "apt-get -qq -y update", "uid": "0", "parent": "1",
+			"start_time": fmt.Sprint(start)}
+	}
+	now[8].add("processes", job(collectedAt.Unix()-60))
+	now[10].add("processes", job(collectedAt.Unix()-6*3600))
+	rep := fleetBaseline(t, varResults(now), varResults(base))
+	if ids, want := outlierIDs(rep), []string{hostID(6), hostID(10)}; !slices.Equal(ids, want) {
+		t.Errorf("outliers %v, want %v", ids, want)
+	}
+	for _, h := range rep.Hosts {
+		if h.InstanceID != hostID(4) && h.InstanceID != hostID(8) {
+			continue
+		}
+		said := false
+		for _, f := range h.Findings {
+			if f.Deciding {
+				t.Errorf("%s: deciding finding %q", h.InstanceID, f.Why)
+			}
+			said = said || f.Kind == analyze.KindAdded && (strings.Contains(f.Why, "recombination") || strings.Contains(f.Why, "caught running"))
+		}
+		if !said {
+			t.Errorf("%s: findings %+v; want the row listed as a recombination or a process caught running", h.InstanceID, h.Findings)
+		}
+	}
+}

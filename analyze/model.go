@@ -43,6 +43,9 @@ type verdict struct {
 	// version is the free-text change (col="value") that explains a
 	// structured deviation made a variant.
 	version string
+	// known names the columns of a recombination of a fleet baseline's
+	// rows (refModel.recombined), which made the row a variant.
+	known string
 	// ctx is the spread context that explains a template (vExplained),
 	// the largest when several do.
 	ctx int32

@@ -20,6 +20,10 @@ type refModel struct {
 	all map[uint64]*tctx
 	// cols memoizes, per template and column, the hosts of each value.
 	cols map[tmplCol]*colValues
+	// near holds the hash of every baseline row with one column
+	// abstracted (nearKey), and of every baseline row with a parent name
+	// and one column abstracted: what recombined asks.
+	near map[uint64]struct{}
 }
 
 type tmplCol struct {
@@ -44,6 +48,25 @@ func newRefModel(c *cmdRows, n int) *refModel {
 	}
 	for t := range m.tmpls {
 		m.tmplOf[m.tmpls[t].key] = int32(t)
+	}
+	m.near = map[uint64]struct{}{}
+	var nb []byte
+	for _, ft := range c.feats {
+		for col := range keyPairs([]byte(ft.key)) {
+			nb = nearKey(nb[:0], "", ft.key, col)
+			m.near[maphash.Bytes(hashSeed, nb)] = struct{}{}
+		}
+	}
+	if c.parent != nil {
+		for h, fs := range c.perHost {
+			for _, fp := range c.parent[h] {
+				key := c.feats[fs[fp.i]].key
+				for col := range keyPairs([]byte(key)) {
+					nb = nearKey(nb[:0], c.parentNames[fp.p], key, col)
+					m.near[maphash.Bytes(hashSeed, nb)] = struct{}{}
+				}
+			}
+		}
 	}
 	// Every context of every template, with its members.
 	var buf []byte
@@ -102,6 +125,63 @@ func (m *refModel) values(t int32, col string) *colValues {
 	return cv
 }
 
+// nearKey appends to dst the key of a row (normalized key) with column
+// col abstracted, prefixed by the name of its parent process (parent, ""
+// for none): the rows one column away from it share it.
+func nearKey(dst []byte, parent, key, col string) []byte {
+	dst = append(dst, parent...)
+	dst = append(dst, 0)
+	for c, v := range keyPairs([]byte(key)) {
+		if c == col {
+			v = abstracted
+		}
+		dst = appendPair(dst, c, v)
+	}
+	return dst
+}
+
+// recombined returns the columns of a row (its normalized key; with
+// parent, the row under that parent process, "parent" then being a column
+// too) in which it differs from some baseline row in that column alone,
+// when there are two or more; else nil. Such a row is a recombination of
+// what the baseline fleet holds: each of its values is on a baseline row
+// equal to it in every other column but one, so that nothing of it is new,
+// only the combination (a package's upgraded binary on a host of the
+// image that gave its user another uid; the worker of a daemon restarted
+// after an upgrade). A row with one such column differs from the baseline
+// exactly there (sshd at a new path, uid 0 for a user, a new key in root's
+// file) and is judged as it is. Formally, with B_d the baseline's rows
+// with column d abstracted and row_d the row so,
+//
+//	D = { d : row_d ∈ B_d },   recombined ⟺ |D| ≥ 2
+//
+// since then every column's value is on a baseline row that differs in
+// another column of D. No constant: a count of columns.
+func (m *refModel) recombined(key, parent string) []string {
+	var d []string
+	var nb []byte
+	if parent != "" {
+		if _, ok := m.featOf[key]; ok {
+			d = append(d, "parent")
+		}
+	}
+	for col := range keyPairs([]byte(key)) {
+		nb = nearKey(nb[:0], parent, key, col)
+		if _, ok := m.near[maphash.Bytes(hashSeed, nb)]; ok {
+			d = append(d, col)
+		}
+	}
+	if len(d) < 2 {
+		return nil
+	}
+	return d
+}
+
+// strValue is a value of drifted's list.
+type strValue string
+
+func (v strValue) value() string { return string(v) }
+
 // judge says what sets a row of another host apart from the baseline
 // fleet, given its normalized key: vNone when the baseline has the row,
 // or has its template and each of its values in a column whose values
@@ -112,6 +192,29 @@ func (m *refModel) values(t int32, col string) *colValues {
 // it. The verdict's counts are the baseline's (the row is on no baseline
 // host: hosts is 0).
 func (m *refModel) judge(key string) verdict {
+	v := m.judgeRow(key)
+	if v.kind == vNew || v.kind == vDeviation {
+		if d := m.recombined(key, ""); d != nil {
+			v.kind, v.known = vVariant, strings.Join(d, ", ")
+		}
+	}
+	return v
+}
+
+// baseValues returns the values of cv, most hosts first.
+func baseValues(cv *colValues) []strValue {
+	out := make([]strValue, len(cv.sorted))
+	for i, v := range cv.sorted {
+		out[i] = strValue(v)
+	}
+	return out
+}
+
+// judgeRow is judge before recombinations (see recombined): a
+// deviation within a template of the baseline is a variant when its
+// column is free text or an integer drifted (see drifted) among the
+// baseline's values.
+func (m *refModel) judgeRow(key string) verdict {
 	if _, ok := m.featOf[key]; ok {
 		return verdict{}
 	}
@@ -137,11 +240,11 @@ func (m *refModel) judge(key string) verdict {
 				explained = true
 				continue
 			}
+			top := cv.sorted[0]
 			kind := vDeviation
-			if isFreeText(col) {
+			if isFreeText(col) || drifted(v, top, baseValues(cv), -1) {
 				kind = vVariant
 			}
-			top := cv.sorted[0]
 			vd := verdict{kind: kind, p: 1 / float64(hosts+1), decides: true, ctxHosts: hosts, col: col, usual: -1,
 				usualHosts: cv.count[top], value: v, usualValue: top}
 			if !have || better(vd, best) {
@@ -201,9 +304,20 @@ func (m *refModel) judge(key string) verdict {
 	return verdict{kind: vNew, p: 1 / float64(n+1), decides: true, ctxHosts: n, usual: -1}
 }
 
-// judgeParent says whether parent name p of a row of template key tkey is
-// new where the baseline's parents of that template are dominated.
-func (m *refModel) judgeParent(tkey, p string) verdict {
+// judgeParent says whether parent name p of a row (normalized key key,
+// template key tkey) is new where the baseline's parents of that template
+// are dominated; a recombination (see recombined) is a variant.
+func (m *refModel) judgeParent(key, tkey, p string) verdict {
+	v := m.judgeParentOf(tkey, p)
+	if v.kind == vDeviation {
+		if d := m.recombined(key, p); d != nil {
+			v.kind, v.known = vVariant, strings.Join(d, ", ")
+		}
+	}
+	return v
+}
+
+func (m *refModel) judgeParentOf(tkey, p string) verdict {
 	t, ok := m.tmplOf[tkey]
 	if !ok || m.parents == nil {
 		return verdict{}
