@@ -192,8 +192,9 @@ func (d *Dir) walk(ctx context.Context, kind Kind, prefix string, f func(key str
 	if err := d.check(ctx, kind); err != nil {
 		return err
 	}
+	afterCheck()
 	kdir := filepath.Join(d.Path, string(kind))
-	entries, err := os.ReadDir(kdir)
+	entries, err := readFolder(kdir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -231,7 +232,7 @@ func (d *Dir) walk(ctx context.Context, kind Kind, prefix string, f func(key str
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			tails, err := os.ReadDir(filepath.Join(kdir, name))
+			tails, err := readFolder(filepath.Join(kdir, name))
 			if err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("store %s: list %s: %w", d.Path, kind, err)
 			}

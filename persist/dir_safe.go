@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/diffy-dfir/diffy/diffyerr"
 )
@@ -59,6 +61,12 @@ func checkFolder(path string) error {
 	if err != nil {
 		return err
 	}
+	return checkFolderInfo(path, fi)
+}
+
+// checkFolderInfo is checkFolder of a folder whose Lstat (or the Stat of
+// its open descriptor) is fi.
+func checkFolderInfo(path string, fi fs.FileInfo) error {
 	if fi.Mode()&fs.ModeSymlink != 0 {
 		target, _ := os.Readlink(path)
 		return unsafeFolder(path, fmt.Sprintf("is a symbolic link (to %s), which whoever can change it can point at a folder of their own", target),
@@ -103,4 +111,32 @@ func readDoc(path string) ([]byte, error) {
 			"check it, then chmod go-w "+path)
 	}
 	return io.ReadAll(f)
+}
+
+// afterCheck is called by Dir.walk between the check of the folders and
+// the reading of the kind folder; tests replace it to change the folders
+// there, as another user could.
+var afterCheck = func() {}
+
+// readFolder reads the entries of a kind folder, checking the folder it
+// opened (checkFolderInfo on its descriptor), not its path again: a store
+// root missing when the folders were checked, made by another user before
+// it is read (in a folder open to all, as /tmp is), is theirs and is
+// refused, never listed.
+func readFolder(path string) ([]fs.DirEntry, error) {
+	f, err := openFolder(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFolderInfo(path, fi); err != nil {
+		return nil, err
+	}
+	entries, err := f.ReadDir(-1)
+	slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return entries, err
 }

@@ -232,3 +232,33 @@ func TestDirRefusesPlantedDocuments(t *testing.T) {
 		t.Fatalf("after Put: %s %v", b, err)
 	}
 }
+
+// TestDirListRaceWithAnotherUser: a store root that is missing when List
+// checks the folders, in a folder open to all (as /tmp is), and made by
+// another user, with a document of theirs, before List reads it, is
+// refused: the kind folder is checked on the descriptor List reads it
+// from. Before, List returned the other user's keys.
+func TestDirListRaceWithAnotherUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs another user: run the tests as root")
+	}
+	shared := t.TempDir()
+	if err := os.Chmod(shared, 0o777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(shared, "store")
+	kind := filepath.Join(root, "baseline")
+	defer persist.SetAfterCheck(func() {
+		planted(t, kind)
+		for _, p := range []string{root, kind, filepath.Join(kind, "web.json")} {
+			if err := os.Chown(p, 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})()
+	keys, err := persist.NewDir(root).List(context.Background(), persist.KindBaseline)
+	var up *persist.UnsafePathError
+	if !errors.As(err, &up) || up.Path != kind || !strings.Contains(err.Error(), "belongs to user 65534") {
+		t.Fatalf("List = %q, %v; want an UnsafePathError naming %s", keys, err, kind)
+	}
+}

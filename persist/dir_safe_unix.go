@@ -156,3 +156,13 @@ func openNoFollow(path string) (*os.File, error) {
 	}
 	return f, err
 }
+
+// openFolder opens the folder path to read its entries, failing on a
+// symbolic link rather than following it.
+func openFolder(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_DIRECTORY|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.ENOTDIR) {
+		return nil, unsafeFolder(path, "is not a directory (a symbolic link, or another kind of file)", "remove it, or choose another store")
+	}
+	return f, err
+}

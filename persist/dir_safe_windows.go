@@ -25,3 +25,12 @@ func openNoFollow(path string) (*os.File, error) {
 	}
 	return os.Open(path)
 }
+
+// openFolder opens the folder path to read its entries (Windows has no
+// O_NOFOLLOW; Lstat first).
+func openFolder(path string) (*os.File, error) {
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		return nil, unsafeFolder(path, "is a symbolic link", "remove it")
+	}
+	return os.Open(path)
+}
