@@ -133,7 +133,8 @@ type Finding struct {
 	CommandID string `json:"command_id"`
 	// Kind is KindAdded, KindRemoved or KindRare.
 	Kind string `json:"kind"`
-	// Row is the row as compared (volatile columns dropped).
+	// Row is the row as compared (volatile columns dropped). Findings of
+	// the same row may share its map: treat it as read-only.
 	Row collect.Row `json:"row"`
 	// HostsWithRow counts the analyzed hosts that have the row.
 	HostsWithRow int `json:"hosts_with_row"`

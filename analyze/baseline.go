@@ -744,10 +744,22 @@ func (p basePending) key() string {
 	return p.c.host.feats[p.feat].key
 }
 
+// row returns the finding's row (see key), shared with every finding of
+// the same feature.
+func (p basePending) row() collect.Row {
+	if p.removed {
+		if p.c.model != nil {
+			return p.c.model.rows.featRow(p.feat)
+		}
+		return p.c.base.featRow(p.feat)
+	}
+	return p.c.host.featRow(p.feat)
+}
+
 // finding builds the Finding: the row (normalized, volatile columns
 // dropped), how many of the n hosts have it and, for a fleet, why.
 func (p basePending) finding(n int, fleet bool) Finding {
-	f := Finding{CommandID: p.c.id, Kind: KindAdded, Row: rowOfKey(p.key()), Deciding: fleet && p.deciding}
+	f := Finding{CommandID: p.c.id, Kind: KindAdded, Row: p.row(), Deciding: fleet && p.deciding}
 	switch {
 	case p.removed && !fleet:
 		f.Kind = KindRemoved

@@ -103,6 +103,8 @@ type cmdRows struct {
 	ok    []bool
 	// hf is finish's scratch: one host's rows.
 	hf []hostFeat
+	// featRows are the rows of featRow, by feature.
+	featRows []collect.Row
 }
 
 // rowParent is the parent of one row of a host, as add found it: in
@@ -294,6 +296,20 @@ func unpatch(row collect.Row, patch string) {
 		norm := row[col]
 		row[col] = norm[:p] + mid + norm[len(norm)-q:]
 	}
+}
+
+// featRow returns the normalized row of feature lf, one map per feature
+// however many Findings show it (a baseline's Report can have hundreds
+// of thousands): callers must not change it. Not safe for concurrent
+// use.
+func (c *cmdRows) featRow(lf int32) collect.Row {
+	if c.featRows == nil {
+		c.featRows = make([]collect.Row, len(c.feats))
+	}
+	if c.featRows[lf] == nil {
+		c.featRows[lf] = rowOfKey(c.feats[lf].key)
+	}
+	return c.featRows[lf]
 }
 
 // keyPairs yields the (column, value) pairs of a RowKey.
