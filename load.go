@@ -33,7 +33,16 @@ const filesPerJob = 16
 
 // scanPoolRows is the Limit of the RowPool of ScanResults, whose caller
 // drops the Results: enough for the rows a fleet's hosts have in common.
-const scanPoolRows = 1 << 16
+// A row stays shared while it comes back before Limit new rows have come:
+// each host brings rows of its own (processes with their pids, kernel
+// modules with their load addresses: about 130 of the 175 rows of a
+// simulated xlarge host), so a row on a share ρ of the hosts comes back
+// after about 130/ρ new rows. 16384 keeps the rows of 1% of the hosts or
+// more (the analysis's rare share) shared on such a fleet; a rarer row
+// has few copies, and a row not shared costs only while its Results are
+// read. bench/README.md (issue 14) has the curve: at 100,000 hosts, 65536
+// cost 285 MiB more peak RSS for the same CPU.
+const scanPoolRows = 1 << 14
 
 // LoadResults reads Results saved earlier: each path is a file, or a
 // directory whose *.json and *.jsonl files (not its subdirectories) are

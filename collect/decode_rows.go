@@ -125,8 +125,15 @@ type rawRow struct {
 }
 
 // rawRowsLimit is the most texts of a generation of rawRows: with two
-// generations, up to about 4 MiB for rows of 128 bytes.
-const rawRowsLimit = 1 << 14
+// generations, up to about 1 MiB for rows of 128 bytes. The texts found
+// again are those of the rows hosts have in common, printed the same way
+// (a host's own rows differ in a pid or an address); each host's rows
+// pass through, so a generation holds the last 4096/175 = 23 hosts' rows
+// of a simulated xlarge fleet: a common row, on more than one host in 23,
+// is found by its text; a rarer one is read and found in the RowPool,
+// which costs time, not memory. 16384 cost 2 to 4 MiB per decoder more,
+// for no CPU the benchmarks could see (bench/README.md, issue 14).
+const rawRowsLimit = 1 << 12
 
 func (c *rawRows) get(sum uint64, text []byte) (Row, bool) {
 	if e, ok := c.cur[sum]; ok && e.text == string(text) {
