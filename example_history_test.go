@@ -2,6 +2,7 @@ package diffy_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 
@@ -44,4 +45,27 @@ func ExampleDiffy_Runs() {
 	// collection 20261125T120000.000Z-mon 2026-11-25 latest=false
 	// collection 20261126T120000.000Z-tue 2026-11-26 latest=true
 	// 3 results on 20261125T120000.000Z-mon
+}
+
+// Diff collects now and compares each host with its own earlier
+// collection; the first Diff of a key only keeps its collection.
+func ExampleDiffy_Diff() {
+	ctx := context.Background()
+	d, err := diffy.New(diffy.WithTarget(labTarget{}), diffy.WithPayload(portsPayload{}),
+		diffy.WithCollector(labCollector{}), diffy.WithStore(persist.NewMemory()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := d.Diff(ctx, "web", diffy.Earlier{}); errors.Is(err, diffy.ErrNoEarlier) {
+		fmt.Println("first collection kept")
+	}
+	// Later (here at once): the lab did not change.
+	rep, err := d.Diff(ctx, "web", diffy.Earlier{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(rep.Analyzer, len(rep.Hosts), "hosts,", len(rep.Outliers()), "changed")
+	// Output:
+	// first collection kept
+	// diff 3 hosts, 0 changed
 }

@@ -216,20 +216,22 @@ func (d *Diffy) historyKey(ctx context.Context, key string) (string, error) {
 // matching ErrNotFound naming the key, kind and run; an ID that is not a
 // run ID one matching ErrInvalidInput.
 func (d *Diffy) LoadRun(ctx context.Context, kind persist.Kind, key, id string) ([]byte, error) {
-	if !slices.Contains(history.Kinds, kind) {
-		return nil, fmt.Errorf("kind %q has no history (want baseline, collection or analysis): %w", kind, ErrInvalidInput)
-	}
 	sk, err := d.historyKey(ctx, key)
 	if err != nil {
 		return nil, err
 	}
+	return d.loadRun(ctx, kind, key, sk, id)
+}
+
+// loadRun is LoadRun of the store key sk (key names it in errors).
+func (d *Diffy) loadRun(ctx context.Context, kind persist.Kind, key, sk, id string) ([]byte, error) {
+	if !slices.Contains(history.Kinds, kind) {
+		return nil, fmt.Errorf("kind %q has no history (want baseline, collection or analysis): %w", kind, ErrInvalidInput)
+	}
 	doc, err := history.Get(ctx, d.store, kind, sk, id)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		if id == "" {
-			id = LatestRun
-		}
-		return nil, fmt.Errorf("no %s of %q stored as run %s (diffy ls %s lists its runs): %w", kind, key, id, shellWord(key), ErrNotFound)
+		return nil, fmt.Errorf("no %s of %q stored as run %s (diffy ls %s lists its runs): %w", kind, key, orLatest(id), shellWord(key), ErrNotFound)
 	case errors.Is(err, ErrInvalidInput):
 		return nil, err
 	case err != nil:
@@ -262,7 +264,16 @@ func (d *Diffy) LoadReport(ctx context.Context, key, id string) (*analyze.Report
 // matching ErrInvalidInput for a stored document that is not an array of
 // Results.
 func (d *Diffy) LoadCollection(ctx context.Context, key, id string) ([]collect.Result, error) {
-	doc, err := d.LoadRun(ctx, persist.KindCollection, key, id)
+	sk, err := d.historyKey(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return d.loadCollection(ctx, key, sk, id)
+}
+
+// loadCollection is LoadCollection of the store key sk.
+func (d *Diffy) loadCollection(ctx context.Context, key, sk, id string) ([]collect.Result, error) {
+	doc, err := d.loadRun(ctx, persist.KindCollection, key, sk, id)
 	if err != nil {
 		return nil, err
 	}

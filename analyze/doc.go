@@ -97,6 +97,14 @@
 // Host.FindingsOmitted counts those not kept) and DefaultMaxTraits traits
 // per cluster; its only errors are ctx's. Figures: bench/README.md.
 //
+// # Changes
+//
+// Changes compares each host with its own past: the Results of an earlier
+// collection of the same fleet, row sets per command as Baseline compares
+// (volatile columns dropped, tokens normalized), so a row the host has and
+// did not have is added, one it had and lost removed (diffy.Diffy.Diff).
+// Hosts new since are reported without findings, hosts gone as skipped.
+//
 // # Defaults
 //
 // The volatile columns, dropped from rows before any comparison, are those

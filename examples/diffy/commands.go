@@ -30,7 +30,7 @@ func cmdBaseline(ctx context.Context, c *config, args []string, stdout, stderr i
 	if len(args) != 1 {
 		return cli.Usagef("baseline takes one KEY, got %d arguments (see diffy -h)", len(args))
 	}
-	if err := c.only("baseline", "from", "baseline-from", "o", "format", "analyzer"); err != nil {
+	if err := c.only("baseline", "from", "baseline-from", "o", "format", "analyzer", "before", "run", "since", "to"); err != nil {
 		return err
 	}
 	if c.all && c.instance != "" {
@@ -86,7 +86,7 @@ func cmdAnalyze(ctx context.Context, c *config, args []string, stdout, stderr io
 	if err != nil {
 		return err
 	}
-	if err := c.only("analyze", "instance", "all"); err != nil {
+	if err := c.only("analyze", "instance", "all", "before", "run", "since", "to"); err != nil {
 		return err
 	}
 	// A report that cannot be written is found out now, not after the
@@ -114,6 +114,15 @@ func cmdAnalyze(ctx context.Context, c *config, args []string, stdout, stderr io
 	noteInterrupted(ctx, d, key, stderr)
 	rep, err := d.Analyze(ctx, key)
 	prog.clear()
+	if err := incomplete(err, key); err != nil {
+		return err
+	}
+	return output(c, rep, write, stdout)
+}
+
+// incomplete returns err of a run that collects, telling of an interrupted
+// collection how far it got and how to resume.
+func incomplete(err error, key string) error {
 	var ie *diffy.IncompleteError
 	if errors.As(err, &ie) && ie.Done == 0 {
 		if errors.Is(err, context.Canceled) {
@@ -125,10 +134,7 @@ func cmdAnalyze(ctx context.Context, c *config, args []string, stdout, stderr io
 		return fmt.Errorf("stopped after collecting %d of %d instances of %s (%v); what was collected is kept in the store: run the same command with --incident %s to resume",
 			ie.Done, ie.Total, key, ie.Err, ie.Incident)
 	}
-	if err != nil {
-		return err
-	}
-	return output(c, rep, write, stdout)
+	return err
 }
 
 // analyzeFrom runs `diffy analyze --from DIR [KEY]`.

@@ -3,16 +3,19 @@ package main
 import (
 	"errors"
 	"flag"
-	"github.com/diffy-dfir/diffy/examples/internal/cli"
 	"io"
+	"maps"
 	"slices"
 	"strings"
+
+	"github.com/diffy-dfir/diffy/examples/internal/cli"
 )
 
 // config holds the command line's flags.
 type config struct {
 	target, collector, store, analyzer, format, output string
 	incident, instance, from, baselineFrom             string
+	before, run, since, to                             string
 	osqueryURL, osquerySHA256                          string
 	aws                                                awsFlags
 	batchSize                                          int
@@ -38,6 +41,10 @@ func parseArgs(args []string) (*config, []string, error) {
 	fs.StringVar(&c.from, "from", "", "directory of saved Result files")
 	fs.StringVar(&c.baselineFrom, "baseline-from", "", "file or directory of baseline Results")
 	fs.BoolVar(&c.all, "all", false, "baseline every instance")
+	fs.StringVar(&c.before, "before", "", "rm: runs before this time")
+	fs.StringVar(&c.run, "run", "", "show, diff: the run ID")
+	fs.StringVar(&c.since, "since", "", "diff: the collection at or before this time")
+	fs.StringVar(&c.to, "to", "", "diff: compare with this stored run instead of collecting")
 	fs.StringVar(&c.aws.region, "region", "", "AWS region")
 	fs.StringVar(&c.aws.profile, "profile", "", "AWS profile")
 	fs.StringVar(&c.aws.roleARN, "role-arn", "", "AWS role to assume")
@@ -115,6 +122,20 @@ func check(c *config) error {
 	}
 	return nil
 }
+
+// allow refuses every flag given that is not in names (nor -v): it does not
+// apply to cmd.
+func (c *config) allow(cmd string, names ...string) error {
+	for _, n := range slices.Sorted(maps.Keys(c.set)) {
+		if n != "v" && !slices.Contains(names, n) {
+			return cli.Usagef("--%s does not apply to %s (see diffy help %s)", n, cmd, strings.Fields(cmd)[0])
+		}
+	}
+	return nil
+}
+
+// storeFlags are the flags of commands that only read or change the store.
+var storeFlags = []string{"store", "region", "profile", "role-arn"}
 
 // only refuses the flags in names when given: they do not apply to cmd.
 func (c *config) only(cmd string, names ...string) error {
