@@ -14,6 +14,7 @@ import (
 // parts (hosts, traits, notes).
 type analysis struct {
 	n     int
+	p     params
 	r     int32
 	order []*cmdRows
 	cmds  []*cmdModel
@@ -36,8 +37,8 @@ type analysis struct {
 	untrusted bool
 }
 
-func newAnalysis(order []*cmdRows, n int) *analysis {
-	return &analysis{n: n, r: rareCount(n), order: order, cands: candidates{index: map[[3]int64]int{}}}
+func newAnalysis(order []*cmdRows, n int, p params) *analysis {
+	return &analysis{n: n, p: p, r: p.rareCount(n), order: order, cands: candidates{index: map[[3]int64]int{}}}
 }
 
 // learn builds the model of every command (in parallel) and numbers the
@@ -105,7 +106,7 @@ func (an *analysis) decide(ctx context.Context) error {
 	}
 	keys := func(c *candidate) string { return an.cmds[c.cmd].rows.feats[c.feat].key }
 	runs := func(cmd int32) bool { return an.cmds[cmd].rows.running }
-	an.camps = findCampaigns(an.cands.list, keys, runs, an.n, an.hostTmpl, an.assign, an.k, an.emb)
+	an.camps = findCampaigns(an.p, an.cands.list, keys, runs, an.n, an.hostTmpl, an.assign, an.k, an.emb)
 	for ci, cp := range an.camps {
 		p := float64(len(cp.hosts)) / float64(an.n)
 		for _, h := range cp.hosts {
@@ -191,7 +192,7 @@ func (an *analysis) linkActivities() {
 	for i, k := range keys {
 		rows[i] = hostsOf[k]
 	}
-	links := activityLinks(rows, hostActivity, activityHosts, an.n)
+	links := activityLinks(an.p, rows, hostActivity, activityHosts, an.n)
 	linked := map[rowKey]string{}
 	for i, v := range links {
 		switch {
@@ -284,7 +285,7 @@ func (an *analysis) hosts(ids []string, maxF int) []Host {
 			host.Errors = append(host.Errors, m.rows.errs[h]...)
 		}
 	}
-	if int32(an.outliers) > max(an.r, int32(fifth*float64(an.n))) {
+	if int32(an.outliers) > an.p.minority(an.n) {
 		an.untrusted = true
 		for h := range out {
 			out[h].Outlier = false

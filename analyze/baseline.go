@@ -99,6 +99,9 @@ type Baseline struct {
 	MaxFindings int
 	// Now gives Report.CreatedAt; nil means time.Now.
 	Now func() time.Time
+	// RareShare (ρ) and MinorityShare (φ) are those of Clustering, for
+	// a fleet baseline (0: DefaultRareShare, DefaultMinorityShare).
+	RareShare, MinorityShare float64
 }
 
 var (
@@ -146,7 +149,11 @@ func (b Baseline) NewStream(key string, baseline []collect.Result) (Stream, erro
 		vol = defaultVolatile
 	}
 	ignored := func(id string) bool { return slices.Contains(b.IgnoreCommands, id) }
-	ref := newRowStream(vol, !b.KeepTokens)
+	p, err := newParams("baseline", b.RareShare, b.MinorityShare)
+	if err != nil {
+		return nil, err
+	}
+	ref := newRowStream(vol, !b.KeepTokens, p)
 	ref.ignore = ignored
 	if err := ref.add(context.Background(), baseline); err != nil {
 		return nil, err
@@ -156,7 +163,7 @@ func (b Baseline) NewStream(key string, baseline []collect.Result) (Stream, erro
 		return nil, fmt.Errorf("baseline analysis of %q: the baseline holds no results (of an instance): %w", key, diffyerr.ErrNoBaseline)
 	}
 	s := &baselineStream{b: b, key: key, baseIDs: ids, base: map[string]*cmdRows{},
-		streamRun: streamRun{name: "baseline stream", rows: newRowStream(vol, !b.KeepTokens)}}
+		streamRun: streamRun{name: "baseline stream", rows: newRowStream(vol, !b.KeepTokens, p)}}
 	s.rows.ignore = ignored
 	for _, c := range cmds {
 		s.base[c.id] = c
@@ -229,7 +236,7 @@ func (s *baselineStream) Report(ctx context.Context, skipped []Skip) (*Report, e
 			old++
 		}
 	}
-	if int32(old) <= rareCount(n) {
+	if int32(old) <= s.rows.p.rareCount(n) {
 		clear(isNew)
 	}
 	cmp := make([]*baseCmp, len(order))
@@ -243,7 +250,7 @@ func (s *baselineStream) Report(ctx context.Context, skipped []Skip) (*Report, e
 		return nil, err
 	}
 	if s.models != nil {
-		linkBaselineActivities(cmp, n)
+		linkBaselineActivities(s.rows.p, cmp, n)
 	}
 	rep.Hosts = make([]Host, n)
 	withErrors := 0
@@ -397,8 +404,8 @@ func (c *baseCmp) compareOne(n int) {
 // compareFleet is the comparison with a fleet baseline (see Baseline).
 func (c *baseCmp) compareFleet(n int) {
 	m := c.model
-	r := rareCount(n)
-	minority := max(r, int32(fifth*float64(n)))
+	r := m.p.rareCount(n)
+	minority := m.p.minority(n)
 	c.verdicts = make([]verdict, len(c.host.feats))
 	c.tkeys = make([]string, len(c.host.feats))
 	for f, ft := range c.host.feats {
@@ -408,7 +415,7 @@ func (c *baseCmp) compareFleet(n int) {
 	// Usual baseline templates: on 1-φ of the baseline's hosts.
 	var usual []int32
 	for t, tp := range m.tmpls {
-		if isUsual(tp.hosts, int32(m.n), m.r) {
+		if m.p.isUsual(tp.hosts, int32(m.n), m.r) {
 			usual = append(usual, int32(t))
 		}
 	}
@@ -523,7 +530,7 @@ func (c *baseCmp) compareFleet(n int) {
 			}
 			// With one host there is no other to tell a change of the
 			// whole group from: the comparison with the baseline decides.
-			x.p.deciding = x.p.v.kind != vVariant && !x.p.young && (n == 1 || decides(nv, int32(n)-1))
+			x.p.deciding = x.p.v.kind != vVariant && !x.p.young && (n == 1 || c.model.p.decides(nv, int32(n)-1))
 			x.p.cause = x.ctx
 			found = append(found, x.p)
 		}
@@ -599,13 +606,13 @@ func (c *baseCmp) inheritBaseline(h int, found []basePending, minority int32) {
 // are part of a benign minority activity (activityLinks: today's canary
 // opening a port of its own) non-deciding. The activity rows of a host
 // are its rows on at most minority of the hosts that do not decide there.
-func linkBaselineActivities(cmps []*baseCmp, n int) {
+func linkBaselineActivities(p params, cmps []*baseCmp, n int) {
 	type rowKey struct{ cmd, feat int32 }
 	hostsOf := map[rowKey][]int32{}
 	var keys []rowKey
 	hostActivity := make([][]int64, n)
 	activityHosts := map[int64]int32{}
-	minority := max(rareCount(n), int32(fifth*float64(n)))
+	minority := p.minority(n)
 	deciding := map[int32]bool{}
 	for ci, c := range cmps {
 		if c.host == nil || c.model == nil || c.verdicts == nil {
@@ -640,7 +647,7 @@ func linkBaselineActivities(cmps []*baseCmp, n int) {
 		rows[i] = hostsOf[k]
 	}
 	linked := map[rowKey]string{}
-	for i, v := range activityLinks(rows, hostActivity, activityHosts, n) {
+	for i, v := range activityLinks(p, rows, hostActivity, activityHosts, n) {
 		if v != noLink {
 			c := cmps[v>>32]
 			linked[keys[i]] = rowSummary(c.id, c.host.feats[int32(v&0xffffffff)].key)
@@ -805,7 +812,7 @@ func (p basePending) finding(n int, fleet bool) Finding {
 			f.Why += fmt.Sprintf("; it is on the hosts of %s, which does not decide: part of that activity", p.v.version)
 		}
 		if p.young {
-			f.Why += fmt.Sprintf("; it started less than %.0f minutes before the collection, a process caught running (a job, a session), which does not decide", transientAge/60)
+			f.Why += fmt.Sprintf("; it started less than %.0f minutes before the collection, a process caught running (a job, a session), which does not decide", p.c.host.p.transientAge()/60)
 		}
 		if p.under > 0 {
 			f.Why += fmt.Sprintf("; it runs under %s, which is on %s of the %s hosts and does not decide: part of that activity",
@@ -825,8 +832,8 @@ func (s *baselineStream) notes(cmps []*baseCmp, n, withErrors, merged int) []str
 	from := "the baseline instance " + s.baseIDs[0]
 	if len(s.baseIDs) > 1 {
 		from = fmt.Sprintf("any of the %s baseline instances", count(len(s.baseIDs)))
-		notes = append(notes, fmt.Sprintf("baseline analysis of %d hosts against a fleet baseline of %d hosts: a row is added when the baseline has nothing like it, or a new value where the baseline's values are dominated; it decides when it is on at most a fifth of the hosts and no more than a fifth show such rows there",
-			n, len(s.baseIDs)))
+		notes = append(notes, fmt.Sprintf("baseline analysis of %d hosts against a fleet baseline of %d hosts: a row is added when the baseline has nothing like it, or a new value where the baseline's values are dominated; it decides when it is on at most %[3]s of the hosts and no more than %[3]s show such rows there",
+			n, len(s.baseIDs), s.rows.p.minorityWords()))
 	}
 	for _, c := range cmps {
 		switch {

@@ -50,7 +50,7 @@ type campaign struct {
 //
 // keys gives the normalized row key of a candidate, runs whether the rows
 // of a command are of something running (see cmdRows.running).
-func findCampaigns(cands []*candidate, keys func(*candidate) string, runs func(cmd int32) bool, n int, hostTmpl [][]int32, assign []int, k int, emb *embedding) []campaign {
+func findCampaigns(p params, cands []*candidate, keys func(*candidate) string, runs func(cmd int32) bool, n int, hostTmpl [][]int32, assign []int, k int, emb *embedding) []campaign {
 	if len(cands) < 2 {
 		return nil
 	}
@@ -75,11 +75,11 @@ func findCampaigns(cands []*candidate, keys func(*candidate) string, runs func(c
 		la := len(cands[a].hosts)
 		for _, b := range order[x+1:] {
 			lb := len(cands[b].hosts)
-			if float64(la) < (1-fifth)*float64(lb) {
+			if float64(la) < (1-p.phi)*float64(lb) {
 				break // sorted by size: no later b can reach the Jaccard bound
 			}
 			o := overlap(cands[a].hosts, cands[b].hosts)
-			if float64(o) < (1-fifth)*float64(la+lb-o) {
+			if float64(o) < (1-p.phi)*float64(la+lb-o) {
 				continue
 			}
 			if logHyperTail(n, lb, la, o)+math.Log(pairs) >= 0 {
@@ -100,11 +100,11 @@ func findCampaigns(cands []*candidate, keys func(*candidate) string, runs func(c
 	var out []campaign
 	for _, r := range roots {
 		g := groups[r]
-		if len(g) < 2 || !spansThings(g, keys) || !copies(g) || !slices.ContainsFunc(g, func(c *candidate) bool { return runs(c.cmd) }) {
+		if len(g) < 2 || !spansThings(g, keys) || !copies(p, g) || !slices.ContainsFunc(g, func(c *candidate) bool { return runs(c.cmd) }) {
 			continue
 		}
 		hosts := groupHosts(g)
-		if len(hosts) == 0 || !addsOnly(hosts, g, n, hostTmpl, assign, k, emb) {
+		if len(hosts) == 0 || !addsOnly(p, hosts, g, n, hostTmpl, assign, k, emb) {
 			continue
 		}
 		slices.SortStableFunc(g, func(a, b *candidate) int { return cmp.Compare(len(b.hosts), len(a.hosts)) })
@@ -198,9 +198,9 @@ func spansThings(g []*candidate, keys func(*candidate) string) bool {
 // copies reports whether each row of g is one row on the hosts of its
 // template: its most common feature on at least 1−φ of them (a value
 // deviation is one feature by construction).
-func copies(g []*candidate) bool {
+func copies(p params, g []*candidate) bool {
 	for _, c := range g {
-		if c.kind == 't' && float64(c.topHosts) < (1-fifth)*float64(len(c.hosts)) {
+		if c.kind == 't' && float64(c.topHosts) < (1-p.phi)*float64(len(c.hosts)) {
 			return false
 		}
 	}
@@ -232,7 +232,7 @@ func groupHosts(g []*candidate) []int32 {
 // is the other hosts of its cluster, or, when the group is half of that
 // cluster or more (it makes a cluster of its own), those of the cluster
 // whose centre is nearest.
-func addsOnly(hosts []int32, g []*candidate, n int, hostTmpl [][]int32, assign []int, k int, emb *embedding) bool {
+func addsOnly(p params, hosts []int32, g []*candidate, n int, hostTmpl [][]int32, assign []int, k int, emb *embedding) bool {
 	in := make(map[int32]bool, len(hosts))
 	for _, h := range hosts {
 		in[h] = true
@@ -265,7 +265,7 @@ func addsOnly(hosts []int32, g []*candidate, n int, hostTmpl [][]int32, assign [
 			}
 		}
 		for t, c := range count {
-			if float64(c) >= (1-fifth)*float64(len(ref)) {
+			if float64(c) >= (1-p.phi)*float64(len(ref)) {
 				r.usual = append(r.usual, t)
 			}
 		}
@@ -275,7 +275,7 @@ func addsOnly(hosts []int32, g []*candidate, n int, hostTmpl [][]int32, assign [
 			lacks = append(lacks, len(r.usual)-overlap(r.usual, hostTmpl[ref[i]]))
 		}
 		slices.Sort(lacks)
-		r.q = lacks[min(len(lacks)-1, int((1-fifth)*float64(len(lacks))))]
+		r.q = lacks[min(len(lacks)-1, int((1-p.phi)*float64(len(lacks))))]
 		return r
 	}
 	pass := 0

@@ -37,6 +37,17 @@ type Clustering struct {
 	MaxFindings int
 	// Now gives Report.CreatedAt; nil means time.Now.
 	Now func() time.Time
+	// RareShare is ρ, what "rare" means: a row or value on at most
+	// max(1, ⌊ρ·n⌋) of the n hosts; 0 means DefaultRareShare (1%).
+	// MinorityShare is φ, the share of the hosts at which a difference
+	// stops being an anomaly and becomes a kind of host; 0 means
+	// DefaultMinorityShare (a fifth). See the package doc for where
+	// each enters the decision. Neither is to be tuned to a fleet: they
+	// are there to measure how the decision depends on them
+	// (bench/detect -rare, -minority). A share out of range (ρ not in
+	// (0, 1), φ not in (0, 0.5)) is an error of NewStream and Analyze,
+	// matching diffyerr.ErrInvalidInput.
+	RareShare, MinorityShare float64
 }
 
 var (
@@ -82,7 +93,11 @@ func (a Clustering) NewStream(key string, baseline []collect.Result) (Stream, er
 	if vol == nil {
 		vol = defaultVolatile
 	}
-	return &clusterStream{a: a, key: key, streamRun: streamRun{name: "cluster stream", rows: newRowStream(vol, true)}}, nil
+	p, err := newParams("cluster", a.RareShare, a.MinorityShare)
+	if err != nil {
+		return nil, err
+	}
+	return &clusterStream{a: a, key: key, streamRun: streamRun{name: "cluster stream", rows: newRowStream(vol, true, p)}}, nil
 }
 
 // rowStream is the part of a stream shared by both analyzers: the hosts
@@ -90,6 +105,7 @@ func (a Clustering) NewStream(key string, baseline []collect.Result) (Stream, er
 type rowStream struct {
 	vol       Volatile
 	normalize bool
+	p         params           // the analysis's ρ and φ (cmdRows.p)
 	hostNum   map[string]int32 // stream host number, by first sight
 	hostIDs   []string         // by stream host number
 	cmds      map[string]*cmdRows
@@ -102,8 +118,8 @@ type rowStream struct {
 	groups map[*cmdRows][]int
 }
 
-func newRowStream(vol Volatile, normalize bool) *rowStream {
-	return &rowStream{vol: vol, normalize: normalize, hostNum: map[string]int32{}, cmds: map[string]*cmdRows{}}
+func newRowStream(vol Volatile, normalize bool, p params) *rowStream {
+	return &rowStream{vol: vol, normalize: normalize, p: p, hostNum: map[string]int32{}, cmds: map[string]*cmdRows{}}
 }
 
 // add adds a batch of Results; each command's rows are interned by a
@@ -135,7 +151,7 @@ func (s *rowStream) add(ctx context.Context, results []collect.Result) error {
 		}
 		c := s.cmds[r.CommandID]
 		if c == nil {
-			c = newCmdRows(r.CommandID, s.vol, s.normalize, !s.noParents)
+			c = newCmdRows(r.CommandID, s.vol, s.normalize, !s.noParents, s.p)
 			s.cmds[r.CommandID] = c
 		}
 		if len(s.groups[c]) == 0 {
@@ -198,7 +214,7 @@ func (s *clusterStream) Report(ctx context.Context, skipped []Skip) (*Report, er
 		rep.Notes = append(rep.Notes, "no host to analyze")
 		return rep, nil
 	}
-	an := newAnalysis(order, n)
+	an := newAnalysis(order, n, s.rows.p)
 	if err := an.learn(ctx); err != nil {
 		return nil, err
 	}

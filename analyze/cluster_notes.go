@@ -89,13 +89,13 @@ func (an *analysis) tmplKey(g int32) string {
 func (an *analysis) notes(rep *Report, merged int) []string {
 	var notes []string
 	n := an.n
-	if n > 1 && float64(n) < 1/rareShare {
+	if n > 1 && float64(n) < 1/an.p.rho {
 		notes = append(notes, fmt.Sprintf("the decision is weak at this size: with %d hosts (fewer than %.0f), a row on one host is rare by definition, so a host with a benign difference of its own (a canary version, a job caught running, an instance of another size) is flagged like a compromised one; read the hosts in rank order (their findings say why), the most suspicious first",
-			n, math.Round(1/rareShare)))
+			n, math.Round(1/an.p.rho)))
 	}
 	if an.untrusted {
-		notes = append(notes, fmt.Sprintf("the decision is not to be trusted: %d of the %d hosts (more than a fifth) would be outliers, so the group may hold hosts of different kinds, variation this analysis did not learn, or a compromise spread wide; no host is flagged, and the hosts are ranked by score instead (rank 1 the most suspicious)",
-			an.outliers, n))
+		notes = append(notes, fmt.Sprintf("the decision is not to be trusted: %d of the %d hosts (more than %s) would be outliers, so the group may hold hosts of different kinds, variation this analysis did not learn, or a compromise spread wide; no host is flagged, and the hosts are ranked by score instead (rank 1 the most suspicious)",
+			an.outliers, n, an.p.minorityWords()))
 	}
 	for _, cp := range an.camps {
 		var rows []string
@@ -111,8 +111,8 @@ func (an *analysis) notes(rep *Report, merged int) []string {
 			count(len(cp.hosts)), count(n), len(cp.rows), flagged, listSome(rows, 5)))
 	}
 	outliers := len(rep.Outliers())
-	notes = append(notes, fmt.Sprintf("cluster analysis of %d hosts: %d clusters, %d outliers; a row decides when at most %d of the %d hosts (1%%, at least one) carry its template, or its value where one value dominates, and no more than a fifth of the hosts show such rows there (see the findings' why)",
-		n, an.k, outliers, an.r, n))
+	notes = append(notes, fmt.Sprintf("cluster analysis of %d hosts: %d clusters, %d outliers; a row decides when at most %d of the %d hosts (%g%%, at least one) carry its template, or its value where one value dominates, and no more than %s of the hosts show such rows there (see the findings' why)",
+		n, an.k, outliers, an.r, n, 100*an.p.rho, an.p.minorityWords()))
 	small := 0
 	for _, s := range an.size {
 		if s < 5 {

@@ -72,8 +72,10 @@
 // read the hosts by Host.Rank. When more than a fifth of the hosts would
 // be outliers, none is flagged, the first note says the decision is not
 // to be trusted, and the hosts are ranked instead. The two constants, ρ
-// (1%) and φ (a fifth), are the only ones of the decision (rarity.go);
-// bench/README.md shows the detection figures over a range of each.
+// (1%, DefaultRareShare) and φ (a fifth, DefaultMinorityShare), are the
+// only ones of the decision (rarity.go); Clustering.RareShare and
+// MinorityShare set others, and bench/README.md shows the detection
+// figures over a range of each.
 //
 // Clusters. The templates that at least 5% of the hosts have and at least
 // 5% lack (at most 300, the most variable) are the informative features;
@@ -95,7 +97,8 @@
 //
 // Clustering keeps every finding of every host (MaxFindings caps them;
 // Host.FindingsOmitted counts those not kept) and DefaultMaxTraits traits
-// per cluster; its only errors are ctx's. Figures: bench/README.md.
+// per cluster; its only errors are ctx's and a RareShare or MinorityShare
+// out of range. Figures: bench/README.md.
 //
 // # Changes
 //

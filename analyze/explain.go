@@ -76,7 +76,7 @@ func finding(m *cmdModel, h int, p pendingFinding, n int) Finding {
 		}
 	}
 	if p.young {
-		f.Why += fmt.Sprintf("; it started less than %.0f minutes before the collection, a process caught running (a job, a session), which does not decide", transientAge/60)
+		f.Why += fmt.Sprintf("; it started less than %.0f minutes before the collection, a process caught running (a job, a session), which does not decide", m.p.transientAge()/60)
 	}
 	if p.activity != "" {
 		f.Why += fmt.Sprintf("; it is on the hosts of %s, which does not decide: part of that activity", p.activity)

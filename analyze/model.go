@@ -75,10 +75,11 @@ type tctx struct {
 // templates that few hosts carry, and the verdicts.
 type cmdModel struct {
 	rows      *cmdRows
-	n         int   // hosts of the fleet
-	r         int32 // rareCount(n)
-	minority  int32 // max(r, ⌊φ·n⌋): the most hosts of a minority row
-	hostsOK   int32 // hosts with a successful Result
+	p         params // rows.p
+	n         int    // hosts of the fleet
+	r         int32  // rareCount(n)
+	minority  int32  // max(r, ⌊φ·n⌋): the most hosts of a minority row
+	hostsOK   int32  // hosts with a successful Result
 	featHosts []int32
 	tmpls     []tmpl
 	ctxs      []tctx
@@ -103,8 +104,7 @@ type parentStats struct {
 // buildCmdModel learns what the fleet of n hosts says of the command c
 // (finished; see cmdRows.finish).
 func buildCmdModel(c *cmdRows, n int) *cmdModel {
-	r := rareCount(n)
-	m := &cmdModel{rows: c, n: n, r: r, minority: max(r, int32(fifth*float64(n))), fv: map[int32]verdict{}}
+	m := &cmdModel{rows: c, p: c.p, n: n, r: c.p.rareCount(n), minority: c.p.minority(n), fv: map[int32]verdict{}}
 	m.countFeatures()
 	m.buildTemplates()
 	m.buildContexts()
@@ -225,10 +225,10 @@ func (m *cmdModel) buildContexts() {
 // prefix sums, the sum of the counts that are usual (isUsual) among
 // others hosts, leaving out the value whose count is self (its own
 // draws, when usual, are not counted).
-func usualDraws(counts func(i int) int32, prefix []int64, others, r int32, self int32, selfUsual bool) int64 {
+func (p params) usualDraws(counts func(i int) int32, prefix []int64, others, r int32, self int32, selfUsual bool) int64 {
 	// counts are decreasing: the usual ones are a prefix.
 	k := 0
-	for k < len(prefix)-1 && isUsual(counts(k), others, r) {
+	for k < len(prefix)-1 && p.isUsual(counts(k), others, r) {
 		k++
 	}
 	u := prefix[k]
@@ -261,9 +261,9 @@ func (m *cmdModel) judgeTemplates() {
 				continue // not shared
 			}
 			others := cx.hosts - 1
-			selfUsual := isUsual(tp.hosts, others, m.r)
-			usual := usualDraws(func(i int) int32 { return m.tmpls[cx.members[i]].hosts }, cx.prefix, others, m.r, tp.hosts, selfUsual)
-			if !isDominated(usual, cx.draws-int64(tp.hosts)) {
+			selfUsual := m.p.isUsual(tp.hosts, others, m.r)
+			usual := m.p.usualDraws(func(i int) int32 { return m.tmpls[cx.members[i]].hosts }, cx.prefix, others, m.r, tp.hosts, selfUsual)
+			if !m.p.isDominated(usual, cx.draws-int64(tp.hosts)) {
 				if !explained || cx.hosts > m.ctxs[explainedBy].hosts {
 					explainedBy = x
 				}
@@ -280,9 +280,9 @@ func (m *cmdModel) judgeTemplates() {
 				if top == int32(t) && len(cx.members) > 1 {
 					top = cx.members[1]
 				}
-				v = verdict{kind: vDeviation, p: p, decides: decides(novel, others), hosts: tp.hosts, ctxHosts: others,
+				v = verdict{kind: vDeviation, p: p, decides: m.p.decides(novel, others), hosts: tp.hosts, ctxHosts: others,
 					col: differingColumn(tp.key, m.tmpls[top].key), usual: m.tmpls[top].feats[0], usualHosts: m.tmpls[top].hosts,
-					multi: float64(cx.draws) > (1+fifth)*float64(cx.hosts)}
+					multi: float64(cx.draws) > (1+m.p.phi)*float64(cx.hosts)}
 			}
 		}
 		if explained {
@@ -317,7 +317,7 @@ func (m *cmdModel) judgeTemplates() {
 		}
 		v.ctxHosts = m.hostsOK - 1
 		v.p = noveltyRate(novel, m.hostsOK-1)
-		v.decides = decides(novel, m.hostsOK-1)
+		v.decides = m.p.decides(novel, m.hostsOK-1)
 	}
 }
 
@@ -410,9 +410,9 @@ func (m *cmdModel) judgeValues() {
 				if x.count > m.minority {
 					continue
 				}
-				selfUsual := isUsual(x.count, others, m.r)
-				usual := usualDraws(func(i int) int32 { return vals[i].count }, prefix, others, m.r, x.count, selfUsual)
-				if !isDominated(usual, prefix[len(vals)]-int64(x.count)) {
+				selfUsual := m.p.isUsual(x.count, others, m.r)
+				usual := m.p.usualDraws(func(i int) int32 { return vals[i].count }, prefix, others, m.r, x.count, selfUsual)
+				if !m.p.isDominated(usual, prefix[len(vals)]-int64(x.count)) {
 					continue
 				}
 				nv := novel
@@ -427,9 +427,9 @@ func (m *cmdModel) judgeValues() {
 				if isFreeText(col) || drifted(x.v, top.v, vals, i) {
 					kind = vVariant
 				}
-				v := verdict{kind: kind, p: noveltyRate(nv, others), decides: decides(nv, others), hosts: x.count, ctxHosts: others, col: col,
+				v := verdict{kind: kind, p: noveltyRate(nv, others), decides: m.p.decides(nv, others), hosts: x.count, ctxHosts: others, col: col,
 					usual: top.feats[0], usualHosts: top.count, value: x.v, usualValue: top.v,
-					multi: float64(prefix[len(vals)]) > (1+fifth)*float64(tp.hosts)}
+					multi: float64(prefix[len(vals)]) > (1+m.p.phi)*float64(tp.hosts)}
 				for _, f := range x.feats {
 					old, ok := m.fv[f]
 					if !ok || better(v, old) {
@@ -590,14 +590,14 @@ func (m *cmdModel) parentVerdict(t, p int32) verdict {
 	novel := int32(0)
 	for _, q := range ps.sorted {
 		cq := ps.count[q]
-		if q != p && isUsual(cq, others, m.r) {
+		if q != p && m.p.isUsual(cq, others, m.r) {
 			usual += int64(cq)
 		}
 		if cq <= m.r {
 			novel += cq
 		}
 	}
-	if !isDominated(usual, ps.draws-int64(n)) {
+	if !m.p.isDominated(usual, ps.draws-int64(n)) {
 		return verdict{}
 	}
 	if n <= m.r {
@@ -608,6 +608,6 @@ func (m *cmdModel) parentVerdict(t, p int32) verdict {
 		top = ps.sorted[1]
 	}
 	names := m.rows.parentNames
-	return verdict{kind: vDeviation, p: noveltyRate(novel, others), decides: decides(novel, others), hosts: n, ctxHosts: others, col: "parent",
+	return verdict{kind: vDeviation, p: noveltyRate(novel, others), decides: m.p.decides(novel, others), hosts: n, ctxHosts: others, col: "parent",
 		usual: -1, usualHosts: ps.count[top], value: names[p], usualValue: names[top]}
 }

@@ -231,12 +231,12 @@ func (m *refModel) judgeRow(key string) verdict {
 			hosts := m.tmpls[t].hosts
 			var usual int64
 			for _, u := range cv.sorted {
-				if !isUsual(cv.count[u], hosts, m.r) {
+				if !m.p.isUsual(cv.count[u], hosts, m.r) {
 					break
 				}
 				usual += int64(cv.count[u])
 			}
-			if !isDominated(usual, cv.draws) {
+			if !m.p.isDominated(usual, cv.draws) {
 				explained = true
 				continue
 			}
@@ -279,12 +279,12 @@ func (m *refModel) judgeRow(key string) verdict {
 		}
 		var usual int64
 		for _, t := range cx.members {
-			if !isUsual(m.tmpls[t].hosts, cx.hosts, m.r) {
+			if !m.p.isUsual(m.tmpls[t].hosts, cx.hosts, m.r) {
 				break
 			}
 			usual += int64(m.tmpls[t].hosts)
 		}
-		if !isDominated(usual, cx.draws) {
+		if !m.p.isDominated(usual, cx.draws) {
 			explained = true
 			return
 		}
@@ -334,12 +334,12 @@ func (m *refModel) judgeParentOf(tkey, p string) verdict {
 		}
 	}
 	for _, q := range ps.sorted {
-		if !isUsual(ps.count[q], ps.hosts, m.r) {
+		if !m.p.isUsual(ps.count[q], ps.hosts, m.r) {
 			break
 		}
 		usual += int64(ps.count[q])
 	}
-	if !isDominated(usual, ps.draws) {
+	if !m.p.isDominated(usual, ps.draws) {
 		return verdict{}
 	}
 	top := ps.sorted[0]

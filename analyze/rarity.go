@@ -1,25 +1,73 @@
 package analyze
 
-import "math"
+import (
+	"fmt"
+	"math"
+
+	"github.com/diffy-dfir/diffy/diffyerr"
+)
 
 // The two constants of the decision. Neither is fitted to a fleet: ρ is
 // what "rare" means (a row on at most 1% of the hosts, as in 1%
 // stacking), φ is the share at which a difference stops being an anomaly
 // and becomes a kind of host (issue 11: "when more than a fifth of the
 // group would be flagged, the decision is not to be trusted"). The curves
-// of the detection figures over both are in bench/README.md.
+// of the detection figures over both are in bench/README.md; the fields
+// RareShare and MinorityShare of Clustering and Baseline set others, to
+// draw those curves.
 const (
-	// rareShare is ρ: a row or value is rare when at most rareCount(n)
-	// = max(1, ⌊ρ·n⌋) of the n hosts carry it.
-	rareShare = 0.01
-	// fifth is φ. A value is usual in a context when at least 1−φ of the
-	// context's hosts have it (isUsual); a context is dominated when at
-	// least 1−φ of its rows have a usual value (isDominated); a new row
-	// decides only where at most φ of the other hosts show one
-	// (decides); a decision flagging more than φ of the hosts is not
-	// trusted.
-	fifth = 0.2
+	// DefaultRareShare is ρ: a row or value is rare when at most
+	// rareCount(n) = max(1, ⌊ρ·n⌋) of the n hosts carry it.
+	DefaultRareShare = 0.01
+	// DefaultMinorityShare is φ. A value is usual in a context when at
+	// least 1−φ of the context's hosts have it (isUsual); a context is
+	// dominated when at least 1−φ of its rows have a usual value
+	// (isDominated); a new row decides only where at most φ of the other
+	// hosts show one (decides); a decision flagging more than φ of the
+	// hosts is not trusted.
+	DefaultMinorityShare = 0.2
 )
+
+// params are the constants of one analysis: rho is ρ, phi is φ.
+type params struct{ rho, phi float64 }
+
+// defaultParams are ρ and φ of the zero Clustering and Baseline.
+var defaultParams = params{DefaultRareShare, DefaultMinorityShare}
+
+// newParams returns the params of an analyzer's RareShare and
+// MinorityShare fields (0: the default), or an error naming the field
+// when a share is not in (0, 1) (φ: (0, 0.5), so that 1−φ is most).
+func newParams(analyzer string, rare, minority float64) (params, error) {
+	p := defaultParams
+	if rare != 0 {
+		p.rho = rare
+	}
+	if minority != 0 {
+		p.phi = minority
+	}
+	if !(p.rho > 0 && p.rho < 1) {
+		return p, fmt.Errorf("%s analysis: RareShare %v is not a share between 0 and 1: %w", analyzer, rare, diffyerr.ErrInvalidInput)
+	}
+	if !(p.phi > 0 && p.phi < 0.5) {
+		return p, fmt.Errorf("%s analysis: MinorityShare %v is not a share between 0 and 0.5: %w", analyzer, minority, diffyerr.ErrInvalidInput)
+	}
+	return p, nil
+}
+
+// minorityWords says φ in the words of the notes: "a fifth" for the
+// default, a percentage otherwise.
+func (p params) minorityWords() string {
+	if p.phi == DefaultMinorityShare {
+		return "a fifth"
+	}
+	return fmt.Sprintf("%g%%", 100*p.phi)
+}
+
+// minority returns the most hosts of n a minority row may be on:
+// max(rareCount(n), ⌊φ·n⌋).
+func (p params) minority(n int) int32 {
+	return max(p.rareCount(n), int32(p.phi*float64(n)))
+}
 
 // rareCount returns the most hosts of n a rare row may be on:
 //
@@ -30,8 +78,8 @@ const (
 // which at 200 hosts and more is beyond r. Below 1/ρ = 100 hosts r is one
 // host, and a benign minority lands on a single host often: the report
 // then says its decision is weak (see clusterNotes).
-func rareCount(n int) int32 {
-	return int32(max(1, int(math.Floor(rareShare*float64(n)))))
+func (p params) rareCount(n int) int32 {
+	return int32(max(1, int(math.Floor(p.rho*float64(n)))))
 }
 
 // isUsual reports whether a value carried by count of the hosts of a
@@ -42,8 +90,8 @@ func rareCount(n int) int32 {
 // A usual value is one that "most hosts have": sshd's path on 999 of
 // 1,000 hosts is usual, a splayed minute on 2% of them is not, nor is a
 // value on too few hosts to say (count ≤ r).
-func isUsual(count, hosts, r int32) bool {
-	return count > r && float64(count) >= (1-fifth)*float64(hosts)
+func (p params) isUsual(count, hosts, r int32) bool {
+	return count > r && float64(count) >= (1-p.phi)*float64(hosts)
 }
 
 // isDominated reports whether a context is dominated: whether, of its
@@ -60,8 +108,8 @@ func isUsual(count, hosts, r int32) bool {
 // Counting rows, not hosts, keeps contexts where each host has several
 // values (kworker names, per-CPU threads) right: none of those values is
 // on most hosts, so the context is not dominated.
-func isDominated(usual, draws int64) bool {
-	return draws > 0 && float64(usual) >= (1-fifth)*float64(draws)
+func (p params) isDominated(usual, draws int64) bool {
+	return draws > 0 && float64(usual) >= (1-p.phi)*float64(draws)
 }
 
 // noveltyRate is the probability that a host of a context, other than
@@ -90,8 +138,8 @@ func noveltyRate(novel, others int32) float64 {
 // norm of that command or context (variation this analysis did not
 // learn), not evidence: it is listed, it does not decide. With no other
 // host nothing decides: there is nothing to compare with.
-func decides(novel, others int32) bool {
-	return others > 0 && float64(max(novel, 0)) <= fifth*float64(others)
+func (p params) decides(novel, others int32) bool {
+	return others > 0 && float64(max(novel, 0)) <= p.phi*float64(others)
 }
 
 // surprise returns the evidence, in bits, of an event of probability p:

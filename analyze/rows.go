@@ -32,6 +32,7 @@ type cfeat struct {
 type cmdRows struct {
 	id    string
 	keyer *Keyer
+	p     params // the analysis's ρ and φ
 	// normalize: rows go through NormalizeRow before they become features
 	// (tokens replaced); without it the feature is the stripped row.
 	normalize bool
@@ -147,8 +148,8 @@ type hostFeat struct {
 // command).
 type featParent struct{ i, p, pf int32 }
 
-func newCmdRows(id string, vol Volatile, normalize, parents bool) *cmdRows {
-	c := &cmdRows{id: id, keyer: vol.Keyer(id), normalize: normalize,
+func newCmdRows(id string, vol Volatile, normalize, parents bool, p params) *cmdRows {
+	c := &cmdRows{id: id, keyer: vol.Keyer(id), normalize: normalize, p: p,
 		raw: map[uint64]int32{}, fine: map[uint64]int32{}, parentID: map[string]int32{}}
 	cols := vol.Columns(id)
 	c.parents = parents && slices.Contains(cols, "parent") && !slices.Contains(cols, "name")
@@ -436,7 +437,7 @@ func (c *cmdRows) add(ctx context.Context, rs []collect.Result, idx []int, hosts
 			c.seen[h] = append(c.seen[h], raw)
 			if c.parents {
 				c.pids = append(c.pids, c.keyer.captured[:3]...)
-				c.seenPar[h] = append(c.seenPar[h], newRowParent(young(c.keyer.captured[3], r.CollectedAt)))
+				c.seenPar[h] = append(c.seenPar[h], newRowParent(c.p.young(c.keyer.captured[3], r.CollectedAt)))
 			}
 		}
 		if names := c.parentNamesOf(r.Rows); names != nil {
@@ -474,17 +475,17 @@ func (c *cmdRows) isYoung(h, i int) bool {
 }
 
 // transientAge is how long before its collection a process may have
-// started and still be taken as caught running: a job (or a session)
-// whose presence depends on when the collection ran, not on what the host
-// is. A job seen on at most ρ of the hosts that runs at most daily runs
-// at most ρ of the time, ρ·24 h (14.4 minutes); daemons run for hours or
-// days, and so do the implants an investigation finds.
-const transientAge = rareShare * 24 * 60 * 60 // seconds
+// started and still be taken as caught running, in seconds: a job (or a
+// session) whose presence depends on when the collection ran, not on
+// what the host is. A job seen on at most ρ of the hosts that runs at
+// most daily runs at most ρ of the time, ρ·24 h (14.4 minutes); daemons
+// run for hours or days, and so do the implants an investigation finds.
+func (p params) transientAge() float64 { return p.rho * 24 * 60 * 60 }
 
 // young reports whether a process started (start_time, seconds since the
 // epoch) less than transientAge before its collection at at. A missing
 // or unreadable start time is not young.
-func young(start string, at time.Time) bool {
+func (p params) young(start string, at time.Time) bool {
 	if start == "" || at.IsZero() {
 		return false
 	}
@@ -493,7 +494,7 @@ func young(start string, at time.Time) bool {
 		return false
 	}
 	age := at.Unix() - st
-	return age >= 0 && float64(age) < transientAge
+	return age >= 0 && float64(age) < p.transientAge()
 }
 
 // parentNamesOf returns, for each row of one Result, the interned name of

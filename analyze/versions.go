@@ -28,7 +28,7 @@ const noLink int64 = math.MinInt64
 //
 // Activity ids are the caller's; noLink is returned for a row linked to
 // none, so that the ids may be negative.
-func activityLinks(rows [][]int32, hostActivity [][]int64, activityHosts map[int64]int32, n int) []int64 {
+func activityLinks(p params, rows [][]int32, hostActivity [][]int64, activityHosts map[int64]int32, n int) []int64 {
 	hostVersions, versionHosts := hostActivity, activityHosts
 	out := make([]int64, len(rows))
 	for i := range out {
@@ -64,7 +64,7 @@ func activityLinks(rows [][]int32, hostActivity [][]int64, activityHosts map[int
 			}
 		}) {
 			o, vh := count[v], versionHosts[v]
-			if float64(o) < (1-fifth)*float64(len(r)) || float64(vh) > float64(len(r))/(1-fifth) {
+			if float64(o) < (1-p.phi)*float64(len(r)) || float64(vh) > float64(len(r))/(1-p.phi) {
 				continue
 			}
 			if p := logHyperTail(n, int(vh), len(r), int(o)); p+budget < 0 && (!found || p < bestP) {

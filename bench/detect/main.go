@@ -9,7 +9,11 @@
 //   - the cluster analyzer beside plain 1% stacking on the same data;
 //   - with -baseline, the baseline analyzer against the same group
 //     collected a week earlier (Sim.WeekEarlier: some hosts replaced, each
-//     rollout a step behind, no attack yet).
+//     rollout a step behind, no attack yet);
+//   - with -attacks kinds, one scenario per single-host attack kind;
+//   - with -rare and -minority, the curves of the decision's two
+//     constants (analyze's RareShare ρ and MinorityShare φ): one row per
+//     value, to show whether the result hinges on them.
 //
 // Each cell pools the scenarios of every seed: precision and recall of
 // the outlier flag, the share of compromised hosts with a planted row
@@ -27,6 +31,13 @@
 //	go run ./bench/detect -sizes 200,1000 -seeds 101-105
 //	go run ./bench/detect -sizes 20,60 -seeds 101-110 -rows all
 //	go run ./bench/detect -sizes 1000 -baseline
+//	go run ./bench/detect -sizes 200,1000 -rows all -attacks kinds
+//	go run ./bench/detect -sizes 200,1000 -rows all -rare 0.005,0.01,0.02
+//	go run ./bench/detect -sizes 200,1000 -rows all -minority 0.1,0.2,0.4
+//
+// Hosts are streamed into the analyzer (analyze.Streamer) about a
+// thousand Results at a time; only 1% stacking (-stacking) holds a whole
+// group, which at 10,000 hosts is about 4 GiB.
 package main
 
 import (
@@ -52,11 +63,13 @@ func main() {
 		sizes    = flag.String("sizes", "200,1000", "group sizes, comma-separated")
 		seeds    = flag.String("seeds", "101-105", "seeds: a list (1,2,3) or a range (101-105)")
 		rows     = flag.String("rows", "all,leave-one-out", "table rows: all (every family together), alone (each family alone), leave-one-out (every family but one), or a family list (roles,splay)")
-		attacks  = flag.String("attacks", "single,campaign", "attack scenarios: single (every single-host kind), campaign, or both")
+		attacks  = flag.String("attacks", "single,campaign", "attack scenarios, comma-separated: single (every single-host kind together), campaign, kinds (one scenario per single-host kind), or a kind's name (listener, miner, ...)")
 		baseline = flag.Bool("baseline", false, "score the baseline analyzer against the group a week earlier instead of the cluster analyzer")
 		stacking = flag.Bool("stacking", true, "score 1% stacking beside the cluster analyzer")
 		jobs     = flag.Int("j", runtime.GOMAXPROCS(0), "scenarios analyzed at once")
 		verbose  = flag.Bool("v", false, "print each scenario's scores on stderr")
+		rare     = flag.String("rare", "", "the analyzer's RareShare (ρ), comma-separated values: one table row each (the curve); empty: the default, analyze.DefaultRareShare")
+		minority = flag.String("minority", "", "the analyzer's MinorityShare (φ), comma-separated values: one table row each; empty: the default, analyze.DefaultMinorityShare")
 	)
 	flag.Parse()
 	log.SetFlags(0)
@@ -72,6 +85,21 @@ func main() {
 	if err != nil {
 		log.Fatalf("-rows: %v", err)
 	}
+	rhos, err := shareList(*rare, analyze.DefaultRareShare)
+	if err != nil {
+		log.Fatalf("-rare: %v", err)
+	}
+	phis, err := shareList(*minority, analyze.DefaultMinorityShare)
+	if err != nil {
+		log.Fatalf("-minority: %v", err)
+	}
+	var settings []shares
+	for _, rho := range rhos {
+		for _, phi := range phis {
+			settings = append(settings, shares{rho, phi})
+		}
+	}
+	curve := *rare != "" || *minority != ""
 	var kinds []scenarioAttack
 	for _, a := range strings.Split(*attacks, ",") {
 		switch a {
@@ -79,8 +107,15 @@ func main() {
 			kinds = append(kinds, scenarioAttack{"single-host attacks", fleet.Attacks{Kinds: fleet.AttackKinds}})
 		case "campaign":
 			kinds = append(kinds, scenarioAttack{"campaign", fleet.Attacks{Campaign: true}})
+		case "kinds":
+			for _, k := range fleet.AttackKinds {
+				kinds = append(kinds, scenarioAttack{k, fleet.Attacks{Kinds: []string{k}}})
+			}
 		default:
-			log.Fatalf("-attacks: unknown %q (single, campaign)", a)
+			if !slices.Contains(fleet.AttackKinds, a) {
+				log.Fatalf("-attacks: unknown %q (single, campaign, kinds, or one of %s)", a, strings.Join(fleet.AttackKinds, ", "))
+			}
+			kinds = append(kinds, scenarioAttack{a, fleet.Attacks{Kinds: []string{a}}})
 		}
 	}
 	what := "cluster analyzer"
@@ -88,45 +123,62 @@ func main() {
 		what = "baseline analyzer, fleet baseline a week earlier"
 	}
 	fmt.Printf("Detection at the analyzer's own decision (%s), seeds %s; each cell pools the seeds.\n\n", what, *seeds)
-	header := "| families | attacks | hosts | compromised | flagged | precision | recall | top-3 |"
-	sep := "|---|---|---:|---:|---:|---:|---:|---:|"
+	header := "| families | attacks | hosts | compromised | flagged | precision | recall | F1 | top-3 |"
+	sep := "|---|---|---:|---:|---:|---:|---:|---:|---:|"
 	if slices.ContainsFunc(ns, func(n int) bool { return n < 100 }) {
 		header += " ranked first | weak note |"
 		sep += "---:|---:|"
 	}
 	if *stacking && !*baseline {
-		header += " 1% stacking precision | recall |"
-		sep += "---:|---:|"
+		header += " 1% stacking precision | recall | F1 |"
+		sep += "---:|---:|---:|"
+	}
+	if curve {
+		header = "| ρ | φ " + header
+		sep = "|---:|---:" + sep
 	}
 	fmt.Println(header)
 	fmt.Println(sep)
-	for _, n := range ns {
-		for _, row := range rs {
-			for _, att := range kinds {
-				var cells []cell
-				var mu sync.Mutex
-				sem := make(chan struct{}, max(1, *jobs))
-				var wg sync.WaitGroup
-				for _, seed := range ss {
-					wg.Add(1)
-					sem <- struct{}{}
-					go func() {
-						defer func() { <-sem; wg.Done() }()
-						c := run(fleet.SimConfig{Hosts: n, Seed: seed, Families: row.families, Attacks: att.attacks}, *baseline, *stacking && !*baseline)
-						if *verbose {
-							log.Printf("%s %s n=%d seed=%d: %v", row.name, att.name, n, seed, c.ev)
-						}
-						mu.Lock()
-						cells = append(cells, c)
-						mu.Unlock()
-					}()
+	for _, sh := range settings {
+		for _, n := range ns {
+			for _, row := range rs {
+				for _, att := range kinds {
+					var cells []cell
+					var mu sync.Mutex
+					sem := make(chan struct{}, max(1, *jobs))
+					var wg sync.WaitGroup
+					for _, seed := range ss {
+						wg.Add(1)
+						sem <- struct{}{}
+						go func() {
+							defer func() { <-sem; wg.Done() }()
+							c := run(fleet.SimConfig{Hosts: n, Seed: seed, Families: row.families, Attacks: att.attacks}, sh, *baseline, *stacking && !*baseline)
+							if *verbose {
+								log.Printf("%s %s n=%d seed=%d: %v", row.name, att.name, n, seed, c.ev)
+							}
+							mu.Lock()
+							cells = append(cells, c)
+							mu.Unlock()
+						}()
+					}
+					wg.Wait()
+					l := line(row.name, att.name, n, cells, *stacking && !*baseline)
+					if curve {
+						l = fmt.Sprintf("| %g | %g %s", sh.rho, sh.phi, l)
+					}
+					fmt.Println(l)
 				}
-				wg.Wait()
-				fmt.Println(line(row.name, att.name, n, cells, *stacking && !*baseline))
 			}
 		}
 	}
 }
+
+// shares are the analyzer's RareShare (ρ) and MinorityShare (φ).
+type shares struct{ rho, phi float64 }
+
+// streamBatch is about the number of Results handed to the analyzer's
+// Stream at once (diffy.Diffy.AnalyzeFiles hands it about as many).
+const streamBatch = 1024
 
 type scenarioAttack struct {
 	name    string
@@ -147,24 +199,43 @@ type cell struct {
 	analyzedTime time.Duration
 }
 
-// run generates one scenario, analyzes it and scores the report.
-func run(cfg fleet.SimConfig, baseline, stacking bool) cell {
+// run generates one scenario, analyzes it and scores the report. The
+// hosts' Results are streamed into the analyzer (analyze.Streamer) a
+// batch of hosts at a time, so that a scenario's memory is the
+// analyzer's, not the group's; they are kept whole only for 1% stacking.
+func run(cfg fleet.SimConfig, sh shares, baseline, stacking bool) cell {
+	ctx := context.Background()
 	sim := fleet.NewSim(cfg)
-	var res []collect.Result
-	for i := range cfg.Hosts {
-		res = append(res, sim.Results(i)...)
-	}
-	in := analyze.Input{Key: "sim", Results: res}
-	var a analyze.Analyzer = analyze.Clustering{}
+	var a analyze.Streamer = analyze.Clustering{RareShare: sh.rho, MinorityShare: sh.phi}
+	var base []collect.Result
 	if baseline {
 		week := sim.WeekEarlier()
 		for i := range cfg.Hosts {
-			in.Baseline = append(in.Baseline, week.Results(i)...)
+			base = append(base, week.Results(i)...)
 		}
-		a = analyze.Baseline{}
+		a = analyze.Baseline{RareShare: sh.rho, MinorityShare: sh.phi}
 	}
 	start := time.Now()
-	rep, err := a.Analyze(context.Background(), in)
+	st, err := a.NewStream("sim", base)
+	if err != nil {
+		log.Fatal(err)
+	}
+	base = nil
+	var res, batch []collect.Result
+	for i := range cfg.Hosts {
+		rs := sim.Results(i)
+		batch = append(batch, rs...)
+		if stacking {
+			res = append(res, rs...)
+		}
+		if len(batch) >= streamBatch || i == cfg.Hosts-1 {
+			if err := st.Add(ctx, batch); err != nil {
+				log.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	rep, err := st.Report(ctx, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -208,14 +279,24 @@ func line(families, attacks string, n int, cells []cell, stacking bool) string {
 		}
 		return fmt.Sprintf("%.3f", float64(a)/float64(b))
 	}
-	s := fmt.Sprintf("| %s | %s | %d | %d | %d | %s | %s | %s |", families, attacks, n, comp, flagged, ratio(tp, flagged), ratio(tp, comp), ratio(top3, comp))
+	s := fmt.Sprintf("| %s | %s | %d | %d | %d | %s | %s | %s | %s |", families, attacks, n, comp, flagged, ratio(tp, flagged), ratio(tp, comp), f1(tp, flagged, comp), ratio(top3, comp))
 	if n < 100 {
 		s += fmt.Sprintf(" %s | %d of %d |", ratio(ranked, comp), weak, len(cells))
 	}
 	if stacking {
-		s += fmt.Sprintf(" %s | %s |", ratio(stp, sflag), ratio(stp, comp))
+		s += fmt.Sprintf(" %s | %s | %s |", ratio(stp, sflag), ratio(stp, comp), f1(stp, sflag, comp))
 	}
 	return s
+}
+
+// f1 returns the F1 score of tp true positives among flagged hosts
+// flagged for comp compromised ones, 2·tp / (flagged + comp): the
+// harmonic mean of precision and recall (1 when both counts are zero).
+func f1(tp, flagged, comp int) string {
+	if flagged+comp == 0 {
+		return "1.000"
+	}
+	return fmt.Sprintf("%.3f", 2*float64(tp)/float64(flagged+comp))
 }
 
 func intList(s string) ([]int, error) {
@@ -226,6 +307,22 @@ func intList(s string) ([]int, error) {
 			return nil, fmt.Errorf("%q is not a positive number", f)
 		}
 		out = append(out, n)
+	}
+	return out, nil
+}
+
+// shareList parses a comma-separated list of shares; empty is def.
+func shareList(s string, def float64) ([]float64, error) {
+	if s == "" {
+		return []float64{def}, nil
+	}
+	var out []float64
+	for _, f := range strings.Split(s, ",") {
+		x, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || x <= 0 || x >= 1 {
+			return nil, fmt.Errorf("%q is not a share between 0 and 1", f)
+		}
+		out = append(out, x)
 	}
 	return out, nil
 }
