@@ -39,6 +39,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"flag"
@@ -308,7 +310,7 @@ var plain, analyzeToo bool
 // most rows repeat across hosts, which collect.RowPool shares; this is
 // the worst case for that sharing. Users, crontabs and authorized keys
 // stay common, as they are on hosts of one image.
-func makeDistinct(f *fleet.Fleet) {
+func makeDistinct(f *fleet.Fleet, offset int) {
 	change := map[string]string{payload.Processes: "start_time", payload.ListeningPorts: "pid", payload.KernelModules: "address"}
 	for i := range f.Hosts {
 		h := &f.Hosts[i]
@@ -317,15 +319,94 @@ func makeDistinct(f *fleet.Fleet) {
 			for j, row := range h.Rows[cmd] {
 				c := maps.Clone(row)
 				if col == "address" {
-					c[col] = fmt.Sprintf("0xffffffffc%07x", i*4096+j)
+					c[col] = fmt.Sprintf("0xffffffffc%07x", (offset+i)*4096+j)
 				} else {
-					c[col] = fmt.Sprint(c[col], i)
+					c[col] = fmt.Sprint(c[col], offset+i)
 				}
 				rows[j] = c
 			}
 			h.Rows[cmd] = rows
 		}
 	}
+}
+
+// chunkHosts is how many hosts leanFleet generates at once.
+const chunkHosts = 10000
+
+// leanFleet generates the group of n hosts (diffytest/fleet scenario
+// "xlarge", -distinct applied) in chunks of chunkHosts, the chunk k with
+// the scenario's Seed+k (so up to 10,000 hosts the fleet is the scenario's
+// own), and keeps of each host its outputs, rendered once and gzipped
+// (leanHost): about 5 KB a host where its rows take about 50 KB, so that
+// the fake of 100,000 hosts holds 0.5 GB of them, not 5 GB. It returns the
+// instances and their IDs, in order.
+func leanFleet(n int) ([]awsfake.Instance, []string, error) {
+	insts := make([]awsfake.Instance, 0, n)
+	ids := make([]string, 0, n)
+	seen := make(map[string]bool, n)
+	for start := 0; start < n; start += chunkHosts {
+		cfg := fleet.Scenario("xlarge")
+		cfg.Hosts, cfg.GroupName, cfg.Seed = min(chunkHosts, n-start), group, cfg.Seed+int64(start/chunkHosts)
+		f := fleet.Generate(cfg)
+		if distinct {
+			makeDistinct(f, start)
+		}
+		for i := range f.Hosts {
+			h := &f.Hosts[i]
+			if seen[h.Instance.ID] {
+				return nil, nil, fmt.Errorf("two hosts of the generated fleet have the ID %s", h.Instance.ID)
+			}
+			seen[h.Instance.ID] = true
+			lh, err := newLeanHost(h)
+			if err != nil {
+				return nil, nil, err
+			}
+			insts = append(insts, awsfake.Instance{Instance: h.Instance, Host: lh})
+			ids = append(ids, h.Instance.ID)
+		}
+	}
+	return insts, ids, nil
+}
+
+// leanHost is an awsfake.Host whose outputs (awsfake.OsqueryJSON of its
+// rows, as awsfake.FleetInstances prints them) were rendered once and
+// gzipped.
+type leanHost map[string][]byte
+
+func newLeanHost(h *fleet.Host) (leanHost, error) {
+	lh := make(leanHost, len(h.Rows))
+	for cmd, rows := range h.Rows {
+		var b bytes.Buffer
+		zw, err := gzip.NewWriterLevel(&b, gzip.BestSpeed)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := zw.Write(awsfake.OsqueryJSON(rows)); err != nil {
+			return nil, err
+		}
+		if err := zw.Close(); err != nil {
+			return nil, err
+		}
+		lh[cmd] = bytes.Clone(b.Bytes())
+	}
+	return lh, nil
+}
+
+// Output implements awsfake.Host.
+func (h leanHost) Output(commandID string) ([]byte, bool) {
+	gz, ok := h[commandID]
+	if !ok {
+		return nil, false
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return nil, false
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, false
+	}
+	return out, true
 }
 
 // heapProfile is where to write a heap profile after the collection
@@ -366,7 +447,7 @@ type endpoints struct {
 // pack's script of the collector on one host (as it does once per
 // invocation), over up to 200 hosts of f: the most the fake can serve on
 // this machine, which bounds the run from below with AWS's rates.
-func scriptCost(srv *awsfake.Server, f *fleet.Fleet) (float64, error) {
+func scriptCost(srv *awsfake.Server, ids []string) (float64, error) {
 	enc := ssmframe.EncodingGzip
 	if plain {
 		enc = ssmframe.EncodingPlain
@@ -375,12 +456,12 @@ func scriptCost(srv *awsfake.Server, f *fleet.Fleet) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	n := min(len(f.Hosts), 200)
+	n := min(len(ids), 200)
 	var before, after syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &before)
-	for i := 0; i < n; i++ {
-		if _, stderr, code, ok := srv.Run(f.Hosts[i].Instance.ID, script); !ok || code != 0 {
-			return 0, fmt.Errorf("the pack's script on %s: status %d: %s", f.Hosts[i].Instance.ID, code, stderr)
+	for _, id := range ids[:n] {
+		if _, stderr, code, ok := srv.Run(id, script); !ok || code != 0 {
+			return 0, fmt.Errorf("the pack's script on %s: status %d: %s", id, code, stderr)
 		}
 	}
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &after)
@@ -394,13 +475,11 @@ func scriptCost(srv *awsfake.Server, f *fleet.Fleet) (float64, error) {
 // endpoints printed as one JSON line; then "calls" on stdin prints the
 // call counts as a JSON line, and end of input stops it.
 func serveFake(hosts int, latency time.Duration, rate float64) error {
-	cfg := fleet.Scenario("xlarge")
-	cfg.Hosts, cfg.GroupName = hosts, group
-	f := fleet.Generate(cfg)
-	if distinct {
-		makeDistinct(f)
+	insts, ids, err := leanFleet(hosts)
+	if err != nil {
+		return err
 	}
-	srv, err := awsfake.New(awsfake.WithInstances(awsfake.FleetInstances(f)...), awsfake.WithCallFaults(awsfake.CallFaults{Latency: latency, Throttle: awsfake.AWSRates(rate)}))
+	srv, err := awsfake.New(awsfake.WithInstances(insts...), awsfake.WithCallFaults(awsfake.CallFaults{Latency: latency, Throttle: awsfake.AWSRates(rate)}))
 	if err != nil {
 		return err
 	}
@@ -408,7 +487,7 @@ func serveFake(hosts int, latency time.Duration, rate float64) error {
 	if err := srv.CreateBucket(bucket); err != nil {
 		return err
 	}
-	per, err := scriptCost(srv, f)
+	per, err := scriptCost(srv, ids)
 	if err != nil {
 		return err
 	}

@@ -86,6 +86,27 @@
 // the whole, so reads never wait on each other; one output larger than
 // the budget is read alone.
 //
+// # Time limits
+//
+// The agent kills a script at its execution timeout (WithTimeouts,
+// DefaultExecutionTimeout), and a killed script prints nothing: the
+// framed stream is printed, after its digest, when the last command ends
+// (package ssmframe). So one command that never ends (an osquery table
+// stuck on a hung NFS mount, say) would cost every command's output. The
+// script therefore keeps its commands within the execution timeout less
+// ssmframe.KillAfter and a reserve for printing the output (a twentieth
+// of the timeout, at least 5 s): each command in turn gets its share of
+// the time left, enforced with timeout(1), a fast command leaving what it
+// did not use to the next ones (ssmframe.WithTimeLimit). At the default
+// 10 minutes the commands have 565 s: a hung command first in the
+// standard pack of 6 is stopped after 94 s and the 5 others still have
+// 471 s. The hung command's Result is TimedOut ("was stopped after 94s,
+// its share of the script's time"), one that finds no time left is
+// TimedOut ("was not run"), and the others are collected as usual. On a
+// host where timeout(1) or date +%s does not work, the commands run
+// without limits and the agent's kill still costs the whole output
+// (tested with awsfake's Instance.Without).
+//
 // # Throttling and faults
 //
 // Throttling (ThrottlingException, SlowDown), 5xx answers, connection
@@ -112,8 +133,15 @@
 //     command went over its MaxErrors (WithRateControl; the default,
 //     100%, never stops a command) and SSM cancelled the invocations it
 //     had not run: the instance was not collected, and the error says so.
-//   - TimedOut (ExecutionTimedOut), Cancelled: the commands that finished
-//     before keep their Results; the others are TimedOut or Cancelled.
+//   - A command the script's time limit stopped, or kept from starting
+//     (see Time limits): TimedOut, saying which, and that a longer
+//     execution timeout (WithTimeouts) gives it more time; nothing it
+//     printed is parsed. The other commands keep their Results.
+//   - TimedOut (ExecutionTimedOut: the agent killed the script, which
+//     happens only on a host where timeout(1) does not work), Cancelled:
+//     the script prints its output at its end, so what it printed before
+//     is lost: every command is TimedOut or Cancelled (after a
+//     CancelCommand, those whose output was already read keep it).
 //   - A command whose output was cut (API mode's 24,000 characters, the
 //     MaxBytes cap in S3 mode) is Failed and Truncated, never parsed; in API
 //     mode its error says to set an output bucket (--output-bucket).
@@ -153,26 +181,53 @@
 // stderr objects are not read: the commands' stderr is in the checked
 // stream.
 //
+// No bucket policy can keep each instance to its own objects under SSM's
+// layout, checked against AWS's documentation: SSM writes an
+// invocation's output to PREFIX/COMMAND-ID/INSTANCE-ID/awsrunShellScript/
+// 0.awsrunShellScript/stdout (OutputKey; the prefix is one per command,
+// so shared by the up to 50 instances of a batch), and the only policy
+// variables an instance's requests carry that name the instance are
+// ${aws:userid}, which for an EC2 instance role is "ROLE-ID:INSTANCE-ID"
+// (IAM User Guide, "IAM policy elements: Variables and tags", the
+// aws:userid values by principal), and ${ec2:SourceInstanceARN},
+// "arn:aws:ec2:REGION:ACCOUNT:instance/INSTANCE-ID". Neither is the bare
+// instance ID that the key holds after the command ID, and IAM has no
+// function to take a part of a variable, so a Resource such as
+// "arn:aws:s3:::BUCKET/PREFIX/*/${aws:userid}/*" never matches. (Giving
+// each instance its own prefix would take one SendCommand per instance,
+// 50 times the calls.) So an instance that may write its own output
+// object may write any instance's, and what makes this safe is the digest
+// above: another instance can make an output fail, never pass as whole
+// with content of its choosing.
+//
 // The bucket policy keeps the damage to that: grant the instances' role
-// only s3:PutObject under the output prefix (SSM's agent needs nothing
-// else), and the role that runs Diffy s3:GetObject there; no ListBucket,
-// GetObject or DeleteObject for the instances, so that an instance can
-// neither read nor delete another's output:
+// only s3:PutObject under the output prefix (and the bucket's
+// s3:GetEncryptionConfiguration, which the agent needs when the bucket is
+// encrypted, as every bucket is by default), and the role that runs Diffy
+// s3:GetObject there; no ListBucket, GetObject or DeleteObject for the
+// instances, so that an instance can neither read nor delete another's
+// output. AWS's example instance-profile policy for an output bucket (SSM
+// User Guide, "Create an IAM instance profile for Systems Manager", the
+// custom policy for S3 bucket access) also grants s3:GetObject, which
+// would let every instance read every other's output, and s3:PutObjectAcl,
+// needed only for a bucket of another account. Set the bucket's Object
+// Ownership to BucketOwnerEnforced (ACLs off), so that no ACL can share an
+// object:
 //
 //	{"Effect": "Allow", "Principal": {"AWS": "INSTANCE-ROLE-ARN"},
 //	 "Action": "s3:PutObject", "Resource": "arn:aws:s3:::BUCKET/PREFIX/*"},
+//	{"Effect": "Allow", "Principal": {"AWS": "INSTANCE-ROLE-ARN"},
+//	 "Action": "s3:GetEncryptionConfiguration", "Resource": "arn:aws:s3:::BUCKET"},
 //	{"Effect": "Deny", "Principal": {"AWS": "INSTANCE-ROLE-ARN"},
-//	 "NotAction": "s3:PutObject", "Resource": ["arn:aws:s3:::BUCKET", "arn:aws:s3:::BUCKET/*"]}
+//	 "NotAction": ["s3:PutObject", "s3:GetEncryptionConfiguration"],
+//	 "Resource": ["arn:aws:s3:::BUCKET", "arn:aws:s3:::BUCKET/*"]}
 //
-// IAM cannot keep an instance to keys holding its own instance ID under
-// SSM's layout (PREFIX/COMMANDID/INSTANCEID/...): the policy variables an
-// instance's requests carry are ${aws:userid} ("ROLEID:INSTANCEID") and
-// ${ec2:SourceInstanceARN} (the instance's ARN), neither of which is the
-// bare ID a key holds. So overwriting another instance's object stays
-// possible, and the digest above is what turns it into a failed Result
-// that says so. Use a bucket for this output alone: in particular not
-// the store's (examples/diffy warns when --store and --output-bucket name
-// the same bucket), where an instance could overwrite baselines.
+// A role of its own for each Auto Scaling group (or other set of
+// instances of one owner), with its own prefix, keeps the groups apart:
+// an instance can then spoil only the outputs of its own group. Use a
+// bucket for this output alone: in particular not the store's
+// (examples/diffy warns when --store and --output-bucket name the same
+// bucket), where an instance could overwrite baselines.
 //
 // # Defaults
 //

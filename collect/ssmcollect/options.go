@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/diffy-dfir/diffy/collect"
+	"github.com/diffy-dfir/diffy/collect/ssmcollect/ssmframe"
 	"github.com/diffy-dfir/diffy/diffyerr"
 )
 
@@ -54,6 +55,26 @@ const (
 	// MaxComment is SSM's limit on a command's comment.
 	MaxComment = 100
 )
+
+// commandsLimit is the time the script's commands may take in all
+// (ssmframe.WithTimeLimit) within an executionTimeout of exec, so that the
+// script ends, and prints what it collected, before the agent kills it: exec
+// less ssmframe.KillAfter (for a command stopped at its limit to end) and
+// outputReserve(exec). Below a second it is 0: no limit.
+func commandsLimit(exec time.Duration) time.Duration {
+	l := exec - ssmframe.KillAfter - outputReserve(exec)
+	if l < time.Second {
+		return 0
+	}
+	return l
+}
+
+// outputReserve is the time kept, after the commands, for the script to
+// encode, digest and print its output (gzip, base64 and sha256sum of at
+// most a few megabytes: well under a second on an idle host) and for the
+// agent to take it: a twentieth of the execution timeout, at least 5 s, so
+// that a busy host has 30 s of the default 10 minutes.
+func outputReserve(exec time.Duration) time.Duration { return max(exec/20, 5*time.Second) }
 
 // Option configures a Collector. Options are applied in order; the
 // defaults are filled in afterwards, only for settings still unset. New

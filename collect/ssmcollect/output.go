@@ -197,6 +197,9 @@ func complete(sp ssmframe.Output) bool {
 		return false
 	}
 	for _, f := range sp.Frames {
+		if f.Stopped && f.State == ssmframe.Missing {
+			continue // not run: nothing more to read
+		}
 		if f.State != ssmframe.Whole || f.ExitCode != 0 && f.StderrState != ssmframe.Whole {
 			return false
 		}
@@ -449,6 +452,13 @@ func (r *run) results(s sent, id string, inv types.CommandInvocation, sp ssmfram
 			if ranToEnd {
 				x.Error = fmt.Sprintf("command %s: its output could not be used: %s", cmd.ID, out.note)
 			}
+		case f.Stopped:
+			// The script's time limit stopped the command (or kept it
+			// from starting); what it printed is not parsed.
+			r.c.o.limits.Fill(&x, nil, stderr, false, "")
+			x.Status, x.Rows, x.RawBytes = collect.StatusTimedOut, nil, int64(len(f.Stdout))
+			x.ExitCode = f.ExitCode
+			x.Error = r.stoppedError(cmd.ID, f)
 		case f.State == ssmframe.Whole:
 			x.ExitCode = f.ExitCode
 			r.c.o.limits.Fill(&x, f.Stdout, stderr, false, "")
@@ -497,6 +507,19 @@ func (r *run) results(s sent, id string, inv types.CommandInvocation, sp ssmfram
 		res[i] = x
 	}
 	return res, again
+}
+
+// stoppedError says why the script's time limit stopped a command.
+func (r *run) stoppedError(id string, f ssmframe.Frame) string {
+	exec := r.c.o.executionTimeout
+	how := fmt.Sprintf("the script keeps its commands within %v of its %v execution timeout, so that what they collected survives the timeout",
+		commandsLimit(exec), exec)
+	if f.Limit == 0 {
+		return fmt.Sprintf("command %s was not run: the commands before it used the script's time (%s); "+
+			"raise the execution timeout (WithTimeouts) to collect it", id, how)
+	}
+	return fmt.Sprintf("command %s was stopped after %v, its share of the script's time (%s); its output was not parsed; "+
+		"raise the execution timeout (WithTimeouts) to collect it", id, f.Limit, how)
 }
 
 // clipText keeps the first n bytes of s, on a rune boundary.

@@ -511,7 +511,7 @@ func (r *run) send(ctx context.Context, ids []string, cmds []payload.Command, po
 			deliver(id, allOf(cmds, id, st, details, msg), nil)
 		}
 	}
-	script, err := ssmframe.Script(marker, cmds, r.enc)
+	script, err := ssmframe.Script(marker, cmds, r.enc, ssmframe.WithTimeLimit(commandsLimit(r.c.o.executionTimeout)))
 	if err != nil { // cannot happen: commands were validated
 		fail(ids, collect.StatusFailed, "", err.Error())
 		return nil

@@ -43,10 +43,13 @@
 //     and exits 1;
 //   - sh -c / bash -c (a child interpreter on the same host); gzip (-c,
 //     -d), base64 (-w, -d), sha256sum; curl (-fsS, --max-time, -o) and
-//     wget (-q, -T, -O), which GET loopback URLs only; sleep and timeout,
-//     which never wait in real time but make the invocation run that much
-//     longer on the fake's clock (a script that sleeps an hour stays
-//     InProgress until its executionTimeout, or a CancelCommand);
+//     wget (-q, -T, -O), which GET loopback URLs only; sleep and timeout
+//     (-k, -s, --preserve-status and the like accepted; past its limit the
+//     command is stopped there and timeout exits 124), which never wait in
+//     real time but make the invocation run that much longer on the fake's
+//     clock (a script that sleeps an hour stays InProgress until its
+//     executionTimeout, or a CancelCommand); date and date +%s, which read
+//     that clock (the invocation's start plus what the script slept);
 //   - cat, head, tail, cut, tr, wc, dirname, basename, mkdir (-p, -m),
 //     rmdir, mktemp (-d, -p), rm, mv, cp, ln -s, touch, chmod (octal),
 //     chown, stat -c (%a %u %U %s %n %F), id, uname, tee, ls, readlink,
@@ -69,8 +72,11 @@
 // CancelCommand; Failed with StatusDetails Undeliverable or Terminated
 // (ResponseCode -1). The script runs when the invocation becomes final
 // (for its exit status, its plugin Output, what GetCommandInvocation shows
-// and its S3 objects), and once before when its text names sleep or
-// timeout (for how long it sleeps, which may keep it InProgress longer).
+// and its S3 objects); when its text names sleep or timeout it runs once,
+// earlier, for how long it sleeps (which may keep it InProgress longer,
+// or past its executionTimeout: then TimedOut with no output, as the agent
+// kills a script that prints at its end), and what that run printed is
+// its output.
 // Only what the API shows is kept per invocation (2,500 characters for
 // ListCommandInvocations, 24,000 and 8,000 for GetCommandInvocation: a
 // few kilobytes of compressed output), the whole output going to S3.

@@ -25,7 +25,7 @@ import (
 var Tools = []string{"sh", "bash", "dash", "osqueryi", "sleep", "gzip", "gunzip", "base64", "sha256sum",
 	"curl", "wget", "cat", "head", "tail", "cut", "tr", "wc", "dirname", "basename", "mkdir", "rmdir",
 	"mktemp", "rm", "mv", "cp", "ln", "touch", "chmod", "chown", "stat", "id", "uname", "tee", "ls",
-	"readlink", "env", "printf", "echo", "test", "[", "true", "false", "timeout"}
+	"readlink", "env", "printf", "echo", "test", "[", "true", "false", "timeout", "date"}
 
 // toolMagic starts the content of every tool's file in the image: running
 // a file whose content starts so runs the tool named after it.

@@ -69,6 +69,10 @@ type shellHost interface {
 type shellEnv struct {
 	// http fetches for curl and wget; nil: no network.
 	http *http.Client
+	// start is when the script starts on the host's clock, which date
+	// reads: start plus what the script slept so far. Zero: the Unix
+	// epoch.
+	start time.Time
 }
 
 // run is one run of a script on a host.
@@ -306,7 +310,9 @@ func (r *run) sub(c *cmd, src string, params []string) int {
 		c.errf("%s: -c: %s\n", c.name, syntaxMessage(s.err))
 		return 2
 	}
-	child := &run{host: r.host, env: r.env, name: c.name, umask: r.umask}
+	env := r.env
+	env.start = env.start.Add(time.Duration(r.slept.Load())) // the child's clock goes on from here
+	child := &run{host: r.host, env: env, name: c.name, umask: r.umask}
 	code := child.exec(c.ctx, s.file, c.hc.Stdin, c.hc.Stdout, c.hc.Stderr, params)
 	r.slept.Add(child.slept.Load())
 	return code

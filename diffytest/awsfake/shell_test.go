@@ -134,6 +134,28 @@ func TestShellSleep(t *testing.T) {
 	if st != 124 || slept != 5*time.Second {
 		t.Fatalf("timeout: status %d, slept %v; want 124, 5s", st, slept)
 	}
+	// Options come before the duration; the command's own after it.
+	out, _, st, slept := runOn(t, h, "timeout -k 5 -s TERM --preserve-status 3 sh -c 'sleep 2; echo done'", shellEnv{})
+	if st != 0 || slept != 2*time.Second || out != "done\n" {
+		t.Fatalf("timeout with options: status %d, slept %v, stdout %q; want 0, 2s, done", st, slept, out)
+	}
+	if _, e, st, _ := runOn(t, h, "timeout -x 3 true", shellEnv{}); st != 125 || !strings.Contains(e, "invalid option") {
+		t.Fatalf("timeout -x: status %d, stderr %q; want 125, invalid option", st, e)
+	}
+}
+
+// TestShellDate: date reads the host's clock, the script's start plus
+// what it slept so far, in sh -c children too.
+func TestShellDate(t *testing.T) {
+	h := newFakeHost(true)
+	start := time.Unix(1700000000, 0)
+	out, _, st, _ := runOn(t, h, "date +%s; sleep 90; date +%s; sh -c 'sleep 10; date +x%s%%'", shellEnv{start: start})
+	if want := "1700000000\n1700000090\nx1700000100%\n"; st != 0 || out != want {
+		t.Fatalf("status %d, stdout %q; want 0, %q", st, out, want)
+	}
+	if _, e, st, _ := runOn(t, h, "date +%Y", shellEnv{}); st == 0 || !strings.Contains(e, "awsfake's date knows only") {
+		t.Fatalf("date +%%Y: status %d, stderr %q; want a failure that says so", st, e)
+	}
 }
 
 // TestShellFetch: the scripts of payload.OsqueryFetch run on a host without

@@ -117,9 +117,11 @@ type invocation struct {
 	final *outcome     // set once, under mu; read with mu
 	out   *finalOutput // set once with final when the script ran
 	// measured is set once the script ran for its sleeps; extra is how
-	// long they add to the run time (under mu).
+	// long they add to the run time, and ranOut what that run printed,
+	// kept as the invocation's output: the script runs once (under mu).
 	measured bool
 	extra    time.Duration
+	ranOut   *scriptRun
 }
 
 // outcome is an invocation's status at some time.
@@ -498,8 +500,14 @@ func (s *Server) stateLocked(inv *invocation, now time.Time) outcome {
 		}
 	}
 	if o.done() {
+		r := inv.ranOut
+		inv.ranOut = nil
 		if o.ran {
-			stdout, stderr, code := s.run(inv)
+			if r == nil {
+				r = new(scriptRun)
+				r.stdout, r.stderr, r.code = s.run(inv)
+			}
+			stdout, stderr, code := r.stdout, r.stderr, r.code
 			o.code = code
 			if code != 0 {
 				o.status, o.details = "Failed", "Failed"
@@ -586,8 +594,17 @@ func (s *Server) measure(inv *invocation) time.Duration {
 	if !inv.cmd.maySleep {
 		return 0
 	}
-	_, _, _, slept := s.runTimed(inv)
+	r := new(scriptRun)
+	var slept time.Duration
+	r.stdout, r.stderr, r.code, slept = s.runTimed(inv)
+	inv.ranOut = r
 	return slept
+}
+
+// scriptRun is what one run of an invocation's script printed.
+type scriptRun struct {
+	stdout, stderr []byte
+	code           int
 }
 
 func (s *Server) runTimed(inv *invocation) (stdout, stderr []byte, code int, slept time.Duration) {
@@ -596,7 +613,7 @@ func (s *Server) runTimed(inv *invocation) (stdout, stderr []byte, code int, sle
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), scriptTimeout)
 	defer cancel()
-	return runScript(ctx, inv.cmd.script, hostRun{inv.in}, shellEnv{http: s.hostHTTP}, inv.scriptPath())
+	return runScript(ctx, inv.cmd.script, hostRun{inv.in}, shellEnv{http: s.hostHTTP, start: inv.start}, inv.scriptPath())
 }
 
 // scriptTimeout bounds one run of a script in real time (its downloads).

@@ -159,7 +159,7 @@ var tools map[string]func(*cmd) int
 func init() {
 	tools = map[string]func(*cmd) int{
 		"sh": toolSh, "bash": toolSh, "dash": toolSh,
-		"osqueryi": toolOsqueryi, "sleep": toolSleep, "timeout": toolTimeout,
+		"osqueryi": toolOsqueryi, "sleep": toolSleep, "timeout": toolTimeout, "date": toolDate,
 		"gzip": toolGzip, "gunzip": toolGzip, "base64": toolBase64, "sha256sum": toolSha256sum,
 		"curl": toolCurl, "wget": toolWget,
 		"cat": toolCat, "head": toolHead, "tail": toolTail, "cut": toolCut, "tr": toolTr, "wc": toolWc,
@@ -265,13 +265,33 @@ func toolSleep(c *cmd) int {
 	return 0
 }
 
-// toolTimeout is timeout DURATION COMMAND...: the command runs; when it
-// slept longer than DURATION, the script's time stops at DURATION and
-// timeout exits 124.
+// toolTimeout is timeout [-k DURATION] [-s SIGNAL] DURATION COMMAND...:
+// the command runs; when it slept longer than DURATION, the script's time
+// stops at DURATION (the command was stopped there: SIGTERM ends every
+// command of the fake) and timeout exits 124.
 func toolTimeout(c *cmd) int {
+	// Options come before the duration (timeout stops at its first
+	// operand: the command's own flags follow).
 	args := c.args
-	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") && args[0] != "-" {
+		a := args[0]
 		args = args[1:]
+		switch {
+		case a == "--":
+		case a == "-k" || a == "-s":
+			if len(args) == 0 {
+				return c.fail(125, "option requires an argument -- '%s'", a[1:])
+			}
+			args = args[1:]
+		case strings.HasPrefix(a, "-k") || strings.HasPrefix(a, "-s") || a == "-v",
+			strings.HasPrefix(a, "--kill-after=") || strings.HasPrefix(a, "--signal="),
+			a == "--preserve-status" || a == "--foreground" || a == "--verbose":
+		default:
+			return c.fail(125, "invalid option -- '%s'", strings.TrimLeft(a, "-"))
+		}
+		if a == "--" {
+			break
+		}
 	}
 	if len(args) < 2 {
 		return c.fail(125, "missing operand")
@@ -287,6 +307,43 @@ func toolTimeout(c *cmd) int {
 		return 124
 	}
 	return code
+}
+
+// toolDate is date [+FORMAT] with the formats %s (seconds since the
+// epoch) and %%: the host's clock is the script's start (shellEnv.start)
+// plus what it slept so far.
+func toolDate(c *cmd) int {
+	now := c.r.env.start.Add(time.Duration(c.r.slept.Load()))
+	switch {
+	case len(c.args) == 0:
+		fmt.Fprintln(c.hc.Stdout, now.UTC().Format("Mon Jan _2 15:04:05 UTC 2006"))
+		return 0
+	case len(c.args) == 1 && strings.HasPrefix(c.args[0], "+"):
+		var b strings.Builder
+		f := c.args[0][1:]
+		for i := 0; i < len(f); i++ {
+			if f[i] != '%' {
+				b.WriteByte(f[i])
+				continue
+			}
+			if i+1 >= len(f) {
+				b.WriteByte('%')
+				continue
+			}
+			i++
+			switch f[i] {
+			case 's':
+				b.WriteString(strconv.FormatInt(now.Unix(), 10))
+			case '%':
+				b.WriteByte('%')
+			default:
+				return c.fail(1, "awsfake's date knows only the formats %%s and %%%%, not %%%c", f[i])
+			}
+		}
+		fmt.Fprintln(c.hc.Stdout, b.String())
+		return 0
+	}
+	return c.fail(1, "awsfake's date only prints the time (date [+FORMAT])")
 }
 
 // fakeGzipLevel is the level of the hosts' gzip when the script gives

@@ -43,8 +43,36 @@
 // the host it examines as little as it can (files in /tmp are evidence
 // too), a full or read-only disk must not stop it, and a file in a
 // world-writable place is a race a hostile local user can win. The price:
-// the output is printed once the last command ended, so a script killed
-// at its time limit prints nothing.
+// the output is printed once the last command ended, so a script the agent
+// kills at its execution timeout prints nothing (see Time limits).
+//
+// # Time limits
+//
+// So that one command that never ends (an osquery table stuck on a hung
+// mount) cannot cost the output of all the others, a script made
+// WithTimeLimit(L) ends by itself within L, plus KillAfter and the time to
+// encode its output: each command in turn runs under timeout(1) (GNU
+// coreutils, or busybox) with its share of the time left, (left) /
+// (commands left), at least one second while any is left; a fast command
+// leaves its unused share to those after it. A command still running at
+// its share is stopped (SIGTERM, which GNU timeout sends to the command's
+// whole process group; SIGKILL KillAfter later); one whose turn comes
+// with no time left is not started. Either is
+// reported on a line of the stream, after the command's frames, if any:
+//
+//	\n<M> STOPPED <id> <seconds>\n
+//
+// (<seconds> is the share it was stopped at, 0 when it never started), and
+// Split sets the Frame's Stopped and Limit: what a stopped command printed
+// is not its whole output, whatever its frame's State. The other commands
+// keep their frames, and the script prints its header and stream as
+// always. The script reads the clock with date +%s; on a host where
+// timeout(1) or date +%s does not work (an old busybox has timeout -t
+// SECS), the commands run without limits, as they do without
+// WithTimeLimit, and a command that never ends still costs the whole
+// output at the execution timeout. (Printing each command's output as it
+// ends instead would keep it through a kill, but then the digest, which
+// must come first, could not cover it.)
 //
 // # Strictness
 //
@@ -75,6 +103,9 @@
 // trusted only if Verify accepts it against the Header that B's own agent
 // reported through SSM (ListCommandInvocations' Details, or
 // GetCommandInvocation), which A cannot forge: same first line, same
-// digest of the rest. Package ssmcollect does so, and documents the bucket
-// policy that keeps each instance to its own prefix.
+// digest of the rest. So host A cannot make B's output pass as whole with
+// content of its choosing: it can only make it fail, by changing or
+// deleting B's object, and B's Results then say that the object was
+// changed (or, deleted, are read through the API). Package ssmcollect
+// does so, and documents the bucket policy that keeps the damage to that.
 package ssmframe

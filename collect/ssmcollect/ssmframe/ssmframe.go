@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/diffy-dfir/diffy/payload"
 )
@@ -34,6 +36,31 @@ func ValidMarker(m string) bool {
 	return true
 }
 
+// ScriptOption configures Script.
+type ScriptOption func(*scriptOptions)
+
+type scriptOptions struct {
+	limit time.Duration
+}
+
+// WithTimeLimit keeps the script's commands within limit in all (whole
+// seconds, at least one; less is no limit), so that the script ends, and
+// prints what it collected, before the agent kills it at its execution
+// timeout (see the package doc, Time limits): each command in turn gets
+// its share of the time left, (left) / (commands left), enforced with
+// timeout(1); a command stopped at its share, or not started because no
+// time was left, is reported with a STOPPED line (Frame.Stopped), and the
+// others keep their output. After limit the script still needs up to
+// KillAfter (for a stopped command to end) and the time to encode and
+// print its output.
+func WithTimeLimit(limit time.Duration) ScriptOption {
+	return func(o *scriptOptions) { o.limit = limit }
+}
+
+// KillAfter is how long a command stopped at its time limit has between
+// SIGTERM and SIGKILL (timeout -k).
+const KillAfter = 5 * time.Second
+
 // Script returns the POSIX shell script that runs each command's Shell with
 // sh -c, in order, framing its stdout and stderr into one stream (see the
 // package doc), and prints the stream encoded as enc (EncodingGzip falls
@@ -42,7 +69,13 @@ func ValidMarker(m string) bool {
 // not valid, a command ID is not valid, a command has no Shell, or enc is
 // unknown. The script holds the commands' text and the marker, nothing
 // else: no credential.
-func Script(marker string, cmds []payload.Command, enc Encoding) (string, error) {
+func Script(marker string, cmds []payload.Command, enc Encoding, opts ...ScriptOption) (string, error) {
+	var o scriptOptions
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
 	if !ValidMarker(marker) {
 		return "", fmt.Errorf("ssmframe: marker %q is not DIFFY- and 32 hex digits", marker)
 	}
@@ -51,21 +84,48 @@ func Script(marker string, cmds []payload.Command, enc Encoding) (string, error)
 	}
 	var b strings.Builder
 	b.WriteString("M=" + marker + "\n")
+	limit := int64(o.limit / time.Second)
+	if limit >= 1 {
+		// T runs a command under timeout(1) when the host has it (GNU's
+		// and busybox's take -k; an old busybox takes neither form and
+		// gets no limit) and date +%s reads the clock; else T is empty
+		// and the commands run without limits, as the script did before.
+		fmt.Fprintf(&b, `T=; S=$(date +%%s 2>/dev/null); D=
+case $S in
+''|*[!0-9]*) ;;
+*) D=$((S + %d))
+  if timeout -k %d 5 true >/dev/null 2>&1; then T="timeout -k %d"; elif timeout 5 true >/dev/null 2>&1; then T=timeout; fi ;;
+esac
+`, limit, int64(KillAfter/time.Second), int64(KillAfter/time.Second))
+	}
 	// f prints the stream: for each command, its stderr as it comes,
 	// between the ERRBEGIN and ERREND lines, then its stdout, captured in
 	// a variable (a pipe, not a file; the dot and exit status after it
 	// keep its trailing newlines), between BEGIN and END. Only the
-	// standard descriptors are used.
+	// standard descriptors are used. With a time limit, l is the
+	// command's share of the time left.
 	b.WriteString("f() {\n")
-	for _, c := range cmds {
+	for i, c := range cmds {
 		if !payload.ValidID(c.ID) {
 			return "", fmt.Errorf("ssmframe: command ID %q is not valid", c.ID)
 		}
 		if c.Shell == "" {
 			return "", fmt.Errorf("ssmframe: command %s has no shell script", c.ID)
 		}
-		fmt.Fprintf(&b, "{ printf '\\n%%s ERRBEGIN %%s\\n' \"$M\" %s; o=$(sh -c %s; r=$?; printf .; exit $r); } 2>&1\n", c.ID, payload.ShellQuote(c.Shell))
-		fmt.Fprintf(&b, "r=$?; printf '\\n%%s ERREND %%s %%d\\n\\n%%s BEGIN %%s\\n%%s\\n%%s END %%s %%d\\n' \"$M\" %s \"$r\" \"$M\" %s \"$o\" \"$M\" %s \"$r\"\n", c.ID, c.ID, c.ID)
+		run := fmt.Sprintf("{ printf '\\n%%s ERRBEGIN %%s\\n' \"$M\" %s; o=$(sh -c %s; r=$?; printf .; exit $r); } 2>&1\n", c.ID, payload.ShellQuote(c.Shell))
+		frames := fmt.Sprintf("printf '\\n%%s ERREND %%s %%d\\n\\n%%s BEGIN %%s\\n%%s\\n%%s END %%s %%d\\n' \"$M\" %s \"$r\" \"$M\" %s \"$o\" \"$M\" %s \"$r\"\n", c.ID, c.ID, c.ID)
+		if limit < 1 {
+			b.WriteString(run + "r=$?; " + frames)
+			continue
+		}
+		// n: now; l: the command's share of what is left. A command
+		// that ends with timeout's status (124, or killed by a signal)
+		// at or past its share was stopped there.
+		fmt.Fprintf(&b, "l=; if [ -n \"$T\" ]; then n=$(date +%%s); l=$(( (D - n) / %d )); [ \"$l\" -lt 1 ] && [ \"$n\" -lt \"$D\" ] && l=1; fi\n", len(cmds)-i)
+		fmt.Fprintf(&b, "if [ -n \"$T\" ] && [ \"$l\" -lt 1 ]; then printf '\\n%%s STOPPED %%s 0\\n' \"$M\" %s; else\n", c.ID)
+		b.WriteString(strings.Replace(run, "o=$(sh -c", "o=$($T ${T:+\"$l\"} sh -c", 1))
+		b.WriteString("r=$?; " + frames)
+		fmt.Fprintf(&b, "if [ -n \"$T\" ] && { [ \"$r\" -eq 124 ] || [ \"$r\" -ge 128 ]; } && [ \"$(date +%%s)\" -ge $((n + l)) ]; then printf '\\n%%s STOPPED %%s %%d\\n' \"$M\" %s \"$l\"; fi\nfi\n", c.ID)
 	}
 	b.WriteString("printf '\\n%s DONE\\n' \"$M\"\n}\n")
 	// The stream is encoded through pipes, into a variable: its digest
@@ -157,6 +217,12 @@ type Frame struct {
 	Stderr      []byte
 	// Problem says what is wrong with a stdout frame that is not Whole.
 	Problem string
+	// Stopped reports that the script's time limit (WithTimeLimit)
+	// stopped the command at Limit, its share of the time, or, with
+	// Limit 0, kept it from starting (State Missing) because no time was
+	// left. A stopped command's output is not whole, whatever State says.
+	Stopped bool
+	Limit   time.Duration
 }
 
 // Output is an invocation's output split into frames.
@@ -185,8 +251,50 @@ func Split(stdout, stderr []byte, marker string, ids []string) Output {
 		}
 		res.Frames[id] = f
 	}
+	for id, limit := range stopped(stdout, marker, ids) {
+		f := res.Frames[id]
+		f.Stopped, f.Limit = true, limit
+		if f.State == Missing {
+			f.Problem = "the script's time limit was reached before the command started"
+		}
+		res.Frames[id] = f
+	}
 	res.Done = indexLineStart(stdout, []byte(marker+" DONE\n")) >= 0
 	return res
+}
+
+// maxLimitSeconds is the largest limit a STOPPED line may give: SSM's
+// longest executionTimeout, 48 hours.
+const maxLimitSeconds = 172800
+
+// stopped finds the lines "<M> STOPPED <id> <seconds>" of the commands
+// ids: the script's time limit stopped the command after that many
+// seconds, or (0) kept it from starting.
+func stopped(b []byte, marker string, ids []string) map[string]time.Duration {
+	var out map[string]time.Duration
+	pat := []byte(marker + " STOPPED ")
+	for pos := 0; pos < len(b); {
+		i := indexLineStart(b[pos:], pat)
+		if i < 0 {
+			break
+		}
+		start := pos + i + len(pat)
+		nl := bytes.IndexByte(b[start:], '\n')
+		if nl < 0 {
+			break // cut: a stopped command also has no whole frame
+		}
+		pos = start + nl + 1
+		id, secs, ok := strings.Cut(string(b[start:start+nl]), " ")
+		n, err := strconv.Atoi(secs)
+		if !ok || err != nil || n < 0 || n > maxLimitSeconds || strconv.Itoa(n) != secs || !slices.Contains(ids, id) {
+			continue
+		}
+		if out == nil {
+			out = map[string]time.Duration{}
+		}
+		out[id] = time.Duration(n) * time.Second
+	}
+	return out
 }
 
 // part is one stream's frame of one command.

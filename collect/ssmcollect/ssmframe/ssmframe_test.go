@@ -2,8 +2,11 @@ package ssmframe
 
 import (
 	"bytes"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/diffy-dfir/diffy/payload"
 )
@@ -201,5 +204,121 @@ func TestScriptRefuses(t *testing.T) {
 	}
 	if !ValidMarker(NewMarker()) || ValidMarker("DIFFY-0123456789ABCDEF0123456789abcdef") {
 		t.Error("ValidMarker is wrong")
+	}
+}
+
+// TestScriptTimeLimitRealShell runs a time-limited script under the
+// machine's sh and timeout(1): the command that would sleep for an hour is
+// stopped at its share of the second the commands have, its stderr and
+// exit status kept and its frame marked Stopped; the command after it
+// finds no time left and is not started; the script still prints its
+// header and a whole stream, DONE included. (It takes the second.)
+func TestScriptTimeLimitRealShell(t *testing.T) {
+	if _, err := exec.LookPath("timeout"); err != nil {
+		t.Skip("no timeout(1) on this machine")
+	}
+	cmds := []payload.Command{
+		{ID: "hang", Shell: `echo started >&2; sleep 3600`},
+		{ID: "after", Shell: `echo never`},
+	}
+	m := NewMarker()
+	script, err := Script(m, cmds, EncodingGzip, WithTimeLimit(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh on this machine")
+	}
+	var eb bytes.Buffer
+	c := exec.Command(sh, "-c", script)
+	c.Stderr = &eb
+	out, err := c.Output()
+	if err != nil || eb.Len() > 0 {
+		t.Fatalf("script failed: %v; stderr %q", err, eb.String())
+	}
+	st, ok := Decode(out, m, 1<<20)
+	if !ok || !st.Whole || Verify(out, st.Header) != nil {
+		t.Fatalf("no whole, verified stream in %q", out)
+	}
+	sp := Split(st.Data, st.Data, m, ids(cmds))
+	if !sp.Done {
+		t.Errorf("DONE missing:\n%s", st.Data)
+	}
+	h := sp.Frames["hang"]
+	if !h.Stopped || h.Limit != time.Second || h.State != Whole || h.ExitCode != 124 || string(h.Stderr) != "started\n" {
+		t.Errorf("hang: stopped %v limit %v state %v exit %d stderr %q; want stopped after 1s, whole frames, exit 124, its stderr",
+			h.Stopped, h.Limit, h.State, h.ExitCode, h.Stderr)
+	}
+	a := sp.Frames["after"]
+	if !a.Stopped || a.Limit != 0 || a.State != Missing {
+		t.Errorf("after: stopped %v limit %v state %v; want not started (stopped, limit 0, no frame)", a.Stopped, a.Limit, a.State)
+	}
+}
+
+// TestScriptWithoutTimeoutTool: on a host whose timeout(1) does not work
+// (missing, or an old busybox's other syntax), the time-limited script
+// runs its commands without limits, as the script without WithTimeLimit
+// does, and reports none stopped.
+func TestScriptWithoutTimeoutTool(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh on this machine")
+	}
+	m := NewMarker()
+	script, err := Script(m, testCommands, EncodingPlain, WithTimeLimit(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A timeout that fails as an unknown tool would, first in PATH.
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "timeout"), []byte("#!/bin/sh\necho 'timeout: not here' >&2\nexit 127\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c := exec.Command(sh, "-c", script)
+	c.Env = append(os.Environ(), "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	out, err := c.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, ok := Decode(out, m, 1<<20)
+	if !ok {
+		t.Fatalf("no header in %q", out)
+	}
+	sp := Split(st.Data, st.Data, m, ids(testCommands))
+	for id, f := range sp.Frames {
+		if f.State != Whole || f.Stopped {
+			t.Errorf("%s: %v stopped %v, want whole and run", id, f.State, f.Stopped)
+		}
+	}
+	if f := sp.Frames["exits"]; f.ExitCode != 127 || string(f.Stdout) != "before\n" {
+		t.Errorf("exits: %d %q", f.ExitCode, f.Stdout)
+	}
+}
+
+// TestSplitStopped reads STOPPED lines: the marker's, of a command asked
+// for, with a whole number of seconds; others are ignored.
+func TestSplitStopped(t *testing.T) {
+	m := NewMarker()
+	var s []byte
+	s = AppendErrFrame(s, m, "a", 124, nil)
+	s = AppendFrame(s, m, "a", 124, []byte("partial"))
+	s = append(s, "\n"+m+" STOPPED a 30\n"...)
+	s = append(s, "\n"+m+" STOPPED b 0\n"...)
+	s = append(s, "\n"+m+" STOPPED c 1x\n"...)
+	s = append(s, "\nDIFFY-00000000000000000000000000000000 STOPPED c 5\n"...)
+	s = append(s, "\n"+m+" STOPPED zzz 5\n"...)
+	s = AppendErrFrame(s, m, "c", 0, nil)
+	s = AppendFrame(s, m, "c", 0, []byte("[]"))
+	s = AppendDone(s, m)
+	sp := Split(s, s, m, []string{"a", "b", "c"})
+	if f := sp.Frames["a"]; !f.Stopped || f.Limit != 30*time.Second || f.State != Whole {
+		t.Errorf("a: %+v", f)
+	}
+	if f := sp.Frames["b"]; !f.Stopped || f.Limit != 0 || f.State != Missing {
+		t.Errorf("b: %+v", f)
+	}
+	if f := sp.Frames["c"]; f.Stopped || f.State != Whole {
+		t.Errorf("c: %+v", f)
 	}
 }
