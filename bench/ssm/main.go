@@ -100,8 +100,8 @@ func main() {
 		return
 	}
 	if *mode == "both" {
-		fmt.Printf("| mode | instances | wall | floor | wall/floor | collector peak RSS | fake peak RSS | results OK | truncated | calls per operation (throttled) [strictly needed] |\n")
-		fmt.Printf("|---|---|---|---|---|---|---|---|---|---|\n")
+		fmt.Printf("| mode | instances | wall | floor | wall/floor | CPU collector + fake | CPU / cores | collector peak RSS | fake peak RSS | results OK | truncated | calls per operation (throttled) [strictly needed] |\n")
+		fmt.Printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, m := range []string{"s3", "api"} {
 			exe, err := os.Executable()
 			if err != nil {
@@ -184,6 +184,8 @@ func bench(mode string, hosts int, latency time.Duration, rate float64, poll tim
 		return err
 	}
 	runtime.GC()
+	var ru0 syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 	start := time.Now()
 	insts, err := tg.Targets(ctx, group)
 	if err != nil {
@@ -258,7 +260,7 @@ func bench(mode string, hosts int, latency time.Duration, rate float64, poll tim
 	floor = max(floor, fakeWork) + latency + awsfake.DefaultRunTime
 	fmt.Fprintf(os.Stderr, "bench/ssm: %s: the fake runs one host's script in %.2f ms of CPU: %d hosts on %d cores take it %.1f s; %s at %.0f/s take %.1f s\n",
 		mode, fake.ScriptSeconds*1000, hosts, runtime.NumCPU(), fakeWork.Seconds(), read, rates[read].PerSecond, float64(hosts)/rates[read].PerSecond)
-	calls, fakeRSS, err := fake.finish()
+	calls, fakeCPU, fakeRSS, err := fake.finish()
 	if err != nil {
 		return err
 	}
@@ -288,8 +290,12 @@ func bench(mode string, hosts int, latency time.Duration, rate float64, poll tim
 	if analyzeToo {
 		name += " +analyze"
 	}
-	fmt.Printf("| %s | %d | %.1f s | %.1f s | %.2fx | %d MiB | %d MiB | %d of %d | %d | %s |\n", name, hosts, wall.Seconds(), floor.Seconds(),
-		wall.Seconds()/floor.Seconds(), ru.Maxrss/1024, fakeRSS/1024, ok, total, truncated, strings.Join(parts, ", "))
+	// The CPU both processes spent during the run, over the machine's
+	// cores: what the run takes at least on this machine when nothing else
+	// runs (the fake's script runs are in it, as the floor's fake work).
+	colCPU := cpuSeconds(ru) - cpuSeconds(ru0)
+	fmt.Printf("| %s | %d | %.1f s | %.1f s | %.2fx | %.0f + %.0f s | %.1f s | %d MiB | %d MiB | %d of %d | %d | %s |\n", name, hosts, wall.Seconds(), floor.Seconds(),
+		wall.Seconds()/floor.Seconds(), colCPU, fakeCPU, (colCPU+fakeCPU)/float64(runtime.NumCPU()), ru.Maxrss/1024, fakeRSS/1024, ok, total, truncated, strings.Join(parts, ", "))
 	return nil
 }
 
@@ -465,15 +471,13 @@ func scriptCost(srv *awsfake.Server, ids []string) (float64, error) {
 		}
 	}
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &after)
-	cpu := func(ru syscall.Rusage) float64 {
-		return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
-	}
-	return (cpu(after) - cpu(before)) / float64(n), nil
+	return (cpuSeconds(after) - cpuSeconds(before)) / float64(n), nil
 }
 
 // serveFake runs in the child process: the fleet and awsfake, its
 // endpoints printed as one JSON line; then "calls" on stdin prints the
-// call counts as a JSON line, and end of input stops it.
+// call counts as a JSON line and the CPU seconds it spent since it was
+// ready as another, and end of input stops it.
 func serveFake(hosts int, latency time.Duration, rate float64) error {
 	insts, ids, err := leanFleet(hosts)
 	if err != nil {
@@ -495,10 +499,17 @@ func serveFake(hosts int, latency time.Duration, rate float64) error {
 	if err := enc.Encode(endpoints{SSM: srv.SSMURL(), EC2: srv.EC2URL(), S3: srv.S3URL(), Region: srv.Region(), ScriptSeconds: per}); err != nil {
 		return err
 	}
+	var ready syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ready)
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
 		if sc.Text() == "calls" {
+			var now syscall.Rusage
+			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &now)
 			if err := enc.Encode(srv.Calls()); err != nil {
+				return err
+			}
+			if err := enc.Encode(cpuSeconds(now) - cpuSeconds(ready)); err != nil {
 				return err
 			}
 		}
@@ -543,22 +554,31 @@ func startFake(hosts int, latency time.Duration, rate float64) (*fakeProc, error
 	return p, nil
 }
 
-// finish asks the fake for its call counts, stops it, and returns them
-// with its peak RSS in KiB.
-func (p *fakeProc) finish() (map[string]awsfake.CallCount, int64, error) {
+// finish asks the fake for its call counts and the CPU seconds it spent
+// since it was ready, stops it, and returns them with its peak RSS in KiB.
+func (p *fakeProc) finish() (map[string]awsfake.CallCount, float64, int64, error) {
 	var calls map[string]awsfake.CallCount
+	var cpu float64
 	if _, err := io.WriteString(p.in, "calls\n"); err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	if err := p.out.Decode(&calls); err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
+	}
+	if err := p.out.Decode(&cpu); err != nil {
+		return nil, 0, 0, err
 	}
 	p.stop()
 	var rss int64
 	if ru, ok := p.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		rss = ru.Maxrss
 	}
-	return calls, rss, nil
+	return calls, cpu, rss, nil
+}
+
+// cpuSeconds is the user and system CPU time of a rusage.
+func cpuSeconds(ru syscall.Rusage) float64 {
+	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
 }
 
 func (p *fakeProc) stop() {
