@@ -458,7 +458,9 @@ func scriptCost(srv *awsfake.Server, ids []string) (float64, error) {
 	if plain {
 		enc = ssmframe.EncodingPlain
 	}
-	script, err := ssmframe.Script(ssmframe.NewMarker(), payload.StandardPack(), enc)
+	// With a time limit, as the collector sends it (the limit's value does
+	// not change what the script costs).
+	script, err := ssmframe.Script(ssmframe.NewMarker(), payload.StandardPack(), enc, ssmframe.WithTimeLimit(ssmcollect.DefaultExecutionTimeout))
 	if err != nil {
 		return 0, err
 	}

@@ -90,3 +90,33 @@ func BenchmarkGetCommandInvocation(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkRunPackScript runs the standard pack's framed script on one
+// simulated host, without and with ssmframe.WithTimeLimit (timeout(1) and
+// date +%s around each command), side by side: what the time limits cost
+// the fake per host.
+func BenchmarkRunPackScript(b *testing.B) {
+	f := fleet.Generate(fleet.Config{Seed: 1, Hosts: 1, GroupName: "web-asg"})
+	srv, err := awsfake.New(awsfake.WithInstances(awsfake.FleetInstances(f)...))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	for _, c := range []struct {
+		name string
+		opts []ssmframe.ScriptOption
+	}{{"no-limit", nil}, {"time-limit", []ssmframe.ScriptOption{ssmframe.WithTimeLimit(565 * time.Second)}}} {
+		b.Run(c.name, func(b *testing.B) {
+			script, err := ssmframe.Script(ssmframe.NewMarker(), payload.StandardPack(), ssmframe.EncodingGzip, c.opts...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, stderr, code, ok := srv.Run(f.Hosts[0].Instance.ID, script); !ok || code != 0 {
+					b.Fatalf("status %d: %s", code, stderr)
+				}
+			}
+		})
+	}
+}

@@ -301,7 +301,15 @@ func toolTimeout(c *cmd) int {
 		return c.fail(125, "invalid time interval '%s'", args[0])
 	}
 	before := c.r.slept.Load()
-	code := c.r.sub(c, `"$@"`, args[1:])
+	// The command is run as the shell runs a program (timeout execs it: no
+	// shell in between), on this run's clock.
+	code := 0
+	var es interp.ExitStatus
+	if err := c.r.run(c.ctx, args[1:]); errors.As(err, &es) {
+		code = int(es)
+	} else if err != nil {
+		return c.fail(125, "%v", err)
+	}
 	if used := time.Duration(c.r.slept.Load() - before); limit > 0 && used > limit {
 		c.r.slept.Store(before + int64(limit))
 		return 124
