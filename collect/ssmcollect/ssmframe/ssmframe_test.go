@@ -209,10 +209,13 @@ func TestScriptRefuses(t *testing.T) {
 
 // TestScriptTimeLimitRealShell runs a time-limited script under the
 // machine's sh and timeout(1): the command that would sleep for an hour is
-// stopped at its share of the second the commands have, its stderr and
-// exit status kept and its frame marked Stopped; the command after it
-// finds no time left and is not started; the script still prints its
-// header and a whole stream, DONE included. (It takes the second.)
+// stopped at its share of the one second the commands have, its stderr and
+// exit status kept and its frame marked Stopped, or, on a machine so loaded
+// that the clock passed that second before its turn, not started (also
+// Stopped); either way the command after it finds no time left and is not
+// started, and the script still prints its header and a whole stream, DONE
+// included. What is checked holds whatever the machine's speed. (It takes
+// the second.)
 func TestScriptTimeLimitRealShell(t *testing.T) {
 	if _, err := exec.LookPath("timeout"); err != nil {
 		t.Skip("no timeout(1) on this machine")
@@ -246,9 +249,14 @@ func TestScriptTimeLimitRealShell(t *testing.T) {
 		t.Errorf("DONE missing:\n%s", st.Data)
 	}
 	h := sp.Frames["hang"]
-	if !h.Stopped || h.Limit != time.Second || h.State != Whole || h.ExitCode != 124 || string(h.Stderr) != "started\n" {
-		t.Errorf("hang: stopped %v limit %v state %v exit %d stderr %q; want stopped after 1s, whole frames, exit 124, its stderr",
-			h.Stopped, h.Limit, h.State, h.ExitCode, h.Stderr)
+	switch {
+	case !h.Stopped:
+		t.Errorf("hang: not stopped (state %v exit %d)", h.State, h.ExitCode)
+	case h.Limit == 0 && h.State != Missing:
+		t.Errorf("hang: not started, yet its frame is %v", h.State)
+	case h.Limit != 0 && (h.Limit != time.Second || h.State != Whole || h.ExitCode != 124 || string(h.Stderr) != "started\n"):
+		t.Errorf("hang: limit %v state %v exit %d stderr %q; want stopped after 1s, whole frames, exit 124, its stderr",
+			h.Limit, h.State, h.ExitCode, h.Stderr)
 	}
 	a := sp.Frames["after"]
 	if !a.Stopped || a.Limit != 0 || a.State != Missing {
