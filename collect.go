@@ -80,6 +80,8 @@ type collection struct {
 	cmds    []payload.Command
 	resumed int // instances whose Results came from an earlier run's parts
 	done    int // instances with every command final
+	// failed holds the instances with a Result that is not OK.
+	failed map[string]bool
 	// first and next number the parts this run stored: first to next-1.
 	first, next int
 }
@@ -132,7 +134,15 @@ func (d *Diffy) collectEach(ctx context.Context, key, sk string, ownParts bool, 
 			todo = append(todo, in)
 		}
 	}
-	c = collection{insts: insts, cmds: cmds, done: len(insts) - len(todo) - len(unavailable), first: next}
+	c = collection{insts: insts, cmds: cmds, done: len(insts) - len(todo) - len(unavailable), first: next, failed: map[string]bool{}}
+	noteFailed := func(rs []collect.Result) {
+		for i := range rs {
+			if !rs[i].OK() {
+				c.failed[rs[i].InstanceID] = true
+			}
+		}
+	}
+	noteFailed(kept)
 	defer func() { c.next = next }()
 	c.resumed = c.done
 	if c.done > 0 {
@@ -157,13 +167,18 @@ func (d *Diffy) collectEach(ctx context.Context, key, sk string, ownParts bool, 
 		}
 		next++
 		c.done += len(unavailable)
+		noteFailed(rs)
 		d.log.Warn("instances of the target cannot be collected", "key", key, "instances", len(unavailable), "first", unavailable[0].ID+": "+unavailable[0].Unavailable)
 		if err := each(rs); err != nil {
 			return c, err
 		}
 	}
-	d.report("collect", c.done, len(insts))
+	d.reportFailed("collect", c.done, len(insts), len(c.failed))
 	for start := 0; start < len(todo); start += d.batchSize {
+		if start > 0 && d.stopped() {
+			d.log.Info("collection stopped at a batch boundary", "key", key, "done", c.done, "total", len(insts))
+			return c, ErrStopped
+		}
 		batch := todo[start:min(start+d.batchSize, len(todo))]
 		got := map[[2]string]bool{} // the (instance, command) pairs delivered
 		var derr error              // the failure of deliver, which stops the batch
@@ -184,11 +199,12 @@ func (d *Diffy) collectEach(ctx context.Context, key, sk string, ownParts bool, 
 			next++
 			finished := parts.Complete(rs, cmds)
 			c.done += len(finished)
+			noteFailed(rs)
 			if err := each(rs); err != nil {
 				derr = err
 				return err
 			}
-			d.report("collect", c.done, len(insts))
+			d.reportFailed("collect", c.done, len(insts), len(c.failed))
 			return nil
 		}
 		cerr := collect.CollectBatches(ctx, d.collector, batch, cmds, deliver)
@@ -221,6 +237,19 @@ func (d *Diffy) collectEach(ctx context.Context, key, sk string, ownParts bool, 
 		}
 	}
 	return c, nil
+}
+
+// stopped reports whether the channel of WithStopAfterBatch is closed.
+func (d *Diffy) stopped() bool {
+	if d.stop == nil {
+		return false
+	}
+	select {
+	case <-d.stop:
+		return true
+	default:
+		return false
+	}
 }
 
 // unavailableResults returns the Results of instances the target says

@@ -34,6 +34,7 @@ type Diffy struct {
 	batchSize        int
 	retention        Retention
 	run              string
+	stop             <-chan struct{}
 	// opts are the options New was given, for With.
 	opts []Option
 }
@@ -89,7 +90,7 @@ func New(opts ...Option) (*Diffy, error) {
 		store: o.store, analyzer: o.analyzer, inventory: o.inventory,
 		log: o.logger, incident: o.incident, progress: o.progress,
 		baselineInstance: o.baselineInstance, batchSize: o.batchSize,
-		retention: o.retention, run: o.run,
+		retention: o.retention, run: o.run, stop: o.stop,
 		opts: slices.Clone(opts),
 	}, nil
 }

@@ -30,6 +30,11 @@ var (
 // that the caller can see why each failed) and stores nothing.
 var ErrAllFailed = errors.New("every command failed")
 
+// ErrStopped is the cause of the *IncompleteError of a collection that
+// stopped at a batch boundary because the channel of WithStopAfterBatch
+// was closed.
+var ErrStopped = errors.New("stopped at a batch boundary")
+
 // StageError says which stage of a run failed and which plugin failed it.
 // Every error of a plugin reaches the caller wrapped in one, so
 // errors.As(err, &stageErr) tells "collect (*ssmcollect.Collector)" from

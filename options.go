@@ -37,6 +37,7 @@ type options struct {
 	retention        Retention
 	retentionSet     bool
 	run              string
+	stop             <-chan struct{}
 }
 
 // WithTarget sets the Target that turns a key into instances. Default:
@@ -112,3 +113,12 @@ func WithRetention(r Retention) Option {
 // does, with With). Default: a new ID for each call of Baseline, Collect,
 // Analyze, AnalyzeResults, AnalyzeFiles and Diff.
 func WithRun(id string) Option { return func(o *options) { o.run = id } }
+
+// WithStopAfterBatch sets a channel that, once closed, stops collections
+// at the next batch boundary: the batch in flight finishes and is stored
+// as usual, no further batch starts, and Collect (or Analyze, Diff) returns
+// the Results so far with an *IncompleteError wrapping ErrStopped; run
+// again with the same incident to resume. A program shutting down closes
+// it to keep every command it sent, where cancelling the context would
+// cancel them. Default: none (only the context stops a collection).
+func WithStopAfterBatch(stop <-chan struct{}) Option { return func(o *options) { o.stop = stop } }

@@ -114,8 +114,8 @@ func TestSameBucket(t *testing.T) {
 		{"s3://b/store", "", ""},
 	} {
 		cfg := &config{store: c.store}
-		cfg.aws.outputBucket = c.out
-		if got := sameBucket(cfg); got != c.want {
+		cfg.aws.OutputBucket = c.out
+		if got := cfg.aws.SameBucket(cfg.store); got != c.want {
 			t.Errorf("--store %s --output-bucket %s: %q, want %q", c.store, c.out, got, c.want)
 		}
 	}

@@ -242,7 +242,7 @@ func build(ctx context.Context, c *config, collecting bool, prog *progressLine, 
 		level = slog.LevelDebug
 	}
 	logger := cli.NewLogger(stderr, level)
-	c.aws.logger = logger
+	c.aws.Logger = logger
 	opts := []diffy.Option{
 		diffy.WithIncident(incident),
 		diffy.WithLogger(logger),
@@ -259,7 +259,7 @@ func build(ctx context.Context, c *config, collecting bool, prog *progressLine, 
 		return nil, err
 	}
 	opts = append(opts, diffy.WithAnalyzer(an))
-	st, err := newStore(ctx, c)
+	st, err := c.aws.Store(ctx, c.store)
 	if err != nil {
 		return nil, err
 	}
@@ -267,17 +267,17 @@ func build(ctx context.Context, c *config, collecting bool, prog *progressLine, 
 	if collecting {
 		var tg target.Target = target.Local{}
 		if c.target != "local" {
-			if tg, err = awsTarget(ctx, c.aws, c.target); err != nil {
+			if tg, err = c.aws.Target(ctx, c.target); err != nil {
 				return nil, fmt.Errorf("--target %s: %w", c.target, err)
 			}
 		}
 		var col collect.Collector = collect.Local{}
-		if b := sameBucket(c); b != "" {
+		if b := c.aws.SameBucket(c.store); b != "" {
 			fmt.Fprintf(stderr, "diffy: warning: --store and --output-bucket name the same bucket %s: the instances that may write "+
 				"their output there may overwrite the store's baselines too; use a bucket for SSM output alone\n", b)
 		}
 		if c.collector == "ssm" {
-			if col, err = awsCollector(ctx, c.aws, incident); err != nil {
+			if col, err = c.aws.Collector(ctx, incident); err != nil {
 				return nil, fmt.Errorf("--collector ssm: %w", err)
 			}
 		}
@@ -291,41 +291,6 @@ func build(ctx context.Context, c *config, collecting bool, prog *progressLine, 
 		opts = append(opts, diffy.WithTarget(tg), diffy.WithCollector(col))
 	}
 	return diffy.New(opts...)
-}
-
-// newStore returns the store of --store: a directory, or s3://bucket/prefix.
-func newStore(ctx context.Context, c *config) (persist.Store, error) {
-	s := c.store
-	if rest, ok := strings.CutPrefix(s, "s3://"); ok {
-		bucket, prefix, _ := strings.Cut(rest, "/")
-		if bucket == "" {
-			return nil, cli.Usagef("--store %q: no bucket name after s3://", s)
-		}
-		st, err := awsStore(ctx, c.aws, bucket, strings.Trim(prefix, "/"))
-		if err != nil {
-			return nil, fmt.Errorf("--store %s: %w", s, err)
-		}
-		return st, nil
-	}
-	if s == "" {
-		s = persist.DefaultDir()
-	}
-	return persist.NewDir(s), nil
-}
-
-// sameBucket returns the bucket that --store s3://... and --output-bucket
-// both name, or "".
-func sameBucket(c *config) string {
-	rest, ok := strings.CutPrefix(c.store, "s3://")
-	if !ok || c.aws.outputBucket == "" {
-		return ""
-	}
-	store, _, _ := strings.Cut(rest, "/")
-	out, _, _ := strings.Cut(strings.TrimPrefix(c.aws.outputBucket, "s3://"), "/")
-	if store != "" && store == out {
-		return store
-	}
-	return ""
 }
 
 // storeName says where the store is, for messages.

@@ -45,10 +45,10 @@ func parseArgs(args []string) (*config, []string, error) {
 	fs.StringVar(&c.run, "run", "", "show, diff: the run ID")
 	fs.StringVar(&c.since, "since", "", "diff: the collection at or before this time")
 	fs.StringVar(&c.to, "to", "", "diff: compare with this stored run instead of collecting")
-	fs.StringVar(&c.aws.region, "region", "", "AWS region")
-	fs.StringVar(&c.aws.profile, "profile", "", "AWS profile")
-	fs.StringVar(&c.aws.roleARN, "role-arn", "", "AWS role to assume")
-	fs.StringVar(&c.aws.outputBucket, "output-bucket", "", "S3 bucket for SSM output")
+	fs.StringVar(&c.aws.Region, "region", "", "AWS region")
+	fs.StringVar(&c.aws.Profile, "profile", "", "AWS profile")
+	fs.StringVar(&c.aws.RoleARN, "role-arn", "", "AWS role to assume")
+	fs.StringVar(&c.aws.OutputBucket, "output-bucket", "", "S3 bucket for SSM output")
 	fs.StringVar(&c.osqueryURL, "osquery-url", "", "osquery executable for hosts without one")
 	fs.StringVar(&c.osquerySHA256, "osquery-sha256", "", "its SHA-256 digest")
 	fs.IntVar(&c.batchSize, "batch-size", 0, "instances per batch")
@@ -109,7 +109,7 @@ func check(c *config) error {
 	if c.collector == "ssm" && c.target == "local" && c.from == "" {
 		return cli.Usagef("--collector ssm runs commands on EC2 instances: give an EC2 target (--target asg, tag or ids), not --target local")
 	}
-	if c.aws.outputBucket != "" && c.collector != "ssm" {
+	if c.aws.OutputBucket != "" && c.collector != "ssm" {
 		return cli.Usagef("--output-bucket applies to --collector ssm (where SSM writes whole outputs); this run collects with --collector %s", c.collector)
 	}
 	usesAWS := c.target != "local" || c.collector == "ssm" || strings.HasPrefix(c.store, "s3://") || strings.HasPrefix(c.osqueryURL, "s3://")

@@ -223,7 +223,7 @@ func cmdDiff(ctx context.Context, c *config, args []string, stdout, stderr io.Wr
 	if len(args) != 1 {
 		return cli.Usagef("diff takes one KEY, got %d arguments (see diffy help diff)", len(args))
 	}
-	if err := c.only("diff", "analyzer", "instance", "from", "baseline-from", "before"); err != nil {
+	if err := c.only("diff", "analyzer", "instance", "all", "from", "baseline-from", "before"); err != nil {
 		return err
 	}
 	if c.set["since"] && c.set["run"] {

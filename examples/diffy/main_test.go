@@ -536,7 +536,7 @@ func TestFlagsThatDoNotApply(t *testing.T) {
 	}
 	// The AWS settings are taken where AWS is used: an S3 store.
 	if err := check(&config{target: "local", collector: "local", analyzer: "baseline", format: "table", store: "s3://b/p",
-		aws: awsFlags{region: "us-east-1"}, set: map[string]bool{"region": true}}); err != nil {
+		aws: awsFlags{Region: "us-east-1"}, set: map[string]bool{"region": true}}); err != nil {
 		t.Errorf("--region with an S3 store: %v", err)
 	}
 }
