@@ -290,7 +290,7 @@ func (s *Server) describeInstances(w http.ResponseWriter, r *http.Request) (int,
 		var missing []string
 		seen := map[string]bool{}
 		for _, id := range ids {
-			in, ok := s.byID[id]
+			in, ok := s.fleet().byID[id]
 			if !ok {
 				missing = append(missing, id)
 				continue
@@ -313,7 +313,7 @@ func (s *Server) describeInstances(w http.ResponseWriter, r *http.Request) (int,
 		}
 		sort.Slice(sel, func(i, j int) bool { return sel[i].index < sel[j].index })
 	} else {
-		sel = s.instances
+		sel = s.fleet().instances
 	}
 	var matched []*instance
 	for _, in := range sel {

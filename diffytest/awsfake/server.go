@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"slices"
-	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,8 +44,10 @@ type Server struct {
 	ssmSrv, ec2Srv, s3Srv *httptest.Server
 	mem                   map[string]*memListener // by "host:80", on the in-memory network
 
-	instances []*instance // sorted by ID
-	byID      map[string]*instance
+	// view is the fleet: replaced whole by Launch, so that a reader's
+	// snapshot (s.fleet()) never changes under it.
+	view   atomic.Pointer[fleetView]
+	launch sync.Mutex // serializes Launch
 
 	counters     sync.Map // op -> *opCounter
 	buckets      sync.Map // op -> *bucket
@@ -72,52 +71,14 @@ func New(opts ...Option) (*Server, error) {
 	}
 	s := &Server{
 		opts:         o,
-		byID:         make(map[string]*instance, len(o.instances)),
 		serviceCalls: map[string]*atomic.Int64{"ssm": {}, "ec2": {}, "s3": {}},
 		hostHTTP:     &http.Client{Timeout: scriptTimeout},
 	}
-	for i, in := range o.instances {
-		id := in.Instance.ID
-		if id == "" {
-			return nil, fmt.Errorf("awsfake: instance %d has no ID", i)
-		}
-		if _, dup := s.byID[id]; dup {
-			return nil, fmt.Errorf("awsfake: instance ID %q appears twice", id)
-		}
-		st := &instance{Instance: in, faults: map[Fault]bool{}}
-		if st.Instance.Instance.Region == "" {
-			st.Instance.Instance.Region = o.region
-		}
-		if st.Instance.Instance.Account == "" {
-			st.Instance.Instance.Account = o.account
-		}
-		if st.InstanceType == "" {
-			st.InstanceType = "m5.large"
-		}
-		if st.AvailabilityZone == "" {
-			st.AvailabilityZone = st.Instance.Instance.Region + "a"
-		}
-		for _, f := range allFaults {
-			if o.faults.picks(f, id) {
-				st.faults[f] = true
-			}
-		}
-		if st.has(FaultBigOutput) {
-			st.bigOutput = o.faults.BigOutputBytes
-		}
-		without := slices.Clone(in.Without)
-		if in.NoOsquery || st.has(FaultNoOsquery) {
-			without = append(without, "osqueryi")
-		}
-		st.fs = newHostFS(without, s.now)
-		st.reservation = "r-" + strings.TrimPrefix(id, "i-")
-		s.byID[id] = st
-		s.instances = append(s.instances, st)
+	v, err := s.grow(&fleetView{byID: map[string]*instance{}}, o.instances)
+	if err != nil {
+		return nil, err
 	}
-	sort.Slice(s.instances, func(i, j int) bool { return s.instances[i].Instance.Instance.ID < s.instances[j].Instance.Instance.ID })
-	for i, in := range s.instances {
-		in.index = i
-	}
+	s.view.Store(v)
 	s.ssm.init()
 	s3s, err := newS3State(s)
 	if err != nil {
@@ -216,7 +177,7 @@ func (s *Server) Calls() map[string]CallCount {
 // Selected returns the IDs of the instances fault f applies to, sorted.
 func (s *Server) Selected(f Fault) []string {
 	var ids []string
-	for _, in := range s.instances {
+	for _, in := range s.fleet().instances {
 		if in.has(f) {
 			ids = append(ids, in.Instance.Instance.ID)
 		}
@@ -228,7 +189,7 @@ func (s *Server) Selected(f Fault) []string {
 // no longer manages it, and its running invocations end Terminated. It
 // reports false for an unknown ID.
 func (s *Server) Terminate(id string) bool {
-	in, ok := s.byID[id]
+	in, ok := s.fleet().byID[id]
 	if ok {
 		in.terminate(s.now())
 	}
@@ -240,7 +201,7 @@ func (s *Server) Terminate(id string) bool {
 // with InvalidInstanceId, and its invocations not yet started end
 // Failed/Undeliverable. It reports false for an unknown ID.
 func (s *Server) LoseAgent(id string) bool {
-	in, ok := s.byID[id]
+	in, ok := s.fleet().byID[id]
 	if ok {
 		in.loseAgent(s.now())
 	}

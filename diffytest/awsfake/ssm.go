@@ -360,7 +360,7 @@ func (s *Server) newCommand(in sendCommandInput, now time.Time) (*command, *apiE
 				continue
 			}
 			seen[id] = true
-			inst, ok := s.byID[id]
+			inst, ok := s.fleet().byID[id]
 			if !ok || !inst.managed(now) {
 				invalid = append(invalid, id)
 				continue
@@ -428,7 +428,7 @@ func (s *Server) resolveTargets(ts []Target, now time.Time) ([]*instance, *apiEr
 		}
 	}
 	var out []*instance
-	for _, in := range s.instances {
+	for _, in := range s.fleet().instances {
 		if !in.managed(now) {
 			continue
 		}
@@ -1277,7 +1277,7 @@ func (s *Server) describeInstanceInformation(body []byte) (any, *apiError) {
 	}
 	now := s.now()
 	var sel []*instance
-	for _, inst := range s.instances {
+	for _, inst := range s.fleet().instances {
 		if !inst.managed(now) {
 			continue
 		}
@@ -1357,7 +1357,7 @@ func (s *Server) SentCommands() []SentCommand {
 // its stdout, stderr and exit status: for tests and for measuring what a
 // script costs the fake. It reports false for an unknown ID.
 func (s *Server) Run(id, script string) (stdout, stderr []byte, code int, ok bool) {
-	in, ok := s.byID[id]
+	in, ok := s.fleet().byID[id]
 	if !ok {
 		return nil, nil, 0, false
 	}
