@@ -176,6 +176,10 @@ func (s *Server) Submit(req JobRequest) (Job, error) {
 	case len(s.queue) >= s.cfg.MaxQueued:
 		s.mu.Unlock()
 		return Job{}, errQueueFull
+	case req.Incident != "" && s.liveIncidentLocked(req.Incident):
+		// Two runs of one incident would write the same parts.
+		s.mu.Unlock()
+		return Job{}, fmt.Errorf("incident %s: %w", req.Incident, errIncidentBusy)
 	}
 	s.jobs[id] = j
 	s.mu.Unlock()
@@ -189,6 +193,23 @@ func (s *Server) Submit(req JobRequest) (Job, error) {
 	s.mu.Unlock()
 	s.log.Info("job queued", "job", id, "kind", req.Kind, "key", req.Key)
 	return rec, nil
+}
+
+// errIncidentBusy refuses a job of an incident a live job already runs.
+var errIncidentBusy = errors.New("a job of this incident is queued or running")
+
+// liveIncidentLocked reports whether a queued or running job has incident
+// inc.
+func (s *Server) liveIncidentLocked(inc string) bool {
+	for _, j := range s.jobs {
+		j.mu.Lock()
+		live := j.rec.Incident == inc && !final(j.rec.State)
+		j.mu.Unlock()
+		if live {
+			return true
+		}
+	}
+	return false
 }
 
 // dispatchLocked starts queued jobs while slots are free.
@@ -399,7 +420,7 @@ func httpStatus(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, errNoSuchJobType):
 		return http.StatusNotFound
-	case errors.Is(err, errNotLive), errors.Is(err, errNotResumable):
+	case errors.Is(err, errNotLive), errors.Is(err, errNotResumable), errors.Is(err, errIncidentBusy):
 		return http.StatusConflict
 	case errors.Is(err, errClosed), errors.Is(err, errQueueFull):
 		return http.StatusServiceUnavailable

@@ -485,6 +485,14 @@ func TestCancelKeepsCollected(t *testing.T) {
 	if code, body, _ := e.do("DELETE", "/v1/jobs/"+j.ID, ""); code != http.StatusConflict {
 		t.Errorf("second DELETE: %d %s, want 409", code, body)
 	}
+	// A new job of the same incident resumes it (as the CLI's --incident
+	// does); a second one while it runs would share its parts: refused.
+	r := e.submit(`{"kind": "collect", "key": "web", "incident": "` + got.Incident + `"}`)
+	if code, body, _ := e.do("POST", "/v1/jobs", `{"kind": "collect", "key": "web", "incident": "`+got.Incident+`"}`); code != http.StatusConflict {
+		t.Errorf("a second job of a live incident: %d %s, want 409", code, body)
+	}
+	e.do("DELETE", "/v1/jobs/"+r.ID, "")
+	e.wait(r.ID)
 }
 
 // inFlight waits until the fake has had the command of the sent-th
