@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
 	_ "embed"
 	"encoding/csv"
 	"encoding/json"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/diffy-dfir/diffy"
 	"github.com/diffy-dfir/diffy/examples/internal/cli"
+	"github.com/diffy-dfir/diffy/persist"
 	"github.com/diffy-dfir/diffy/render"
 )
 
@@ -260,26 +263,72 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	rep, err := s.d.LoadReport(r.Context(), key, run)
+	// The stored document is the Report's JSON, served as it is; the
+	// HTML and CSV made of it are kept (by the document's digest), so
+	// clients polling a large report cost a read of it, not a decoding
+	// and rendering each.
+	doc, err := s.d.LoadRun(r.Context(), persist.KindAnalysis, key, run)
 	if err != nil {
 		writeError(w, httpStatus(err), err)
 		return
 	}
+	out := doc
+	if format != "json" {
+		if out, err = s.rendered(r.Context(), key, run, format, doc); err != nil {
+			writeError(w, httpStatus(err), err)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", contentTypes[format])
+	w.Write(out)
+}
+
+// maxRendered bounds the rendered reports kept.
+const maxRendered = 16
+
+// rendered returns the report doc rendered as format (html or csv), from
+// the cache when it was rendered before.
+func (s *Server) rendered(ctx context.Context, key, run, format string, doc []byte) ([]byte, error) {
+	id := renderKey{format, sha256.Sum256(doc)}
+	s.cacheMu.Lock()
+	out, ok := s.cache[id]
+	s.cacheMu.Unlock()
+	if ok {
+		return out, nil
+	}
+	rep, err := s.d.LoadReport(ctx, key, run)
+	if err != nil {
+		return nil, err
+	}
 	var buf bytes.Buffer
 	switch format {
-	case "json":
-		err = render.JSON(&buf, rep)
 	case "html":
 		err = render.HTML(&buf, rep, render.WithVersion(cli.Version("diffy-server")))
 	case "csv":
 		err = render.CSV(&buf, rep)
 	}
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, fmt.Errorf("rendering the report of %q as %s: %w", key, format, err))
-		return
+		return nil, fmt.Errorf("rendering the report of %q as %s: %w", key, format, err)
 	}
-	w.Header().Set("Content-Type", contentTypes[format])
-	w.Write(buf.Bytes())
+	s.cacheMu.Lock()
+	defer s.cacheMu.Unlock()
+	if s.cache == nil {
+		s.cache = map[renderKey][]byte{}
+	}
+	if len(s.cacheOrder) >= maxRendered {
+		delete(s.cache, s.cacheOrder[0])
+		s.cacheOrder = s.cacheOrder[1:]
+	}
+	s.cache[id] = buf.Bytes()
+	s.cacheOrder = append(s.cacheOrder, id)
+	return buf.Bytes(), nil
+}
+
+// renderKey names a rendered report: its format and the digest of the
+// stored document.
+type renderKey struct {
+	format string
+	sum    [sha256.Size]byte
 }
 
 // contentTypes are the media types of the formats.

@@ -74,6 +74,11 @@ type Server struct {
 
 	// watch serializes rounds of the inventory watch.
 	watch sync.Mutex
+
+	// cache holds reports rendered as HTML or CSV (see rendered).
+	cacheMu    sync.Mutex
+	cache      map[renderKey][]byte
+	cacheOrder []renderKey
 }
 
 // NewServer returns a Server over cfg, with the jobs of the store: jobs
