@@ -145,6 +145,11 @@ func analyzeFrom(ctx context.Context, c *config, args []string, write cli.Report
 	if err := c.only("analyze --from", "target", "collector", "batch-size", "incident", "osquery-url", "osquery-sha256"); err != nil {
 		return err
 	}
+	if c.baselineFrom != "" && c.analyzer == "cluster" {
+		// The cluster analysis judges each host against the rest of the
+		// group: a baseline given to it would be dropped without a word.
+		return cli.Usagef("--baseline-from does not apply to --analyzer cluster, which compares the hosts with one another (drop it, or use --analyzer baseline)")
+	}
 	key := keyOf(c.from)
 	if len(args) == 1 {
 		key = args[0]

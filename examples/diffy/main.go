@@ -159,7 +159,7 @@ Flags (before or after the arguments):
   --instance ID                   baseline: the clean instance to baseline from
   --all                           baseline: every instance (a fleet baseline)
   --from DIR                      analyze: saved Result files instead of collecting
-  --baseline-from FILE|DIR        analyze --from: baseline Results from FILE (or DIR); of
+  --baseline-from FILE|DIR        analyze --from, baseline analyzer: Results from FILE (or DIR); of
                                   several instances, a fleet baseline
   --run ID                        show, diff: the stored run (diffy ls KEY lists them)
   --since T                       diff: compare with the newest collection at or before T
@@ -226,7 +226,7 @@ Flags:
   --incident ID                   incident ID; the ID of an interrupted run resumes it
   --batch-size N                  instances collected (and saved) at a time (default 500)
   --from DIR                      saved Result files instead of collecting
-  --baseline-from FILE|DIR        with --from: baseline Results from FILE (or DIR); of
+  --baseline-from FILE|DIR        with --from, baseline analyzer: Results from FILE (or DIR); of
                                   several instances, a fleet baseline
   --region R, --profile P, --role-arn ARN    AWS settings (AWS targets, collector, store)
   --output-bucket B               collector ssm: read whole outputs from this S3 bucket

@@ -527,6 +527,7 @@ func TestFlagsThatDoNotApply(t *testing.T) {
 		{[]string{"baseline", "local", "--format", "json"}, "--format does not apply to baseline"},
 		{[]string{"analyze", "local", "--instance", "i-1"}, "--instance does not apply to analyze"},
 		{[]string{"analyze", "--from", "dir", "--target", "asg"}, "--target does not apply to analyze --from"},
+		{[]string{"analyze", "--from", "dir", "--analyzer", "cluster", "--baseline-from", "base"}, "--baseline-from does not apply to --analyzer cluster"},
 	} {
 		code, _, errOut := runCLI(t, append(tc.args, "--store", t.TempDir())...)
 		if code != 2 {
