@@ -109,18 +109,18 @@ func Decode(stdout []byte, marker string, max int64) (Stream, bool) {
 		}
 		return st, true
 	}
-	raw, complete := decodeBase64(body)
-	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	b64, complete := base64Text(body)
+	zr, err := gzip.NewReader(base64.NewDecoder(base64.StdEncoding, bytes.NewReader(b64)))
 	if err != nil {
 		st.Problem = "the compressed output is cut or not gzip: " + err.Error()
 		return st, true
 	}
-	var buf bytes.Buffer
-	if n, ok := ISize(raw); ok && int64(n) <= max {
-		buf.Grow(int(n))
+	hint := 0
+	if n, ok := ISize(decodeTail(b64)); ok && int64(n) <= max {
+		hint = int(n)
 	}
-	n, err := io.Copy(&buf, io.LimitReader(zr, max+1))
-	st.Data = buf.Bytes()
+	st.Data, err = readAtMost(zr, max+1, hint)
+	n := int64(len(st.Data))
 	switch {
 	case n > max:
 		st.Data, st.Capped = st.Data[:max], true
@@ -137,6 +137,31 @@ func Decode(stdout []byte, marker string, max int64) (Stream, bool) {
 	return st, true
 }
 
+// readAtMost reads r to its end or to limit bytes, into a buffer of hint
+// bytes to begin with (the size the stream claims), growing it by half
+// when a stream sends more than it claimed: one allocation for an honest
+// stream, whatever the build (bytes.Buffer's growth allocates twice under
+// -race), and at most limit plus a half for a lying one.
+func readAtMost(r io.Reader, limit int64, hint int) ([]byte, error) {
+	buf := make([]byte, 0, min(int64(hint)+1, limit))
+	for int64(len(buf)) < limit {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), min(int64(max(cap(buf)+cap(buf)/2, 512)), limit))
+			copy(grown, buf)
+			buf = grown
+		}
+		m, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
+}
+
 // ISize returns the uncompressed size (modulo 2^32) that a whole gzip
 // stream's trailer claims, from its last 4 bytes: what to expect, not what
 // to trust.
@@ -147,39 +172,29 @@ func ISize(gz []byte) (uint32, bool) {
 	return binary.LittleEndian.Uint32(gz[len(gz)-4:]), true
 }
 
-// decodeBase64 decodes the base64 lines at the start of b, up to the first
+// base64Text returns the base64 lines at the start of b, up to the first
 // byte that is neither base64 nor a line break (the SSM agent's
-// "---Output truncated---" marker, say), dropping a last partial quantum;
-// complete reports that the text ended there with a whole quantum (and
-// only line breaks after).
-func decodeBase64(b []byte) (raw []byte, complete bool) {
-	clean := make([]byte, 0, len(b))
-	end := len(b)
+// "---Output truncated---" marker, say), without a last partial quantum,
+// for base64.NewDecoder (which skips the line breaks): the text is decoded
+// as it is decompressed, never copied, so that decoding holds no more than
+// the decompressed output. complete reports that the text ended there
+// with a whole quantum (and only line breaks after).
+func base64Text(b []byte) (text []byte, complete bool) {
+	end, n, cut := len(b), 0, 0
 	for i, c := range b {
-		switch {
-		case c == '\n' || c == '\r':
-		case c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=':
-			clean = append(clean, c)
-		default:
-			end = i
+		if c == '\n' || c == '\r' {
+			continue
 		}
-		if end != len(b) {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=') {
+			end = i
 			break
 		}
-	}
-	whole := len(clean) - len(clean)%4
-	raw = make([]byte, base64.StdEncoding.DecodedLen(whole))
-	n, err := base64.StdEncoding.Decode(raw, clean[:whole])
-	if err != nil {
-		var ce base64.CorruptInputError
-		if errors.As(err, &ce) {
-			// Decode what precedes the corrupt quantum.
-			k := int(ce) - int(ce)%4
-			n, _ = base64.StdEncoding.Decode(raw, clean[:k])
+		n++
+		if n%4 == 0 {
+			cut = i + 1
 		}
-		return raw[:n], false
 	}
-	return raw[:n], whole == len(clean) && end == len(b)
+	return b[:cut], n%4 == 0 && end == len(b)
 }
 
 // Verify checks that obj, an invocation's stdout read from somewhere the
@@ -246,8 +261,7 @@ func Bound(stdout []byte, marker string) int64 {
 		return int64(len(body))
 	}
 	if wholeBase64(body) {
-		raw, _ := decodeBase64(tail(body))
-		if n, ok := ISize(raw); ok {
+		if n, ok := ISize(decodeTail(body)); ok {
 			return int64(n)
 		}
 	}
@@ -267,6 +281,17 @@ func tail(body []byte) []byte {
 		clean[i], clean[j] = clean[j], clean[i]
 	}
 	return clean[len(clean)%4:]
+}
+
+// decodeTail decodes tail(body); nil when it does not decode.
+func decodeTail(body []byte) []byte {
+	t := tail(body)
+	out := make([]byte, base64.StdEncoding.DecodedLen(len(t)))
+	n, err := base64.StdEncoding.Decode(out, t)
+	if err != nil {
+		return nil
+	}
+	return out[:n]
 }
 
 // wholeBase64 reports whether body is base64 lines to its end, with a whole
