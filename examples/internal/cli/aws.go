@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -23,6 +24,14 @@ type AWS struct {
 	Region, Profile, RoleARN, OutputBucket string
 	// Logger receives the SDK's own lines, at debug level (-v).
 	Logger *slog.Logger
+}
+
+// Register defines the shared AWS flags on fs, setting f's fields.
+func (f *AWS) Register(fs *flag.FlagSet) {
+	fs.StringVar(&f.Region, "region", "", "AWS region")
+	fs.StringVar(&f.Profile, "profile", "", "AWS profile")
+	fs.StringVar(&f.RoleARN, "role-arn", "", "AWS role to assume")
+	fs.StringVar(&f.OutputBucket, "output-bucket", "", "S3 bucket for SSM output")
 }
 
 // Config loads the AWS configuration of the flags: the SDK's default
