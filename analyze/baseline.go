@@ -456,8 +456,16 @@ func (c *baseCmp) compareFleet(n int) {
 	pairs, oldPairs := map[parentKey]int32{}, map[parentKey]int32{}
 	if c.host.parent != nil {
 		for h := range n {
-			for _, fp := range c.host.parent[h] {
+			// A host counts once per (row, parent name): its parent list
+			// has an entry per parent row, and several parent rows (two
+			// containerd-shims, say) can carry one name.
+			var last parentKey
+			for j, fp := range c.host.parent[h] {
 				k := parentKey{c.host.perHost[h][fp.i], fp.p}
+				if j > 0 && k == last {
+					continue
+				}
+				last = k
 				pairs[k]++
 				if !c.isNew[h] {
 					oldPairs[k]++
@@ -799,8 +807,14 @@ func (p basePending) finding(n int, fleet bool) Finding {
 				}
 			}
 			f.Usual, f.UsualHosts = usual, int(p.v.usualHosts)
+			// Of a parent, the hosts "with it" are those whose row has
+			// that parent (v.hosts), not all those with the row.
+			now := f.HostsWithRow
+			if p.v.col == "parent" {
+				now = int(p.v.hosts)
+			}
 			f.Why = fmt.Sprintf("%s=%q, which no baseline host has, where %s of the %s baseline hosts with this row have %q; %s of the %s hosts have it now",
-				p.v.col, value, count(p.v.usualHosts), count(p.v.ctxHosts), usual, count(f.HostsWithRow), count(n))
+				p.v.col, value, count(p.v.usualHosts), count(p.v.ctxHosts), usual, count(now), count(n))
 			if p.v.kind == vVariant && p.v.version == "" && p.v.known == "" {
 				f.Why += "; a difference in free text alone does not decide"
 			}

@@ -62,7 +62,7 @@ func TestBaselineFleet(t *testing.T) {
 		t.Fatalf("outliers %v, want %v", ids, want)
 	}
 	for i, why := range []string{"no baseline host (of 200) has a crontab row like it", `path="/usr/local/sbin/.sshd", which no baseline host has`,
-		`parent="cron", which no baseline host has, where 200 of the 200 baseline hosts with this row have "systemd"`,
+		`parent="cron", which no baseline host has, where 200 of the 200 baseline hosts with this row have "systemd"; 1 of the 200 hosts have it now`,
 		"200 of the 200 baseline hosts have a processes row like it; this host and 0 other(s) of the 200 have none"} {
 		h := rep.Outliers()[i]
 		if f := h.Findings[0]; !f.Deciding || !strings.Contains(f.Why, why) {

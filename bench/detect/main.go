@@ -68,6 +68,7 @@ func main() {
 		stacking = flag.Bool("stacking", true, "score 1% stacking beside the cluster analyzer")
 		jobs     = flag.Int("j", runtime.GOMAXPROCS(0), "scenarios analyzed at once")
 		verbose  = flag.Bool("v", false, "print each scenario's scores on stderr")
+		why      = flag.Bool("why", false, "print on stderr, for each false positive and each compromised host missed, its first three findings: why the analyzer decided so")
 		rare     = flag.String("rare", "", "the analyzer's RareShare (ρ), comma-separated values: one table row each (the curve); empty: the default, analyze.DefaultRareShare")
 		minority = flag.String("minority", "", "the analyzer's MinorityShare (φ), comma-separated values: one table row each; empty: the default, analyze.DefaultMinorityShare")
 	)
@@ -152,7 +153,7 @@ func main() {
 						sem <- struct{}{}
 						go func() {
 							defer func() { <-sem; wg.Done() }()
-							c := run(fleet.SimConfig{Hosts: n, Seed: seed, Families: row.families, Attacks: att.attacks}, sh, *baseline, *stacking && !*baseline)
+							c := run(fleet.SimConfig{Hosts: n, Seed: seed, Families: row.families, Attacks: att.attacks}, sh, *baseline, *stacking && !*baseline, *why)
 							if *verbose {
 								log.Printf("%s %s n=%d seed=%d: %v", row.name, att.name, n, seed, c.ev)
 							}
@@ -203,7 +204,7 @@ type cell struct {
 // hosts' Results are streamed into the analyzer (analyze.Streamer) a
 // batch of hosts at a time, so that a scenario's memory is the
 // analyzer's, not the group's; they are kept whole only for 1% stacking.
-func run(cfg fleet.SimConfig, sh shares, baseline, stacking bool) cell {
+func run(cfg fleet.SimConfig, sh shares, baseline, stacking, why bool) cell {
 	ctx := context.Background()
 	sim := fleet.NewSim(cfg)
 	var a analyze.Streamer = analyze.Clustering{RareShare: sh.rho, MinorityShare: sh.phi}
@@ -249,6 +250,9 @@ func run(cfg fleet.SimConfig, sh shares, baseline, stacking bool) cell {
 		if h.Rank > 0 && h.Rank <= len(truth.Compromised) && comp[h.InstanceID] {
 			c.rankedFirst++
 		}
+	}
+	if why {
+		explain(cfg, rep, comp)
 	}
 	c.weakNote = len(rep.Notes) > 0 && strings.HasPrefix(rep.Notes[0], "the decision is weak at this size")
 	if stacking {
@@ -380,4 +384,28 @@ func rowList(s string) ([]tableRow, error) {
 		fmt.Fprintln(os.Stderr, "no rows")
 	}
 	return out, nil
+}
+
+// explain prints on stderr, for every false positive and every
+// compromised host the report does not flag, its first three findings
+// (command, deciding or not, why, the row): what to read to find why a
+// family of variation fires, or why an attack is missed.
+func explain(cfg fleet.SimConfig, rep *analyze.Report, comp map[string]bool) {
+	var b strings.Builder
+	for _, h := range rep.Hosts {
+		var what string
+		switch {
+		case h.Outlier && !comp[h.InstanceID]:
+			what = "false positive"
+		case !h.Outlier && comp[h.InstanceID]:
+			what = "missed"
+		default:
+			continue
+		}
+		fmt.Fprintf(&b, "n=%d seed=%d %s %s (rank %d, score %.1f, %d findings)\n", cfg.Hosts, cfg.Seed, what, h.InstanceID, h.Rank, h.Score, len(h.Findings))
+		for _, f := range h.Findings[:min(3, len(h.Findings))] {
+			fmt.Fprintf(&b, "\t%s deciding=%v %s: %s\n\t\trow %v\n", f.CommandID, f.Deciding, f.Kind, f.Why, f.Row)
+		}
+	}
+	fmt.Fprint(os.Stderr, b.String())
 }
