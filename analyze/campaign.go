@@ -47,6 +47,18 @@ type campaign struct {
 //     quantile of theirs). A role, an image or a canary version differs
 //     by many rows and lacks some of the majority's (its daemons at other
 //     paths, another version); an implant only adds.
+//  6. Its hosts are drawn from their reference as at random: no template
+//     is rarer among them than among the reference's hosts beyond chance
+//     (drawnAtRandom: a one-sided Fisher exact test per template,
+//     P(O ≤ o)·T < 1 over the T templates tested, expected false
+//     deficits below one). A role is a kind of host: where several roles
+//     share a cluster, the usual rows of test 5 are only those all roles
+//     have, but the hosts of one role lack, every one, the rows of the
+//     others (a cache role runs none of the application the other hosts
+//     run); an implant spread over a group lands on hosts whatever they
+//     run. An implant spread to the hosts of one role only is the hosts
+//     of that role's cluster plus its rows: tested against that
+//     cluster, it passes.
 //
 // keys gives the normalized row key of a candidate, runs whether the rows
 // of a command are of something running (see cmdRows.running).
@@ -104,7 +116,7 @@ func findCampaigns(p params, cands []*candidate, keys func(*candidate) string, r
 			continue
 		}
 		hosts := groupHosts(g)
-		if len(hosts) == 0 || !addsOnly(p, hosts, g, n, hostTmpl, assign, k, emb) {
+		if len(hosts) == 0 || !addsOnly(p, hosts, g, n, hostTmpl, assign, k, emb) || !drawnAtRandom(hosts, n, hostTmpl, assign, k) {
 			continue
 		}
 		slices.SortStableFunc(g, func(a, b *candidate) int { return cmp.Compare(len(b.hosts), len(a.hosts)) })
@@ -347,4 +359,72 @@ func centres(e *embedding, assign []int, k int) [][]float64 {
 		}
 	}
 	return out
+}
+
+// drawnAtRandom is the sixth test of findCampaigns: whether no template
+// is rarer on the hosts of a group than on its reference hosts beyond
+// chance. The reference is the other hosts of the group's clusters, or
+// every other host when the group is half of one of its clusters or more
+// (it makes a cluster of its own, and no cluster is its hosts' kind). Of
+// the g group hosts o have template t, of the N hosts of group and
+// reference m do; under the hypothesis that the group's hosts are drawn
+// at random, O is hypergeometric (g of N drawn, m marked), and t is
+// under-represented when
+//
+//	P(O ≤ o) · T < 1
+//
+// T being the number of templates tested (those the reference has): the
+// expected number of templates found under-represented by chance is
+// below one.
+func drawnAtRandom(hosts []int32, n int, hostTmpl [][]int32, assign []int, k int) bool {
+	in := make(map[int32]bool, len(hosts))
+	size, inCluster := make([]int, k), make([]int, k)
+	for h := range n {
+		size[assign[h]]++
+	}
+	for _, h := range hosts {
+		in[h] = true
+		inCluster[assign[h]]++
+	}
+	ref := make([]bool, k)
+	whole := false
+	for c := range k {
+		if inCluster[c] > 0 {
+			ref[c] = true
+			whole = whole || 2*inCluster[c] >= size[c]
+		}
+	}
+	refHosts := 0
+	refCount, groupCount := map[int32]int{}, map[int32]int{}
+	for h := range n {
+		switch {
+		case in[int32(h)]:
+			for _, t := range hostTmpl[h] {
+				groupCount[t]++
+			}
+		case whole || ref[assign[h]]:
+			refHosts++
+			for _, t := range hostTmpl[h] {
+				refCount[t]++
+			}
+		}
+	}
+	g := len(hosts)
+	if refHosts == 0 || len(refCount) == 0 {
+		return true
+	}
+	logT := math.Log(float64(len(refCount)))
+	total := refHosts + g
+	for t, m := range refCount {
+		o := groupCount[t]
+		if float64(o)*float64(refHosts) >= float64(m)*float64(g) {
+			continue // not rarer in the group
+		}
+		marked := m + o
+		// P(O ≤ o) is P(O' ≥ g−o) for O' the unmarked hosts drawn.
+		if logHyperTail(total, total-marked, g, g-o)+logT < 0 {
+			return false
+		}
+	}
+	return true
 }
