@@ -319,10 +319,16 @@ func (s *Server) Resume(id string) (Job, error) {
 	}
 	j.mu.Lock()
 	ok = resumable(j.rec.State)
+	inc := j.rec.Incident
 	j.mu.Unlock()
 	if !ok {
 		rec, _ := j.snapshot()
 		return rec, errNotResumable
+	}
+	// As in Submit: another job may have taken the incident over since.
+	if s.liveIncidentLocked(inc) {
+		rec, _ := j.snapshot()
+		return rec, fmt.Errorf("incident %s: %w", inc, errIncidentBusy)
 	}
 	j.update(func(r *Job) { r.State, r.Resumes, r.Error, r.Ended = StateQueued, r.Resumes+1, "", nil })
 	s.save(j)
