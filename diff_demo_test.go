@@ -21,37 +21,13 @@ import (
 	"github.com/diffy-dfir/diffy/target/ec2target"
 )
 
-// dayHost answers as its fleet host did the day before the compromise
-// (day 0) or as it does after (day 1).
-type dayHost struct {
-	day        *atomic.Int32
-	before, at awsfake.Rows
-}
-
-func (h dayHost) Output(commandID string) ([]byte, bool) {
-	if h.day.Load() == 0 {
-		return h.before.Output(commandID)
-	}
-	return h.at.Output(commandID)
-}
-
-// dayBefore returns h's rows before its compromise: the planted rows out,
-// the genuine rows they replaced in, and every pid another (processes
-// restarted since: a volatile column, which must make no difference).
+// dayBefore returns h's rows before its compromise (fleet's RowsBefore)
+// with every pid another (processes restarted since: a volatile column,
+// which must make no difference).
 func dayBefore(h *fleet.Host) awsfake.Rows {
 	out := awsfake.Rows{}
-	for cmd, rows := range h.Rows {
-		var kept []collect.Row
-		for _, row := range rows {
-			if !slices.ContainsFunc(h.Planted, func(p fleet.Planted) bool { return p.CommandID == cmd && maps.Equal(p.Row, row) }) {
-				kept = append(kept, row)
-			}
-		}
-		for _, p := range h.Planted {
-			if p.CommandID == cmd && p.Replaced != nil {
-				kept = append(kept, p.Replaced)
-			}
-		}
+	for cmd, rows := range h.RowsBefore() {
+		kept := slices.Clone(rows)
 		for i, row := range kept {
 			if pid, err := strconv.Atoi(row["pid"]); err == nil {
 				row = maps.Clone(row)
@@ -82,7 +58,7 @@ func TestDiffDemoFleet(t *testing.T) {
 		compromised := map[string]*fleet.Host{}
 		for i := range f.Hosts {
 			h := &f.Hosts[i]
-			insts[i] = awsfake.Instance{Instance: h.Instance, Host: dayHost{&day, dayBefore(h), awsfake.Rows(h.Rows)}}
+			insts[i] = awsfake.Instance{Instance: h.Instance, Host: awsfake.Phased{Phase: &day, Phases: []awsfake.Host{dayBefore(h), h}}}
 			if h.Compromised {
 				compromised[h.Instance.ID] = h
 			}

@@ -13,6 +13,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -36,9 +37,9 @@ const demoGroup = "demo-web-asg"
 // runDemo runs the demo with the flags in args: an in-process fake AWS (awsfake) serving
 // a simulated fleet of one Auto Scaling group, a few of whose instances are
 // compromised; the real SDK clients collect from it through the real path
-// (EC2 targeting, SSM Run Command, S3 output and store); a baseline from a
-// clean instance, the analysis, the report, and the planted truth beside
-// what was found.
+// (EC2 targeting, SSM Run Command, S3 output and store); a fleet baseline
+// of the group a week before the compromise, a collection now, the
+// analysis, the report, and the planted truth beside what was found.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("diffy-demo", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -114,7 +115,14 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg := fleet.Scenario("medium")
 	cfg.Seed, cfg.Hosts, cfg.GroupName = *seed, *hosts, demoGroup
 	f := fleet.Generate(cfg)
-	srv, err := awsfake.New(awsfake.WithInstances(awsfake.FleetInstances(f)...), awsfake.WithFaults(awsfake.Faults{Seed: *seed, NoOsquery: *noOsquery}))
+	// Each instance answers as it did a week ago (phase 0: before the
+	// compromise, when the fleet baseline was taken) or as it does now.
+	var phase atomic.Int32
+	insts := awsfake.FleetInstances(f)
+	for i := range insts {
+		insts[i].Host = awsfake.Phased{Phase: &phase, Phases: []awsfake.Host{awsfake.Rows(f.Hosts[i].RowsBefore()), insts[i].Host}}
+	}
+	srv, err := awsfake.New(awsfake.WithInstances(insts...), awsfake.WithFaults(awsfake.Faults{Seed: *seed, NoOsquery: *noOsquery}))
 	if err != nil {
 		return fmt.Errorf("demo: starting the fake AWS endpoints: %w", err)
 	}
@@ -140,18 +148,15 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	clean := ""
 	var truth []string
 	for _, h := range f.Hosts {
 		if h.Compromised {
 			truth = append(truth, h.Instance.ID)
-		} else if clean == "" {
-			clean = h.Instance.ID
 		}
 	}
 	slices.Sort(truth)
 	base := []diffy.Option{diffy.WithTarget(tg), diffy.WithCollector(col), diffy.WithStore(store),
-		diffy.WithIncident("DEMO-1"), diffy.WithBaselineInstance(clean), diffy.WithLogger(cli.NewLogger(stderr, slog.LevelWarn))}
+		diffy.WithIncident("DEMO-1"), diffy.WithLogger(cli.NewLogger(stderr, slog.LevelWarn))}
 	without := srv.Selected(awsfake.FaultNoOsquery)
 	if *osqueryURL != "" {
 		fetch, err := demoFetch(ctx, srv, fetchBucket, fetchKey)
@@ -168,12 +173,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "demo: baseline of %s from clean instance %s\n", demoGroup, clean)
-	baseline, err := d.Baseline(ctx, demoGroup)
+	fmt.Fprintf(stderr, "demo: a week ago, before the compromise: fleet baseline of %s (every instance, as `diffy baseline %s --all` takes it)\n", demoGroup, demoGroup)
+	baseline, err := d.BaselineFleet(ctx, demoGroup)
 	if err != nil {
 		return fmt.Errorf("demo: baseline: %w", err)
 	}
-	fmt.Fprintf(stderr, "demo: collecting the standard osquery pack from every instance through SSM Run Command\n")
+	phase.Store(1)
+	fmt.Fprintf(stderr, "demo: now: collecting the standard osquery pack from every instance through SSM Run Command\n")
 	results, err := d.Collect(ctx, demoGroup)
 	if err != nil {
 		return fmt.Errorf("demo: collect: %w", err)
@@ -206,9 +212,6 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		if len(extra) > 0 {
 			line += fmt.Sprintf("; %d clean instances flagged too", len(extra))
-			if rep.Analyzer == "baseline" {
-				line += " (a row diff against one host also reports benign variation: other roles, kernel worker threads)"
-			}
 		}
 		summary = append(summary, line)
 	}

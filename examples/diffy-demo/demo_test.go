@@ -14,9 +14,9 @@ import (
 	"github.com/diffy-dfir/diffy/diffytest/fleet"
 )
 
-// TestDemo runs the demo on a small fleet: the cluster analyzer finds
-// every planted compromise and flags no clean instance; the table names
-// the planted rows.
+// TestDemo runs the demo on a small fleet: both analyzers (the baseline
+// one against the fleet baseline of the week before) find every planted
+// compromise and flag no clean instance; the table names the planted rows.
 func TestDemo(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	if code := run(context.Background(), []string{"--hosts", "60", "--seed", "3"}, &stdout, &stderr); code != 0 {
@@ -33,8 +33,12 @@ func TestDemo(t *testing.T) {
 	if regexp.MustCompile(`cluster analyzer:[^\n]*clean instances flagged`).MatchString(out) {
 		t.Errorf("cluster analyzer flagged clean instances:\n%s", out)
 	}
-	if !regexp.MustCompile(`baseline analyzer: compromised instances found: (\d+) of \d+`).MatchString(out) {
-		t.Errorf("no baseline summary in:\n%s", out)
+	b := regexp.MustCompile(`baseline analyzer: compromised instances found: (\d+) of (\d+) planted[^\n]*`).FindStringSubmatch(out)
+	if b == nil {
+		t.Fatalf("no baseline summary in:\n%s", out)
+	}
+	if b[1] != b[2] || strings.Contains(b[0], "clean instances flagged") {
+		t.Errorf("baseline analyzer against the fleet baseline: %s", b[0])
 	}
 	// Every planted row of the fleet is in the report table.
 	cfg := fleet.Scenario("medium")

@@ -2,9 +2,10 @@
 // account and no network: fake EC2, SSM and S3 endpoints on loopback
 // (diffytest/awsfake) serve an Auto Scaling group, a few of whose instances
 // are compromised; the real AWS SDK clients target the group, collect the
-// osquery pack through SSM Run Command (output through S3), baseline a
-// clean instance, analyze, print the report, and compare what was found
-// with the planted truth.
+// osquery pack through SSM Run Command (output through S3), take a fleet
+// baseline of the group as it was a week before the compromise (every
+// instance), collect it again now, analyze, print the report, and compare
+// what was found with the planted truth.
 //
 //	go run ./examples/diffy-demo [--hosts N] [--seed N] [--analyzer baseline|cluster|both] [--format table|json|html|csv] [-o FILE]
 //
