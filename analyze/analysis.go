@@ -317,21 +317,37 @@ func dedupeFindings(ps []pendingFinding) []pendingFinding {
 	return out
 }
 
-// rank sets Host.Rank: hosts with a score above zero, by score (highest
-// first), then by their number of findings, then by instance ID.
+// rank sets Host.Rank (rankOf of the hosts' IDs, Scores and numbers of
+// Findings).
 func rank(hosts []Host) {
-	idx := make([]int, 0, len(hosts))
+	ids := make([]string, len(hosts))
+	scores := make([]float64, len(hosts))
+	kept := make([]int, len(hosts))
 	for i := range hosts {
-		if hosts[i].Score > 0 {
+		ids[i], scores[i], kept[i] = hosts[i].InstanceID, hosts[i].Score, len(hosts[i].Findings)
+	}
+	for i, r := range rankOf(ids, scores, kept) {
+		hosts[i].Rank = r
+	}
+}
+
+// rankOf returns the Rank of each host i of ids (its Score scores[i],
+// findings[i] Findings): the hosts with a score above zero are ranked by
+// score (highest first), then by their number of findings, then by
+// instance ID, from 1; the others have rank 0.
+func rankOf(ids []string, scores []float64, findings []int) []int {
+	idx := make([]int, 0, len(ids))
+	for i := range ids {
+		if scores[i] > 0 {
 			idx = append(idx, i)
 		}
 	}
 	slices.SortStableFunc(idx, func(a, b int) int {
-		return cmp.Or(cmp.Compare(hosts[b].Score, hosts[a].Score),
-			cmp.Compare(len(hosts[b].Findings), len(hosts[a].Findings)),
-			strings.Compare(hosts[a].InstanceID, hosts[b].InstanceID))
+		return cmp.Or(cmp.Compare(scores[b], scores[a]), cmp.Compare(findings[b], findings[a]), strings.Compare(ids[a], ids[b]))
 	})
+	ranks := make([]int, len(ids))
 	for r, i := range idx {
-		hosts[i].Rank = r + 1
+		ranks[i] = r + 1
 	}
+	return ranks
 }

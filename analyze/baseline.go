@@ -108,6 +108,7 @@ var (
 	_ Analyzer     = Baseline{}
 	_ BaselineUser = Baseline{}
 	_ Streamer     = Baseline{}
+	_ HostStream   = (*baselineStream)(nil)
 )
 
 // defaultVolatile is what an analyzer with a nil Volatile uses; never
@@ -192,12 +193,34 @@ type baselineStream struct {
 }
 
 // Report compares what was added with the baseline; skipped (inputs
-// dropped before the analysis) goes first in Report.Skipped.
+// dropped before the analysis) goes first in Report.Skipped. It is
+// ReportHosts with every host kept.
 func (s *baselineStream) Report(ctx context.Context, skipped []Skip) (*Report, error) {
+	var hosts []Host
+	rep, err := s.ReportHosts(ctx, skipped, func(r *Report) error {
+		hosts = make([]Host, 0, len(s.rows.hostIDs))
+		return nil
+	}, func(h *Host) error {
+		hosts = append(hosts, *h)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	rep.Hosts = hosts
+	return rep, nil
+}
+
+// ReportHosts is Report, the hosts handed to host one at a time (see
+// HostStream): what is held at once is the comparison (per command, the
+// features each host differs in, counted, not listed, for one baseline
+// instance) and one host's Findings.
+func (s *baselineStream) ReportHosts(ctx context.Context, skipped []Skip, begin func(*Report) error, host func(*Host) error) (*Report, error) {
 	if err := s.begin(ctx); err != nil {
 		return nil, err
 	}
 	rep := s.newReport(s.key, s.b.Name(), s.b.Now, skipped)
+	rep.Hosts = nil
 	if len(s.baseIDs) == 1 {
 		rep.BaselineInstance = s.baseIDs[0]
 	} else {
@@ -252,23 +275,61 @@ func (s *baselineStream) Report(ctx context.Context, skipped []Skip) (*Report, e
 	if s.models != nil {
 		linkBaselineActivities(s.rows.p, cmp, n)
 	}
-	rep.Hosts = make([]Host, n)
+	// First every host's Score, for the ranks; then each host whole, one
+	// at a time.
+	scores := make([]float64, n)
+	kept := make([]int, n)
 	withErrors := 0
+	var ps []basePending
 	for h := range n {
-		host := &rep.Hosts[h]
-		host.InstanceID = ids[h]
-		var ps []basePending
+		ps = ps[:0]
+		errs := false
 		for _, c := range cmp {
-			host.Errors = append(host.Errors, c.hostErrors(h)...)
-			ps = append(ps, c.found[h]...)
+			errs = errs || len(c.hostErrors(h)) > 0
+			if s.models != nil {
+				ps = c.hostFound(h, ps)
+			}
 		}
-		if len(host.Errors) > 0 {
+		if errs {
 			withErrors++
 		}
-		s.hostFindings(host, ps, n)
+		if s.models == nil {
+			k := 0
+			for _, c := range cmp {
+				k += c.foundCount(h)
+			}
+			scores[h], kept[h] = float64(k), k
+		} else {
+			s.sortFindings(ps)
+			scores[h], _ = s.fleetScore(ps)
+			kept[h] = len(ps)
+		}
+		if m := s.b.MaxFindings; m > 0 && kept[h] > m {
+			kept[h] = m
+		}
 	}
-	rank(rep.Hosts)
+	ranks := rankOf(ids, scores, kept)
 	rep.Notes = s.notes(cmp, n, withErrors, merged)
+	if begin != nil {
+		if err := begin(rep); err != nil {
+			return nil, err
+		}
+	}
+	for h := range n {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		hr := Host{InstanceID: ids[h], Rank: ranks[h]}
+		ps = ps[:0]
+		for _, c := range cmp {
+			hr.Errors = append(hr.Errors, c.hostErrors(h)...)
+			ps = c.hostFound(h, ps)
+		}
+		s.hostFindings(&hr, ps, n)
+		if err := host(&hr); err != nil {
+			return nil, err
+		}
+	}
 	return rep, nil
 }
 
@@ -313,8 +374,13 @@ type baseCmp struct {
 	tkeys    []string
 	// isNew says which hosts were launched since the baseline.
 	isNew []bool
-	// Per host: its findings.
+	// Per host: its findings (a fleet), or their number (counts, one
+	// baseline instance: hostFound makes them again when asked); has and
+	// stamp are oneHost's marks of the baseline rows a host has.
 	found     [][]basePending
+	counts    []int32
+	has       []int32
+	stamp     int32
 	notInBase int // hosts with a successful Result the baseline cannot compare
 	// changes are rows added or removed on more than a fifth of the
 	// hosts; launched, rows only hosts launched since the baseline have.
@@ -370,6 +436,7 @@ func (c *baseCmp) compareOne(n int) {
 		c.baseOf[i] = -1
 	}
 	base := c.base.perHost[0]
+	c.found = nil
 	c.hostOf = make([]int32, len(c.base.feats))
 	for i := range c.hostOf {
 		c.hostOf[i] = -1
@@ -379,26 +446,69 @@ func (c *baseCmp) compareOne(n int) {
 			c.hostOf[bf], c.baseOf[f] = f, bf
 		}
 	}
-	has := make([]int32, len(c.base.feats)) // stamp: host h+1 has baseline feature
+	c.has = make([]int32, len(c.base.feats))
+	c.counts = make([]int32, n)
 	for h := range n {
-		if !c.host.ok[h] {
-			continue
+		if c.host.ok[h] {
+			c.counts[h] = int32(c.oneHost(h, nil))
 		}
-		var found []basePending
-		for _, f := range c.host.perHost[h] {
-			if bf := c.baseOf[f]; bf < 0 {
-				found = append(found, basePending{c: c, feat: f, deciding: true})
-			} else {
-				has[bf] = int32(h) + 1
-			}
-		}
-		for _, bf := range base {
-			if c.hostOf[bf] < 0 || has[bf] != int32(h)+1 {
-				found = append(found, basePending{c: c, removed: true, feat: bf, deciding: true})
-			}
-		}
-		c.found[h] = found
 	}
+}
+
+// oneHost compares host h's rows of the command with the baseline
+// instance's and returns how many findings that gives; with found
+// non-nil, it also appends them to *found: the rows the host has and the
+// baseline has not (added), then those the baseline has and the host has
+// not (removed). It is called for each host once to count (compareOne),
+// and again for its Findings when the host's turn comes (hostFound), so
+// that the findings of every host are never held together. Not safe for
+// concurrent use (c.has).
+func (c *baseCmp) oneHost(h int, found *[]basePending) int {
+	c.stamp++
+	k := 0
+	for _, f := range c.host.perHost[h] {
+		if bf := c.baseOf[f]; bf < 0 {
+			k++
+			if found != nil {
+				*found = append(*found, basePending{c: c, feat: f, deciding: true})
+			}
+		} else {
+			c.has[bf] = c.stamp
+		}
+	}
+	for _, bf := range c.base.perHost[0] {
+		if c.hostOf[bf] < 0 || c.has[bf] != c.stamp {
+			k++
+			if found != nil {
+				*found = append(*found, basePending{c: c, removed: true, feat: bf, deciding: true})
+			}
+		}
+	}
+	return k
+}
+
+// hostFound appends host h's findings of the command to ps.
+func (c *baseCmp) hostFound(h int, ps []basePending) []basePending {
+	switch {
+	case c.counts != nil:
+		if c.counts[h] > 0 {
+			c.oneHost(h, &ps)
+		}
+	case c.found != nil:
+		ps = append(ps, c.found[h]...)
+	}
+	return ps
+}
+
+// foundCount returns the number of host h's findings of the command.
+func (c *baseCmp) foundCount(h int) int {
+	if c.counts != nil {
+		return int(c.counts[h])
+	}
+	if c.found != nil {
+		return len(c.found[h])
+	}
+	return 0
 }
 
 // compareFleet is the comparison with a fleet baseline (see Baseline).
@@ -695,7 +805,28 @@ func (c *baseCmp) hostErrors(h int) []string {
 // and decision.
 func (s *baselineStream) hostFindings(host *Host, ps []basePending, n int) {
 	fleet := s.models != nil
+	s.sortFindings(ps)
 	if fleet {
+		host.Score, host.Outlier = s.fleetScore(ps)
+	} else {
+		host.Score = float64(len(ps))
+		host.Outlier = len(ps) > 0
+	}
+	if max := s.b.MaxFindings; max > 0 && len(ps) > max {
+		host.FindingsOmitted = len(ps) - max
+		ps = ps[:max]
+	}
+	host.Findings = make([]Finding, len(ps))
+	for i, p := range ps {
+		host.Findings[i] = p.finding(n, fleet)
+	}
+}
+
+// sortFindings sorts a host's pending findings in the order of its
+// Findings: for a fleet baseline, deciding first, then by evidence; for
+// one instance, added before removed, then by command and row.
+func (s *baselineStream) sortFindings(ps []basePending) {
+	if s.models != nil {
 		slices.SortFunc(ps, func(a, b basePending) int {
 			if a.deciding != b.deciding {
 				if a.deciding {
@@ -714,38 +845,34 @@ func (s *baselineStream) hostFindings(host *Host, ps []basePending, n int) {
 			}
 			return cmp.Or(strings.Compare(a.c.id, b.c.id), strings.Compare(a.key(), b.key()))
 		})
-		best := map[string]float64{}
-		for _, p := range ps {
-			if p.deciding {
-				host.Outlier = true
-				best[p.c.id+"\x00"+p.cause] = max(best[p.c.id+"\x00"+p.cause], p.bits)
+		return
+	}
+	slices.SortFunc(ps, func(a, b basePending) int {
+		if a.removed != b.removed {
+			if !a.removed {
+				return -1
 			}
+			return 1
 		}
-		for _, k := range slices.Sorted(maps.Keys(best)) {
-			host.Score += best[k]
+		return cmp.Or(strings.Compare(a.c.id, b.c.id), strings.Compare(a.key(), b.key()))
+	})
+}
+
+// fleetScore returns the Score of a host against a fleet baseline (the
+// best evidence of each deciding cause, added up, in sorted order) and
+// whether it is an outlier; ps is sorted (sortFindings).
+func (s *baselineStream) fleetScore(ps []basePending) (score float64, outlier bool) {
+	best := map[string]float64{}
+	for _, p := range ps {
+		if p.deciding {
+			outlier = true
+			best[p.c.id+"\x00"+p.cause] = max(best[p.c.id+"\x00"+p.cause], p.bits)
 		}
-		host.Score = float64(int64(host.Score*1000+0.5)) / 1000
-	} else {
-		slices.SortFunc(ps, func(a, b basePending) int {
-			if a.removed != b.removed {
-				if !a.removed {
-					return -1
-				}
-				return 1
-			}
-			return cmp.Or(strings.Compare(a.c.id, b.c.id), strings.Compare(a.key(), b.key()))
-		})
-		host.Score = float64(len(ps))
-		host.Outlier = len(ps) > 0
 	}
-	if max := s.b.MaxFindings; max > 0 && len(ps) > max {
-		host.FindingsOmitted = len(ps) - max
-		ps = ps[:max]
+	for _, k := range slices.Sorted(maps.Keys(best)) {
+		score += best[k]
 	}
-	host.Findings = make([]Finding, len(ps))
-	for i, p := range ps {
-		host.Findings[i] = p.finding(n, fleet)
-	}
+	return float64(int64(score*1000+0.5)) / 1000, outlier
 }
 
 // key returns the normalized key of the finding's row.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -98,5 +99,59 @@ func TestWriteJSONIsEncodingJSON(t *testing.T) {
 		if got.String() != want.String() {
 			t.Errorf("WriteJSON:\n%s\nencoding/json:\n%s", got.String(), want.String())
 		}
+	}
+}
+
+// TestJSONWriterIsWriteJSON checks that a Report written a host at a time
+// (JSONWriter) is WriteJSON's document, byte for byte, with hosts with and
+// without invalid UTF-8 side by side, none, and one; and that End refuses
+// a Report whose leading fields changed since Begin.
+func TestJSONWriterIsWriteJSON(t *testing.T) {
+	at := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	hosts := []analyze.Host{
+		{InstanceID: "i-1", Outlier: true, Score: 2, Findings: []analyze.Finding{{CommandID: "c", Kind: analyze.KindAdded, Row: collect.Row{"a": "<b>", "\xff": "x"}}}},
+		{InstanceID: "i-2", Findings: []analyze.Finding{}},
+		{InstanceID: "i-3", Errors: []string{"c: Failed: \xfe"}, Tags: map[string]string{"z": "1", "a": "2"}},
+	}
+	for _, n := range []int{0, 1, 2, 3} {
+		r := &analyze.Report{Key: "k\xff", Analyzer: "baseline", CreatedAt: at, BaselineInstance: "i-0",
+			Hosts: hosts[:n], Skipped: []analyze.Skip{{Source: "f", Reason: "r"}}, Notes: []string{"n"}}
+		var want, got bytes.Buffer
+		if err := r.WriteJSON(&want); err != nil {
+			t.Fatal(err)
+		}
+		jw := analyze.NewJSONWriter(&got)
+		head := *r
+		head.Hosts, head.Skipped, head.Notes = nil, nil, nil
+		if err := jw.Begin(&head); err != nil {
+			t.Fatal(err)
+		}
+		for i := range r.Hosts {
+			if err := jw.Host(&r.Hosts[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tail := *r
+		tail.Hosts = nil
+		if err := jw.End(&tail); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("%d hosts: JSONWriter:\n%s\nWriteJSON:\n%s", n, got.String(), want.String())
+		}
+		var back analyze.Report
+		if err := json.Unmarshal(got.Bytes(), &back); err != nil || len(back.Hosts) != n {
+			t.Errorf("%d hosts: read back %d hosts, %v", n, len(back.Hosts), err)
+		}
+	}
+	jw := analyze.NewJSONWriter(io.Discard)
+	if err := jw.Begin(&analyze.Report{Key: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := jw.End(&analyze.Report{Key: "b"}); err == nil {
+		t.Error("End with another Key than Begin's: no error")
+	}
+	if err := analyze.NewJSONWriter(io.Discard).Host(&hosts[0]); err == nil {
+		t.Error("Host before Begin: no error")
 	}
 }

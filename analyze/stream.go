@@ -88,3 +88,23 @@ func (s *streamRun) newReport(key, analyzer string, now func() time.Time, skippe
 	return &Report{Key: key, Analyzer: analyzer, CreatedAt: now().UTC(), Hosts: []Host{},
 		Skipped: append(slices.Clone(skipped), s.rows.skipped...)}
 }
+
+// HostStream is implemented by the Streams that can hand their Report
+// over a host at a time, so that a Report too large to hold (100,000
+// hosts that each differ from a baseline in a few dozen rows) is never
+// whole in memory: each host is made when its turn comes, given to host
+// and dropped. The built-in Baseline's Stream implements it.
+//
+// ReportHosts ends the stream as Report does (it is called instead of
+// Report, once, after the last Add). It calls begin, when not nil, once
+// with the Report's fields that come before its hosts in the JSON form
+// (Key, Analyzer, CreatedAt, BaselineInstance, BaselineHosts; the others
+// may be set too, and Hosts is nil), then host once for each host in
+// Report order, and returns the Report, Hosts nil, whose other fields are
+// final. The hosts are those Report would give; the *Host is valid only
+// during the call (copy what is kept). An error of begin or host ends
+// ReportHosts and is returned; ctx is honoured between hosts.
+type HostStream interface {
+	Stream
+	ReportHosts(ctx context.Context, skipped []Skip, begin func(*Report) error, host func(*Host) error) (*Report, error)
+}
