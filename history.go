@@ -248,13 +248,25 @@ func (d *Diffy) LoadReport(ctx context.Context, key, id string) (*analyze.Report
 	if err != nil {
 		return nil, err
 	}
+	rep, err := DecodeReport(doc)
+	if err != nil {
+		return nil, fmt.Errorf("stored report of %q (run %s) %w", key, orLatest(id), err)
+	}
+	return rep, nil
+}
+
+// DecodeReport returns the Report of a stored report document, as
+// LoadReport reads it: for a caller that has the document already
+// (LoadRun's), so that what it decodes is what it read. A document that is
+// not a Report is an error matching ErrInvalidInput.
+func DecodeReport(doc []byte) (*analyze.Report, error) {
 	var rep analyze.Report
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	if err := dec.Decode(&rep); err != nil {
-		return nil, fmt.Errorf("stored report of %q (run %s) is not a Report: %v: %w", key, orLatest(id), err, ErrInvalidInput)
+		return nil, fmt.Errorf("is not a Report: %v: %w", err, ErrInvalidInput)
 	}
 	if rep.Hosts == nil {
-		return nil, fmt.Errorf("stored report of %q (run %s) has no hosts list: %w", key, orLatest(id), ErrInvalidInput)
+		return nil, fmt.Errorf("has no hosts list: %w", ErrInvalidInput)
 	}
 	return &rep, nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/csv"
@@ -274,7 +273,7 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) {
 	}
 	out := doc
 	if format != "json" {
-		if out, err = s.rendered(r.Context(), key, run, format, doc); err != nil {
+		if out, err = s.rendered(key, run, format, doc); err != nil {
 			writeError(w, httpStatus(err), err)
 			return
 		}
@@ -286,9 +285,11 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) {
 // maxRendered bounds the rendered reports kept.
 const maxRendered = 16
 
-// rendered returns the report doc rendered as format (html or csv), from
-// the cache when it was rendered before.
-func (s *Server) rendered(ctx context.Context, key, run, format string, doc []byte) ([]byte, error) {
+// rendered returns the report doc (of key's run) rendered as format (html
+// or csv), from the cache when it was rendered before. It renders doc
+// itself, never a second read of the store: the page kept under doc's
+// digest is doc's, whatever was stored since.
+func (s *Server) rendered(key, run, format string, doc []byte) ([]byte, error) {
 	id := renderKey{format, sha256.Sum256(doc)}
 	s.cacheMu.Lock()
 	out, ok := s.cache[id]
@@ -296,9 +297,9 @@ func (s *Server) rendered(ctx context.Context, key, run, format string, doc []by
 	if ok {
 		return out, nil
 	}
-	rep, err := s.d.LoadReport(ctx, key, run)
+	rep, err := diffy.DecodeReport(doc)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the stored report of %q (run %s) %w", key, orLatest(run), err)
 	}
 	var buf bytes.Buffer
 	switch format {
@@ -455,6 +456,15 @@ func writeError(w http.ResponseWriter, status int, err error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
+}
+
+// orLatest names the run of a request: run, or LatestRun when none is
+// given.
+func orLatest(run string) string {
+	if run == "" {
+		return diffy.LatestRun
+	}
+	return run
 }
 
 // pathEscape escapes a key as one path segment.

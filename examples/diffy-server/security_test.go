@@ -1,11 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/diffy-dfir/diffy/analyze"
 	"github.com/diffy-dfir/diffy/collect"
+	"github.com/diffy-dfir/diffy/internal/history"
 	"github.com/diffy-dfir/diffy/payload"
 	"github.com/diffy-dfir/diffy/persist"
 	"github.com/diffy-dfir/diffy/target"
@@ -64,4 +70,73 @@ func TestResumeRefusedWhileIncidentLive(t *testing.T) {
 	}
 	e.do("DELETE", "/v1/jobs/"+a.ID, "")
 	e.wait(a.ID)
+}
+
+// landingStore stores a new report of a key (run next, hosts of next) right
+// after the first read of the key's latest report: an analyze job of the
+// key finishing while a client reads the report.
+type landingStore struct {
+	persist.Store
+	once sync.Once
+	key  string
+	id   string
+	doc  []byte
+}
+
+func (s *landingStore) Get(ctx context.Context, kind persist.Kind, key string) ([]byte, error) {
+	doc, err := s.Store.Get(ctx, kind, key)
+	if kind == persist.KindAnalysis && key == s.key {
+		s.once.Do(func() {
+			if err := history.Put(ctx, s.Store, kind, key, s.id, s.doc, history.Retention{}, time.Now()); err != nil {
+				panic(err)
+			}
+		})
+	}
+	return doc, err
+}
+
+func (s *landingStore) Delete(ctx context.Context, kind persist.Kind, key string) error {
+	return s.Store.(persist.Deleter).Delete(ctx, kind, key)
+}
+
+// reportDoc returns the stored document of a report of key with one host.
+func reportDoc(t *testing.T, key, host string) []byte {
+	t.Helper()
+	doc, err := json.Marshal(&analyze.Report{Key: key, Analyzer: "cluster", CreatedAt: time.Now().UTC(),
+		Hosts: []analyze.Host{{InstanceID: host, Findings: []analyze.Finding{}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+// TestRenderedReportIsTheRunAsked: the HTML or CSV of a report is made of
+// the document read for the request, so a run's page is that run's report
+// even when a newer report lands while it is served. Before, the page was
+// rendered from a second read of the key (LoadReport) and kept under the
+// digest of the first: a report stored between the two reads was served,
+// from then on, as the page of the run read first (GET ?run=A showed run
+// B's hosts).
+func TestRenderedReportIsTheRunAsked(t *testing.T) {
+	fake := newFake(t, fleetInstances(group, 1, 1))
+	ctx := context.Background()
+	const hostA, hostB = "i-0aaaaaaaaaaaaaaaa", "i-0bbbbbbbbbbbbbbbb"
+	for _, f := range []string{"text/html", "text/csv"} {
+		dir := persist.NewDir(t.TempDir())
+		idA, idB := history.IDAt(time.Now().Add(-time.Hour), "a"), history.IDAt(time.Now(), "b")
+		if err := history.Put(ctx, dir, persist.KindAnalysis, group, idA, reportDoc(t, group, hostA), history.Retention{}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		e := newEnv(t, fake, &landingStore{Store: dir, key: group, id: idB, doc: reportDoc(t, group, hostB)}, setup{})
+		// The latest, read as B lands: A's page or B's, either is the
+		// latest of some moment.
+		e.do("GET", "/v1/reports/web", "", "Accept", f)
+		for _, c := range []struct{ run, has, hasNot string }{{idA, hostA, hostB}, {idB, hostB, hostA}} {
+			code, body, _ := e.do("GET", "/v1/reports/web?run="+c.run, "", "Accept", f)
+			if code != http.StatusOK || !bytes.Contains(body, []byte(c.has)) || bytes.Contains(body, []byte(c.hasNot)) {
+				t.Errorf("%s of run %s: %d, has %s: %v, has %s: %v; want that run's host only", f, c.run, code,
+					c.has, bytes.Contains(body, []byte(c.has)), c.hasNot, bytes.Contains(body, []byte(c.hasNot)))
+			}
+		}
+	}
 }
