@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 
 	"github.com/diffy-dfir/diffy/diffyerr"
 	"github.com/diffy-dfir/diffy/persist"
@@ -69,6 +71,16 @@ import (
 //     zero does not go back when a key is overwritten; an invalid kind or
 //     prefix matches ErrInvalidKey, a cancelled context context.Canceled.
 //     Skipped for a Store without ListInfo.
+//   - put-from: for a Store with the optional persist.StreamPutter
+//     capability, a document given to PutFrom as a reader that yields a
+//     few bytes at a time (the round-trip documents, 1 MiB among them) is
+//     returned by Get byte for byte, over a document Put before; while a
+//     PutFrom is still reading, Get returns the old document whole; a
+//     reader that fails part way stores nothing (the old document stays)
+//     and PutFrom's error matches the reader's; an invalid kind or key
+//     matches ErrInvalidKey and the reader is not read; a cancelled
+//     context matches context.Canceled and stores nothing. Skipped for a
+//     Store without PutFrom.
 //
 // A call that panics, or does not return within HangTimeout, breaks the
 // rule that made it.
@@ -439,6 +451,101 @@ var storeRules = []rule[persist.Store]{
 	}},
 	{"delete", storeDeleteRule},
 	{"list-info", storeListInfoRule},
+	{"put-from", storePutFromRule},
+}
+
+// storePutFromRule is the rule of the optional persist.StreamPutter
+// capability.
+func storePutFromRule(ctx context.Context, s persist.Store) error {
+	sp, ok := s.(persist.StreamPutter)
+	if !ok {
+		return skip("the Store does not implement persist.StreamPutter")
+	}
+	putFrom := func(ctx context.Context, kind persist.Kind, key string, r io.Reader) error {
+		_, err := call(fmt.Sprintf("PutFrom(%q, %q)", kind, key), func() (struct{}, error) { return struct{}{}, sp.PutFrom(ctx, kind, key, r) })
+		return err
+	}
+	docs := storeDocs()
+	var errs []error
+	for _, key := range slices.Sorted(maps.Keys(docs)) {
+		if err := put(ctx, s, persist.KindAnalysis, key, []byte(`{"old":true}`)); err != nil {
+			return fmt.Errorf("Put(%q): %w", key, err)
+		}
+		if err := putFrom(ctx, persist.KindAnalysis, key, iotest.HalfReader(bytes.NewReader(docs[key]))); err != nil {
+			errs = append(errs, fmt.Errorf("PutFrom(%q): %w", key, err))
+			continue
+		}
+		if got, err := get(ctx, s, persist.KindAnalysis, key); err != nil {
+			errs = append(errs, fmt.Errorf("Get(%q) after PutFrom: %w", key, err))
+		} else if !bytes.Equal(got, docs[key]) {
+			errs = append(errs, fmt.Errorf("Get(%q) after PutFrom returned another document than the one read: %s", key, diffBytes(docs[key], got)))
+		}
+	}
+	// While PutFrom reads, the old document is the one stored.
+	old := []byte(`{"doc":"old"}`)
+	if err := put(ctx, s, persist.KindAnalysis, "half", old); err != nil {
+		return fmt.Errorf("Put(half): %w", err)
+	}
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- putFrom(ctx, persist.KindAnalysis, "half", pr) }()
+	if _, err := pw.Write([]byte(`{"doc":`)); err != nil {
+		return fmt.Errorf("PutFrom(half) stopped reading: %w", err)
+	}
+	if got, err := get(ctx, s, persist.KindAnalysis, "half"); err != nil || !bytes.Equal(got, old) {
+		errs = append(errs, fmt.Errorf("while PutFrom(half) is reading, Get returned %q, %v; want the old document %q", got, err, old))
+	}
+	// A reader that fails part way stores nothing.
+	bad := errors.New("the source failed part way")
+	pw.CloseWithError(bad)
+	if err := <-done; !errors.Is(err, bad) {
+		errs = append(errs, fmt.Errorf("PutFrom of a reader failing part way returned %v, want an error matching the reader's", err))
+	}
+	if got, err := get(ctx, s, persist.KindAnalysis, "half"); err != nil || !bytes.Equal(got, old) {
+		errs = append(errs, fmt.Errorf("after PutFrom of a reader failing part way, Get returned %q, %v; want the old document %q", got, err, old))
+	}
+	if keys, err := list(ctx, s, persist.KindAnalysis); err != nil || slices.Contains(keys, "never") {
+		errs = append(errs, fmt.Errorf("List after a failed PutFrom: %v, %v", keys, err))
+	}
+	// Invalid kinds and keys: refused before the reader is read.
+	for _, key := range invalidStoreKeys {
+		r := &countingReader{r: strings.NewReader(`{}`)}
+		if err := putFrom(ctx, persist.KindAnalysis, key, r); asCallError(err) != nil {
+			errs = append(errs, err)
+		} else if !errors.Is(err, diffyerr.ErrInvalidKey) {
+			errs = append(errs, fmt.Errorf("PutFrom(analysis, %.40q) returned %v, want an error matching ErrInvalidKey", key, err))
+		} else if r.n.Load() > 0 {
+			errs = append(errs, fmt.Errorf("PutFrom(analysis, %.40q) read the document of an invalid key", key))
+		}
+	}
+	for _, kind := range invalidKinds {
+		if err := putFrom(ctx, kind, "k", strings.NewReader(`{}`)); asCallError(err) != nil {
+			errs = append(errs, err)
+		} else if !errors.Is(err, diffyerr.ErrInvalidKey) {
+			errs = append(errs, fmt.Errorf("PutFrom(kind %q) returned %v, want an error matching ErrInvalidKey", kind, err))
+		}
+	}
+	// A cancelled context stores nothing.
+	if err := putFrom(cancelled(ctx), persist.KindAnalysis, "cancelled", strings.NewReader(`{}`)); asCallError(err) != nil {
+		errs = append(errs, err)
+	} else if err := wantCanceled("PutFrom", err); err != nil {
+		errs = append(errs, err)
+	}
+	if err := wantNotFound(ctx, s, persist.KindAnalysis, "cancelled", "after PutFrom with a cancelled context"); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// countingReader counts the reads of r.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	c.n.Add(1)
+	return c.r.Read(p)
 }
 
 // storeDeleteRule is the rule of the optional persist.Deleter capability.

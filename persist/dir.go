@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -93,19 +94,41 @@ func DefaultDir() string {
 }
 
 var (
-	_ Store      = (*Dir)(nil)
-	_ Deleter    = (*Dir)(nil)
-	_ InfoLister = (*Dir)(nil)
+	_ Store        = (*Dir)(nil)
+	_ Deleter      = (*Dir)(nil)
+	_ InfoLister   = (*Dir)(nil)
+	_ StreamPutter = (*Dir)(nil)
 )
 
 // Put stores doc under (kind, key), atomically (see Dir).
 func (d *Dir) Put(ctx context.Context, kind Kind, key string, doc []byte) error {
+	return d.put(ctx, kind, key, func(f *os.File) error {
+		_, err := f.Write(doc)
+		return err
+	})
+}
+
+// PutFrom stores what r yields under (kind, key), atomically, as Put does
+// (see StreamPutter): r is copied into the temporary file, which is
+// renamed over the document once r is at its end.
+func (d *Dir) PutFrom(ctx context.Context, kind Kind, key string, r io.Reader) error {
+	return d.put(ctx, kind, key, func(f *os.File) error {
+		_, err := io.Copy(f, ctxReader{ctx, r})
+		return err
+	})
+}
+
+// put stores the document that write writes into a temporary file under
+// (kind, key), atomically (see Dir). write is called once.
+func (d *Dir) put(ctx context.Context, kind Kind, key string, write func(*os.File) error) error {
 	dir, name, err := d.locate(ctx, kind, key)
 	if err != nil {
 		return err
 	}
 	// A concurrent Delete of the last long key under one head removes
-	// that key's directory; make it again once.
+	// that key's directory; make it again once. That can only happen
+	// before the temporary file is made (the directory is not empty
+	// after), so write is never called twice.
 	for try := 0; ; try++ {
 		if err = d.mkdirs(dir); err == nil {
 			// Again: a folder another user made first, between the check
@@ -113,9 +136,9 @@ func (d *Dir) Put(ctx context.Context, kind Kind, key string, doc []byte) error 
 			err = d.checkFolders(kind)
 		}
 		if err == nil {
-			err = writeAtomic(ctx, dir, name, doc)
+			err = writeAtomic(ctx, dir, name, write)
 		}
-		if err == nil || try == 1 || !errors.Is(err, fs.ErrNotExist) {
+		if err == nil || try == 1 || !errors.Is(err, errNoTemp) || !errors.Is(err, fs.ErrNotExist) {
 			break
 		}
 	}
@@ -345,12 +368,16 @@ func (d *Dir) mkdirs(dir string) error {
 	return nil
 }
 
-// writeAtomic writes doc to dir/name through a synced temporary file and a
-// rename, then syncs dir.
-func writeAtomic(ctx context.Context, dir, name string, doc []byte) (err error) {
+// errNoTemp marks a temporary file that could not be created (before
+// anything was written): Put may make the directory again and retry.
+var errNoTemp = errors.New("cannot create the temporary file")
+
+// writeAtomic writes the document that write writes to dir/name through
+// a synced temporary file and a rename, then syncs dir.
+func writeAtomic(ctx context.Context, dir, name string, write func(*os.File) error) (err error) {
 	f, err := os.CreateTemp(dir, tempPrefix+"*"+tempSuffix)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", errNoTemp, err)
 	}
 	tmp := f.Name()
 	defer func() {
@@ -363,7 +390,7 @@ func writeAtomic(ctx context.Context, dir, name string, doc []byte) (err error) 
 	if err = f.Chmod(FileMode); err != nil {
 		return err
 	}
-	if _, err = f.Write(doc); err != nil {
+	if err = write(f); err != nil {
 		return err
 	}
 	if err = f.Sync(); err != nil {

@@ -8,7 +8,10 @@
 // 0600 and directories 0700. Stores that can remove a document also
 // implement the optional Deleter capability, and stores that can list
 // documents with their size and time, by key prefix, the optional
-// InfoLister; Dir, Memory and s3store.Store implement both.
+// InfoLister; Dir, Memory and s3store.Store implement both. Stores that
+// can take a document from an io.Reader, so that a large one (a Report of
+// 100,000 hosts) is never whole in memory, implement StreamPutter (Dir,
+// Memory); PutFrom uses it, or reads the document whole for Put.
 //
 // Package diffy keeps the history of a key in the kinds
 // "<kind>.history" (baseline.history, collection.history,

@@ -3,6 +3,7 @@ package persist
 import (
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -33,9 +34,10 @@ type memDoc struct {
 func NewMemory() *Memory { return &Memory{} }
 
 var (
-	_ Store      = (*Memory)(nil)
-	_ Deleter    = (*Memory)(nil)
-	_ InfoLister = (*Memory)(nil)
+	_ Store        = (*Memory)(nil)
+	_ Deleter      = (*Memory)(nil)
+	_ InfoLister   = (*Memory)(nil)
+	_ StreamPutter = (*Memory)(nil)
 )
 
 // Put stores a copy of doc under (kind, key).
@@ -58,6 +60,19 @@ func (m *Memory) Put(ctx context.Context, kind Kind, key string, doc []byte) err
 	}
 	byKey[key] = memDoc{cp, now}
 	return nil
+}
+
+// PutFrom stores what r yields under (kind, key) (see StreamPutter): read
+// whole, then put; a Memory holds its documents in memory anyway.
+func (m *Memory) PutFrom(ctx context.Context, kind Kind, key string, r io.Reader) error {
+	if err := checkMem(ctx, kind, key); err != nil {
+		return err
+	}
+	doc, err := io.ReadAll(ctxReader{ctx, r})
+	if err != nil {
+		return fmt.Errorf("memory store: put %s/%s: reading the document: %w", kind, key, err)
+	}
+	return m.Put(ctx, kind, key, doc)
 }
 
 // Get returns a copy of the document under (kind, key), or an error
