@@ -943,7 +943,7 @@ func (p basePending) finding(n int, fleet bool) Finding {
 			f.Why = fmt.Sprintf("%s=%q, which no baseline host has, where %s of the %s baseline hosts with this row have %q; %s of the %s hosts have it now",
 				p.v.col, value, count(p.v.usualHosts), count(p.v.ctxHosts), usual, count(now), count(n))
 			if p.v.kind == vVariant && p.v.version == "" && p.v.known == "" {
-				f.Why += "; a difference in free text alone does not decide"
+				f.Why += variantWhy(p.v.col)
 			}
 		}
 		if p.v.known != "" {

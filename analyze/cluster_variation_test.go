@@ -91,8 +91,9 @@ func hostID(i int) string { return fmt.Sprintf("i-%04d", i) }
 // hosts, makes no outlier: a splayed cron minute, a daemon on a random
 // high port on a tenth of the hosts (the port in its command line too), a
 // per-host word in a path and a command line, per-CPU kernel threads by
-// instance size, kworker names, a rolling deploy in large shares, parent
-// pids that match no process.
+// instance size, kworker names, a rolling deploy in large shares, a
+// package user's uid allocated in another order on two hosts (drift, see
+// TestClusterDeviations for uid 0), parent pids that match no process.
 func TestClusterBenignVariation(t *testing.T) {
 	const n = 200
 	cases := map[string]func(i int, rng *rand.Rand, h varHost){
@@ -133,6 +134,18 @@ func TestClusterBenignVariation(t *testing.T) {
 			ver := []string{"2.4.1", "2.5.0", "2.5.0"}[i%3]
 			h.add("processes", collect.Row{"pid": "4200", "name": "app", "path": "/opt/app-" + ver + "/bin/app", "cmdline": "/opt/app-" + ver + "/bin/app --serve",
 				"uid": "1001", "parent": "1", "start_time": "3"})
+		},
+		"uid drift": func(i int, rng *rand.Rand, h varHost) {
+			// A package's system user, allocated in each host's order: 995
+			// on the two hosts where another package came first, 996
+			// elsewhere; its daemon runs as that uid.
+			id := "996"
+			if i%100 == 3 {
+				id = "995"
+			}
+			h.add("users", collect.Row{"uid": id, "gid": id, "username": "otelcol", "description": "", "directory": "/var/lib/otelcol", "shell": "/usr/sbin/nologin"})
+			h.add("processes", collect.Row{"pid": "4300", "name": "otelcol", "path": "/usr/bin/otelcol", "cmdline": "/usr/bin/otelcol --config=/etc/otelcol/config.yaml",
+				"uid": id, "parent": "1", "start_time": "3"})
 		},
 		"parents that match no pid": func(i int, rng *rand.Rand, h varHost) {
 			for _, r := range h["processes"] {

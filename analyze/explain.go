@@ -70,7 +70,7 @@ func finding(m *cmdModel, h int, p pendingFinding, n int) Finding {
 		case p.v.version != "":
 			f.Why += fmt.Sprintf("; it changed with another version (%s) on the same hosts, which does not decide", p.v.version)
 		case p.v.kind == vVariant:
-			f.Why += "; a difference in free text alone does not decide"
+			f.Why += variantWhy(p.v.col)
 		case !p.deciding:
 			f.Why += ", but that many of them differ there too, so it does not decide"
 		}
@@ -86,6 +86,16 @@ func finding(m *cmdModel, h int, p pendingFinding, n int) Finding {
 			describeRow(rowOfKey(c.feats[p.under].key)), count(m.featHosts[p.under]), count(n))
 	}
 	return f
+}
+
+// variantWhy says why a deviation in column col that is a variant does
+// not decide: free text (another version in a path), or a number drifted
+// as ids drift (see drifted).
+func variantWhy(col string) string {
+	if isFreeText(col) {
+		return "; a difference in free text alone does not decide"
+	}
+	return "; a number drifted as hosts allocate ids in their own order (see the other values), which does not decide"
 }
 
 // count writes n with thousands separators: 1,000.

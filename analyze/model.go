@@ -424,7 +424,7 @@ func (m *cmdModel) judgeValues() {
 					top = vals[1]
 				}
 				kind := vDeviation
-				if isFreeText(col) || drifted(x.v, top.v, vals, i) {
+				if isFreeText(col) || drifted(col, x.v, top.v, vals, i) {
 					kind = vVariant
 				}
 				v := verdict{kind: kind, p: noveltyRate(nv, others), decides: m.p.decides(nv, others), hosts: x.count, ctxHosts: others, col: col,
@@ -494,11 +494,21 @@ func (m *cmdModel) versionOf(f int32, hosts int32) (string, bool) {
 // A change an attacker makes (uid 0 for a user whose usual uid is 1000, a
 // port 2222 where every host has 22) is far from every drifted value, or
 // alone.
-func drifted[V interface{ value() string }](v, u string, vals []V, self int) bool {
+//
+// In an id column (idColumns) with only two values, there is no third to
+// measure the drift by: v is drift when it is in the same allocation
+// range as u (idRange), the range useradd allocates from in that host's
+// order: a package's system user 995 where most hosts gave it 996, an
+// agent's user 1002 where most gave it 1338. Root (0) is a range of its
+// own: a user or process moved to uid 0 is a deviation.
+func drifted[V interface{ value() string }](col, v, u string, vals []V, self int) bool {
 	iv, err1 := strconv.ParseInt(v, 10, 64)
 	iu, err2 := strconv.ParseInt(u, 10, 64)
 	if err1 != nil || err2 != nil {
 		return false
+	}
+	if rv := idRange(iv); slices.Contains(idColumns, col) && (rv == 1 || rv == 2) && rv == idRange(iu) {
+		return true
 	}
 	far := int64(0)
 	for j, x := range vals {
@@ -512,6 +522,28 @@ func drifted[V interface{ value() string }](v, u string, vals []V, self int) boo
 		far = max(far, abs(iw-iu))
 	}
 	return far > 0 && abs(iv-iu) <= 2*far
+}
+
+// idColumns are the columns that hold user and group ids, allocated by
+// useradd/groupadd on each host in its own order (see drifted).
+var idColumns = []string{"uid", "gid", "euid", "egid"}
+
+// idRange returns the allocation range of a user or group id, as
+// login.defs's defaults draw them (shadow-utils, Debian and Amazon Linux
+// alike): 0 root; 1 system ids (1 to SYS_UID_MAX 999); 2 login users
+// (UID_MIN 1000 to UID_MAX 60000); 3 what no allocation gives (nobody's
+// 65534, negative or larger ids). These are the operating system's
+// conventions, not figures of a fleet.
+func idRange(id int64) int {
+	switch {
+	case id == 0:
+		return 0
+	case id >= 1 && id <= 999:
+		return 1
+	case id >= 1000 && id <= 60000:
+		return 2
+	}
+	return 3
 }
 
 func abs(x int64) int64 {

@@ -242,7 +242,7 @@ func (m *refModel) judgeRow(key string) verdict {
 			}
 			top := cv.sorted[0]
 			kind := vDeviation
-			if isFreeText(col) || drifted(v, top, baseValues(cv), -1) {
+			if isFreeText(col) || drifted(col, v, top, baseValues(cv), -1) {
 				kind = vVariant
 			}
 			vd := verdict{kind: kind, p: 1 / float64(hosts+1), decides: true, ctxHosts: hosts, col: col, usual: -1,
