@@ -6,7 +6,7 @@
 // CSV. With --watch-inventory it baselines the Auto Scaling groups that
 // appear.
 //
-//	diffy-server [--listen 127.0.0.1:8470] [--token-file FILE] [--tls-cert F --tls-key F]
+//	diffy-server [--listen 127.0.0.1:8470|unix:PATH] [--token-file FILE] [--tls-cert F --tls-key F]
 //	             [--target asg --collector ssm --store DIR|s3://B/P ...] [--jobs N]
 //	             [--watch-inventory [--watch-interval 5m]] [--resume]
 //
@@ -15,7 +15,10 @@
 // --insecure-plaintext), and every request needs "Authorization: Bearer
 // TOKEN", the token of --token-file (made at first start, mode 0600) or of
 // the DIFFY_SERVER_TOKEN variable. A wrong or missing token is answered
-// 401 and nothing runs.
+// 401 and nothing runs. A loopback port is open to every user of the
+// machine, who can listen on it while the server is not (and so receive
+// the token of the clients that connect): --listen unix:PATH serves on a
+// Unix socket only this user can reach instead.
 //
 // SIGTERM (or Ctrl-C) stops it gracefully: it stops accepting, lets the
 // running collections reach a batch boundary (at most --shutdown-grace;
@@ -154,9 +157,21 @@ func check(c *config) error {
 	case c.watch && c.target != "asg":
 		return cli.Usagef("--watch-inventory baselines Auto Scaling groups as they appear: it needs --target asg")
 	}
+	if path, ok := unixSocket(c.listen); ok {
+		if path == "" {
+			return cli.Usagef("--listen unix: names no socket (want unix:PATH, such as unix:$XDG_RUNTIME_DIR/diffy-server.sock)")
+		}
+		return nil
+	}
 	host, _, err := net.SplitHostPort(c.listen)
 	if err != nil {
-		return cli.Usagef("--listen %q: %v (want HOST:PORT, such as %s)", c.listen, err, DefaultListen)
+		return cli.Usagef("--listen %q: %v (want HOST:PORT, such as %s, or unix:PATH)", c.listen, err, DefaultListen)
+	}
+	if host == "localhost" {
+		// net.Listen binds one of the name's addresses: the other (::1
+		// or 127.0.0.1) stays free for any local user to listen on and
+		// take the token of clients that reach it by the name.
+		return cli.Usagef("--listen %s: localhost names two addresses (127.0.0.1 and ::1) and the server would listen on one, leaving the other to any user of this machine: give the address (127.0.0.1 or [::1]), or unix:PATH", c.listen)
 	}
 	if !loopback(host) && c.tlsCert == "" && !c.insecurePlaintext {
 		return cli.Usagef("--listen %s is reachable from other machines: give --tls-cert and --tls-key (the bearer token must not cross a network in clear), or --insecure-plaintext behind a TLS proxy", c.listen)
@@ -164,11 +179,8 @@ func check(c *config) error {
 	return nil
 }
 
-// loopback reports whether host names this machine only.
+// loopback reports whether host is an address of this machine only.
 func loopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
@@ -212,7 +224,7 @@ func serve(ctx context.Context, c *config, stderr io.Writer, ready func(string))
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", c.listen)
+	ln, err := listen(c)
 	if err != nil {
 		return fmt.Errorf("--listen %s: %w", c.listen, err)
 	}
@@ -245,7 +257,11 @@ func serve(ctx context.Context, c *config, stderr io.Writer, ready func(string))
 	if c.watch {
 		go srv.Watch(watchCtx, c.watchInterval)
 	}
-	logger.Info("serving", "url", scheme+"://"+ln.Addr().String()+"/v1/", "store", storeName(c), "jobs", c.jobs)
+	url := scheme + "://" + ln.Addr().String() + "/v1/"
+	if path, ok := unixSocket(c.listen); ok {
+		url = scheme + "://localhost/v1/ on the socket " + path
+	}
+	logger.Info("serving", "url", url, "store", storeName(c), "jobs", c.jobs)
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
@@ -341,6 +357,9 @@ func serverToken(c *config, stderr io.Writer) (string, error) {
 		if c.set["token-file"] {
 			return "", cli.Usagef("%s and --token-file both give the token: use one", TokenEnv)
 		}
+		// The commands the server runs (collect.Local's) inherit its
+		// environment: they need not know the token.
+		os.Unsetenv(TokenEnv)
 		return tok, checkToken(tok, TokenEnv)
 	}
 	path := c.tokenFile
@@ -376,6 +395,9 @@ Usage:
 
 Security (locked by default):
   --listen HOST:PORT      address (default 127.0.0.1:8470; another host needs TLS)
+  --listen unix:PATH      a Unix socket (0600) instead: only this user can reach it;
+                          a loopback port can be taken by any local user while
+                          the server is not on it, and get the clients' token
   --token-file FILE       bearer token file, made 0600 at first start
                           (default $XDG_CONFIG_HOME/diffy/server-token);
                           or set DIFFY_SERVER_TOKEN
