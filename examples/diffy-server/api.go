@@ -41,7 +41,9 @@ const (
 )
 
 // Handler returns the API's handler: every request needs the bearer
-// token (401 otherwise, before anything else is looked at).
+// token (401 otherwise, before anything else is looked at); an address
+// that sent loginBurst wrong or missing tokens is answered 429 until its
+// bucket refills (see loginLimit).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/openapi.json", func(w http.ResponseWriter, r *http.Request) {
@@ -66,7 +68,14 @@ func (s *Server) Handler() http.Handler {
 		h.Set("Cache-Control", "no-store")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")
+		client := clientOf(r)
+		if wait, blocked := s.logins.blocked(client); blocked {
+			h.Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+			writeError(w, http.StatusTooManyRequests, fmt.Errorf("too many requests with a wrong or missing bearer token from %s: retry in %d s", client, int(wait.Seconds())+1))
+			return
+		}
 		if !s.auth.ok(r) {
+			s.logins.failed(client)
 			h.Set("WWW-Authenticate", `Bearer realm="diffy-server"`)
 			writeError(w, http.StatusUnauthorized, errors.New("missing or wrong bearer token (Authorization: Bearer TOKEN; the token is in the server's --token-file)"))
 			return
@@ -154,10 +163,19 @@ func (s *Server) resumeJob(w http.ResponseWriter, r *http.Request) {
 
 // jobEvents is GET /v1/jobs/{id}/events: the job's record as server-sent
 // events ("job"), one at each change, then "end" with the final record;
-// a comment every streamKeepAlive while nothing changes.
+// a comment every streamKeepAlive while nothing changes. At most
+// Config.MaxStreams are open at once (503 beyond).
 func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request) {
 	j, ok := s.jobOf(w, r)
 	if !ok {
+		return
+	}
+	select {
+	case s.streams <- struct{}{}:
+		defer func() { <-s.streams }()
+	default:
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, fmt.Errorf("%d event streams are open, the most the server keeps (--max-streams): poll GET /v1/jobs/%s, or retry later", cap(s.streams), r.PathValue("id")))
 		return
 	}
 	rc := http.NewResponseController(w)

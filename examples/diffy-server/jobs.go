@@ -245,7 +245,7 @@ func (s *Server) runJob(j *job) {
 	opts, earlier, err := s.checkRequest(&rec.Request)
 	ctx, cancel := context.WithCancel(s.jobCtx)
 	defer cancel()
-	now := time.Now().UTC()
+	now := s.cfg.Now().UTC()
 	j.update(func(r *Job) {
 		r.State, r.Started, r.Ended, r.Error, r.Result = StateRunning, &now, nil, "", nil
 		r.Progress = Progress{}
@@ -270,7 +270,7 @@ func (s *Server) runJob(j *job) {
 			res, err = s.execute(ctx, d, rec.Request, earlier)
 		}
 	}
-	end := time.Now().UTC()
+	end := s.cfg.Now().UTC()
 	j.mu.Lock()
 	j.cancel = nil
 	cancelled := j.cancelled
@@ -294,6 +294,7 @@ func (s *Server) runJob(j *job) {
 		}
 	})
 	s.save(j)
+	s.prune()
 	s.log.Info("job ended", "job", rec.ID, "kind", rec.Request.Kind, "key", rec.Request.Key, "state", func() string { r, _ := j.snapshot(); return r.State }())
 }
 

@@ -68,7 +68,8 @@ type config struct {
 	target, collector, store, analyzer        string
 	aws                                       cli.AWS
 	batchSize, jobs, maxQueued, retentionRuns int
-	watchInterval, shutdownGrace              time.Duration
+	maxStreams, jobRetention                  int
+	watchInterval, shutdownGrace, jobMaxAge   time.Duration
 	watch, resume, insecurePlaintext, verbose bool
 	help, version                             bool
 	set                                       map[string]bool
@@ -99,6 +100,9 @@ func parseArgs(args []string) (*config, error) {
 	fs.IntVar(&c.jobs, "jobs", DefaultJobs, "jobs run at once")
 	fs.IntVar(&c.maxQueued, "max-queued", DefaultMaxQueued, "jobs that may wait")
 	fs.IntVar(&c.retentionRuns, "retention", diffy.DefaultRetention.Runs, "runs kept per key and kind (0: all)")
+	fs.IntVar(&c.maxStreams, "max-streams", DefaultMaxStreams, "event streams open at once")
+	fs.IntVar(&c.jobRetention, "job-retention", DefaultJobRetention.Count, "finished job records kept (0: no limit)")
+	fs.DurationVar(&c.jobMaxAge, "job-max-age", DefaultJobRetention.MaxAge, "finished job records older than this are dropped (0: no limit)")
 	fs.DurationVar(&c.watchInterval, "watch-interval", 5*time.Minute, "inventory poll interval")
 	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", defaultShutdownGrace, "wait for a batch boundary at most this long")
 	fs.BoolVar(&c.watch, "watch-inventory", false, "baseline new Auto Scaling groups")
@@ -144,6 +148,12 @@ func check(c *config) error {
 		return cli.Usagef("--max-queued %d: must be at least 1", c.maxQueued)
 	case c.retentionRuns < 0:
 		return cli.Usagef("--retention %d: must not be negative", c.retentionRuns)
+	case c.maxStreams < 1:
+		return cli.Usagef("--max-streams %d: must be at least 1", c.maxStreams)
+	case c.jobRetention < 0:
+		return cli.Usagef("--job-retention %d: must not be negative", c.jobRetention)
+	case c.jobMaxAge < 0:
+		return cli.Usagef("--job-max-age %v: must not be negative", c.jobMaxAge)
 	case c.watchInterval < time.Second:
 		return cli.Usagef("--watch-interval %v: must be at least 1s", c.watchInterval)
 	case c.shutdownGrace < 0:
@@ -238,7 +248,8 @@ func serve(ctx context.Context, c *config, stderr io.Writer, ready func(string))
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 		scheme = "https"
 	}
-	srv, err := NewServer(ctx, Config{Diffy: d, Store: st, Token: token, Jobs: c.jobs, MaxQueued: c.maxQueued, Logger: logger})
+	srv, err := NewServer(ctx, Config{Diffy: d, Store: st, Token: token, Jobs: c.jobs, MaxQueued: c.maxQueued,
+		MaxStreams: c.maxStreams, JobRetention: &JobRetention{Count: c.jobRetention, MaxAge: c.jobMaxAge}, Logger: logger})
 	if err != nil {
 		ln.Close()
 		return err
@@ -412,6 +423,9 @@ What the jobs run on (as in diffy):
 Jobs:
   --jobs N                jobs run at once (default 2); --max-queued N (default 1000)
   --resume                resume the jobs a stop interrupted
+  --job-retention N       finished job records kept (default 1000; 0: no limit)
+  --job-max-age D         finished job records older than D dropped (default 720h; 0: no limit)
+  --max-streams N         event streams open at once (default 256; 503 beyond)
   --shutdown-grace D      on SIGTERM, wait this long for a batch boundary (default 5m)
   --watch-inventory       queue a baseline of every new Auto Scaling group (--target asg)
   --watch-interval D      how often the inventory is read (default 5m)

@@ -32,9 +32,27 @@ type Config struct {
 	// MaxQueued bounds the jobs waiting; beyond it POST /v1/jobs answers
 	// 503.
 	MaxQueued int
+	// MaxStreams bounds the event streams (GET /v1/jobs/{id}/events)
+	// open at once; beyond it they are answered 503. Default
+	// DefaultMaxStreams.
+	MaxStreams int
+	// JobRetention bounds the finished job records kept (in memory and
+	// in the store); nil is DefaultJobRetention, &JobRetention{} keeps
+	// them all. What the jobs stored (collections, reports) is kept by
+	// the Diffy's own retention.
+	JobRetention *JobRetention
 	// Logger gets the server's own lines.
 	Logger *slog.Logger
+	// Now is the clock of the failed-login limit and of job retention;
+	// default time.Now.
+	Now func() time.Time
 }
+
+// DefaultMaxStreams is how many event streams may be open at once when
+// Config.MaxStreams is not given: each holds a connection and a goroutine
+// for as long as its job runs; 256 is five times the 50 dashboards of the
+// load goal, and a few MiB.
+const DefaultMaxStreams = 256
 
 // DefaultJobs is how many jobs run at once when --jobs is not given: two
 // collections of thousands of instances each already keep SSM's rate
@@ -53,6 +71,10 @@ type Server struct {
 	store persist.Store
 	log   *slog.Logger
 	auth  *tokenCheck
+	// logins limits failed logins per client address.
+	logins *loginLimit
+	// streams holds a token per open event stream (at most MaxStreams).
+	streams chan struct{}
 
 	mu      sync.Mutex
 	jobs    map[string]*job
@@ -101,17 +123,29 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.MaxStreams <= 0 {
+		cfg.MaxStreams = DefaultMaxStreams
+	}
+	if cfg.JobRetention == nil {
+		keep := DefaultJobRetention
+		cfg.JobRetention = &keep
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	jobCtx, cancel := context.WithCancel(context.Background())
 	s := &Server{
 		cfg: cfg, d: cfg.Diffy, store: cfg.Store, log: cfg.Logger,
-		auth: newTokenCheck(cfg.Token),
-		jobs: map[string]*job{}, jobCtx: jobCtx, cancelAll: cancel,
+		auth: newTokenCheck(cfg.Token), logins: newLoginLimit(cfg.Now),
+		streams: make(chan struct{}, cfg.MaxStreams),
+		jobs:    map[string]*job{}, jobCtx: jobCtx, cancelAll: cancel,
 		stopJobs: make(chan struct{}), streamsDone: make(chan struct{}),
 	}
 	if err := s.restore(ctx); err != nil {
 		cancel()
 		return nil, err
 	}
+	s.prune()
 	return s, nil
 }
 
@@ -135,7 +169,7 @@ func (s *Server) restore(ctx context.Context) error {
 		j := &job{rec: rec, changed: make(chan struct{})}
 		switch rec.State {
 		case StateRunning:
-			now := time.Now().UTC()
+			now := s.cfg.Now().UTC()
 			j.rec.State, j.rec.Ended = StateInterrupted, &now
 			j.rec.Error = "the server stopped while the job ran; what it collected is kept: POST /v1/jobs/" + id + "/resume goes on from there"
 			s.save(j)
@@ -172,7 +206,7 @@ func (s *Server) Submit(req JobRequest) (Job, error) {
 	if inc == "" {
 		inc = diffy.NewIncidentID()
 	}
-	j := &job{rec: Job{ID: id, Request: req, State: StateQueued, Incident: inc, Created: time.Now().UTC()}, changed: make(chan struct{})}
+	j := &job{rec: Job{ID: id, Request: req, State: StateQueued, Incident: inc, Created: s.cfg.Now().UTC()}, changed: make(chan struct{})}
 	s.mu.Lock()
 	switch {
 	case s.closed:
@@ -278,9 +312,10 @@ func (s *Server) Cancel(id string) (Job, error) {
 	if i := slices.Index(s.queue, j); i >= 0 {
 		s.queue = slices.Delete(s.queue, i, i+1)
 		s.mu.Unlock()
-		now := time.Now().UTC()
+		now := s.cfg.Now().UTC()
 		j.update(func(r *Job) { r.State, r.Ended, r.Error = StateCancelled, &now, "cancelled before it started" })
 		s.save(j)
+		s.prune()
 		rec, _ := j.snapshot()
 		return rec, nil
 	}

@@ -72,6 +72,7 @@ type setup struct {
 	batch int
 	inv   bool                                      // an ec2inventory of the fake
 	wrap  func(collect.Collector) collect.Collector // the collector, wrapped
+	cfg   func(*Config)                             // changes the server's Config
 }
 
 // newEnv starts a server over fake and store.
@@ -104,8 +105,12 @@ func newEnv(t *testing.T, fake *awsfake.Server, store persist.Store, s setup) *e
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := NewServer(context.Background(), Config{Diffy: d, Store: store, Token: testToken, Jobs: 2,
-		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	sc := Config{Diffy: d, Store: store, Token: testToken, Jobs: 2,
+		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	if s.cfg != nil {
+		s.cfg(&sc)
+	}
+	srv, err := NewServer(context.Background(), sc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +339,10 @@ func TestJobOverTheAPI(t *testing.T) {
 // awsfake receives no call.
 func TestTokenRefused(t *testing.T) {
 	fake := newFake(t, fleetInstances(group, 3, 1))
-	e := newEnv(t, fake, persist.NewDir(t.TempDir()), setup{})
+	// Each wrong token a refill apart: none is limited (429, see
+	// TestFailedLoginLimit).
+	clk := &clock{t: time.Date(2026, 12, 2, 5, 0, 0, 0, time.UTC)}
+	e := newEnv(t, fake, persist.NewDir(t.TempDir()), setup{cfg: func(c *Config) { c.Now = clk.now }})
 	job := `{"kind": "collect", "key": "web"}`
 	for _, auth := range []string{"", "Bearer", "Bearer ", "Bearer wrong", "Bearer " + testToken + "x", "Bearer " + testToken[:len(testToken)-1],
 		"Basic " + testToken, testToken, "Bearer  " + strings.ToUpper(testToken)} {
@@ -344,6 +352,7 @@ func TestTokenRefused(t *testing.T) {
 			{"GET", "/v1/keys/web/runs", ""}, {"GET", "/v1/reports/web", ""}, {"GET", "/v1/openapi.json", ""}, {"GET", "/nothing", ""},
 		} {
 			code, body, hdr := e.doToken(r.method, r.path, r.body, auth)
+			clk.add(loginRefill)
 			if code != http.StatusUnauthorized || !strings.HasPrefix(hdr.Get("WWW-Authenticate"), "Bearer") {
 				t.Errorf("%s %s with Authorization %q: %d %s, want 401", r.method, r.path, auth, code, body)
 			}

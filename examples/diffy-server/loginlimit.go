@@ -1,0 +1,142 @@
+package main
+
+import (
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// Failed logins are limited per client address with a token bucket: an
+// address may fail loginBurst times in a row, then once per loginRefill;
+// while its bucket is empty every request from it is answered 429 without
+// looking at its token, so that guesses cannot go faster than the refill.
+// Guessing a 256-bit token is hopeless anyway; the limit bounds the work
+// and the log lines a flood of wrong tokens costs, and makes a
+// misconfigured client visible (429 with Retry-After) instead of a loop of
+// 401s.
+//
+// loginBurst allows a client that retries with a stale token a few times
+// (a restart, an edited file) to get through once the right one is given
+// without waiting; loginRefill makes 10 guesses a minute the sustained
+// rate of one address.
+const (
+	loginBurst  = 10
+	loginRefill = 6 * time.Second
+)
+
+// maxLoginClients bounds the addresses the limiter remembers: about 100
+// bytes each, so at most ~400 KiB. When full, the buckets that have
+// refilled (as good as forgotten) are dropped; if none has, the one that
+// failed longest ago is.
+const maxLoginClients = 4096
+
+// loginLimit is the failed-login limiter of a Server. It is safe for
+// concurrent use.
+type loginLimit struct {
+	now func() time.Time
+
+	mu      sync.Mutex
+	clients map[netip.Prefix]*bucket
+}
+
+// bucket is one address's failures: tokens left (each failure takes one)
+// as of at, refilled one per loginRefill since.
+type bucket struct {
+	tokens float64
+	at     time.Time
+}
+
+func newLoginLimit(now func() time.Time) *loginLimit {
+	if now == nil {
+		now = time.Now
+	}
+	return &loginLimit{now: now, clients: map[netip.Prefix]*bucket{}}
+}
+
+// clientOf is the address a request is limited by: its IPv4 address, or
+// the /64 of its IPv6 one (one host is given a whole /64). A proxy in
+// front (--insecure-plaintext behind TLS) puts every client behind its
+// own address; headers such as X-Forwarded-For are not trusted, as any
+// client can send them.
+func clientOf(r *http.Request) netip.Prefix {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Prefix{}
+	}
+	a = a.Unmap()
+	bits := 32
+	if a.Is6() {
+		bits = 64
+	}
+	p, _ := a.Prefix(bits)
+	return p
+}
+
+// level returns b's tokens at now.
+func (b *bucket) level(now time.Time) float64 {
+	return min(loginBurst, b.tokens+float64(now.Sub(b.at))/float64(loginRefill))
+}
+
+// blocked reports whether client has no failure left, and if so how long
+// until it has one.
+func (l *loginLimit) blocked(client netip.Prefix) (time.Duration, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.clients[client]
+	if !ok {
+		return 0, false
+	}
+	lv := b.level(l.now())
+	if lv >= 1 {
+		return 0, false
+	}
+	return time.Duration((1 - lv) * float64(loginRefill)), true
+}
+
+// failed takes a token from client's bucket.
+func (l *loginLimit) failed(client netip.Prefix) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	b, ok := l.clients[client]
+	if !ok {
+		if len(l.clients) >= maxLoginClients {
+			l.evictLocked(now)
+		}
+		b = &bucket{tokens: loginBurst}
+		l.clients[client] = b
+	}
+	b.tokens, b.at = max(0, b.level(now)-1), now
+}
+
+// evictLocked makes room for one client: the refilled buckets go, or else
+// the one that failed longest ago.
+func (l *loginLimit) evictLocked(now time.Time) {
+	var oldest netip.Prefix
+	var oldestAt time.Time
+	for c, b := range l.clients {
+		if b.level(now) >= loginBurst {
+			delete(l.clients, c)
+			continue
+		}
+		if oldestAt.IsZero() || b.at.Before(oldestAt) {
+			oldest, oldestAt = c, b.at
+		}
+	}
+	if len(l.clients) >= maxLoginClients {
+		delete(l.clients, oldest)
+	}
+}
+
+// size is how many addresses the limiter remembers.
+func (l *loginLimit) size() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.clients)
+}
