@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -137,6 +138,66 @@ func TestRenderedReportIsTheRunAsked(t *testing.T) {
 				t.Errorf("%s of run %s: %d, has %s: %v, has %s: %v; want that run's host only", f, c.run, code,
 					c.has, bytes.Contains(body, []byte(c.has)), c.hasNot, bytes.Contains(body, []byte(c.hasNot)))
 			}
+		}
+	}
+}
+
+// TestCrossOriginPageRunsNothing: a page of another origin in a browser on
+// the server's machine cannot run a job. It can send a form or a "simple"
+// fetch (no custom header, so no token): 401. A fetch with an
+// Authorization header needs a CORS preflight, which is answered 401 with
+// no Access-Control-Allow-* header, so the browser sends nothing more. A
+// page that rebinds its own name to 127.0.0.1 (DNS rebinding) reaches the
+// server with its own Host and still has no token: 401. Nothing is
+// queued, no AWS call is made. (This held before; the test keeps it.)
+func TestCrossOriginPageRunsNothing(t *testing.T) {
+	fake := newFake(t, fleetInstances(group, 3, 1))
+	e := newEnv(t, fake, persist.NewDir(t.TempDir()), setup{})
+	const origin = "http://evil.example"
+	job := `{"kind": "collect", "key": "web"}`
+	for _, c := range []struct {
+		what, method, path, body string
+		hdr                      []string
+	}{
+		{"a form post", "POST", "/v1/jobs", "kind=collect&key=web", []string{"Content-Type", "application/x-www-form-urlencoded", "Origin", origin}},
+		{"a simple fetch of JSON as text/plain", "POST", "/v1/jobs", job, []string{"Content-Type", "text/plain", "Origin", origin}},
+		{"a preflight of a fetch with a token", "OPTIONS", "/v1/jobs", "", []string{"Origin", origin, "Access-Control-Request-Method", "POST",
+			"Access-Control-Request-Headers", "authorization,content-type"}},
+		{"a rebound name's POST", "POST", "/v1/jobs", job, []string{"Host", "evil.example:8470", "Origin", "http://evil.example:8470", "Content-Type", "text/plain"}},
+		{"a rebound name's read of the reports", "GET", "/v1/reports/web", "", []string{"Host", "evil.example:8470"}},
+		{"a resume from a link", "POST", "/v1/jobs/x/resume", "", []string{"Origin", origin}},
+	} {
+		req, err := http.NewRequest(c.method, e.url+c.path, bytes.NewReader([]byte(c.body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+1 < len(c.hdr); i += 2 {
+			if c.hdr[i] == "Host" {
+				req.Host = c.hdr[i+1]
+				continue
+			}
+			req.Header.Set(c.hdr[i], c.hdr[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s: %d, want 401", c.what, resp.StatusCode)
+		}
+		for name := range resp.Header {
+			if strings.HasPrefix(name, "Access-Control-") {
+				t.Errorf("%s: answered %s: %q (a browser would let the page go on)", c.what, name, resp.Header.Get(name))
+			}
+		}
+	}
+	if jobs := e.srv.Jobs(); len(jobs) != 0 {
+		t.Errorf("%d jobs queued by a page of another origin", len(jobs))
+	}
+	for op, c := range fake.Calls() {
+		if c.Operations > 0 {
+			t.Errorf("awsfake got %d %s calls", c.Operations, op)
 		}
 	}
 }
