@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -516,111 +515,6 @@ func inFlight(fake *awsfake.Server, sent int) {
 	}
 	for p := polls(); polls() == p; {
 		time.Sleep(time.Millisecond)
-	}
-}
-
-// dyingStore is a store that a test can kill: from then on every write
-// fails and nothing more reaches the store, as when the process is
-// killed with SIGKILL.
-type dyingStore struct {
-	persist.Store
-	mu   sync.Mutex
-	dead bool
-}
-
-var errKilled = errors.New("the process was killed")
-
-func (s *dyingStore) kill() { s.mu.Lock(); s.dead = true; s.mu.Unlock() }
-
-func (s *dyingStore) Put(ctx context.Context, kind persist.Kind, key string, doc []byte) error {
-	s.mu.Lock()
-	defer s.mu.Unlock() // held while writing: kill waits for a write in progress, as a crash would either cut it (atomic Put: old or new) or not
-	if s.dead {
-		return errKilled
-	}
-	return s.Store.Put(ctx, kind, key, doc)
-}
-
-func (s *dyingStore) Delete(ctx context.Context, kind persist.Kind, key string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.dead {
-		return errKilled
-	}
-	return s.Store.(persist.Deleter).Delete(ctx, kind, key)
-}
-
-// TestKilledServerResumes: a server killed mid-job (simulated in the test
-// process: its store stops taking writes at once, as a SIGKILLed process
-// writes nothing more, and its goroutines are then stopped; see the
-// package's README for why not a subprocess) and a new server started on
-// the same store list the job as interrupted; resumed, the job collects
-// only the instances the first one had not, and its collection has every
-// instance, those of before the kill as they were collected then.
-func TestKilledServerResumes(t *testing.T) {
-	const n = 8
-	fake, insts, k := hangingFleet(t, n)
-	dir := persist.NewDir(t.TempDir())
-	dying := &dyingStore{Store: dir}
-	a := newEnv(t, fake, dying, setup{batch: 1})
-	j := a.submit(`{"kind": "collect", "key": "web"}`)
-	a.follow(j.ID, func(j Job) bool { return j.State == StateRunning && j.Progress.Done == k })
-	inFlight(fake, k+1)
-	dying.kill()
-	a.hs.Close()
-	a.srv.cancelAll()
-	a.srv.wg.Wait()
-
-	before, err := a.d.Partial(context.Background(), group)
-	if err != nil || len(before) != 1 || before[0].Instances != k {
-		t.Fatalf("kept at the kill: %+v (%v), want %d instances", before, err, k)
-	}
-	// The hosts answer now (the hang was the reason for the restart).
-	fake2 := newFake(t, insts)
-	b := newEnv(t, fake2, dir, setup{batch: 1})
-	code, body, _ := b.do("GET", "/v1/jobs/"+j.ID, "")
-	var got Job
-	if code != 200 || json.Unmarshal(body, &got) != nil || got.State != StateInterrupted {
-		t.Fatalf("after the restart: %d %s, want the job interrupted", code, body)
-	}
-	code, body, _ = b.do("POST", "/v1/jobs/"+j.ID+"/resume", "")
-	if code != http.StatusAccepted {
-		t.Fatalf("resume: %d %s", code, body)
-	}
-	got = b.wait(j.ID)
-	if got.State != StateSucceeded || got.Resumes != 1 || got.Result == nil || got.Result.Instances != n {
-		t.Fatalf("resumed job: %+v", got)
-	}
-	var asked []string
-	for _, s := range fake2.SentCommands() {
-		asked = append(asked, s.InstanceIDs...)
-	}
-	kept := map[string]collect.Result{}
-	for _, r := range before[0].Results {
-		kept[r.InstanceID+" "+r.CommandID] = r
-		if slices.Contains(asked, r.InstanceID) {
-			t.Errorf("instance %s, collected before the kill, was asked again", r.InstanceID)
-		}
-	}
-	if len(asked) != n-k {
-		t.Errorf("the resumed job asked %d instances, want %d", len(asked), n-k)
-	}
-	rs, err := b.d.LoadCollection(context.Background(), group, j.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]bool{}
-	for _, r := range rs {
-		seen[r.InstanceID] = true
-		if old, ok := kept[r.InstanceID+" "+r.CommandID]; ok && !old.CollectedAt.Equal(r.CollectedAt) {
-			t.Errorf("%s %s: collected at %v, the kept Result at %v", r.InstanceID, r.CommandID, r.CollectedAt, old.CollectedAt)
-		}
-		if !r.OK() {
-			t.Errorf("%s %s: %s %s", r.InstanceID, r.CommandID, r.Status, r.Error)
-		}
-	}
-	if len(seen) != n {
-		t.Errorf("the collection has %d instances, want %d", len(seen), n)
 	}
 }
 
