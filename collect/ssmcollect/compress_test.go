@@ -244,17 +244,8 @@ func TestDecompressionCapped(t *testing.T) {
 	for i := 0; i < 6; i++ {
 		insts = append(insts, awsfake.Instance{Instance: target.Instance{ID: fmt.Sprintf("i-%017x", 0xb0b0+i)}, Host: bombHost(4 << 20)})
 	}
-	srv, err := awsfake.New(awsfake.WithInstances(insts...), awsfake.WithRunTime(20*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	e := &env{srv: srv, cfg: srv.Config()}
+	e, tis := newHostsEnv(t, insts)
 	col := e.collector(t, "diffy-bomb", ssmcollect.WithLimits(collect.Limits{MaxBytes: max}), ssmcollect.WithReadBudget(64<<10))
-	var tis []target.Instance
-	for _, in := range insts {
-		tis = append(tis, in.Instance)
-	}
 	res, err := col.Collect(context.Background(), tis, payload.StandardPack())
 	if err != nil {
 		t.Fatal(err)

@@ -52,6 +52,22 @@ func newEnv(t testing.TB, n int, opts ...awsfake.Option) *env {
 	return &env{fleet: f, srv: srv, cfg: cfg}
 }
 
+// newHostsEnv starts awsfake over the given hosts, each command running
+// 20 ms, and returns it with the hosts' targets.
+func newHostsEnv(t testing.TB, insts []awsfake.Instance) (*env, []target.Instance) {
+	t.Helper()
+	srv, err := awsfake.New(awsfake.WithInstances(insts...), awsfake.WithRunTime(20*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	tis := make([]target.Instance, len(insts))
+	for i, in := range insts {
+		tis[i] = in.Instance
+	}
+	return &env{srv: srv, cfg: srv.Config()}, tis
+}
+
 // inBubble runs f in a testing/synctest bubble when bubble is set, where
 // every wait (poll intervals, RunTime, the SDK's back-off, injected
 // latency, timeouts) passes on the bubble's clock, at once and the same on

@@ -99,6 +99,10 @@ type options struct {
 	limits           collect.Limits
 	logger           *slog.Logger
 	s3Options        []func(*s3.Options)
+	// liveHook, set by tests only (export_test.go), is told of the bytes
+	// of output each read brings into memory, and gives back, so that a
+	// test can count them against the read budget.
+	liveHook func(delta int64)
 
 	batchSizeSet, batchConcurrencySet, readConcurrencySet, pollIntervalSet, graceSet bool
 }

@@ -59,51 +59,108 @@ type output struct {
 	// note is added to the Error of every command whose frame is not
 	// whole.
 	note string
+	// rv holds the read budget for the bytes read, until the Results
+	// are built.
+	rv *reservation
 }
 
 // reservation is part of the read budget, held until the Results it was
 // read for are built.
+//
+// A read reserves its bytes before they come into memory: the answer of
+// GetCommandInvocation (apiRead), the S3 object (its length), then what
+// the stream decompresses to (ssmframe.Bound), which is known only once
+// the stream is read. A read that holds bytes never waits for more while
+// holding them (two reads each holding part of the budget and waiting for
+// the other's would wait forever), and never gives back what it holds
+// while its bytes are still in memory (the budget would no longer bound
+// them): when the more it needs is not free at once, grow answers
+// errReadAgain, the read drops what it read, and again waits, holding
+// nothing, for the whole it needs, then reads again (see complete).
 type reservation struct {
 	r *run
-	n int64
+	// n is the part of the budget held; used is what the reads of this
+	// attempt asked for (the bytes they hold, or are reading); want is
+	// what the next attempt reserves before it starts.
+	n, used, want int64
+	// attempts counts the attempts that had to read again.
+	attempts int
+	// live is the bytes read into memory by this attempt (WithLiveHook).
+	live int64
 }
 
-// reserve takes n bytes of the read budget (at most all of it: an output
-// larger than the budget is read alone), waiting for them.
-func (r *run) reserve(ctx context.Context, n int64) (*reservation, error) {
-	n = min(max(n, 0), r.c.o.readBudget)
-	if err := r.budget.Acquire(ctx, n); err != nil {
-		return nil, err
-	}
-	return &reservation{r, n}, nil
-}
+// errReadAgain is grow's answer to a read that holds bytes and needs more
+// of the budget than is free: it must drop them and read again.
+var errReadAgain = errors.New("ssmcollect: read budget: read again")
 
-// grow takes n more bytes; when they are not free at once it gives back
-// what it holds and waits for the whole, so that reads waiting for more
-// never hold the budget between them.
+// reserve returns a reservation holding nothing yet.
+func (r *run) reserve() *reservation { return &reservation{r: r} }
+
+// grow takes n more bytes of the read budget for the attempt (at most all
+// of it: an output larger than the budget is read alone). When the attempt
+// holds nothing it waits for them; when it holds bytes and the more is
+// not free at once, it answers errReadAgain.
 func (rv *reservation) grow(ctx context.Context, n int64) error {
-	total := min(rv.n+max(n, 0), rv.r.c.o.readBudget)
-	if total <= rv.n {
-		return nil
+	budget := rv.r.c.o.readBudget
+	used := min(rv.used+max(n, 0), budget)
+	switch {
+	case used <= rv.n:
+	case rv.used == 0 && rv.n == 0:
+		// Nothing read yet: waiting holds nothing.
+		if err := rv.r.budget.Acquire(ctx, used); err != nil {
+			return err
+		}
+		rv.n = used
+	case rv.r.budget.TryAcquire(used - rv.n):
+		rv.n = used
+	default:
+		rv.want = used
+		return errReadAgain
 	}
-	if rv.r.budget.TryAcquire(total - rv.n) {
-		rv.n = total
-		return nil
-	}
-	rv.r.budget.Release(rv.n)
-	rv.n = 0
-	if err := rv.r.budget.Acquire(ctx, total); err != nil {
-		return err
-	}
-	rv.n = total
+	rv.used = used
 	return nil
 }
 
+// again drops what the attempt read (the caller has let go of it) and
+// waits, holding nothing, for what the next attempt needs: what the last
+// asked for, and from the third attempt on the whole budget, so that the
+// reads end however the output changes between them.
+func (rv *reservation) again(ctx context.Context) error {
+	rv.attempts++
+	want := rv.want
+	if rv.attempts >= 2 {
+		want = rv.r.c.o.readBudget
+	}
+	rv.release()
+	if err := rv.r.budget.Acquire(ctx, want); err != nil {
+		return err
+	}
+	rv.n, rv.used, rv.want = want, 0, 0
+	return nil
+}
+
+// hold counts n bytes read into memory by the attempt (for WithLiveHook).
+func (rv *reservation) hold(n int) {
+	if h := rv.r.c.o.liveHook; h != nil && n > 0 {
+		rv.live += int64(n)
+		h(int64(n))
+	}
+}
+
+// release gives back the budget held, and drops what the attempt read.
 func (rv *reservation) release() {
-	if rv != nil && rv.n > 0 {
+	if rv == nil {
+		return
+	}
+	if rv.n > 0 {
 		rv.r.budget.Release(rv.n)
 		rv.n = 0
 	}
+	if h := rv.r.c.o.liveHook; h != nil && rv.live > 0 {
+		h(-rv.live)
+		rv.live = 0
+	}
+	rv.used = 0
 }
 
 // decode decodes the stream of stdout under rv: it reserves what the
@@ -118,6 +175,9 @@ func (r *run) decode(ctx context.Context, rv *reservation, stdout []byte, marker
 		}
 	}
 	st, ok := ssmframe.Decode(stdout, marker, max(limit, 1))
+	if ok && h.Encoding == ssmframe.EncodingGzip {
+		rv.hold(cap(st.Data))
+	}
 	return st, ok, nil
 }
 
@@ -160,16 +220,8 @@ func (r *run) complete(ctx context.Context, s sent, inv types.CommandInvocation)
 		s.set(id, s.all(id, collect.StatusCancelled, details, "the run was cancelled before the output was read"))
 		return
 	}
-	var out output
-	rv, err := r.reserve(ctx, 0)
-	if err == nil {
-		defer rv.release()
-		if r.c.o.bucket != "" {
-			out, err = r.readS3(ctx, rv, s, id, trusted, hasHeader)
-		} else {
-			out, err = r.readAPI(ctx, rv, s, id)
-		}
-	}
+	out, err := r.read(ctx, s, id, trusted, hasHeader)
+	defer out.rv.release()
 	if err != nil || ctx.Err() != nil && !out.ok {
 		s.set(id, s.all(id, collect.StatusCancelled, details, "the run was cancelled while the output was read"))
 		return
@@ -179,6 +231,35 @@ func (r *run) complete(ctx context.Context, s sent, inv types.CommandInvocation)
 	sp := ssmframe.Split(out.stream.Data, out.stream.Data, s.marker, s.cmdIDs)
 	res, cut := r.results(s, id, inv, sp, out)
 	s.deliver(id, res, cut)
+}
+
+// read reads an invocation's output under the read budget, from S3 or
+// through the API, reading again (holding nothing while it waits) when the
+// budget it holds is not enough; the caller releases out.rv once the
+// Results are built (a nil out.rv releases nothing). The error is the
+// context's.
+func (r *run) read(ctx context.Context, s sent, id string, trusted ssmframe.Header, hasHeader bool) (output, error) {
+	rv := r.reserve()
+	for {
+		var out output
+		var err error
+		if r.c.o.bucket != "" {
+			out, err = r.readS3(ctx, rv, s, id, trusted, hasHeader)
+		} else {
+			out, err = r.readAPI(ctx, rv, s, id)
+		}
+		if !errors.Is(err, errReadAgain) {
+			out.rv = rv
+			if err != nil {
+				rv.release()
+			}
+			return out, err
+		}
+		r.readAgain.Add(1)
+		if err := rv.again(ctx); err != nil {
+			return output{}, err
+		}
+	}
 }
 
 // countPlain counts a host that sent its output uncompressed when asked to
@@ -231,6 +312,9 @@ func (r *run) readS3(ctx context.Context, rv *reservation, s sent, id string, tr
 	key := OutputKey(o.prefix, s.commandID, id)
 	obj, cut, gerr := r.getObject(ctx, rv, key, o.limits.MaxBytes)
 	if gerr != nil {
+		if errors.Is(gerr, errReadAgain) {
+			return output{}, gerr
+		}
 		if ctx.Err() != nil {
 			return output{}, ctx.Err()
 		}
@@ -297,6 +381,7 @@ func (r *run) getObject(ctx context.Context, rv *reservation, key string, max in
 	}
 	var buf bytes.Buffer
 	buf.Grow(int(n) + 1)
+	defer func() { rv.hold(buf.Cap()) }()
 	if _, err := io.Copy(&buf, io.LimitReader(obj.Body, max+1)); err != nil {
 		return nil, false, fmt.Errorf("reading s3://%s/%s: %w", r.c.o.bucket, key, err)
 	}
@@ -323,6 +408,7 @@ func (r *run) readAPI(ctx context.Context, rv *reservation, s sent, id string) (
 				return output{failed: true, note: "GetCommandInvocation answered " + problem + " (a malformed answer)"}, nil
 			}
 			stdout := []byte(aws.ToString(out.StandardOutputContent))
+			rv.hold(len(stdout) + len(aws.ToString(out.StandardErrorContent)))
 			st, ok, err := r.decode(ctx, rv, stdout, s.marker)
 			if err != nil {
 				return output{}, err

@@ -234,6 +234,9 @@ func (c *Collector) collectBatches(ctx context.Context, ids []string, commands [
 	if n := r.again.Load(); n > 0 {
 		c.o.logger.Info("ssmcollect: commands cut by SSM's API were collected again, one per invocation", "commands", n)
 	}
+	if n := r.readAgain.Load(); n > 0 {
+		c.o.logger.Debug("ssmcollect: outputs read again for want of read budget (WithReadBudget)", "reads", n)
+	}
 	if ferr != nil {
 		return ferr
 	}
@@ -289,6 +292,9 @@ type run struct {
 	// plainHosts counts the instances that could not compress (no gzip or
 	// base64); again counts the commands collected again alone.
 	plainHosts, again atomic.Int64
+	// readAgain counts the reads that dropped what they had read and read
+	// again, for want of read budget (see reservation).
+	readAgain atomic.Int64
 
 	mu        sync.Mutex
 	byID      map[string][]collect.Result // by instance ID, set once, until delivered
