@@ -547,8 +547,7 @@ func (r *run) results(s sent, id string, inv types.CommandInvocation, sp ssmfram
 			x.Error = r.stoppedError(cmd.ID, f)
 		case f.State == ssmframe.Whole:
 			x.ExitCode = f.ExitCode
-			r.c.o.limits.Fill(&x, f.Stdout, stderr, false, "")
-			s.pool.Share(x.Rows)
+			r.c.o.limits.FillShared(s.pool, &x, f.Stdout, stderr, false, "")
 			switch {
 			case cmd.Query == "":
 			case f.ExitCode == payload.ExitNoOsquery:
