@@ -197,22 +197,28 @@ func (c *Collector) collectBatches(ctx context.Context, ids []string, commands [
 	for _, cmd := range commands {
 		r.cmdIDs = append(r.cmdIDs, cmd.ID)
 	}
-	var (
-		dmu  sync.Mutex
-		ferr error
-	)
-	deliver := func(ids []string) {
-		dmu.Lock()
-		defer dmu.Unlock()
-		res := r.take(ctx, ids)
-		if ferr != nil || len(res) == 0 {
-			return
+	// One goroutine calls fn, batch after batch in the order they finish:
+	// fn (a store write) is called from one goroutine at a time, and no
+	// lock is held across it. A batch waits on the channel (never on a
+	// mutex, which a testing/synctest bubble does not count as durably
+	// blocked) until the previous batch is handed over, so that no more
+	// batches are held waiting for fn than run at once.
+	var ferr error // fn's error; read once done is closed
+	ready := make(chan []string)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ids := range ready {
+			res := r.take(ctx, ids)
+			if ferr != nil || len(res) == 0 {
+				continue
+			}
+			if err := fn(res); err != nil {
+				ferr = err
+				stop()
+			}
 		}
-		if err := fn(res); err != nil {
-			ferr = err
-			stop()
-		}
-	}
+	}()
 	if runCtx.Err() == nil {
 		g := new(errgroup.Group)
 		g.SetLimit(c.o.batchConcurrency)
@@ -221,13 +227,15 @@ func (c *Collector) collectBatches(ctx context.Context, ids []string, commands [
 			if runCtx.Err() != nil {
 				break
 			}
-			g.Go(func() error { r.batch(runCtx, batch); deliver(batch); return nil })
+			g.Go(func() error { r.batch(runCtx, batch); ready <- batch; return nil })
 		}
 		_ = g.Wait()
 	}
 	// The batches never started (cancelled): every instance is accounted
 	// for.
-	deliver(ids)
+	ready <- ids
+	close(ready)
+	<-done
 	if n := r.plainHosts.Load(); n > 0 {
 		c.o.logger.Warn("ssmcollect: instances without gzip or base64 sent their output uncompressed (SSM's API cuts it sooner)", "instances", n)
 	}
