@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -98,8 +99,16 @@ type CallFaults struct {
 	// service's content type, instead of doing what the call asks: a
 	// malformed or unexpected answer, such as `{}` to a SendCommand (no
 	// Command in it). It applies after Latency, before the other faults.
+	// Each MalformedCall ("{{CALL}}") in a body is replaced by the
+	// number of the call (1, 2, ...; every attempt counts), so that each
+	// answer can differ: an endpoint that invents a new NextToken on
+	// every page.
 	Malformed map[string]string
 }
+
+// MalformedCall, in a CallFaults.Malformed body, stands for the number of
+// the call answered with it.
+const MalformedCall = "{{CALL}}"
 
 func (c CallFaults) appliesTo(service string) bool {
 	if len(c.Services) == 0 {
@@ -191,7 +200,8 @@ func (s *Server) applyFaults(w http.ResponseWriter, r *http.Request, service, op
 		return answered
 	}
 	if body, ok := f.Malformed[op]; ok {
-		cnt.malformed.Add(1)
+		n := cnt.malformed.Add(1)
+		body = strings.ReplaceAll(body, MalformedCall, strconv.FormatInt(n, 10))
 		w.Header().Set("Content-Type", contentTypes[service])
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		_, _ = io.WriteString(w, body)

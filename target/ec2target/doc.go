@@ -16,9 +16,11 @@
 //   - KindTag: the key is a tag filter, "k=v,k2=v2", parsed by
 //     ParseTagFilter.
 //   - KindIDs: the key is a comma-separated list of instance IDs, parsed by
-//     target.ParseIDs; IDs that are not running instances are left out.
+//     target.ParseIDs; IDs that are not running instances, or that EC2
+//     does not know, are returned with Instance.Unavailable saying so.
 //
-// Every kind adds the filter instance-state-name=running.
+// KindASG and KindTag add the filter instance-state-name=running; KindIDs
+// asks for every state.
 //
 // # Defaults
 //
@@ -31,7 +33,11 @@
 // A key that matches no running instance is an error matching
 // diffyerr.ErrNotFound whose message holds the key; a malformed key matches
 // diffyerr.ErrInvalidKey. EC2's own errors (after the SDK's retries, which
-// handle RequestLimitExceeded) are returned wrapped with the key.
+// handle RequestLimitExceeded) are returned wrapped with the key. A
+// listing that would never end (a NextToken seen before, or more pages in
+// a row without a new instance than MaxUnmatched instances fill) stops
+// with an error matching awsconfig.ErrMalformedAnswer that names the
+// endpoint.
 //
 // # Testing
 //

@@ -8,8 +8,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/diffy-dfir/diffy/awsconfig"
 	"github.com/diffy-dfir/diffy/diffyerr"
@@ -49,6 +52,22 @@ const DefaultPageSize = 1000
 // are asked for in chunks of this size.
 const maxFilterValues = 200
 
+// MaxUnmatched bounds a listing's pages without progress: pages that
+// list no instance the listing had not listed yet. EC2 may answer a page
+// with no instance and a NextToken (it applies filters to a page of the
+// account's instances, not before paging), so such pages are part of a
+// correct listing, each for at most a page of instances that do not
+// match; but an endpoint that invents a new NextToken for every empty
+// page would keep the listing going forever (the SDK's paginator and
+// awsconfig.Pages catch only tokens seen before). A listing stops, with
+// an error matching awsconfig.ErrMalformedAnswer, after the pages
+// without progress in a row that MaxUnmatched instances could fill:
+// ceil(MaxUnmatched / page size), 100 pages at DefaultPageSize, 20,000
+// at the smallest page. 100,000 is the largest fleet Diffy is measured
+// on (bench/ssm); an account that keeps more instances that do not match
+// the key ahead of those that do needs WithMaxPagesWithoutProgress.
+const MaxUnmatched = 100_000
+
 // Target is the EC2 Target for one Kind of key. It is safe for concurrent
 // use.
 type Target struct {
@@ -56,6 +75,8 @@ type Target struct {
 	kind     Kind
 	region   string
 	pageSize int32
+	// stale is how many pages without progress in a row end a listing.
+	stale int
 }
 
 // Option configures a Target.
@@ -72,6 +93,17 @@ func WithPageSize(n int) Option {
 	return func(t *Target) {
 		if n >= 5 && n <= 1000 {
 			t.pageSize = int32(n)
+		}
+	}
+}
+
+// WithMaxPagesWithoutProgress sets how many pages in a row that list no
+// new instance end a listing with an error (default: what MaxUnmatched
+// instances fill at the page size); values under 1 keep the default.
+func WithMaxPagesWithoutProgress(n int) Option {
+	return func(t *Target) {
+		if n >= 1 {
+			t.stale = n
 		}
 	}
 }
@@ -93,6 +125,9 @@ func New(client DescribeInstancesAPI, kind Kind, opts ...Option) (*Target, error
 	}
 	if t.pageSize == 0 {
 		t.pageSize = DefaultPageSize
+	}
+	if t.stale == 0 {
+		t.stale = (MaxUnmatched + int(t.pageSize) - 1) / int(t.pageSize)
 	}
 	return t, nil
 }
@@ -130,6 +165,8 @@ func (t *Target) Targets(ctx context.Context, key string) ([]target.Instance, er
 	for _, in := range inputs {
 		p := ec2.NewDescribeInstancesPaginator(t.client, in)
 		pages := awsconfig.Pages{Op: "DescribeInstances"}
+		listed := map[string]bool{} // the instances this listing listed
+		stale := 0                  // pages without progress in a row
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
 			if err == nil {
@@ -138,10 +175,14 @@ func (t *Target) Targets(ctx context.Context, key string) ([]target.Instance, er
 			if err != nil {
 				return nil, fmt.Errorf("ec2target: %s %q: DescribeInstances: %w", t.kind, key, err)
 			}
+			progress := false
 			for _, r := range page.Reservations {
 				for _, inst := range r.Instances {
 					if inst.InstanceId == nil || *inst.InstanceId == "" {
 						continue
+					}
+					if !listed[*inst.InstanceId] {
+						listed[*inst.InstanceId], progress = true, true
 					}
 					if inst.State != nil && inst.State.Name != "" && inst.State.Name != types.InstanceStateNameRunning {
 						if named[*inst.InstanceId] {
@@ -154,6 +195,13 @@ func (t *Target) Targets(ctx context.Context, key string) ([]target.Instance, er
 					}
 					byID[*inst.InstanceId] = t.instance(r, inst)
 				}
+			}
+			if progress {
+				stale = 0
+			} else if stale++; stale >= t.stale && p.HasMorePages() {
+				return nil, fmt.Errorf("ec2target: %s %q: DescribeInstances at %s answered %d pages in a row without an instance not listed before, "+
+					"each with a new NextToken, so the listing might never end (see ec2target.MaxUnmatched; WithMaxPagesWithoutProgress): %w",
+					t.kind, key, endpointOf(page.ResultMetadata), stale, awsconfig.ErrMalformedAnswer)
 			}
 		}
 	}
@@ -183,6 +231,15 @@ func (t *Target) Targets(ctx context.Context, key string) ([]target.Instance, er
 	}
 	slices.SortFunc(out, func(a, b target.Instance) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
+}
+
+// endpointOf returns the endpoint an answer came from ("https://host"),
+// or "the EC2 endpoint" when the answer does not tell.
+func endpointOf(md middleware.Metadata) string {
+	if r, ok := awsmiddleware.GetRawResponse(md).(*smithyhttp.Response); ok && r != nil && r.Response != nil && r.Request != nil && r.Request.URL != nil {
+		return r.Request.URL.Scheme + "://" + r.Request.URL.Host
+	}
+	return "the EC2 endpoint"
 }
 
 // inputs turns key into the DescribeInstances requests that list its

@@ -256,3 +256,95 @@ func TestTargetCyclingPages(t *testing.T) {
 		t.Errorf("%d calls, want 3 (a, b, then a again)", n)
 	}
 }
+
+// TestTargetInventedPageTokens: an EC2 endpoint that answers every page
+// empty with a new NextToken (awsfake's malformed answer, numbered per
+// call) ends the listing after the pages without progress that
+// ec2target.MaxUnmatched instances fill (100 at the default page size), or
+// the number set, with an error naming the endpoint and matching
+// awsconfig.ErrMalformedAnswer. Before, the listing went on until the test
+// stopped it (500 calls): neither the SDK's paginator nor awsconfig.Pages
+// catch a token never seen before.
+func TestTargetInventedPageTokens(t *testing.T) {
+	const runawayCalls = 500
+	const invented = `<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r-1</requestId>` +
+		`<reservationSet></reservationSet><nextToken>token-` + awsfake.MalformedCall + `</nextToken></DescribeInstancesResponse>`
+	for _, c := range []struct {
+		name  string
+		opts  []ec2target.Option
+		pages int64
+	}{
+		{"default", nil, ec2target.MaxUnmatched / ec2target.DefaultPageSize},
+		{"page size 250", []ec2target.Option{ec2target.WithPageSize(250)}, ec2target.MaxUnmatched / 250},
+		{"set", []ec2target.Option{ec2target.WithMaxPagesWithoutProgress(7)}, 7},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv, err := awsfake.New(awsfake.WithCallFaults(awsfake.CallFaults{Malformed: map[string]string{"ec2:DescribeInstances": invented}}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			tg, err := ec2target.NewFromConfig(srv.Config(), ec2target.KindASG, c.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			go func() { // a runaway: stop it, so that the test fails instead of hanging
+				for ctx.Err() == nil && srv.Calls()["ec2:DescribeInstances"].Calls < runawayCalls {
+					time.Sleep(time.Millisecond)
+				}
+				cancel()
+			}()
+			_, err = tg.Targets(ctx, "web")
+			n := srv.Calls()["ec2:DescribeInstances"].Operations
+			if !errors.Is(err, awsconfig.ErrMalformedAnswer) || !strings.Contains(err.Error(), srv.EC2URL()) || !strings.Contains(err.Error(), "without an instance") {
+				t.Fatalf("after %d calls: err = %v, want the malformed answer and the endpoint (%s) named", n, err, srv.EC2URL())
+			}
+			if n != c.pages {
+				t.Errorf("%d calls, want %d (the pages without progress allowed)", n, c.pages)
+			}
+		})
+	}
+}
+
+// TestTargetEmptyPagesKept: pages without an instance, each with a new
+// NextToken, are part of a correct listing (EC2 filters a page of the
+// account's instances), short of the bound: under a bound of 3, 2 empty
+// pages, the group's instance, the same instance again, then 2 empty
+// pages, the last without a token (3 in a row without progress, but the
+// listing ends there).
+func TestTargetEmptyPagesKept(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		items, next := "", fmt.Sprintf("<nextToken>t-%d</nextToken>", n)
+		switch n {
+		case 3, 4: // the same instance again is no progress
+			items = `<item><reservationId>r-1</reservationId><ownerId>123456789012</ownerId><instancesSet><item>` +
+				`<instanceId>i-0aaa</instanceId><instanceState><code>16</code><name>running</name></instanceState></item></instancesSet></item>`
+		case 6:
+			next = ""
+		}
+		w.Header().Set("Content-Type", "text/xml")
+		fmt.Fprintf(w, `<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r-%d</requestId>`+
+			`<reservationSet>%s</reservationSet>%s</DescribeInstancesResponse>`, n, items, next)
+	}))
+	defer srv.Close()
+	cfg, err := awsconfig.Load(t.Context(), awsconfig.Options{Region: "us-east-1", Endpoint: srv.URL,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIAAWSFAKEEXAMPLE00", "secret", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, err := ec2target.NewFromConfig(cfg, ec2target.KindASG, ec2target.WithMaxPagesWithoutProgress(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tg.Targets(t.Context(), "web")
+	if err != nil || len(got) != 1 || got[0].ID != "i-0aaa" {
+		t.Fatalf("%v %v, want i-0aaa", ids(got), err)
+	}
+	if n := calls.Load(); n != 6 {
+		t.Errorf("%d calls, want the 6 pages", n)
+	}
+}
