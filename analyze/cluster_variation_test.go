@@ -147,6 +147,20 @@ func TestClusterBenignVariation(t *testing.T) {
 			h.add("processes", collect.Row{"pid": "4300", "name": "otelcol", "path": "/usr/bin/otelcol", "cmdline": "/usr/bin/otelcol --config=/etc/otelcol/config.yaml",
 				"uid": id, "parent": "1", "start_time": "3"})
 		},
+		"binary replaced under a daemon on one image": func(i int, rng *rand.Rand, h varHost) {
+			// polkitd runs on the 54 hosts of one image; on 2 of them its
+			// binary was upgraded under it: rare in the fleet (r = 2), a
+			// minority where it can occur (r(54) = 1).
+			if i%4 != 0 || i >= 216 {
+				return
+			}
+			path := "/usr/lib/polkit-1/polkitd"
+			if i%100 == 0 {
+				path += " (deleted)"
+			}
+			h.add("processes", collect.Row{"pid": "4400", "name": "polkitd", "path": path, "cmdline": "/usr/lib/polkit-1/polkitd --no-debug",
+				"uid": "998", "parent": "1", "start_time": "3"})
+		},
 		"parents that match no pid": func(i int, rng *rand.Rand, h varHost) {
 			for _, r := range h["processes"] {
 				r["parent"] = fmt.Sprint(20000 + rng.IntN(10000))
@@ -194,6 +208,13 @@ func TestClusterDeviations(t *testing.T) {
 				}
 			}
 		}, "processes", `its parent process is "cron" on 1 of the 200 hosts with this process, where 199 have "systemd"`},
+		{"daemon under a role's application", func(h varHost) {
+			for _, r := range h["processes"] {
+				if r["name"] == "rsyslogd" {
+					r["parent"] = "4500" // the java application below
+				}
+			}
+		}, "processes", `its parent process is "java" on 1 of the 200 hosts with this process, where 199 have "systemd"`},
 		{"uid 0 for a known user", func(h varHost) {
 			h["users"][1] = collect.Row{"uid": "0", "gid": "1000", "username": "ubuntu", "description": "Ubuntu", "directory": "/home/ubuntu", "shell": "/bin/bash"}
 		}, "users", `uid="0" on 1 of the 200 hosts with this row, where 199 have "1000"`},
@@ -213,6 +234,11 @@ func TestClusterDeviations(t *testing.T) {
 			hosts := make([]varHost, n)
 			for i := range hosts {
 				hosts[i] = baseHost(i)
+				if i%10 == 7 {
+					// A role: a tenth of the hosts run the application.
+					hosts[i].add("processes", collect.Row{"pid": "4500", "name": "java", "path": "/usr/bin/java", "cmdline": "/usr/bin/java -jar /opt/app/app.jar",
+						"uid": "1001", "parent": "1", "start_time": "3"})
+				}
 			}
 			c.change(hosts[bad])
 			rep := analyzeResults(t, varResults(hosts))

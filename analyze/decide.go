@@ -93,7 +93,7 @@ func decideHost(cmds []*cmdModel, h int, cs *candidates) hostDecision {
 			if tp.hosts <= m.minority {
 				switch tv := m.tv[t]; tv.kind {
 				case vNew, vDeviation:
-					if tp.hosts <= m.r {
+					if m.rare(tv) {
 						best, have = tv, true
 					} else {
 						d.cands = append(d.cands, cs.add(h, int32(ci), 't', int64(t), f, tv))
@@ -101,7 +101,7 @@ func decideHost(cmds []*cmdModel, h int, cs *candidates) hostDecision {
 				}
 			} else if fv, ok := m.fv[f]; ok {
 				switch {
-				case fv.hosts <= m.r:
+				case m.rare(fv):
 					best, have = fv, true
 				case fv.kind == vDeviation && hasValue(m, h, t, fv.col, fv.usualValue):
 					d.cands = append(d.cands, cs.add(h, int32(ci), 'f', int64(f), f, fv))
@@ -117,9 +117,9 @@ func decideHost(cmds []*cmdModel, h int, cs *candidates) hostDecision {
 				p := par[0].p
 				if pv := m.parentVerdict(t, p); pv.kind == vDeviation {
 					switch {
-					case pv.hosts <= m.r && (!have || better(pv, best)):
+					case m.rare(pv) && (!have || better(pv, best)):
 						best, have = pv, true
-					case pv.hosts > m.r:
+					case !m.rare(pv):
 						d.cands = append(d.cands, cs.add(h, int32(ci), 'p', int64(t)<<32|int64(p), f, pv))
 					}
 				}
@@ -140,13 +140,32 @@ func decideHost(cmds []*cmdModel, h int, cs *candidates) hostDecision {
 	return d
 }
 
+// rare reports whether what a verdict says sets a row apart is rare: on
+// at most r(n) of the n hosts, and on at most r of the hosts of its
+// context (ctxHosts and the judged one),
+//
+//	hosts ≤ min(r(n), r(ctxHosts+1))
+//
+// A deviation is judged among the hosts that could show it: a value on 10
+// of the 54 hosts whose image runs polkitd (a binary replaced under it,
+// "(deleted)") is rare in a fleet of 1,000 but a minority of a fifth
+// where it can occur, not a rare deviation; it may still be part of a
+// campaign (a candidate). A planted row on one host is rare in any
+// context (r is at least 1).
+func (m *cmdModel) rare(v verdict) bool {
+	return v.hosts <= min(m.r, m.p.rareCount(int(v.ctxHosts)+1))
+}
+
 // inheritFromParents makes a deciding finding of a process of host h
 // non-deciding when its parent, on that host, is a row the fleet does not
 // usually have (its template or its row on at most minority hosts) and
 // does not decide itself: what an operator runs in a session's shell, an
 // apt run's methods, a container's processes under their shim are part
-// of that activity. A child of a deciding row stays deciding; the rule is
-// applied until nothing changes.
+// of that activity. A parent deviation (a usual row under an unusual
+// parent) inherits only from a parent that is such activity: one on at
+// most r hosts, or caught running (young); under a long-running daemon
+// of more than r hosts (a role's application) it decides. A child of a
+// deciding row stays deciding; the rule is applied until nothing changes.
 func inheritFromParents(m *cmdModel, ci int32, h int, finds []pendingFinding) {
 	c := m.rows
 	if c.parent == nil || len(c.parent[h]) == 0 {
@@ -179,6 +198,14 @@ func inheritFromParents(m *cmdModel, ci int32, h int, finds []pendingFinding) {
 				if m.tmpls[c.feats[fp.pf].tmpl].hosts > m.minority && m.featHosts[fp.pf] > m.minority {
 					continue // a usual parent: the row is judged alone
 				}
+				if p.v.col == "parent" && m.featHosts[fp.pf] > m.r && !c.isYoung(h, indexOf(c.perHost[h], fp.pf)) {
+					// The deviation is the parent: a usual daemon under a
+					// daemon of a minority (a role's application, on more
+					// than r hosts, running long before the collection) is
+					// what an exploit of that application does, not part
+					// of a session's or a job's activity.
+					continue
+				}
 				p.deciding, p.under = false, fp.pf
 				delete(deciding, p.feat)
 				changed = true
@@ -186,6 +213,15 @@ func inheritFromParents(m *cmdModel, ci int32, h int, finds []pendingFinding) {
 			}
 		}
 	}
+}
+
+// indexOf returns the index of feature f in a host's sorted features,
+// -1 when it has none.
+func indexOf(fs []int32, f int32) int {
+	if i, ok := slices.BinarySearch(fs, f); ok {
+		return i
+	}
+	return -1
 }
 
 // hasValue reports whether host h has a row of template t whose column

@@ -44,15 +44,24 @@
 //     within it: a splayed minute, a random port of a common daemon, a
 //     kworker name are spread; a port, a uid, a key or a module name
 //     where one value dominates, a rare one is a deviation. In free text
-//     (another version in a path) it is listed but does not decide.
+//     (another version in a path) it is listed but does not decide; nor
+//     does a uid or gid in the usual one's allocation range of
+//     login.defs (1-999 system, 1000-60000 login; root apart), which
+//     useradd gives in each host's order (drifted, idRange).
 //   - The parent of a process is judged the same way: "bash" as the
 //     parent of a daemon whose parent is systemd on every other host.
+//     A row under a parent the fleet does not usually have (a session's
+//     shell, a job) is part of that activity and does not decide
+//     (inheritFromParents), except a usual daemon under a long-running
+//     one of more than r hosts (a role's application): an exploit of it.
 //
 // The decision. A row decides (makes its host an outlier) when at most
-// rareCount(n) of the n hosts carry it (1%, at least one) and where it is
-// judged no more than a fifth of the other hosts show such rows (decides:
-// otherwise new rows are the norm there, variation this analysis did not
-// learn). Host.Score is the evidence in bits, one surprise per cause
+// rareCount(n) of the n hosts carry it (1%, at least one), and at most
+// rareCount of the hosts of its context (rare: a value on 10 of the 54
+// hosts that run polkitd is no rare deviation in a fleet of 1,000), and
+// where it is judged no more than a fifth of the other hosts show such
+// rows (decides: otherwise new rows are the norm there, variation this
+// analysis did not learn). Host.Score is the evidence in bits, one surprise per cause
 // (hostScore, noveltyRate, surprise). Every finding says why
 // (Finding.Why), its template and how many hosts share the template and
 // the usual value.
@@ -62,9 +71,12 @@
 // of different commands, sit together on the same hosts (beyond chance,
 // with expected false links below one) and those hosts otherwise look
 // like their group (they lack none of its usual rows but what the rows
-// replace), they are an implant spread over many hosts: its hosts are
-// outliers, and the first note names the rows as a likely campaign
-// (findCampaigns says how). Benign jobs caught running are independent of
+// replace) and are drawn from it as at random (no template rarer on
+// them than on the rest of their clusters beyond chance, a one-sided
+// Fisher exact test with expected false deficits below one: the hosts of
+// a role lack the other roles' rows), they are an implant spread over
+// many hosts: its hosts are outliers, and the first note names the rows
+// as a likely campaign (findCampaigns says how). Benign jobs caught running are independent of
 // each other; roles and versions lack rows the others have.
 //
 // How far to trust it. Below 100 hosts (1/ρ) a row on one host is rare by
