@@ -41,9 +41,10 @@ const (
 )
 
 // Handler returns the API's handler: every request needs the bearer
-// token (401 otherwise, before anything else is looked at); an address
-// that sent loginBurst wrong or missing tokens is answered 429 until its
-// bucket refills (see loginLimit).
+// token (401 otherwise, before anything else is looked at); a request
+// without it from an address that sent loginBurst wrong or missing tokens
+// is answered 429 until its bucket refills (see loginLimit). A request
+// with the token is served whatever its address's bucket.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/openapi.json", func(w http.ResponseWriter, r *http.Request) {
@@ -68,13 +69,16 @@ func (s *Server) Handler() http.Handler {
 		h.Set("Cache-Control", "no-store")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")
-		client := clientOf(r)
-		if wait, blocked := s.logins.blocked(client); blocked {
-			h.Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-			writeError(w, http.StatusTooManyRequests, fmt.Errorf("too many requests with a wrong or missing bearer token from %s: retry in %d s", client, int(wait.Seconds())+1))
-			return
-		}
 		if !s.auth.ok(r) {
+			// Only failures are limited: the clients of one address
+			// (every local user is 127.0.0.1; behind a proxy, everyone
+			// is the proxy) must not lock out the one with the token.
+			client := clientOf(r)
+			if wait, blocked := s.logins.blocked(client); blocked {
+				h.Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+				writeError(w, http.StatusTooManyRequests, fmt.Errorf("too many requests with a wrong or missing bearer token from %s: retry in %d s", client, int(wait.Seconds())+1))
+				return
+			}
 			s.logins.failed(client)
 			h.Set("WWW-Authenticate", `Bearer realm="diffy-server"`)
 			writeError(w, http.StatusUnauthorized, errors.New("missing or wrong bearer token (Authorization: Bearer TOKEN; the token is in the server's --token-file)"))

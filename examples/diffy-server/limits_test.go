@@ -62,10 +62,11 @@ func (e *env) get(c *http.Client, path, auth string) (int, string) {
 }
 
 // TestFailedLoginLimit: an address that sent loginBurst wrong tokens is
-// answered 429 (with Retry-After), even with the right token, so guesses
-// go no faster than one per loginRefill; another address is not
-// affected; once its bucket refills (the test's clock), the right token
-// works again. Nothing runs from a refused request.
+// answered 429 (with Retry-After) for a wrong or missing token, so wrong
+// tokens go no faster than one per loginRefill; the right token is still
+// served (TestLoginLimitSparesTheToken); another address is not affected;
+// once its bucket refills (the test's clock), one more wrong token is 401.
+// Nothing runs from a refused request.
 func TestFailedLoginLimit(t *testing.T) {
 	fake := newFake(t, fleetInstances(group, 2, 1))
 	clk := &clock{t: time.Date(2026, 12, 2, 5, 0, 0, 0, time.UTC)}
@@ -77,7 +78,7 @@ func TestFailedLoginLimit(t *testing.T) {
 			t.Fatalf("wrong token %d: %d, want 401", i+1, code)
 		}
 	}
-	for _, auth := range []string{bad, good, ""} {
+	for _, auth := range []string{bad, ""} {
 		code, after := e.get(a, "/v1/jobs", auth)
 		if n, err := strconv.Atoi(after); code != http.StatusTooManyRequests || err != nil || n < 1 || n > int(loginRefill/time.Second)+1 {
 			t.Errorf("after %d wrong tokens, Authorization %q: %d, Retry-After %q; want 429 and a wait of at most %v", loginBurst, auth, code, after, loginRefill)
@@ -93,8 +94,11 @@ func TestFailedLoginLimit(t *testing.T) {
 	if code, _ := e.get(a, "/v1/jobs", bad); code != http.StatusUnauthorized {
 		t.Errorf("after %v, one wrong token: %d, want 401", loginRefill, code)
 	}
-	if code, _ := e.get(a, "/v1/jobs", good); code != http.StatusTooManyRequests {
-		t.Errorf("the refilled failure used: %d, want 429", code)
+	if code, _ := e.get(a, "/v1/jobs", bad); code != http.StatusTooManyRequests {
+		t.Errorf("the refilled failure used, a wrong token: %d, want 429", code)
+	}
+	if code, _ := e.get(a, "/v1/jobs", good); code != http.StatusOK {
+		t.Errorf("the refilled failure used, the token: %d, want 200", code)
 	}
 	if n := len(e.srv.Jobs()); n != 0 {
 		t.Errorf("%d jobs", n)

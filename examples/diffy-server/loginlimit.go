@@ -10,12 +10,15 @@ import (
 
 // Failed logins are limited per client address with a token bucket: an
 // address may fail loginBurst times in a row, then once per loginRefill;
-// while its bucket is empty every request from it is answered 429 without
-// looking at its token, so that guesses cannot go faster than the refill.
-// Guessing a 256-bit token is hopeless anyway; the limit bounds the work
-// and the log lines a flood of wrong tokens costs, and makes a
-// misconfigured client visible (429 with Retry-After) instead of a loop of
-// 401s.
+// while its bucket is empty every request from it without the token is
+// answered 429. Guessing a 256-bit token is hopeless anyway; the limit
+// bounds the work and the log lines a flood of wrong tokens costs, and
+// makes a misconfigured client visible (429 with Retry-After) instead of a
+// loop of 401s. A request with the token is always served: an address is
+// not a client (every local user connects from 127.0.0.1, every client
+// behind a proxy from the proxy), and refusing the token would let anyone
+// sharing the address lock its owner out with one wrong request per
+// loginRefill.
 //
 // loginBurst allows a client that retries with a stale token a few times
 // (a restart, an edited file) to get through once the right one is given

@@ -201,3 +201,36 @@ func TestCrossOriginPageRunsNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestLoginLimitSparesTheToken: every client of the machine comes from
+// 127.0.0.1 (and behind a TLS proxy every client comes from the proxy's
+// address), so a local user who sends wrong tokens empties the bucket of
+// the owner's clients too. The limit slows wrong tokens; a request with
+// the right one is served whatever the bucket. Before, once another user
+// of 127.0.0.1 had sent loginBurst wrong tokens (and one per loginRefill
+// after), the owner's requests with the right token were all 429: locked
+// out for as long as the other user kept at it.
+func TestLoginLimitSparesTheToken(t *testing.T) {
+	fake := newFake(t, fleetInstances(group, 2, 1))
+	clk := &clock{t: time.Date(2026, 12, 2, 5, 0, 0, 0, time.UTC)}
+	e := newEnv(t, fake, persist.NewMemory(), setup{cfg: func(c *Config) { c.Now = clk.now }})
+	other, owner := fromAddr("127.0.0.1"), fromAddr("127.0.0.1")
+	for range 3 * loginBurst {
+		e.get(other, "/v1/jobs", "Bearer guess")
+	}
+	if code, _ := e.get(other, "/v1/jobs", "Bearer guess"); code != http.StatusTooManyRequests {
+		t.Errorf("wrong tokens after %d: %d, want 429 (limited)", 3*loginBurst, code)
+	}
+	for _, path := range []string{"/v1/jobs", "/v1/keys"} {
+		if code, after := e.get(owner, path, "Bearer "+testToken); code != http.StatusOK {
+			t.Errorf("the owner's GET %s with the token, from the same address: %d (Retry-After %q), want 200", path, code, after)
+		}
+	}
+	j := e.submit(`{"kind": "baseline", "key": "web"}`)
+	if got := e.wait(j.ID); got.State != StateSucceeded {
+		t.Errorf("the owner's job ended %s", got.State)
+	}
+	if code, _ := e.get(other, "/v1/jobs", ""); code != http.StatusTooManyRequests {
+		t.Errorf("no token after the owner's requests: %d, want 429 (still limited)", code)
+	}
+}
