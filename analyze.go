@@ -1,15 +1,16 @@
 package diffy
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 
 	"github.com/diffy-dfir/diffy/analyze"
 	"github.com/diffy-dfir/diffy/collect"
+	"github.com/diffy-dfir/diffy/internal/history"
 	"github.com/diffy-dfir/diffy/internal/parts"
 	"github.com/diffy-dfir/diffy/persist"
 	"github.com/diffy-dfir/diffy/target"
@@ -176,21 +177,94 @@ func (d *Diffy) AnalyzeFiles(ctx context.Context, key string, paths []string, ba
 		rep, err := d.AnalyzeResults(ctx, key, results, baseline, append(slices.Clone(skips), skipped...))
 		return rep, skips, err
 	}
-	if len(baseline) == 0 && d.NeedsBaseline() {
-		if baseline, err = d.loadBaseline(ctx, key, sk); err != nil {
-			// Inputs that hold no file are the more basic error: say it
-			// first, as without a stream.
-			if !anyInputFile(paths) {
-				skips, serr := ScanResults(paths, func(string, []collect.Result) error { return nil })
-				return nil, skips, serr
-			}
-			return nil, nil, err
-		}
+	baseline, skips, err := d.filesBaseline(ctx, key, sk, paths, baseline)
+	if err != nil {
+		return nil, skips, err
 	}
 	d.report("analyze", 0, 1)
+	var hosts []analyze.Host
+	rep, _, skips, err := d.analyzeFilesStream(ctx, key, sk, st, paths, baseline, skipped, nil, func(h *analyze.Host) {
+		hosts = append(hosts, *h)
+	})
+	if rep != nil {
+		rep.Hosts = hosts
+		if hosts == nil {
+			rep.Hosts = []analyze.Host{}
+		}
+	}
+	return rep, skips, err
+}
+
+// StreamedReport is what AnalyzeFilesTo tells of the Report it stored and
+// wrote: the Report without its hosts (Hosts nil), and how many hosts it
+// has and how many of them are outliers.
+type StreamedReport struct {
+	// Report has every field of the Report but Hosts.
+	Report *analyze.Report
+	// Hosts and Outliers count the Report's hosts and its outliers.
+	Hosts, Outliers int
+}
+
+// AnalyzeFilesTo is AnalyzeFiles for a Report too large to hold (100,000
+// hosts that each differ from a baseline instance in a few dozen rows
+// make about 1 GB of JSON): the Report is stored, and written to w as
+// JSON (analyze.Report.WriteJSON's bytes; w may be nil), in one pass, as
+// the analysis hands its hosts over; the hosts are not returned. Memory
+// is then bounded by what the analyzer keeps and one host's part of the
+// Report when the analyzer's stream is an analyze.HostStream (the
+// Baseline analyzer's is) and the store a persist.StreamPutter (Dir,
+// Memory); otherwise the Report or its JSON is held whole on the way, as
+// by AnalyzeFiles. The stored Report is the one AnalyzeFiles stores for
+// the same files (but for CreatedAt). An analyzer that is no
+// analyze.Streamer gets every Result loaded first, as in AnalyzeFiles.
+// When the analysis, the store or w fails part way, nothing is stored,
+// and what was written to w is a part of the document: the caller throws
+// it away (the CLI writes -o through a temporary file).
+func (d *Diffy) AnalyzeFilesTo(ctx context.Context, key string, paths []string, baseline []collect.Result, skipped []analyze.Skip, w io.Writer) (StreamedReport, []analyze.Skip, error) {
+	ctx = d.startRun(ctx)
+	sk, err := StoreKey(key)
+	if err != nil {
+		return StreamedReport{}, nil, err
+	}
+	baseline, skips, err := d.filesBaseline(ctx, key, sk, paths, baseline)
+	if err != nil {
+		return StreamedReport{}, skips, err
+	}
+	var rep *analyze.Report
+	var counts hostCounts
+	if st, ok := d.analyzer.(analyze.Streamer); ok {
+		d.report("analyze", 0, 1)
+		rep, counts, skips, err = d.analyzeFilesStream(ctx, key, sk, st, paths, baseline, skipped, w, nil)
+	} else {
+		var results []collect.Result
+		if results, skips, err = loadResults(ctx, paths); err != nil {
+			return StreamedReport{}, skips, err
+		}
+		d.report("analyze", 0, 1)
+		all := append(slices.Clone(skips), skipped...)
+		whole, aerr := d.analyzer.Analyze(ctx, analyze.Input{Key: key, Results: results, Baseline: baseline, Skipped: all})
+		results = nil
+		switch {
+		case aerr != nil:
+			return StreamedReport{}, skips, stageErr("analyze", d.analyzer, aerr)
+		case whole == nil:
+			return StreamedReport{}, skips, stageErr("analyze", d.analyzer, errors.New("analyzer returned no report and no error"))
+		}
+		rep, counts, err = d.storeStream(ctx, key, sk, wholeSource(whole), all, w, nil)
+	}
+	if err != nil {
+		return StreamedReport{}, skips, err
+	}
+	return StreamedReport{Report: rep, Hosts: counts.hosts, Outliers: counts.outliers}, skips, nil
+}
+
+// analyzeFilesStream reads the files of paths into a stream of st, then
+// stores its Report (storeStream: written to out too, each host given to
+// keep), and returns it without its hosts.
+func (d *Diffy) analyzeFilesStream(ctx context.Context, key, sk string, st analyze.Streamer, paths []string, baseline []collect.Result, skipped []analyze.Skip, out io.Writer, keep func(*analyze.Host)) (*analyze.Report, hostCounts, []analyze.Skip, error) {
 	stream, err := st.NewStream(key, baseline)
 	if err != nil {
-		return nil, nil, stageErr("analyze", d.analyzer, err)
+		return nil, hostCounts{}, nil, stageErr("analyze", d.analyzer, err)
 	}
 	// The files are decoded on every core, a few ahead of this goroutine,
 	// which adds their Results to the stream in the order of the files,
@@ -217,14 +291,29 @@ func (d *Diffy) AnalyzeFiles(ctx context.Context, key string, paths []string, ba
 	}
 	switch {
 	case addErr != nil:
-		return nil, skips, stageErr("analyze", d.analyzer, addErr)
+		return nil, hostCounts{}, skips, stageErr("analyze", d.analyzer, addErr)
 	case err != nil:
-		return nil, skips, err
+		return nil, hostCounts{}, skips, err
 	}
+	batch = nil
 	all := append(slices.Clone(skips), skipped...)
-	rep, err := stream.Report(ctx, all)
-	rep, err = d.storeReport(ctx, key, sk, rep, err, all)
-	return rep, skips, err
+	rep, counts, err := d.storeStream(ctx, key, sk, streamSource(ctx, stream, all), all, out, keep)
+	return rep, counts, skips, err
+}
+
+// filesBaseline returns baseline, or, when it is empty and the analyzer
+// needs one, the key's stored baseline. Inputs that hold no file are the
+// more basic error: that one is said first (with the Skips of paths).
+func (d *Diffy) filesBaseline(ctx context.Context, key, sk string, paths []string, baseline []collect.Result) ([]collect.Result, []analyze.Skip, error) {
+	if len(baseline) > 0 || !d.NeedsBaseline() {
+		return baseline, nil, nil
+	}
+	baseline, err := d.loadBaseline(ctx, key, sk)
+	if err != nil && !anyInputFile(paths) {
+		skips, serr := ScanResults(paths, func(string, []collect.Result) error { return nil })
+		return nil, skips, serr
+	}
+	return baseline, nil, err
 }
 
 // streamBatch is the number of Results AnalyzeFiles gathers for an Add to
@@ -273,21 +362,147 @@ func (d *Diffy) storeReport(ctx context.Context, key, sk string, rep *analyze.Re
 	if rep == nil {
 		return nil, stageErr("analyze", d.analyzer, errors.New("analyzer returned no report and no error"))
 	}
-	if rep.Key == "" {
-		rep.Key = key
+	hosts := rep.Hosts
+	stored, _, err := d.storeStream(ctx, key, sk, wholeSource(rep), skipped, nil, nil, notes...)
+	if stored != nil {
+		stored.Hosts = hosts
 	}
-	if len(rep.Skipped) == 0 && len(skipped) > 0 {
-		rep.Skipped = slices.Clone(skipped)
+	return stored, err
+}
+
+// reportSource hands a Report over to begin (its fields before the
+// hosts), then host by host, and returns the Report, Hosts nil (see
+// analyze.HostStream).
+type reportSource func(begin func(*analyze.Report) error, host func(*analyze.Host) error) (*analyze.Report, error)
+
+// wholeSource is the reportSource of a Report already made.
+func wholeSource(rep *analyze.Report) reportSource {
+	return func(begin func(*analyze.Report) error, host func(*analyze.Host) error) (*analyze.Report, error) {
+		head := *rep
+		head.Hosts = nil
+		if err := begin(&head); err != nil {
+			return nil, err
+		}
+		for i := range rep.Hosts {
+			if err := host(&rep.Hosts[i]); err != nil {
+				return nil, err
+			}
+		}
+		return &head, nil
 	}
-	rep.Notes = append(rep.Notes, notes...)
-	var buf bytes.Buffer
-	if err := rep.WriteJSON(&buf); err != nil {
-		return rep, fmt.Errorf("report of %q: %w", key, err)
+}
+
+// streamSource is the reportSource of a stream: host by host when it is an
+// analyze.HostStream, else its whole Report.
+func streamSource(ctx context.Context, stream analyze.Stream, skipped []analyze.Skip) reportSource {
+	return func(begin func(*analyze.Report) error, host func(*analyze.Host) error) (*analyze.Report, error) {
+		if hs, ok := stream.(analyze.HostStream); ok {
+			return hs.ReportHosts(ctx, skipped, begin, host)
+		}
+		rep, err := stream.Report(ctx, skipped)
+		if err != nil {
+			return nil, err
+		}
+		if rep == nil {
+			return nil, errors.New("analyzer returned no report and no error")
+		}
+		return wholeSource(rep)(begin, host)
 	}
-	if err := d.putRun(ctx, persist.KindAnalysis, sk, buf.Bytes()); err != nil {
-		return rep, err
+}
+
+// hostCounts counts the hosts of a stored Report and its outliers.
+type hostCounts struct{ hosts, outliers int }
+
+// analyzerError marks an error of the analyzer (the source) inside the
+// store's write, to tell it from the store's; outError one of writing to
+// storeStream's out.
+type (
+	analyzerError struct{ err error }
+	outError      struct{ err error }
+)
+
+func (e analyzerError) Error() string { return e.err.Error() }
+func (e outError) Error() string      { return e.err.Error() }
+func (e outError) Unwrap() error      { return e.err }
+
+// outWriter is storeStream's out, its errors marked.
+type outWriter struct{ w io.Writer }
+
+func (o outWriter) Write(p []byte) (int, error) {
+	n, err := o.w.Write(p)
+	if err != nil {
+		err = outError{err}
+	}
+	return n, err
+}
+
+// storeStream stores the Report that src hands over, as JSON made in one
+// pass (analyze.JSONWriter), under StoreKey(key) as a run of the key's
+// history, and writes the same bytes to out (when not nil). Each host is
+// counted and given to keep (when not nil) as it passes. The Report gets
+// key when it has none, skipped when it has no Skipped, and notes after
+// its own. It returns the Report without its hosts. An error of the
+// analyzer is a *StageError of stage analyze, of the store of stage
+// persist; one of out is returned as it is.
+func (d *Diffy) storeStream(ctx context.Context, key, sk string, src reportSource, skipped []analyze.Skip, out io.Writer, keep func(*analyze.Host), notes ...string) (*analyze.Report, hostCounts, error) {
+	var rep *analyze.Report
+	var counts hostCounts
+	fill := func(r *analyze.Report) {
+		if r.Key == "" {
+			r.Key = key
+		}
+	}
+	write := func(w io.Writer) error {
+		if out != nil {
+			w = io.MultiWriter(w, outWriter{out})
+		}
+		jw := analyze.NewJSONWriter(w)
+		var werr error // the JSONWriter's: a write failed
+		r, err := src(func(r *analyze.Report) error {
+			fill(r)
+			werr = jw.Begin(r)
+			return werr
+		}, func(h *analyze.Host) error {
+			counts.hosts++
+			if h.Outlier {
+				counts.outliers++
+			}
+			if keep != nil {
+				keep(h)
+			}
+			werr = jw.Host(h)
+			return werr
+		})
+		switch {
+		case werr != nil:
+			return werr
+		case err != nil:
+			return analyzerError{err}
+		case r == nil:
+			return analyzerError{errors.New("analyzer returned no report and no error")}
+		}
+		fill(r)
+		if len(r.Skipped) == 0 && len(skipped) > 0 {
+			r.Skipped = slices.Clone(skipped)
+		}
+		r.Notes = append(r.Notes, notes...)
+		rep = r
+		return jw.End(r)
+	}
+	err := d.putRunStream(ctx, persist.KindAnalysis, sk, write)
+	var ae analyzerError
+	var oe outError
+	switch {
+	case errors.As(err, &ae):
+		return nil, counts, stageErr("analyze", d.analyzer, ae.err)
+	case errors.As(err, &oe):
+		return nil, counts, oe.err
+	case errors.Is(err, history.ErrPrune):
+		d.log.Warn("cannot drop runs beyond the retention", "kind", persist.KindAnalysis, "key", sk, "err", err)
+	case err != nil:
+		return rep, counts, stageErr("persist", d.store, err)
 	}
 	d.report("analyze", 1, 1)
-	d.log.Info("analysis stored", "key", key, "hosts", len(rep.Hosts), "outliers", len(rep.Outliers()))
-	return rep, nil
+	d.log.Info("analysis stored", "key", key, "hosts", counts.hosts, "outliers", counts.outliers)
+	return rep, counts, nil
 }

@@ -108,6 +108,17 @@ func fleetDir(t *testing.T, hosts int) (string, []collect.Result) {
 	return dir, all
 }
 
+// firstHost returns the Results of all's first instance.
+func firstHost(all []collect.Result) []collect.Result {
+	var base []collect.Result
+	for _, r := range all {
+		if r.InstanceID == all[0].InstanceID {
+			base = append(base, r)
+		}
+	}
+	return base
+}
+
 // sansTime is rep's JSON without created_at.
 func sansTime(t *testing.T, rep *analyze.Report) string {
 	t.Helper()
@@ -232,12 +243,7 @@ func (noStream) NeedsBaseline() bool { return true }
 func TestAnalyzeFilesFallback(t *testing.T) {
 	ctx := context.Background()
 	dir, all := fleetDir(t, 20)
-	var base []collect.Result
-	for _, r := range all {
-		if r.InstanceID == all[0].InstanceID {
-			base = append(base, r)
-		}
-	}
+	base := firstHost(all)
 	now := func() time.Time { return time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC) }
 	d := mustNew(t, diffy.WithAnalyzer(noStream{analyze.Baseline{Now: now}}), diffy.WithStore(persist.NewMemory()))
 	rep, skips, err := d.AnalyzeFiles(ctx, "fleet", []string{dir}, base, nil)

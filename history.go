@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"time"
@@ -127,6 +128,13 @@ func (d *Diffy) putRun(ctx context.Context, kind persist.Kind, sk string, doc []
 		return stageErr("persist", d.store, err)
 	}
 	return nil
+}
+
+// putRunStream is putRun of the document write writes, in one pass
+// (history.PutStream: never whole in memory when the store is a
+// persist.StreamPutter); the error is PutStream's, as it is.
+func (d *Diffy) putRunStream(ctx context.Context, kind persist.Kind, sk string, write func(io.Writer) error) error {
+	return history.PutStream(ctx, d.store, kind, sk, d.runID(ctx), write, history.Retention(d.retention), time.Now())
 }
 
 // Keys returns every key with a baseline, collection or report in the

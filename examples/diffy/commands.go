@@ -170,6 +170,9 @@ func analyzeFrom(ctx context.Context, c *config, args []string, write cli.Report
 	if err != nil {
 		return err
 	}
+	if c.format == "json" {
+		return analyzeFromJSON(ctx, c, d, key, base, bskips, stdout, stderr)
+	}
 	rep, skips, err := d.AnalyzeFiles(ctx, key, []string{c.from}, base, bskips)
 	printSkips(stderr, "", skips)
 	printSkips(stderr, "baseline ", bskips)
@@ -177,6 +180,35 @@ func analyzeFrom(ctx context.Context, c *config, args []string, write cli.Report
 		return err
 	}
 	return output(c, rep, write, stdout)
+}
+
+// analyzeFromJSON is analyzeFrom with --format json: the Report is
+// stored, and written to -o (or stdout), from one encoding made as the
+// analysis hands its hosts over (Diffy.AnalyzeFilesTo), so that a large
+// Report is neither encoded twice nor held whole.
+func analyzeFromJSON(ctx context.Context, c *config, d *diffy.Diffy, key string, base []collect.Result, bskips []analyze.Skip, stdout, stderr io.Writer) error {
+	var sr diffy.StreamedReport
+	var skips []analyze.Skip
+	run := func(w io.Writer) error {
+		var err error
+		sr, skips, err = d.AnalyzeFilesTo(ctx, key, []string{c.from}, base, bskips, w)
+		return err
+	}
+	var err error
+	if c.output == "" {
+		err = run(stdout)
+	} else {
+		err = cli.WriteFileFrom(c.output, run)
+	}
+	printSkips(stderr, "", skips)
+	printSkips(stderr, "baseline ", bskips)
+	if err != nil {
+		return err
+	}
+	if c.output != "" {
+		cli.Written(stdout, sr.Report.Key, sr.Hosts, sr.Outliers, c.output)
+	}
+	return nil
 }
 
 // keyOf returns the default KEY of --from PATH: the directory's name, or

@@ -12,6 +12,7 @@
 package history
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/rand"
@@ -19,6 +20,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -236,14 +238,8 @@ type Retention struct {
 // history. now is the time retention is measured from. Failures to drop old
 // runs are returned joined with ErrPrune, after the run is stored.
 func Put(ctx context.Context, st persist.Store, kind persist.Kind, sk, id string, doc []byte, keep Retention, now time.Time) error {
-	runs, err := All(ctx, st, kind, sk)
-	if err != nil {
+	if err := migrateLegacy(ctx, st, kind, sk, id); err != nil {
 		return err
-	}
-	if len(runs) == 1 && runs[0].Legacy {
-		if err := migrate(ctx, st, kind, runs[0], IDTime(id)); err != nil {
-			return err
-		}
 	}
 	if err := st.Put(ctx, KindOf(kind), Key(sk, id), doc); err != nil {
 		return err
@@ -254,9 +250,102 @@ func Put(ctx context.Context, st persist.Store, kind persist.Kind, sk, id string
 	return prune(ctx, st, kind, sk, keep, now)
 }
 
+// PutStream is Put of the document write writes, made in one pass and
+// never whole in memory when st is a persist.StreamPutter: write's bytes
+// go to the run's document and to the plain one at once (through pipes),
+// and the plain document is stored only once the run's is (it waits at
+// its end), as Put stores them one after the other. Without the
+// capability the document is gathered in memory and Put. An error of
+// write stores neither and is returned as it is; so is the first error of
+// the stores.
+func PutStream(ctx context.Context, st persist.Store, kind persist.Kind, sk, id string, write func(io.Writer) error, keep Retention, now time.Time) error {
+	sp, ok := st.(persist.StreamPutter)
+	if !ok {
+		var buf bytes.Buffer
+		if err := write(&buf); err != nil {
+			return err
+		}
+		return Put(ctx, st, kind, sk, id, buf.Bytes(), keep, now)
+	}
+	if err := migrateLegacy(ctx, st, kind, sk, id); err != nil {
+		return err
+	}
+	runR, runW := io.Pipe()
+	plainR, plainW := io.Pipe()
+	runDone := make(chan struct{})
+	var runErr, plainErr error
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		defer close(runDone)
+		runErr = sp.PutFrom(ctx, KindOf(kind), Key(sk, id), runR)
+		// A store that stopped reading must not block the writer.
+		runR.CloseWithError(errStoreStopped)
+	}()
+	go func() {
+		defer wg.Done()
+		plainErr = sp.PutFrom(ctx, kind, sk, &afterRun{r: plainR, done: runDone, err: &runErr})
+		plainR.CloseWithError(errStoreStopped)
+	}()
+	werr := write(io.MultiWriter(runW, plainW))
+	runW.CloseWithError(werr)
+	plainW.CloseWithError(werr)
+	wg.Wait()
+	// The cause first: write's own error, then a store's that is not
+	// the other's stopping.
+	for _, err := range []error{werr, runErr, plainErr} {
+		if err != nil && !errors.Is(err, errStoreStopped) {
+			return err
+		}
+	}
+	if err := cmp.Or(runErr, plainErr, werr); err != nil {
+		return err
+	}
+	return prune(ctx, st, kind, sk, keep, now)
+}
+
+// errStoreStopped is what a write to a store that stopped reading (it
+// failed) returns; the store's own error is the one to tell.
+var errStoreStopped = errors.New("the store stopped reading the document")
+
+// afterRun is the plain document's reader of PutStream: r, whose end
+// comes only once the run's document is stored (done closed, *err nil);
+// when the run's failed, its end is that error, so that the plain one is
+// not stored either.
+type afterRun struct {
+	r    io.Reader
+	done <-chan struct{}
+	err  *error
+}
+
+func (a *afterRun) Read(p []byte) (int, error) {
+	n, err := a.r.Read(p)
+	if err == io.EOF {
+		<-a.done
+		if *a.err != nil {
+			return n, fmt.Errorf("the run's document was not stored: %w", *a.err)
+		}
+	}
+	return n, err
+}
+
 // ErrPrune marks a failure to drop runs that the retention no longer
 // keeps: the new run is stored.
 var ErrPrune = errors.New("dropping old runs")
+
+// migrateLegacy moves the plain document of (kind, sk) into the history
+// when it is a legacy one (the key's only run), before run id is stored.
+func migrateLegacy(ctx context.Context, st persist.Store, kind persist.Kind, sk, id string) error {
+	runs, err := All(ctx, st, kind, sk)
+	if err != nil {
+		return err
+	}
+	if len(runs) == 1 && runs[0].Legacy {
+		return migrate(ctx, st, kind, runs[0], IDTime(id))
+	}
+	return nil
+}
 
 // migrate copies the legacy plain document of r into the history, under a
 // run ID of its time: the store's ModTime, else the time in the document

@@ -1,7 +1,7 @@
 package cli
 
 import (
-	"bytes"
+	"bufio"
 	"fmt"
 	"io"
 	"os"
@@ -77,16 +77,18 @@ func WriteReport(path string, r *analyze.Report, write ReportWriter, stdout io.W
 	if path == "" {
 		return write(stdout, r)
 	}
-	var buf bytes.Buffer
-	if err := write(&buf, r); err != nil {
+	if err := WriteFileFrom(path, func(w io.Writer) error { return write(w, r) }); err != nil {
 		return err
 	}
-	if err := WriteFile(path, buf.Bytes()); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s: %d hosts analyzed, %d outliers; report written to %s\n",
-		render.Escape(r.Key), len(r.Hosts), len(r.Outliers()), render.Escape(path))
+	Written(stdout, r.Key, len(r.Hosts), len(r.Outliers()), path)
 	return nil
+}
+
+// Written tells on stdout that the report of key, of hosts hosts and
+// outliers outliers, was written to path.
+func Written(stdout io.Writer, key string, hosts, outliers int, path string) {
+	fmt.Fprintf(stdout, "%s: %d hosts analyzed, %d outliers; report written to %s\n",
+		render.Escape(key), hosts, outliers, render.Escape(path))
 }
 
 // WriteFile writes data to path through a temporary file in the same
@@ -94,7 +96,17 @@ func WriteReport(path string, r *analyze.Report, write ReportWriter, stdout io.W
 // that path holds the old content or the new, never a part, and the new
 // once WriteFile returned, even after a crash. The file is 0600: reports are incident
 // evidence.
-func WriteFile(path string, data []byte) (err error) {
+func WriteFile(path string, data []byte) error {
+	return WriteFileFrom(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// WriteFileFrom is WriteFile of what write writes (buffered), so that a
+// large report need not be held whole: when write fails, path is left as
+// it was and its error returned.
+func WriteFileFrom(path string, write func(io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, ".diffy-report-*.tmp")
 	if err != nil {
@@ -109,7 +121,17 @@ func WriteFile(path string, data []byte) (err error) {
 	if err := f.Chmod(0o600); err != nil {
 		return fmt.Errorf("-o %s: %w", path, err)
 	}
-	if _, err := f.Write(data); err != nil {
+	// A write error of the file is said as one of -o; write's own errors
+	// are returned as they are.
+	fw := &fileWriter{f: f}
+	bw := bufio.NewWriterSize(fw, 64<<10)
+	if err := write(bw); err != nil {
+		if fw.err != nil {
+			return fmt.Errorf("-o %s: %w", path, fw.err)
+		}
+		return err
+	}
+	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("-o %s: %w", path, err)
 	}
 	if err := f.Sync(); err != nil {
@@ -128,6 +150,20 @@ func WriteFile(path string, data []byte) (err error) {
 		return fmt.Errorf("-o %s: flushing %s: %w", path, dir, err)
 	}
 	return nil
+}
+
+// fileWriter writes to f, keeping its first error.
+type fileWriter struct {
+	f   *os.File
+	err error
+}
+
+func (w *fileWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+	return n, err
 }
 
 // syncDir is fsync.Dir; tests replace it to see when it is called.
