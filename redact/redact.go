@@ -52,7 +52,7 @@ func String(s string) string {
 		s = stsToken.ReplaceAllLiteralString(s, Redacted)
 	}
 	if strings.Contains(lower, "bearer") {
-		s = bearer.ReplaceAllLiteralString(s, "Bearer "+Redacted)
+		s = bearer.ReplaceAllStringFunc(s, redactBearer)
 	}
 	if containsAny(s, keyIDPrefixes) {
 		s = accessKeyID.ReplaceAllString(s, "${1}"+Redacted)
@@ -61,6 +61,22 @@ func String(s string) string {
 		s = urlPassword.ReplaceAllString(s, "${1}"+Redacted+"@")
 	}
 	return redactSecretKeys(s)
+}
+
+// maxBearerWord is the longest word after "bearer" read as prose: "bearer
+// token", "Bearer TOKEN" (a placeholder), "bearer authentication" are
+// words of one case; a credential of 16 letters of one case would carry
+// at most 75 bits, less than any issuer gives.
+const maxBearerWord = 16
+
+// redactBearer redacts the credential of a bearer match, unless what
+// follows "bearer" is a word of one case (prose, or a placeholder).
+func redactBearer(m string) string {
+	v := strings.TrimLeft(m[len("bearer"):], " \t")
+	if len(v) <= maxBearerWord && (strings.Trim(v, "abcdefghijklmnopqrstuvwxyz") == "" || strings.Trim(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == "") {
+		return m
+	}
+	return "Bearer " + Redacted
 }
 
 // The literals that the patterns above need, for the cheap checks.

@@ -81,7 +81,7 @@ func (s *Server) Handler() http.Handler {
 			}
 			s.logins.failed(client)
 			h.Set("WWW-Authenticate", `Bearer realm="diffy-server"`)
-			writeError(w, http.StatusUnauthorized, errors.New("missing or wrong bearer token (Authorization: Bearer TOKEN; the token is in the server's --token-file)"))
+			writeError(w, http.StatusUnauthorized, errors.New("missing or wrong bearer token: send the header Authorization with the value Bearer TOKEN, TOKEN being the server's (its --token-file, or DIFFY_SERVER_TOKEN)"))
 			return
 		}
 		if r.Body != nil {

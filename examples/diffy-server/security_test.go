@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -232,5 +233,43 @@ func TestLoginLimitSparesTheToken(t *testing.T) {
 	}
 	if code, _ := e.get(other, "/v1/jobs", ""); code != http.StatusTooManyRequests {
 		t.Errorf("no token after the owner's requests: %d, want 429 (still limited)", code)
+	}
+}
+
+// TestRefusalsSayWhatToDo: the answers that refuse a request, and the
+// usage errors about the token, are read by whoever must fix the client:
+// they go through the redactor (cli.OneLine) and must come out whole.
+// Before, "bearer token" was taken for a credential ("missing or wrong
+// Bearer [REDACTED]") and the rest of the 401's text, after
+// "Authorization:", for a header's value: the answer said neither what
+// was wrong nor where the token is.
+func TestRefusalsSayWhatToDo(t *testing.T) {
+	fake := newFake(t, fleetInstances(group, 2, 1))
+	clk := &clock{t: time.Date(2026, 12, 2, 5, 0, 0, 0, time.UTC)}
+	e := newEnv(t, fake, persist.NewMemory(), setup{cfg: func(c *Config) { c.Now = clk.now }})
+	c := fromAddr("127.0.0.1")
+	var bodies []string
+	for range loginBurst + 1 {
+		req, _ := http.NewRequest("GET", e.url+"/v1/jobs", nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		resp.Body.Close()
+		bodies = append(bodies, b.String())
+	}
+	var stderr bytes.Buffer
+	run(context.Background(), []string{"--listen", "192.0.2.1:8470"}, io.Discard, &stderr, nil)
+	for _, c := range []struct{ what, text string }{
+		{"401", bodies[0]}, {"429", bodies[loginBurst]}, {"usage error", stderr.String()},
+	} {
+		if strings.Contains(c.text, "[REDACTED]") || !strings.Contains(c.text, "bearer token") {
+			t.Errorf("%s: %q; want it whole, saying bearer token", c.what, c.text)
+		}
+	}
+	if !strings.Contains(bodies[0], "--token-file") {
+		t.Errorf("401: %q; want it to say where the token is", bodies[0])
 	}
 }
