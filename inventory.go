@@ -64,30 +64,43 @@ func (d *Diffy) BaselineInventory(ctx context.Context) ([]string, error) {
 }
 
 // KindInventorySeen is the kind of the document in which InventoryRound
-// keeps the inventory keys it has seen (key InventorySeenKey).
+// keeps the inventory keys and instances it has seen (key
+// InventorySeenKey).
 const KindInventorySeen persist.Kind = "inventory.seen"
 
 // InventorySeenKey is the store key of InventoryRound's seen set.
 const InventorySeenKey = "seen"
 
-// maxSeen bounds the seen set InventoryRound keeps: beyond it, the keys
-// seen longest ago are forgotten (and, when they come back without a
-// baseline, handed out again).
+// maxSeen bounds the keys, and separately the instances, the seen set
+// keeps: beyond it, those seen longest ago are forgotten (a key that comes
+// back without a baseline is handed out again; an instance, only if it is
+// again the one its entry names). A key or an instance costs about 60
+// bytes in the document, so at most ~12 MB.
 const maxSeen = 100_000
 
 // seenSet is the stored document of InventoryRound: when each key was
-// first seen.
+// first seen, and, for the entries that name an instance, when each
+// instance of a key was first seen. A set stored before instances were
+// kept has no Instances: the instances its keys name at the next round
+// are recorded, not handed out.
 type seenSet struct {
-	Keys map[string]time.Time `json:"keys"`
+	Keys      map[string]time.Time            `json:"keys"`
+	Instances map[string]map[string]time.Time `json:"instances,omitempty"`
 }
 
 // InventoryRound does one round of an inventory watch: it lists the
-// inventory, hands each entry whose key it has not seen before to handle
-// (a job server queues a baseline of it; handle may also baseline it
-// itself), and remembers the key as seen, in the store (kind
-// KindInventorySeen), once handle returned nil, so that the next round,
-// in this process or after a restart, does not hand it out again. An
-// entry whose key already has a baseline in the store is marked seen
+// inventory and hands to handle each entry whose key it has not seen
+// before, or whose instance it has not seen before for that key (a new
+// instance of a known group: ec2inventory names a group's newest, so a
+// deploy or a scale-out is handed out, and a baseline queued from the new
+// instance becomes the group's latest, the earlier ones kept as history).
+// A job server queues a baseline of the entry; handle may also baseline
+// it itself. Once handle returned nil the key and instance are remembered
+// as seen, in the store (kind KindInventorySeen), so that the next round,
+// in this process or after a restart, does not hand them out again; an
+// instance seen before (a scale-in that makes an older instance the
+// newest again) is not handed out. An entry whose key already has a
+// baseline in the store, when its key was never seen, is marked seen
 // without being handed out: the first round of a watch over a store that
 // was already in use baselines only what is new. It returns the entries
 // handed out, in inventory order.
@@ -113,8 +126,11 @@ func (d *Diffy) InventoryRound(ctx context.Context, handle func(context.Context,
 			// A damaged set is not fatal: the baselines in the store
 			// still keep known groups from being handed out again.
 			d.log.Warn("inventory seen set is damaged, starting afresh", "kind", KindInventorySeen, "err", err)
-			seen.Keys = map[string]time.Time{}
+			seen = seenSet{Keys: map[string]time.Time{}}
 		}
+	}
+	if seen.Instances == nil {
+		seen.Instances = map[string]map[string]time.Time{}
 	}
 	stored, err := d.store.List(ctx, persist.KindBaseline)
 	if err != nil {
@@ -128,13 +144,28 @@ func (d *Diffy) InventoryRound(ctx context.Context, handle func(context.Context,
 	var errs []error
 	changed := false
 	now := time.Now().UTC()
+	mark := func(e inventory.Entry) {
+		if _, ok := seen.Keys[e.Key]; !ok {
+			seen.Keys[e.Key] = now
+		}
+		if e.Instance != "" {
+			if seen.Instances[e.Key] == nil {
+				seen.Instances[e.Key] = map[string]time.Time{}
+			}
+			seen.Instances[e.Key][e.Instance] = now
+		}
+		changed = true
+	}
 	d.report("inventory", 0, len(entries))
 	for i, e := range entries {
 		if err := ctx.Err(); err != nil {
 			errs = append(errs, err)
 			break
 		}
-		if _, ok := seen.Keys[e.Key]; ok {
+		_, keySeen := seen.Keys[e.Key]
+		insts, instsKept := seen.Instances[e.Key]
+		_, instSeen := insts[e.Instance]
+		if keySeen && (e.Instance == "" || instSeen) {
 			d.report("inventory", i+1, len(entries))
 			continue
 		}
@@ -142,15 +173,17 @@ func (d *Diffy) InventoryRound(ctx context.Context, handle func(context.Context,
 		switch {
 		case err != nil:
 			errs = append(errs, fmt.Errorf("inventory key %q: %w", e.Key, err))
-		case based[sk]:
-			seen.Keys[e.Key], changed = now, true
+		case !keySeen && based[sk], keySeen && !instsKept:
+			// A known key whose instances were never kept (a set of
+			// before they were): its instance now is not news.
+			mark(e)
 		default:
 			if err := handle(ctx, e); err != nil {
 				errs = append(errs, fmt.Errorf("inventory key %q: %w", e.Key, err))
 				break
 			}
 			out = append(out, e)
-			seen.Keys[e.Key], changed = now, true
+			mark(e)
 			// Saved at once: a crash later in the round must not hand
 			// this entry out again.
 			if err := d.saveSeen(ctx, seen); err != nil {
@@ -168,7 +201,8 @@ func (d *Diffy) InventoryRound(ctx context.Context, handle func(context.Context,
 	return out, errors.Join(errs...)
 }
 
-// saveSeen stores the seen set, forgetting the oldest keys beyond maxSeen.
+// saveSeen stores the seen set, forgetting the oldest keys, and the
+// oldest instances, beyond maxSeen.
 func (d *Diffy) saveSeen(ctx context.Context, seen seenSet) error {
 	if len(seen.Keys) > maxSeen {
 		keys := slices.SortedFunc(maps.Keys(seen.Keys), func(a, b string) int {
@@ -176,6 +210,25 @@ func (d *Diffy) saveSeen(ctx context.Context, seen seenSet) error {
 		})
 		for _, k := range keys[maxSeen:] {
 			delete(seen.Keys, k)
+			delete(seen.Instances, k)
+		}
+	}
+	type inst struct {
+		key, id string
+		at      time.Time
+	}
+	var all []inst
+	for k, ids := range seen.Instances {
+		for id, at := range ids {
+			all = append(all, inst{k, id, at})
+		}
+	}
+	if len(all) > maxSeen {
+		slices.SortFunc(all, func(a, b inst) int {
+			return cmp.Or(b.at.Compare(a.at), cmp.Compare(a.key, b.key), cmp.Compare(a.id, b.id))
+		})
+		for _, in := range all[maxSeen:] {
+			delete(seen.Instances[in.key], in.id)
 		}
 	}
 	doc, err := json.Marshal(seen)

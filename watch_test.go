@@ -74,6 +74,50 @@ func TestInventoryRound(t *testing.T) {
 	}
 }
 
+// TestInventoryRoundInstances: an entry of a known key naming an instance
+// not seen before for it (a deploy, a scale-out) is handed out, once; one
+// naming an instance seen before (a scale-in making an older instance the
+// newest again) is not; a seen set stored before instances were kept
+// records the instances of its keys without handing them out.
+func TestInventoryRoundInstances(t *testing.T) {
+	ctx := context.Background()
+	store := persist.NewMemory()
+	tg := target.Static{"web": {{ID: "i-1"}, {ID: "i-2"}}}
+	entries := []inventory.Entry{{Key: "web", Instance: "i-1"}}
+	d := mustNew(t, diffy.WithTarget(tg), diffy.WithPayload(twoCommands), diffy.WithCollector(newFleet(2, "")),
+		diffy.WithStore(store), diffy.WithInventory(growing{&entries}))
+	var handed []inventory.Entry
+	handle := func(_ context.Context, e inventory.Entry) error { handed = append(handed, e); return nil }
+	round := func(want ...string) {
+		t.Helper()
+		handed = nil
+		es, err := d.InventoryRound(ctx, handle)
+		var got []string
+		for _, e := range es {
+			got = append(got, e.Key+"/"+e.Instance)
+		}
+		if err != nil || !slices.Equal(got, want) || len(handed) != len(want) {
+			t.Errorf("round handed %v (%d), %v; want %v", got, len(handed), err, want)
+		}
+	}
+	round("web/i-1")
+	round()
+	entries[0].Instance = "i-2" // launched: the group's newest
+	round("web/i-2")
+	round()
+	entries[0].Instance = "i-1" // i-2 terminated: i-1 is the newest again
+	round()
+
+	// A set of before instances were kept: keys only.
+	if err := store.Put(ctx, diffy.KindInventorySeen, diffy.InventorySeenKey, []byte(`{"keys": {"web": "2026-12-01T00:00:00Z"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	entries[0].Instance = "i-3"
+	round()
+	entries[0].Instance = "i-4"
+	round("web/i-4")
+}
+
 // TestStopAfterBatch: closing the channel of WithStopAfterBatch lets the
 // batch in flight finish, starts no other, and Collect returns an
 // *IncompleteError matching ErrStopped with that batch kept; the same

@@ -658,8 +658,9 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 // TestWatchBaselinesNewGroups: the inventory watch (ec2inventory through
 // the real EC2 client) queues a baseline of the group it finds, none on
 // the next round; a group that appears in the fake (awsfake.Launch) is
-// baselined once; a new server on the same store (a restart) queues
-// nothing, as the seen set is in the store.
+// baselined once; an instance launched in a known group is baselined
+// from, once; a new server on the same store (a restart) queues nothing,
+// as the seen set is in the store.
 func TestWatchBaselinesNewGroups(t *testing.T) {
 	ctx := context.Background()
 	fake := newFake(t, fleetInstances(group, 3, 4))
@@ -679,15 +680,19 @@ func TestWatchBaselinesNewGroups(t *testing.T) {
 			t.Fatalf("round queued %v, want %v", keys, want)
 		}
 	}
-	baselined := func(e *env, key string) {
+	// baselined waits for the one baseline job of key from instance
+	// (any when "").
+	baselined := func(e *env, key, instance string) {
 		t.Helper()
 		var j *Job
 		for _, rec := range e.srv.Jobs() {
-			if rec.Request.Key == key {
-				if j != nil {
-					t.Fatalf("two jobs for %s", key)
+			if rec.Request.Key == key && (instance == "" || rec.Request.Instance == instance) {
+				if j != nil && instance != "" {
+					t.Fatalf("two jobs for %s from %s", key, instance)
 				}
-				j = &rec
+				if j == nil {
+					j = &rec
+				}
 			}
 		}
 		if j == nil || j.Request.Kind != "baseline" {
@@ -698,13 +703,21 @@ func TestWatchBaselinesNewGroups(t *testing.T) {
 		}
 	}
 	round(a, group)
-	baselined(a, group)
+	baselined(a, group, "")
 	round(a)
 	if err := fake.Launch(fleetInstances("api", 2, 5)...); err != nil {
 		t.Fatal(err)
 	}
 	round(a, "api")
-	baselined(a, "api")
+	baselined(a, "api", "")
+	round(a)
+	scaled := fleetInstances(group, 1, 6)[0]
+	scaled.Instance.LaunchTime = time.Now().Add(time.Hour) // the group's newest
+	if err := fake.Launch(scaled); err != nil {
+		t.Fatal(err)
+	}
+	round(a, group)
+	baselined(a, group, scaled.Instance.ID)
 	round(a)
 	a.hs.Close()
 	if err := a.srv.Shutdown(ctx); err != nil {
@@ -712,13 +725,13 @@ func TestWatchBaselinesNewGroups(t *testing.T) {
 	}
 	b := newEnv(t, fake, dir, setup{inv: true})
 	round(b)
-	if n := len(b.srv.Jobs()); n != 2 {
-		t.Errorf("%d jobs after the restart, want the 2 baselines", n)
+	if n := len(b.srv.Jobs()); n != 3 {
+		t.Errorf("%d jobs after the restart, want the 3 baselines", n)
 	}
-	for _, k := range []string{group, "api"} {
+	for k, want := range map[string]int{group: 2, "api": 1} {
 		runs, err := b.d.Runs(ctx, k)
-		if err != nil || len(runs) != 1 || runs[0].Kind != persist.KindBaseline {
-			t.Errorf("runs of %s: %+v (%v), want one baseline", k, runs, err)
+		if err != nil || len(runs) != want || runs[0].Kind != persist.KindBaseline {
+			t.Errorf("runs of %s: %+v (%v), want %d baselines", k, runs, err, want)
 		}
 	}
 }
