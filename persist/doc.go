@@ -11,7 +11,8 @@
 // InfoLister; Dir, Memory and s3store.Store implement both. Stores that
 // can take a document from an io.Reader, so that a large one (a Report of
 // 100,000 hosts) is never whole in memory, implement StreamPutter (Dir,
-// Memory); PutFrom uses it, or reads the document whole for Put.
+// Memory, s3store.Store); PutFrom uses it, or reads the document whole for
+// Put.
 //
 // Package diffy keeps the history of a key in the kinds
 // "<kind>.history" (baseline.history, collection.history,

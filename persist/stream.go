@@ -10,7 +10,7 @@ import (
 // read from an io.Reader, so that a document too large to hold (the
 // Report of 100,000 hosts is about 1 GB of JSON) is never whole in
 // memory. Callers detect it with a type assertion, or call PutFrom,
-// which falls back to Put. Dir and Memory implement it.
+// which falls back to Put. Dir, Memory and s3store.Store implement it.
 //
 // PutFrom stores what r yields until io.EOF under (kind, key) as Put
 // stores a document: the same checks of kind and key (before r is read),

@@ -6,7 +6,10 @@
 // Put is one PutObject, atomic by S3's nature: a reader sees the old object
 // or the new one, never a part, and the last writer of a key wins. Get is
 // one GetObject; List pages through ListObjectsV2 with the SDK's paginator.
-// The Store also implements persist.Deleter.
+// The Store also implements persist.Deleter, persist.InfoLister and
+// persist.StreamPutter: PutFrom uploads a document larger than PartSize as
+// a multipart upload, one part in memory at a time, which S3 shows only
+// once completed (a failure aborts it).
 //
 // # Defaults
 //
