@@ -88,6 +88,12 @@ type Job struct {
 	Ended   *time.Time `json:"ended,omitempty"`
 	// Resumes counts how often the job was resumed.
 	Resumes int `json:"resumes,omitempty"`
+	// Origin is "watch" for a job the inventory watch queued: when it
+	// fails, the watch resumes it later (see watchBackoff).
+	Origin string `json:"origin,omitempty"`
+	// RetryAt is when the watch resumes this failed job; nil when no
+	// retry is due (not the watch's, succeeded, or given up).
+	RetryAt *time.Time `json:"retry_at,omitempty"`
 	// Result tells what a finished job produced.
 	Result *JobResult `json:"result,omitempty"`
 }
@@ -247,7 +253,7 @@ func (s *Server) runJob(j *job) {
 	defer cancel()
 	now := s.cfg.Now().UTC()
 	j.update(func(r *Job) {
-		r.State, r.Started, r.Ended, r.Error, r.Result = StateRunning, &now, nil, "", nil
+		r.State, r.Started, r.Ended, r.Error, r.Result, r.RetryAt = StateRunning, &now, nil, "", nil, nil
 		r.Progress = Progress{}
 	})
 	j.mu.Lock()
@@ -288,6 +294,15 @@ func (s *Server) runJob(j *job) {
 			r.State, r.Error = StateInterrupted, "the server stopped: "+err.Error()
 		default:
 			r.State, r.Error = StateFailed, err.Error()
+			if r.Origin == OriginWatch {
+				if wait, ok := watchBackoff(r.Resumes); ok {
+					at := end.Add(wait)
+					r.RetryAt = &at
+					r.Error += fmt.Sprintf(" (the inventory watch retries it at %s)", at.Format(time.RFC3339))
+				} else {
+					r.Error += fmt.Sprintf(" (the inventory watch gave up after %d retries)", watchRetries)
+				}
+			}
 		}
 		if errors.As(err, &ie) {
 			r.Progress.Done, r.Progress.Total = ie.Done, ie.Total

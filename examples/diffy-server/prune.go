@@ -10,8 +10,8 @@ import (
 )
 
 // JobRetention bounds the finished job records a Server keeps (succeeded,
-// failed, cancelled or interrupted; a queued or running job is always
-// kept): the newest Count by end time, and none that ended more than
+// failed, cancelled or interrupted; a queued or running job, or one the
+// watch will retry, is always kept): the newest Count by end time, and none that ended more than
 // MaxAge ago. A zero field sets no limit of its kind. A pruned job's
 // record goes from memory and from the store; what the job stored (its
 // collection, report, or the parts of an interrupted collection, which a
@@ -47,7 +47,7 @@ func (s *Server) prune() {
 		j.mu.Lock()
 		rec := j.rec
 		j.mu.Unlock()
-		if !final(rec.State) {
+		if !final(rec.State) || rec.RetryAt != nil {
 			continue
 		}
 		at := rec.Created

@@ -197,7 +197,10 @@ var errClosed = errors.New("the server is shutting down")
 var errQueueFull = errors.New("too many jobs queued")
 
 // Submit queues a new job and returns its record.
-func (s *Server) Submit(req JobRequest) (Job, error) {
+func (s *Server) Submit(req JobRequest) (Job, error) { return s.submit(req, "") }
+
+// submit is Submit of a job of origin ("" for the API's, OriginWatch).
+func (s *Server) submit(req JobRequest, origin string) (Job, error) {
 	if _, _, err := s.checkRequest(&req); err != nil {
 		return Job{}, &badRequest{err}
 	}
@@ -206,7 +209,7 @@ func (s *Server) Submit(req JobRequest) (Job, error) {
 	if inc == "" {
 		inc = diffy.NewIncidentID()
 	}
-	j := &job{rec: Job{ID: id, Request: req, State: StateQueued, Incident: inc, Created: s.cfg.Now().UTC()}, changed: make(chan struct{})}
+	j := &job{rec: Job{ID: id, Request: req, State: StateQueued, Incident: inc, Created: s.cfg.Now().UTC(), Origin: origin}, changed: make(chan struct{})}
 	s.mu.Lock()
 	switch {
 	case s.closed:
@@ -365,7 +368,7 @@ func (s *Server) Resume(id string) (Job, error) {
 		rec, _ := j.snapshot()
 		return rec, fmt.Errorf("incident %s: %w", inc, errIncidentBusy)
 	}
-	j.update(func(r *Job) { r.State, r.Resumes, r.Error, r.Ended = StateQueued, r.Resumes+1, "", nil })
+	j.update(func(r *Job) { r.State, r.Resumes, r.Error, r.Ended, r.RetryAt = StateQueued, r.Resumes+1, "", nil, nil })
 	s.save(j)
 	rec, _ := j.snapshot()
 	s.queue = append(s.queue, j)
@@ -417,15 +420,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // QueueBaseline is the inventory watch's handler: it queues a baseline
 // job of the entry.
 func (s *Server) QueueBaseline(_ context.Context, e inventory.Entry) error {
-	_, err := s.Submit(JobRequest{Kind: "baseline", Key: e.Key, Instance: e.Instance})
+	_, err := s.submit(JobRequest{Kind: "baseline", Key: e.Key, Instance: e.Instance}, OriginWatch)
 	return err
 }
 
-// WatchRound does one round of the inventory watch: a baseline job queued
-// for each inventory entry not seen before (diffy.Diffy.InventoryRound).
+// WatchRound does one round of the inventory watch: the watch's failed
+// jobs whose retry is due are resumed (retryWatched), and a baseline job
+// is queued for each inventory entry not seen before
+// (diffy.Diffy.InventoryRound).
 func (s *Server) WatchRound(ctx context.Context) ([]inventory.Entry, error) {
 	s.watch.Lock()
 	defer s.watch.Unlock()
+	s.retryWatched()
 	return s.d.InventoryRound(ctx, s.QueueBaseline)
 }
 
