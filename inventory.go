@@ -92,10 +92,11 @@ type seenSet struct {
 // inventory and hands to handle each entry whose key it has not seen
 // before, or whose instance it has not seen before for that key (a new
 // instance of a known group: ec2inventory names a group's newest, so a
-// deploy or a scale-out is handed out, and a baseline queued from the new
-// instance becomes the group's latest, the earlier ones kept as history).
-// A job server queues a baseline of the entry; handle may also baseline
-// it itself. Once handle returned nil the key and instance are remembered
+// deploy or a scale-out is handed out). A job server queues a baseline of
+// a new key, and checks a new instance of a known key against the key's
+// baseline (diffy-server analyzes the group): making a newcomer the
+// baseline would let whoever can put an instance into a group set what
+// it is compared with. Once handle returned nil the key and instance are remembered
 // as seen, in the store (kind KindInventorySeen), so that the next round,
 // in this process or after a restart, does not hand them out again; an
 // instance seen before (a scale-in that makes an older instance the

@@ -4,7 +4,8 @@
 // events, cancelled keeping what they collected, and resumed after a
 // restart; the store's keys, runs and reports are read as JSON, HTML or
 // CSV. With --watch-inventory it baselines the Auto Scaling groups that
-// appear, and the new instances of known ones.
+// appear, and analyzes a known group against its baseline when a new
+// instance joins it.
 //
 //	diffy-server [--listen 127.0.0.1:8470|unix:PATH] [--token-file FILE] [--tls-cert F --tls-key F]
 //	             [--target asg --collector ssm --store DIR|s3://B/P ...] [--jobs N]
@@ -427,8 +428,9 @@ Jobs:
   --job-max-age D         finished job records older than D dropped (default 720h; 0: no limit)
   --max-streams N         event streams open at once (default 256; 503 beyond)
   --shutdown-grace D      on SIGTERM, wait this long for a batch boundary (default 5m)
-  --watch-inventory       queue a baseline of every new Auto Scaling group, or new
-                          instance of a known one (--target asg)
+  --watch-inventory       queue a baseline of every new Auto Scaling group, and an
+                          analysis of a known one when a new instance joins it
+                          (--target asg)
   --watch-interval D      how often the inventory is read (default 5m)
   -v                      debug log;  --version
 

@@ -13,6 +13,8 @@ import (
 
 	"github.com/diffy-dfir/diffy/analyze"
 	"github.com/diffy-dfir/diffy/collect"
+	"github.com/diffy-dfir/diffy/diffytest/awsfake"
+	"github.com/diffy-dfir/diffy/diffytest/fleet"
 	"github.com/diffy-dfir/diffy/internal/history"
 	"github.com/diffy-dfir/diffy/payload"
 	"github.com/diffy-dfir/diffy/persist"
@@ -271,5 +273,77 @@ func TestRefusalsSayWhatToDo(t *testing.T) {
 	}
 	if !strings.Contains(bodies[0], "--token-file") {
 		t.Errorf("401: %q; want it to say where the token is", bodies[0])
+	}
+}
+
+// TestWatchDoesNotBaselineANewcomer: whoever can put an instance into a
+// known group (autoscaling:AttachInstances, a launch template or user
+// data of their own, an implant planted right after launch) must not set
+// the group's reference. The watch hands out the group's new instance;
+// the server checks it, and the rest of the group, against the group's
+// baseline (an analyze job), and never makes a baseline of it without an
+// operator. Before, the watch queued a baseline job from the newcomer,
+// which became the group's latest baseline: the implant was then the norm
+// the baseline analyzer compared every host with.
+func TestWatchDoesNotBaselineANewcomer(t *testing.T) {
+	ctx := context.Background()
+	const implant = "/dev/shm/.x/kworker-sync"
+	fake := newFake(t, fleetInstances(group, 3, 4))
+	e := newEnv(t, fake, persist.NewDir(t.TempDir()), setup{inv: true})
+	waitAll := func() {
+		for _, j := range e.srv.Jobs() {
+			if got := e.wait(j.ID); got.State != StateSucceeded {
+				t.Fatalf("job %s %s of %s ended %s: %s", j.ID, j.Request.Kind, j.Request.Key, got.State, got.Error)
+			}
+		}
+	}
+	if _, err := e.srv.WatchRound(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitAll()
+	clean, err := e.d.LoadRun(ctx, persist.KindBaseline, group, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	cfg := fleet.Scenario("small")
+	cfg.Hosts, cfg.GroupName, cfg.Seed = 1, group, 6
+	f := fleet.Generate(cfg)
+	h := &f.Hosts[0]
+	h.Instance.LaunchTime = time.Now().Add(time.Hour) // the group's newest
+	h.Rows[payload.Processes] = append(h.Rows[payload.Processes], collect.Row{"pid": "31337", "name": "kworker-sync",
+		"path": implant, "cmdline": implant + " --beacon", "uid": "0", "parent": "1", "start_time": "1"})
+	if err := fake.Launch(awsfake.FleetInstances(f)...); err != nil {
+		t.Fatal(err)
+	}
+	es, err := e.srv.WatchRound(ctx)
+	if err != nil || len(es) != 1 || es[0].Instance != h.Instance.ID {
+		t.Fatalf("watch round handed out %+v (%v), want the new instance %s", es, err, h.Instance.ID)
+	}
+	waitAll()
+	for _, j := range e.srv.Jobs() {
+		if j.Request.Kind == "baseline" && j.Request.Instance == h.Instance.ID {
+			t.Errorf("job %s baselines the group from the newcomer %s", j.ID, h.Instance.ID)
+		}
+	}
+	now, err := e.d.LoadRun(ctx, persist.KindBaseline, group, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(now, []byte(implant)) || !bytes.Equal(now, clean) {
+		t.Errorf("the group's baseline changed (holds the implant: %v)", bytes.Contains(now, []byte(implant)))
+	}
+	rep, err := e.d.LoadReport(ctx, group, "")
+	if err != nil {
+		t.Fatalf("no analysis of the group after its newcomer: %v", err)
+	}
+	found := false
+	for _, host := range rep.Hosts {
+		for _, fd := range host.Findings {
+			found = found || host.InstanceID == h.Instance.ID && fd.Row["path"] == implant
+		}
+	}
+	if !found {
+		t.Errorf("the analysis does not name the newcomer's implant (%d hosts)", len(rep.Hosts))
 	}
 }

@@ -418,16 +418,30 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // QueueBaseline is the inventory watch's handler: it queues a baseline
-// job of the entry.
-func (s *Server) QueueBaseline(_ context.Context, e inventory.Entry) error {
-	_, err := s.submit(JobRequest{Kind: "baseline", Key: e.Key, Instance: e.Instance}, OriginWatch)
+// job of an entry whose key has no baseline yet (a new group), and an
+// analyze job of one whose key has (a new instance of a known group): the
+// newcomer, and the group with it, are checked against the baseline, never
+// made the baseline. Whoever can put an instance into a group (attach one,
+// change its launch template, plant something right after launch) must
+// not thereby set what the group is compared with; an operator re-takes a
+// baseline (POST /v1/jobs, kind baseline) after a deploy.
+func (s *Server) QueueBaseline(ctx context.Context, e inventory.Entry) error {
+	runs, err := s.d.Runs(ctx, e.Key)
+	if err != nil {
+		return err
+	}
+	req := JobRequest{Kind: "baseline", Key: e.Key, Instance: e.Instance}
+	if slices.ContainsFunc(runs, func(r diffy.Run) bool { return r.Kind == persist.KindBaseline }) {
+		req = JobRequest{Kind: "analyze", Key: e.Key}
+	}
+	_, err = s.submit(req, OriginWatch)
 	return err
 }
 
 // WatchRound does one round of the inventory watch: the watch's failed
-// jobs whose retry is due are resumed (retryWatched), and a baseline job
-// is queued for each inventory entry not seen before
-// (diffy.Diffy.InventoryRound).
+// jobs whose retry is due are resumed (retryWatched), and a job is queued
+// for each inventory entry not seen before (diffy.Diffy.InventoryRound;
+// see QueueBaseline for which).
 func (s *Server) WatchRound(ctx context.Context) ([]inventory.Entry, error) {
 	s.watch.Lock()
 	defer s.watch.Unlock()

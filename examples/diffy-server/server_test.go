@@ -658,8 +658,8 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 // TestWatchBaselinesNewGroups: the inventory watch (ec2inventory through
 // the real EC2 client) queues a baseline of the group it finds, none on
 // the next round; a group that appears in the fake (awsfake.Launch) is
-// baselined once; an instance launched in a known group is baselined
-// from, once; a new server on the same store (a restart) queues nothing,
+// baselined once; an instance launched in a known group has the group
+// analyzed against its baseline, once; a new server on the same store (a restart) queues nothing,
 // as the seen set is in the store.
 func TestWatchBaselinesNewGroups(t *testing.T) {
 	ctx := context.Background()
@@ -680,44 +680,43 @@ func TestWatchBaselinesNewGroups(t *testing.T) {
 			t.Fatalf("round queued %v, want %v", keys, want)
 		}
 	}
-	// baselined waits for the one baseline job of key from instance
-	// (any when "").
-	baselined := func(e *env, key, instance string) {
+	// jobOf waits for the one job of kind for key.
+	jobOf := func(e *env, kind, key string) {
 		t.Helper()
 		var j *Job
 		for _, rec := range e.srv.Jobs() {
-			if rec.Request.Key == key && (instance == "" || rec.Request.Instance == instance) {
-				if j != nil && instance != "" {
-					t.Fatalf("two jobs for %s from %s", key, instance)
+			if rec.Request.Key == key && rec.Request.Kind == kind {
+				if j != nil {
+					t.Fatalf("two %s jobs for %s", kind, key)
 				}
-				if j == nil {
-					j = &rec
-				}
+				j = &rec
 			}
 		}
-		if j == nil || j.Request.Kind != "baseline" {
-			t.Fatalf("no baseline job for %s: %+v", key, e.srv.Jobs())
+		if j == nil {
+			t.Fatalf("no %s job for %s: %+v", kind, key, e.srv.Jobs())
 		}
 		if got := e.wait(j.ID); got.State != StateSucceeded {
-			t.Fatalf("baseline of %s: %+v", key, got)
+			t.Fatalf("%s of %s: %+v", kind, key, got)
 		}
 	}
 	round(a, group)
-	baselined(a, group, "")
+	jobOf(a, "baseline", group)
 	round(a)
 	if err := fake.Launch(fleetInstances("api", 2, 5)...); err != nil {
 		t.Fatal(err)
 	}
 	round(a, "api")
-	baselined(a, "api", "")
+	jobOf(a, "baseline", "api")
 	round(a)
 	scaled := fleetInstances(group, 1, 6)[0]
 	scaled.Instance.LaunchTime = time.Now().Add(time.Hour) // the group's newest
 	if err := fake.Launch(scaled); err != nil {
 		t.Fatal(err)
 	}
+	// A new instance of a known group is checked against its baseline,
+	// not made it (TestWatchDoesNotBaselineANewcomer).
 	round(a, group)
-	baselined(a, group, scaled.Instance.ID)
+	jobOf(a, "analyze", group)
 	round(a)
 	a.hs.Close()
 	if err := a.srv.Shutdown(ctx); err != nil {
@@ -726,12 +725,16 @@ func TestWatchBaselinesNewGroups(t *testing.T) {
 	b := newEnv(t, fake, dir, setup{inv: true})
 	round(b)
 	if n := len(b.srv.Jobs()); n != 3 {
-		t.Errorf("%d jobs after the restart, want the 3 baselines", n)
+		t.Errorf("%d jobs after the restart, want the 2 baselines and the analysis", n)
 	}
-	for k, want := range map[string]int{group: 2, "api": 1} {
+	for k, want := range map[string][]persist.Kind{group: {persist.KindBaseline, persist.KindCollection, persist.KindAnalysis}, "api": {persist.KindBaseline}} {
 		runs, err := b.d.Runs(ctx, k)
-		if err != nil || len(runs) != want || runs[0].Kind != persist.KindBaseline {
-			t.Errorf("runs of %s: %+v (%v), want %d baselines", k, runs, err, want)
+		var kinds []persist.Kind
+		for _, r := range runs {
+			kinds = append(kinds, r.Kind)
+		}
+		if err != nil || !slices.Equal(kinds, want) {
+			t.Errorf("runs of %s: %v (%v), want %v", k, kinds, err, want)
 		}
 	}
 }
