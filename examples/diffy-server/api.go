@@ -140,8 +140,8 @@ func (s *Server) jobOf(w http.ResponseWriter, r *http.Request) (*job, bool) {
 // getJob is GET /v1/jobs/{id}.
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 	if j, ok := s.jobOf(w, r); ok {
-		rec, _ := j.snapshot()
-		writeJSON(w, http.StatusOK, rec)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(j.encoded())
 	}
 }
 

@@ -132,6 +132,28 @@ type job struct {
 	// saved is when rec was last stored during the run (progress is
 	// stored at most every progressSave).
 	saved time.Time
+	// ver counts the changes of rec; enc is rec as GET /v1/jobs/{id}
+	// answers it, encoded at change encVer (see encoded).
+	ver, encVer uint64
+	enc         []byte
+}
+
+// encoded returns the record as GET /v1/jobs/{id} answers it (writeJSON's
+// form), encoded once per change: the clients polling a job cost a write
+// of the bytes, not an encoding each. The bytes are not changed after.
+func (j *job) encoded() []byte {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.enc == nil || j.encVer != j.ver {
+		b, err := json.MarshalIndent(j.rec, "", "  ")
+		if err != nil {
+			// A Job always encodes: its fields are strings, numbers
+			// and times of the server's making.
+			panic("diffy-server: encoding a job record: " + err.Error())
+		}
+		j.enc, j.encVer = append(b, '\n'), j.ver
+	}
+	return j.enc
 }
 
 // snapshot returns a copy of the record and the channel closed at its next
@@ -146,6 +168,7 @@ func (j *job) snapshot() (Job, <-chan struct{}) {
 func (j *job) update(f func(*Job)) {
 	j.mu.Lock()
 	f(&j.rec)
+	j.ver++
 	close(j.changed)
 	j.changed = make(chan struct{})
 	j.mu.Unlock()
@@ -264,6 +287,12 @@ func (s *Server) runJob(j *job) {
 	j.mu.Unlock()
 	s.save(j)
 	var res *JobResult
+	if err == nil && s.cfg.JobOptions != nil {
+		var more []diffy.Option
+		if more, err = s.cfg.JobOptions(ctx); err == nil {
+			opts = append(opts, more...)
+		}
+	}
 	if err == nil {
 		opts = append(opts,
 			diffy.WithIncident(rec.Incident),

@@ -1,21 +1,26 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/diffy-dfir/diffy"
 	"github.com/diffy-dfir/diffy/collect"
+	"github.com/diffy-dfir/diffy/payload"
 	"github.com/diffy-dfir/diffy/persist"
 )
 
@@ -306,4 +311,50 @@ func TestJobRetention(t *testing.T) {
 	j := e.submit(`{"kind": "collect", "key": "web"}`)
 	e.wait(j.ID)
 	kept("j5", j.ID)
+}
+
+// TestEncodedFollowsChanges: the encoded record GET /v1/jobs/{id} serves
+// is made again after every change, and bytes handed out before are not
+// changed.
+func TestEncodedFollowsChanges(t *testing.T) {
+	j := &job{rec: Job{ID: "j", State: StateQueued}, changed: make(chan struct{})}
+	first := j.encoded()
+	kept := string(first)
+	if again := j.encoded(); &again[0] != &first[0] {
+		t.Error("encoded twice without a change")
+	}
+	j.update(func(r *Job) { r.State, r.Progress.Done = StateRunning, 7 })
+	var got Job
+	if err := json.Unmarshal(j.encoded(), &got); err != nil || got.State != StateRunning || got.Progress.Done != 7 {
+		t.Errorf("after a change: %+v, %v", got, err)
+	}
+	if string(first) != kept {
+		t.Error("bytes handed out before the change were changed")
+	}
+}
+
+// TestJobOptionsPerJob: Config.JobOptions (--osquery-url, presigned for
+// each job) is asked once per job as it starts, and its payload is what
+// the job sends: the fetch of osquery by the URL of that job's call.
+func TestJobOptionsPerJob(t *testing.T) {
+	fake := newFake(t, fleetInstances(group, 2, 1))
+	var calls atomic.Int32
+	sum := strings.Repeat("ab", 32)
+	e := newEnv(t, fake, persist.NewMemory(), setup{cfg: func(c *Config) {
+		c.JobOptions = func(context.Context) ([]diffy.Option, error) {
+			n := calls.Add(1)
+			f := payload.OsqueryFetch{URL: fmt.Sprintf("https://tools.example/osqueryi?sig=%d", n), SHA256: sum}
+			return []diffy.Option{diffy.WithPayload(payload.FetchPayload(payload.Osquery{}, f))}, nil
+		}
+	}})
+	for i := 1; i <= 2; i++ {
+		j := e.submit(`{"kind": "collect", "key": "web"}`)
+		if got := e.wait(j.ID); got.State != StateSucceeded {
+			t.Fatalf("job %d: %+v", i, got)
+		}
+		sent := fake.SentCommands()
+		if n := calls.Load(); n != int32(i) || !bytes.Contains(sent[len(sent)-1].Body, []byte(fmt.Sprintf("tools.example/osqueryi?sig=%d", i))) {
+			t.Errorf("job %d: JobOptions called %d times; its command names the URL of call %d: %v", i, n, i, bytes.Contains(sent[len(sent)-1].Body, []byte("tools.example")))
+		}
+	}
 }

@@ -48,6 +48,7 @@ import (
 	"github.com/diffy-dfir/diffy/collect"
 	"github.com/diffy-dfir/diffy/examples/internal/cli"
 	"github.com/diffy-dfir/diffy/inventory/ec2inventory"
+	"github.com/diffy-dfir/diffy/payload"
 	"github.com/diffy-dfir/diffy/persist"
 	"github.com/diffy-dfir/diffy/target"
 )
@@ -67,6 +68,7 @@ const defaultShutdownGrace = 5 * time.Minute
 type config struct {
 	listen, tokenFile, tlsCert, tlsKey        string
 	target, collector, store, analyzer        string
+	osqueryURL, osquerySHA256                 string
 	aws                                       cli.AWS
 	batchSize, jobs, maxQueued, retentionRuns int
 	maxStreams, jobRetention                  int
@@ -97,6 +99,8 @@ func parseArgs(args []string) (*config, error) {
 	fs.StringVar(&c.store, "store", "", "DIR|s3://bucket/prefix")
 	fs.StringVar(&c.analyzer, "analyzer", "baseline", "baseline|cluster")
 	c.aws.Register(fs)
+	fs.StringVar(&c.osqueryURL, "osquery-url", "", "osquery executable for hosts without one")
+	fs.StringVar(&c.osquerySHA256, "osquery-sha256", "", "its SHA-256 digest")
 	fs.IntVar(&c.batchSize, "batch-size", 0, "instances per batch")
 	fs.IntVar(&c.jobs, "jobs", DefaultJobs, "jobs run at once")
 	fs.IntVar(&c.maxQueued, "max-queued", DefaultMaxQueued, "jobs that may wait")
@@ -163,6 +167,10 @@ func check(c *config) error {
 		return cli.Usagef("--tls-cert and --tls-key go together")
 	case c.collector == "ssm" && c.target == "local":
 		return cli.Usagef("--collector ssm runs commands on EC2 instances: give an EC2 target (--target asg, tag or ids), not --target local")
+	case (c.osqueryURL == "") != (c.osquerySHA256 == ""):
+		return cli.Usagef("--osquery-url and --osquery-sha256 go together: the executable is run only if its digest matches")
+	case c.osqueryURL != "" && c.collector != "ssm":
+		return cli.Usagef("--osquery-url applies to --collector ssm (the local collector runs osqueryi if installed, else its own probes)")
 	case c.aws.OutputBucket != "" && c.collector != "ssm":
 		return cli.Usagef("--output-bucket applies to --collector ssm")
 	case c.watch && c.target != "asg":
@@ -249,7 +257,23 @@ func serve(ctx context.Context, c *config, stderr io.Writer, ready func(string))
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 		scheme = "https"
 	}
-	srv, err := NewServer(ctx, Config{Diffy: d, Store: st, Token: token, Jobs: c.jobs, MaxQueued: c.maxQueued,
+	var jobOpts func(context.Context) ([]diffy.Option, error)
+	if c.osqueryURL != "" {
+		// Checked now (a usage error at start), presigned again for
+		// each job.
+		if _, err := c.aws.OsqueryFetch(ctx, c.osqueryURL, c.osquerySHA256); err != nil {
+			ln.Close()
+			return err
+		}
+		jobOpts = func(ctx context.Context) ([]diffy.Option, error) {
+			f, err := c.aws.OsqueryFetch(ctx, c.osqueryURL, c.osquerySHA256)
+			if err != nil {
+				return nil, err
+			}
+			return []diffy.Option{diffy.WithPayload(payload.FetchPayload(payload.Osquery{}, f))}, nil
+		}
+	}
+	srv, err := NewServer(ctx, Config{Diffy: d, Store: st, Token: token, Jobs: c.jobs, MaxQueued: c.maxQueued, JobOptions: jobOpts,
 		MaxStreams: c.maxStreams, JobRetention: &JobRetention{Count: c.jobRetention, MaxAge: c.jobMaxAge}, Logger: logger})
 	if err != nil {
 		ln.Close()
@@ -420,6 +444,8 @@ What the jobs run on (as in diffy):
   --target local|asg|tag|ids  --collector local|ssm  --store DIR|s3://bucket/prefix
   --analyzer baseline|cluster  --region R  --profile P  --role-arn ARN
   --output-bucket B  --batch-size N  --retention N (runs kept per key and kind, 0: all)
+  --osquery-url URL --osquery-sha256 HEX  osquery for hosts without one (s3:// is
+                          presigned for each job, valid 1h)
 
 Jobs:
   --jobs N                jobs run at once (default 2); --max-queued N (default 1000)

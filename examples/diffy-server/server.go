@@ -41,6 +41,10 @@ type Config struct {
 	// them all. What the jobs stored (collections, reports) is kept by
 	// the Diffy's own retention.
 	JobRetention *JobRetention
+	// JobOptions, when set, gives options added to each job's Diffy as
+	// the job starts (--osquery-url: a presigned URL is valid an hour,
+	// the server runs for days); an error fails the job.
+	JobOptions func(context.Context) ([]diffy.Option, error)
 	// Logger gets the server's own lines.
 	Logger *slog.Logger
 	// Now is the clock of the failed-login limit and of job retention;

@@ -99,6 +99,10 @@ func TestUsage(t *testing.T) {
 		{[]string{"--jobs", "0"}, "--jobs"},
 		{[]string{"--target", "moon"}, "unknown --target"},
 		{[]string{"extra"}, "no arguments"},
+		{[]string{"--osquery-url", "https://x.example/o"}, "go together"},
+		{[]string{"--osquery-url", "https://x.example/o", "--osquery-sha256", strings.Repeat("a", 64)}, "applies to --collector ssm"},
+		{[]string{"--job-retention", "-1"}, "--job-retention"},
+		{[]string{"--max-streams", "0"}, "--max-streams"},
 	} {
 		var stderr bytes.Buffer
 		if code := run(context.Background(), c.args, io.Discard, &stderr, nil); code != 2 || !strings.Contains(stderr.String(), c.says) {

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/diffy-dfir/diffy/diffytest/awsfake"
+	"github.com/diffy-dfir/diffy/examples/internal/cli"
 )
 
 // TestPresignOsquery: the URL handed to the hosts for --osquery-url
@@ -34,7 +35,7 @@ func TestPresignOsquery(t *testing.T) {
 		Bucket: aws.String("ir-tools"), Key: aws.String("osquery/osqueryi"), Body: bytes.NewReader(body)}); err != nil {
 		t.Fatal(err)
 	}
-	u, err := presignGet(ctx, cfg, "ir-tools", "osquery/osqueryi", osqueryExpiry, srv.S3Options)
+	u, err := cli.PresignGet(ctx, cfg, "ir-tools", "osquery/osqueryi", cli.OsqueryExpiry, srv.S3Options)
 	if err != nil {
 		t.Fatal(err)
 	}
