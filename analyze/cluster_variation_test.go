@@ -147,20 +147,6 @@ func TestClusterBenignVariation(t *testing.T) {
 			h.add("processes", collect.Row{"pid": "4300", "name": "otelcol", "path": "/usr/bin/otelcol", "cmdline": "/usr/bin/otelcol --config=/etc/otelcol/config.yaml",
 				"uid": id, "parent": "1", "start_time": "3"})
 		},
-		"binary replaced under a daemon on one image": func(i int, rng *rand.Rand, h varHost) {
-			// polkitd runs on the 54 hosts of one image; on 2 of them its
-			// binary was upgraded under it: rare in the fleet (r = 2), a
-			// minority where it can occur (r(54) = 1).
-			if i%4 != 0 || i >= 216 {
-				return
-			}
-			path := "/usr/lib/polkit-1/polkitd"
-			if i%100 == 0 {
-				path += " (deleted)"
-			}
-			h.add("processes", collect.Row{"pid": "4400", "name": "polkitd", "path": path, "cmdline": "/usr/lib/polkit-1/polkitd --no-debug",
-				"uid": "998", "parent": "1", "start_time": "3"})
-		},
 		"parents that match no pid": func(i int, rng *rand.Rand, h varHost) {
 			for _, r := range h["processes"] {
 				r["parent"] = fmt.Sprint(20000 + rng.IntN(10000))

@@ -141,19 +141,13 @@ func decideHost(cmds []*cmdModel, h int, cs *candidates) hostDecision {
 }
 
 // rare reports whether what a verdict says sets a row apart is rare: on
-// at most r(n) of the n hosts, and on at most r of the hosts of its
-// context (ctxHosts and the judged one),
-//
-//	hosts ≤ min(r(n), r(ctxHosts+1))
-//
-// A deviation is judged among the hosts that could show it: a value on 10
-// of the 54 hosts whose image runs polkitd (a binary replaced under it,
-// "(deleted)") is rare in a fleet of 1,000 but a minority of a fifth
-// where it can occur, not a rare deviation; it may still be part of a
-// campaign (a candidate). A planted row on one host is rare in any
-// context (r is at least 1).
+// at most r(n) of the n hosts. (Requiring it rare among the hosts of its
+// context too, min(r(n), r(ctxHosts+1)), was tried in 4ebc516 and
+// reverted: a reverse shell of one template on 2 of 200 hosts, in a
+// context of few hosts, stopped being rare; held-out listener recall fell
+// from 1.000 to 0.750.)
 func (m *cmdModel) rare(v verdict) bool {
-	return v.hosts <= min(m.r, m.p.rareCount(int(v.ctxHosts)+1))
+	return v.hosts <= m.r
 }
 
 // inheritFromParents makes a deciding finding of a process of host h

@@ -56,10 +56,8 @@
 //     one of more than r hosts (a role's application): an exploit of it.
 //
 // The decision. A row decides (makes its host an outlier) when at most
-// rareCount(n) of the n hosts carry it (1%, at least one), and at most
-// rareCount of the hosts of its context (rare: a value on 10 of the 54
-// hosts that run polkitd is no rare deviation in a fleet of 1,000), and
-// where it is judged no more than a fifth of the other hosts show such
+// rareCount(n) of the n hosts carry it (1%, at least one) and where it
+// is judged no more than a fifth of the other hosts show such
 // rows (decides: otherwise new rows are the norm there, variation this
 // analysis did not learn). Host.Score is the evidence in bits, one surprise per cause
 // (hostScore, noveltyRate, surprise). Every finding says why
