@@ -252,7 +252,11 @@ func run(cfg fleet.SimConfig, sh shares, baseline, stacking, why bool) cell {
 		}
 	}
 	if why {
-		explain(cfg, rep, comp)
+		planted := map[string][]fleet.Planted{}
+		for _, h := range truth.Compromised {
+			planted[h.InstanceID] = h.Planted
+		}
+		explain(cfg, rep, planted)
 	}
 	c.weakNote = len(rep.Notes) > 0 && strings.HasPrefix(rep.Notes[0], "the decision is weak at this size")
 	if stacking {
@@ -388,16 +392,18 @@ func rowList(s string) ([]tableRow, error) {
 
 // explain prints on stderr, for every false positive and every
 // compromised host the report does not flag, its first three findings
-// (command, deciding or not, why, the row): what to read to find why a
-// family of variation fires, or why an attack is missed.
-func explain(cfg fleet.SimConfig, rep *analyze.Report, comp map[string]bool) {
+// (command, deciding or not, why, the row), and of a missed host what
+// was planted: what to read to find why a family of variation fires, or
+// why an attack is missed.
+func explain(cfg fleet.SimConfig, rep *analyze.Report, planted map[string][]fleet.Planted) {
 	var b strings.Builder
 	for _, h := range rep.Hosts {
 		var what string
+		_, comp := planted[h.InstanceID]
 		switch {
-		case h.Outlier && !comp[h.InstanceID]:
+		case h.Outlier && !comp:
 			what = "false positive"
-		case !h.Outlier && comp[h.InstanceID]:
+		case !h.Outlier && comp:
 			what = "missed"
 		default:
 			continue
@@ -405,6 +411,11 @@ func explain(cfg fleet.SimConfig, rep *analyze.Report, comp map[string]bool) {
 		fmt.Fprintf(&b, "n=%d seed=%d %s %s (rank %d, score %.1f, %d findings)\n", cfg.Hosts, cfg.Seed, what, h.InstanceID, h.Rank, h.Score, len(h.Findings))
 		for _, f := range h.Findings[:min(3, len(h.Findings))] {
 			fmt.Fprintf(&b, "\t%s deciding=%v %s: %s\n\t\trow %v\n", f.CommandID, f.Deciding, f.Kind, f.Why, f.Row)
+		}
+		if !h.Outlier {
+			for _, p := range planted[h.InstanceID] {
+				fmt.Fprintf(&b, "\tplanted %s %s: %v (%s; replaced %v)\n", p.Kind, p.CommandID, p.Row, p.Detail, p.Replaced)
+			}
 		}
 	}
 	fmt.Fprint(os.Stderr, b.String())
