@@ -44,7 +44,9 @@ const (
 // token (401 otherwise, before anything else is looked at); a request
 // without it from an address that sent loginBurst wrong or missing tokens
 // is answered 429 until its bucket refills (see loginLimit). A request
-// with the token is served whatever its address's bucket.
+// with the token is served whatever its address's bucket. A refused
+// request's connection is closed after the answer, and one that carried
+// the token is kept over the others at the connection cap (connLimiter).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/openapi.json", func(w http.ResponseWriter, r *http.Request) {
@@ -70,6 +72,9 @@ func (s *Server) Handler() http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")
 		if !s.auth.ok(r) {
+			// Held open, the connection would cost the server until its
+			// idle timeout, for a client it will not serve.
+			h.Set("Connection", "close")
 			// Only failures are limited: the clients of one address
 			// (every local user is 127.0.0.1; behind a proxy, everyone
 			// is the proxy) must not lock out the one with the token.
@@ -84,6 +89,7 @@ func (s *Server) Handler() http.Handler {
 			writeError(w, http.StatusUnauthorized, errors.New("missing or wrong bearer token: send the header Authorization with the value Bearer TOKEN, TOKEN being the server's (its --token-file, or DIFFY_SERVER_TOKEN)"))
 			return
 		}
+		trust(r.Context())
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		}

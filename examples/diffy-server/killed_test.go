@@ -4,6 +4,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -28,12 +30,31 @@ import (
 // test runs the real program in a child process and kills it.
 const serverChildEnv = "DIFFY_SERVER_TEST_CHILD"
 
+// serverChildNofile, in the child's environment, is the file limit
+// (RLIMIT_NOFILE) the child sets itself before it runs the program.
+const serverChildNofile = "DIFFY_SERVER_TEST_NOFILE"
+
 func TestMain(m *testing.M) {
 	if args, ok := os.LookupEnv(serverChildEnv); ok {
 		var argv []string
 		if err := json.Unmarshal([]byte(args), &argv); err != nil {
 			fmt.Fprintln(os.Stderr, "bad", serverChildEnv, err)
 			os.Exit(2)
+		}
+		if v, ok := os.LookupEnv(serverChildNofile); ok {
+			n, err := strconv.ParseUint(v, 10, 64)
+			var lim syscall.Rlimit
+			if err == nil {
+				err = syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
+			}
+			if err == nil {
+				lim.Cur = n
+				err = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "setting the file limit:", err)
+				os.Exit(2)
+			}
 		}
 		os.Exit(run(context.Background(), argv, os.Stdout, os.Stderr, nil))
 	}
@@ -44,6 +65,10 @@ func TestMain(m *testing.M) {
 type child struct {
 	cmd *exec.Cmd
 	env *env // its API (url), with the test's client
+	// log is its log after the line that says it serves, whole once
+	// logDone is closed (the child exited).
+	log     bytes.Buffer
+	logDone chan struct{}
 }
 
 // startChild runs the server program (this test binary, see TestMain)
@@ -51,18 +76,26 @@ type child struct {
 // returns once it serves.
 func startChild(t *testing.T, fake *awsfake.Server, dir string) *child {
 	t.Helper()
+	none := filepath.Join(t.TempDir(), "none")
+	return startProgram(t, []string{"--listen", "127.0.0.1:0", "--target", "asg", "--collector", "ssm",
+		"--region", fake.Region(), "--store", dir, "--batch-size", "1"},
+		"AWS_ENDPOINT_URL_EC2="+fake.EC2URL(), "AWS_ENDPOINT_URL_SSM="+fake.SSMURL(), "AWS_ENDPOINT_URL_S3="+fake.S3URL(),
+		"AWS_ACCESS_KEY_ID="+awsfake.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+awsfake.SecretAccessKey,
+		"AWS_CONFIG_FILE="+none, "AWS_SHARED_CREDENTIALS_FILE="+none)
+}
+
+// startProgram runs the server program with args in a child process, with
+// the test token and the variables vars, and returns once it serves; the
+// rest of its log goes to the child's log (child.log).
+func startProgram(t *testing.T, argv []string, vars ...string) *child {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	args, _ := json.Marshal([]string{"--listen", "127.0.0.1:0", "--target", "asg", "--collector", "ssm",
-		"--region", fake.Region(), "--store", dir, "--batch-size", "1"})
-	none := filepath.Join(t.TempDir(), "none")
+	args, _ := json.Marshal(argv)
 	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), serverChildEnv+"="+string(args), TokenEnv+"="+testToken,
-		"AWS_ENDPOINT_URL_EC2="+fake.EC2URL(), "AWS_ENDPOINT_URL_SSM="+fake.SSMURL(), "AWS_ENDPOINT_URL_S3="+fake.S3URL(),
-		"AWS_ACCESS_KEY_ID="+awsfake.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+awsfake.SecretAccessKey,
-		"AWS_CONFIG_FILE="+none, "AWS_SHARED_CREDENTIALS_FILE="+none)
+	cmd.Env = append(append(os.Environ(), serverChildEnv+"="+string(args), TokenEnv+"="+testToken), vars...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -76,8 +109,12 @@ func startChild(t *testing.T, fake *awsfake.Server, dir string) *child {
 	for sc.Scan() {
 		t.Log("child:", sc.Text())
 		if m := re.FindStringSubmatch(sc.Text()); m != nil {
-			go io.Copy(io.Discard, stderr)
-			return &child{cmd: cmd, env: &env{t: t, url: m[1]}}
+			ch := &child{cmd: cmd, env: &env{t: t, url: m[1]}, logDone: make(chan struct{})}
+			go func() {
+				io.Copy(&ch.log, stderr)
+				close(ch.logDone)
+			}()
+			return ch
 		}
 	}
 	t.Fatalf("the server exited before serving: %v", cmd.Wait())

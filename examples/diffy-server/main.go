@@ -71,7 +71,7 @@ type config struct {
 	osqueryURL, osquerySHA256                 string
 	aws                                       cli.AWS
 	batchSize, jobs, maxQueued, retentionRuns int
-	maxStreams, jobRetention                  int
+	maxStreams, jobRetention, maxConns        int
 	watchInterval, shutdownGrace, jobMaxAge   time.Duration
 	watch, resume, insecurePlaintext, verbose bool
 	help, version                             bool
@@ -106,6 +106,7 @@ func parseArgs(args []string) (*config, error) {
 	fs.IntVar(&c.maxQueued, "max-queued", DefaultMaxQueued, "jobs that may wait")
 	fs.IntVar(&c.retentionRuns, "retention", diffy.DefaultRetention.Runs, "runs kept per key and kind (0: all)")
 	fs.IntVar(&c.maxStreams, "max-streams", DefaultMaxStreams, "event streams open at once")
+	fs.IntVar(&c.maxConns, "max-conns", 0, "connections open at once (default: the file limit less a reserve)")
 	fs.IntVar(&c.jobRetention, "job-retention", DefaultJobRetention.Count, "finished job records kept (0: no limit)")
 	fs.DurationVar(&c.jobMaxAge, "job-max-age", DefaultJobRetention.MaxAge, "finished job records older than this are dropped (0: no limit)")
 	fs.DurationVar(&c.watchInterval, "watch-interval", 5*time.Minute, "inventory poll interval")
@@ -155,6 +156,8 @@ func check(c *config) error {
 		return cli.Usagef("--retention %d: must not be negative", c.retentionRuns)
 	case c.maxStreams < 1:
 		return cli.Usagef("--max-streams %d: must be at least 1", c.maxStreams)
+	case c.set["max-conns"] && c.maxConns < 1:
+		return cli.Usagef("--max-conns %d: must be at least 1", c.maxConns)
 	case c.jobRetention < 0:
 		return cli.Usagef("--job-retention %d: must not be negative", c.jobRetention)
 	case c.jobMaxAge < 0:
@@ -247,6 +250,15 @@ func serve(ctx context.Context, c *config, stderr io.Writer, ready func(string))
 	if err != nil {
 		return fmt.Errorf("--listen %s: %w", c.listen, err)
 	}
+	maxConns, err := maxConnsOf(c, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	// Under TLS, so that the handshake of a connection is within its
+	// first request's deadline and the cap counts it.
+	lim := newConnLimiter(ln, maxConns, logger)
+	ln = lim
 	scheme := "http"
 	if c.tlsCert != "" {
 		cert, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey)
@@ -280,6 +292,7 @@ func serve(ctx context.Context, c *config, stderr io.Writer, ready func(string))
 		return err
 	}
 	hs := newHTTPServer(srv.Handler(), logger)
+	lim.hook(hs)
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	srv.Start()
@@ -297,7 +310,7 @@ func serve(ctx context.Context, c *config, stderr io.Writer, ready func(string))
 	if path, ok := unixSocket(c.listen); ok {
 		url = scheme + "://localhost/v1/ on the socket " + path
 	}
-	logger.Info("serving", "url", url, "store", storeName(c), "jobs", c.jobs)
+	logger.Info("serving", "url", url, "store", storeName(c), "jobs", c.jobs, "max_conns", maxConns)
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
@@ -321,6 +334,25 @@ func serve(ctx context.Context, c *config, stderr io.Writer, ready func(string))
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// maxConnsOf is the cap on open connections: --max-conns, or connCap of
+// the file limit. A --max-conns over what the file limit leaves for
+// connections is refused: the server would stop accepting anyone (EMFILE)
+// before it reached the cap.
+func maxConnsOf(c *config, logger *slog.Logger) (int, error) {
+	nofile, ok := fileLimit()
+	n, low := connCap(nofile, ok, c.jobs)
+	if c.set["max-conns"] {
+		if ok && !low && c.maxConns > n {
+			return 0, cli.Usagef("--max-conns %d: the file limit (%d) leaves room for %d connections beside what %d jobs and the store open; give at most %d, or raise the limit (ulimit -n)", c.maxConns, nofile, n, c.jobs, n)
+		}
+		return c.maxConns, nil
+	}
+	if low {
+		logger.Warn(fmt.Sprintf("the file limit %d is low for %d jobs: connections capped at %d, half of it; raise it (ulimit -n) or give --max-conns", nofile, c.jobs, n))
+	}
+	return n, nil
 }
 
 // newHTTPServer returns the http.Server of h: every phase of a request
@@ -453,6 +485,9 @@ Jobs:
   --job-retention N       finished job records kept (default 1000; 0: no limit)
   --job-max-age D         finished job records older than D dropped (default 720h; 0: no limit)
   --max-streams N         event streams open at once (default 256; 503 beyond)
+  --max-conns N           connections open at once (default: the file limit less
+                          64 and 64 per job); at the cap the oldest connection
+                          that has not sent the token is closed to make room
   --shutdown-grace D      on SIGTERM, wait this long for a batch boundary (default 5m)
   --watch-inventory       queue a baseline of every new Auto Scaling group, and an
                           analysis of a known one when a new instance joins it

@@ -64,6 +64,7 @@ type env struct {
 	url   string
 	d     *diffy.Diffy
 	store persist.Store
+	lim   *connLimiter // when setup.maxConns is set
 }
 
 // setup has what newEnv builds on.
@@ -72,6 +73,10 @@ type setup struct {
 	inv   bool                                      // an ec2inventory of the fake
 	wrap  func(collect.Collector) collect.Collector // the collector, wrapped
 	cfg   func(*Config)                             // changes the server's Config
+	// maxConns, when set, caps the connections (connLimiter), with the
+	// first-request deadline's timers from timers (real ones when nil).
+	maxConns int
+	timers   *fakeTimers
 }
 
 // newEnv starts a server over fake and store.
@@ -117,10 +122,21 @@ func newEnv(t *testing.T, fake *awsfake.Server, store persist.Store, s setup) *e
 	if err != nil {
 		t.Fatal(err)
 	}
+	var lim *connLimiter
+	if s.maxConns > 0 {
+		lim = newConnLimiter(ln, s.maxConns, nil)
+		if s.timers != nil {
+			lim.afterFunc = s.timers.afterFunc
+		}
+		ln = lim
+	}
 	hs := newHTTPServer(srv.Handler(), slog.New(slog.DiscardHandler))
+	if lim != nil {
+		lim.hook(hs)
+	}
 	go hs.Serve(ln)
 	srv.Start()
-	e := &env{t: t, fake: fake, srv: srv, hs: hs, url: "http://" + ln.Addr().String(), d: d, store: store}
+	e := &env{t: t, fake: fake, srv: srv, hs: hs, url: "http://" + ln.Addr().String(), d: d, store: store, lim: lim}
 	t.Cleanup(func() {
 		hs.Close()
 		srv.Shutdown(context.Background())

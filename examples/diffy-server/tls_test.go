@@ -103,6 +103,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"--osquery-url", "https://x.example/o", "--osquery-sha256", strings.Repeat("a", 64)}, "applies to --collector ssm"},
 		{[]string{"--job-retention", "-1"}, "--job-retention"},
 		{[]string{"--max-streams", "0"}, "--max-streams"},
+		{[]string{"--max-conns", "0"}, "--max-conns"},
 	} {
 		var stderr bytes.Buffer
 		if code := run(context.Background(), c.args, io.Discard, &stderr, nil); code != 2 || !strings.Contains(stderr.String(), c.says) {
