@@ -81,7 +81,7 @@ func (s *Server) Handler() http.Handler {
 			client := clientOf(r)
 			if wait, blocked := s.logins.blocked(client); blocked {
 				h.Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-				writeError(w, http.StatusTooManyRequests, fmt.Errorf("too many requests with a wrong or missing bearer token from %s: retry in %d s", client, int(wait.Seconds())+1))
+				writeError(w, http.StatusTooManyRequests, fmt.Errorf("too many requests with a wrong or missing bearer token from %s: retry in %d s", clientName(client), int(wait.Seconds())+1))
 				return
 			}
 			s.logins.failed(client)

@@ -118,6 +118,7 @@ func TestListenUnixSocket(t *testing.T) {
 		t.Errorf("socket %v %v, want a socket of mode 0600", fi.Mode(), err)
 	}
 	tokenRequired(t, unixClient(sock), "http://localhost/v1/jobs")
+	unixLoginLimit(t, unixClient(sock), "http://localhost/v1/jobs")
 
 	t.Setenv(TokenEnv, testToken)
 	var stderr bytes.Buffer
@@ -155,5 +156,33 @@ func TestListenUnixSocket(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(file); string(b) != "x" {
 		t.Error("the file in the socket's place was changed")
+	}
+}
+
+// unixLoginLimit: the clients of the Unix socket share one failed-login
+// bucket (they are all this user): after loginBurst wrong tokens a wrong
+// one is answered 429 naming the socket (before: "from invalid Prefix"),
+// and the token is still served.
+func unixLoginLimit(t *testing.T, client *http.Client, url string) {
+	t.Helper()
+	get := func(auth string) (int, string) {
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set("Authorization", auth)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for range loginBurst {
+		get("Bearer guess")
+	}
+	if code, body := get("Bearer guess"); code != http.StatusTooManyRequests || !strings.Contains(body, "from the Unix socket") {
+		t.Errorf("a wrong token on the socket after %d: %d %s; want 429 naming the Unix socket", loginBurst, code, body)
+	}
+	if code, body := get("Bearer " + testToken); code != http.StatusOK {
+		t.Errorf("the token on the socket after the wrong ones: %d %s, want 200", code, body)
 	}
 }

@@ -62,7 +62,9 @@ func newLoginLimit(now func() time.Time) *loginLimit {
 // the /64 of its IPv6 one (one host is given a whole /64). A proxy in
 // front (--insecure-plaintext behind TLS) puts every client behind its
 // own address; headers such as X-Forwarded-For are not trusted, as any
-// client can send them.
+// client can send them. The clients of a Unix socket have no address and
+// share one bucket (the zero Prefix), rightly: the socket is 0600 in a
+// folder of this user's (listenUnix), so they are all this user, or root.
 func clientOf(r *http.Request) netip.Prefix {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -79,6 +81,14 @@ func clientOf(r *http.Request) netip.Prefix {
 	}
 	p, _ := a.Prefix(bits)
 	return p
+}
+
+// clientName names client in messages.
+func clientName(client netip.Prefix) string {
+	if !client.IsValid() {
+		return "the Unix socket"
+	}
+	return client.String()
 }
 
 // level returns b's tokens at now.
