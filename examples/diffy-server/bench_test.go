@@ -38,8 +38,8 @@ func benchServer(b *testing.B) (string, string, *Server) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	j := &job{rec: Job{ID: diffy.NewRunID(), State: StateRunning, Request: JobRequest{Kind: "analyze", Key: group}, Incident: "bench",
-		Progress: Progress{Stage: "collect", Done: 1234, Total: 2000, Failed: 3}, Created: time.Now().UTC()}, changed: make(chan struct{})}
+	j := newJob(Job{ID: diffy.NewRunID(), State: StateRunning, Request: JobRequest{Kind: "analyze", Key: group}, Incident: "bench",
+		Progress: Progress{Stage: "collect", Done: 1234, Total: 2000, Failed: 3}, Created: time.Now().UTC()})
 	srv.jobs[j.rec.ID] = j
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

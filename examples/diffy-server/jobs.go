@@ -132,10 +132,22 @@ type job struct {
 	// saved is when rec was last stored during the run (progress is
 	// stored at most every progressSave).
 	saved time.Time
+	// saving is held (a value in it) by the one save or delete of the
+	// record under way: they go one at a time, in order (see save).
+	// storedVer is the change stored last, if stored; pruned marks a
+	// record deleted by retention, which is not stored again.
+	saving         chan struct{}
+	storedVer      uint64
+	stored, pruned bool
 	// ver counts the changes of rec; enc is rec as GET /v1/jobs/{id}
 	// answers it, encoded at change encVer (see encoded).
 	ver, encVer uint64
 	enc         []byte
+}
+
+// newJob returns the job of record rec.
+func newJob(rec Job) *job {
+	return &job{rec: rec, changed: make(chan struct{}), saving: make(chan struct{}, 1)}
 }
 
 // encoded returns the record as GET /v1/jobs/{id} answers it (writeJSON's
@@ -401,8 +413,23 @@ func (s *Server) progress(j *job, p diffy.Progress) {
 
 // save stores j's record. A failure is logged: the job goes on (the
 // record in memory is the truth until the next save).
+//
+// The saves of a job go one at a time, each storing the record as it is
+// when its turn comes (change j.ver): one that began earlier cannot land
+// after a later one, so the store never goes back to an older state (the
+// end of a run's "cancelled" after the "queued" of a resume that came
+// meanwhile, which a restart would have shown cancelled); a save that
+// finds that change stored already stores nothing.
 func (s *Server) save(j *job) {
-	rec, _ := j.snapshot()
+	j.saving <- struct{}{}
+	defer func() { <-j.saving }()
+	j.mu.Lock()
+	rec, ver := j.rec, j.ver
+	done := j.pruned || (j.stored && j.storedVer == ver)
+	j.mu.Unlock()
+	if done {
+		return
+	}
 	doc, err := json.Marshal(rec)
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
@@ -415,6 +442,7 @@ func (s *Server) save(j *job) {
 	}
 	j.mu.Lock()
 	j.saved = time.Now()
+	j.stored, j.storedVer = true, ver
 	j.mu.Unlock()
 }
 

@@ -317,7 +317,7 @@ func TestJobRetention(t *testing.T) {
 // is made again after every change, and bytes handed out before are not
 // changed.
 func TestEncodedFollowsChanges(t *testing.T) {
-	j := &job{rec: Job{ID: "j", State: StateQueued}, changed: make(chan struct{})}
+	j := newJob(Job{ID: "j", State: StateQueued})
 	first := j.encoded()
 	kept := string(first)
 	if again := j.encoded(); &again[0] != &first[0] {

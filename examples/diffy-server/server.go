@@ -170,7 +170,7 @@ func (s *Server) restore(ctx context.Context) error {
 			s.log.Warn("skipping a damaged job record", "job", id, "err", err)
 			continue
 		}
-		j := &job{rec: rec, changed: make(chan struct{})}
+		j := newJob(rec)
 		switch rec.State {
 		case StateRunning:
 			now := s.cfg.Now().UTC()
@@ -213,7 +213,7 @@ func (s *Server) submit(req JobRequest, origin string) (Job, error) {
 	if inc == "" {
 		inc = diffy.NewIncidentID()
 	}
-	j := &job{rec: Job{ID: id, Request: req, State: StateQueued, Incident: inc, Created: s.cfg.Now().UTC(), Origin: origin}, changed: make(chan struct{})}
+	j := newJob(Job{ID: id, Request: req, State: StateQueued, Incident: inc, Created: s.cfg.Now().UTC(), Origin: origin})
 	s.mu.Lock()
 	switch {
 	case s.closed:
@@ -301,14 +301,15 @@ func (s *Server) Jobs() []Job {
 // errNotLive refuses to cancel a job that is over, and errNotResumable to
 // resume one that is live or succeeded.
 var (
-	errNotLive       = errors.New("the job is not queued or running")
+	errNotLive       = errors.New("the job is not queued, running or interrupted")
 	errNotResumable  = errors.New("only an interrupted, cancelled or failed job can be resumed")
 	errNoSuchJobType = errors.New("no such job")
 )
 
 // Cancel cancels job id: a queued job ends at once, a running one has its
 // in-flight commands cancelled, and what it collected is kept in the store
-// (resume it to go on).
+// (resume it to go on); an interrupted one is given up: cancelled, so that
+// retention may drop its record (it can still be resumed until then).
 func (s *Server) Cancel(id string) (Job, error) {
 	s.mu.Lock()
 	j, ok := s.jobs[id]
@@ -321,6 +322,22 @@ func (s *Server) Cancel(id string) (Job, error) {
 		s.mu.Unlock()
 		now := s.cfg.Now().UTC()
 		j.update(func(r *Job) { r.State, r.Ended, r.Error = StateCancelled, &now, "cancelled before it started" })
+		s.save(j)
+		s.prune()
+		rec, _ := j.snapshot()
+		return rec, nil
+	}
+	j.mu.Lock()
+	interrupted := j.rec.State == StateInterrupted
+	j.mu.Unlock()
+	if interrupted {
+		// Under s.mu: Resume, which takes it, cannot queue the job
+		// between the look and the change.
+		now := s.cfg.Now().UTC()
+		j.update(func(r *Job) {
+			r.State, r.Ended, r.Error = StateCancelled, &now, "cancelled while interrupted ("+r.Error+")"
+		})
+		s.mu.Unlock()
 		s.save(j)
 		s.prune()
 		rec, _ := j.snapshot()
