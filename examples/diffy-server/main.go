@@ -178,6 +178,8 @@ func check(c *config) error {
 		return cli.Usagef("--output-bucket applies to --collector ssm")
 	case c.watch && c.target != "asg":
 		return cli.Usagef("--watch-inventory baselines Auto Scaling groups as they appear: it needs --target asg")
+	case storeUnderOutput(c.store, c.aws.OutputBucket):
+		return cli.Usagef("--store %s lies under --output-bucket %s, which every instance may write to (SSM writes each one's output there): a host could plant job records that the server runs at start, and baselines it compares the group with; give the store another bucket, or a prefix outside the output's", c.store, c.aws.OutputBucket)
 	}
 	if path, ok := unixSocket(c.listen); ok {
 		if path == "" {
@@ -199,6 +201,23 @@ func check(c *config) error {
 		return cli.Usagef("--listen %s is reachable from other machines: give --tls-cert and --tls-key (the bearer token must not cross a network in clear), or --insecure-plaintext behind a TLS proxy", c.listen)
 	}
 	return nil
+}
+
+// storeUnderOutput reports whether the store s3://B/P lies under the SSM
+// output location B/Q (--output-bucket): the instances' grant,
+// s3:PutObject on B/Q/* (or all of B for no Q), covers the store's
+// documents when P is Q or below it. The CLI only warns (build does too,
+// for a store beside the output in one bucket): the server, unlike it,
+// runs the jobs it finds queued in the store without anyone asking.
+func storeUnderOutput(store, output string) bool {
+	rest, ok := strings.CutPrefix(store, "s3://")
+	if !ok || output == "" {
+		return false
+	}
+	sb, sp, _ := strings.Cut(rest, "/")
+	ob, op, _ := strings.Cut(strings.TrimPrefix(output, "s3://"), "/")
+	sp, op = strings.Trim(sp, "/"), strings.Trim(op, "/")
+	return sb != "" && sb == ob && (op == "" || sp == op || strings.HasPrefix(sp, op+"/"))
 }
 
 // loopback reports whether host is an address of this machine only.

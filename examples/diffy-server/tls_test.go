@@ -104,6 +104,8 @@ func TestUsage(t *testing.T) {
 		{[]string{"--job-retention", "-1"}, "--job-retention"},
 		{[]string{"--max-streams", "0"}, "--max-streams"},
 		{[]string{"--max-conns", "0"}, "--max-conns"},
+		{[]string{"--target", "asg", "--collector", "ssm", "--store", "s3://b/diffy", "--output-bucket", "b"}, "lies under --output-bucket"},
+		{[]string{"--target", "asg", "--collector", "ssm", "--store", "s3://b/out/store", "--output-bucket", "s3://b/out/"}, "lies under --output-bucket"},
 	} {
 		var stderr bytes.Buffer
 		if code := run(context.Background(), c.args, io.Discard, &stderr, nil); code != 2 || !strings.Contains(stderr.String(), c.says) {
@@ -114,5 +116,30 @@ func TestUsage(t *testing.T) {
 	var stderr bytes.Buffer
 	if code := run(context.Background(), []string{"--store", t.TempDir()}, io.Discard, &stderr, nil); code != 1 || !strings.Contains(stderr.String(), TokenEnv) {
 		t.Errorf("a short token: exit %d, %q", code, stderr.String())
+	}
+}
+
+// TestStoreUnderOutput: a store is under the SSM output location when it
+// is in the output's bucket at or below its prefix (every instance may
+// write there); beside it, or in another bucket, it is not.
+func TestStoreUnderOutput(t *testing.T) {
+	for _, c := range []struct {
+		store, output string
+		under         bool
+	}{
+		{"s3://b", "b", true},
+		{"s3://b/p", "b", true},
+		{"s3://b/out", "s3://b/out", true},
+		{"s3://b/out/store/", "b/out/", true},
+		{"s3://b/outside", "b/out", false},
+		{"s3://b/store", "b/out", false},
+		{"s3://b", "b/out", false},
+		{"s3://c/out", "b/out", false},
+		{"/var/lib/diffy", "b", false},
+		{"s3://b", "", false},
+	} {
+		if got := storeUnderOutput(c.store, c.output); got != c.under {
+			t.Errorf("store %q, output %q: under %v, want %v", c.store, c.output, got, c.under)
+		}
 	}
 }
