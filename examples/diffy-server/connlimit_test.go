@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -251,5 +252,21 @@ func TestConnCap(t *testing.T) {
 		if n, err := maxConnsOf(c, nil); n != room || err != nil {
 			t.Errorf("--max-conns %d: %d, %v", room, n, err)
 		}
+	}
+}
+
+// TestLimitedOfTLS: under TLS, net/http hands the hooks the *tls.Conn;
+// the limiter finds its connection under it (so that a TLS client with
+// the token is kept at the cap, and its first request stops its timer).
+func TestLimitedOfTLS(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	lc := &limitedConn{Conn: a}
+	if got := limitedOf(tls.Server(lc, &tls.Config{})); got != lc {
+		t.Errorf("limitedOf(a *tls.Conn over a limited connection) = %v, want it", got)
+	}
+	if got := limitedOf(a); got != nil {
+		t.Errorf("limitedOf(a connection not limited) = %v, want nil", got)
 	}
 }

@@ -365,15 +365,17 @@ func (s *Server) Cancel(id string) (Job, error) {
 // the run it resumed) stored, with the same incident and run ID.
 func (s *Server) Resume(id string) (Job, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	j, ok := s.jobs[id]
 	if !ok {
+		s.mu.Unlock()
 		return Job{}, errNoSuchJobType
 	}
 	if s.closed {
+		s.mu.Unlock()
 		return Job{}, errClosed
 	}
 	if len(s.queue) >= s.cfg.MaxQueued {
+		s.mu.Unlock()
 		return Job{}, errQueueFull
 	}
 	j.mu.Lock()
@@ -381,19 +383,29 @@ func (s *Server) Resume(id string) (Job, error) {
 	inc := j.rec.Incident
 	j.mu.Unlock()
 	if !ok {
+		s.mu.Unlock()
 		rec, _ := j.snapshot()
 		return rec, errNotResumable
 	}
 	// As in Submit: another job may have taken the incident over since.
 	if s.liveIncidentLocked(inc) {
+		s.mu.Unlock()
 		rec, _ := j.snapshot()
 		return rec, fmt.Errorf("incident %s: %w", inc, errIncidentBusy)
 	}
+	// Queued now, under s.mu: no second resume, no other job of the
+	// incident. Stored before it can run (as in Submit), without s.mu:
+	// the store may be slow, and save waits for the job's earlier saves.
+	// A DELETE meanwhile finds it queued and not in the queue, as a job
+	// being started: runJob cancels it.
 	j.update(func(r *Job) { r.State, r.Resumes, r.Error, r.Ended, r.RetryAt = StateQueued, r.Resumes+1, "", nil, nil })
+	s.mu.Unlock()
 	s.save(j)
 	rec, _ := j.snapshot()
+	s.mu.Lock()
 	s.queue = append(s.queue, j)
 	s.dispatchLocked()
+	s.mu.Unlock()
 	return rec, nil
 }
 
