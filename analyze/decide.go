@@ -92,10 +92,11 @@ func decideHost(cmds []*cmdModel, h int, cs *candidates) hostDecision {
 			best, have := verdict{}, false
 			if tp.hosts <= m.minority {
 				switch tv := m.tv[t]; tv.kind {
-				case vNew, vDeviation:
-					if m.rare(tv) {
+				case vNew, vDeviation, vVariant:
+					switch {
+					case m.rare(tv):
 						best, have = tv, true
-					} else {
+					case tv.kind != vVariant:
 						d.cands = append(d.cands, cs.add(h, int32(ci), 't', int64(t), f, tv))
 					}
 				}

@@ -39,7 +39,10 @@
 //     isDominated), the template is a deviation to flag: sshd's path on 1
 //     host of 1,000. In one whose values are spread over many hosts with
 //     none dominant (a container name, a worker id) it is benign
-//     variation. With no shared context it is a new row.
+//     variation. With no shared context it is a new row. A path that is
+//     the usual one with the kernel's mark of a replaced file ("/usr/sbin/
+//     rsyslogd (deleted)": a package upgrade under a daemon not restarted)
+//     is a variant, listed, not deciding (isReplacedBinary).
 //   - A template most hosts carry is judged by the values of each column
 //     within it: a splayed minute, a random port of a common daemon, a
 //     kworker name are spread; a port, a uid, a key or a module name

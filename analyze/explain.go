@@ -56,7 +56,7 @@ func finding(m *cmdModel, h int, p pendingFinding, n int) Finding {
 	default:
 		f.HostsWithTemplate = int(all)
 		what := "this row"
-		if p.v.kind == vVariant {
+		if p.v.kind == vVariant && !p.v.replaced {
 			what = "this row in another version"
 		}
 		if p.v.multi {
@@ -67,6 +67,8 @@ func finding(m *cmdModel, h int, p pendingFinding, n int) Finding {
 				count(p.v.usualHosts), usual)
 		}
 		switch {
+		case p.v.replaced:
+			f.Why += "; the same binary, replaced on disk while it ran (a package upgrade, the daemon not restarted since), which does not decide"
 		case p.v.version != "":
 			f.Why += fmt.Sprintf("; it changed with another version (%s) on the same hosts, which does not decide", p.v.version)
 		case p.v.kind == vVariant:

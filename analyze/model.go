@@ -49,6 +49,9 @@ type verdict struct {
 	// ctx is the spread context that explains a template (vExplained),
 	// the largest when several do.
 	ctx int32
+	// replaced: the row is the usual one but for its binary, replaced on
+	// disk while it ran (isReplacedBinary), which made it a variant.
+	replaced bool
 }
 
 // tmpl is one template of a command: the row with its varying parts
@@ -274,15 +277,23 @@ func (m *cmdModel) judgeTemplates() {
 			if tp.hosts <= m.r {
 				novel--
 			}
-			p := noveltyRate(novel, others)
-			if v.kind != vDeviation || p < v.p {
-				top := cx.members[0]
-				if top == int32(t) && len(cx.members) > 1 {
-					top = cx.members[1]
+			top := cx.members[0]
+			if top == int32(t) && len(cx.members) > 1 {
+				top = cx.members[1]
+			}
+			col := differingColumn(tp.key, m.tmpls[top].key)
+			dv := verdict{kind: vDeviation, p: noveltyRate(novel, others), decides: m.p.decides(novel, others), hosts: tp.hosts, ctxHosts: others,
+				col: col, usual: m.tmpls[top].feats[0], usualHosts: m.tmpls[top].hosts,
+				multi: float64(cx.draws) > (1+m.p.phi)*float64(cx.hosts)}
+			if isFreeText(col) {
+				tv, _ := keyValue(tp.key, col)
+				uv, _ := keyValue(m.tmpls[top].key, col)
+				if isReplacedBinary(tv, uv) {
+					dv.kind, dv.replaced = vVariant, true
 				}
-				v = verdict{kind: vDeviation, p: p, decides: m.p.decides(novel, others), hosts: tp.hosts, ctxHosts: others,
-					col: differingColumn(tp.key, m.tmpls[top].key), usual: m.tmpls[top].feats[0], usualHosts: m.tmpls[top].hosts,
-					multi: float64(cx.draws) > (1+m.p.phi)*float64(cx.hosts)}
+			}
+			if v.kind == vNew || better(dv, v) {
+				v = dv
 			}
 		}
 		if explained {
@@ -319,6 +330,23 @@ func (m *cmdModel) judgeTemplates() {
 		v.p = noveltyRate(novel, m.hostsOK-1)
 		v.decides = m.p.decides(novel, m.hostsOK-1)
 	}
+}
+
+// deletedSuffix is what Linux appends to the target of /proc/PID/exe
+// (osquery's processes.path, and the path of listening_ports) when the
+// file the process runs was removed or replaced after it started.
+const deletedSuffix = " (deleted)"
+
+// isReplacedBinary reports whether a path (a value of a template) is the
+// usual path u with the kernel's mark of a replaced file: the process
+// runs the usual binary, which a package upgrade replaced on disk while
+// it ran (a daemon not restarted since). Such a row is a variant: what
+// it runs is what the fleet runs, and it is listed, not deciding. A
+// binary that runs from a new path (a relocated sshd, an implant that
+// deleted itself from /tmp) differs from the usual path in more than the
+// mark and stays a deviation.
+func isReplacedBinary(v, u string) bool {
+	return u != "" && v == u+deletedSuffix
 }
 
 // differingColumn returns the first column (in key order) whose values
