@@ -69,8 +69,9 @@ func (e *env) get(c *http.Client, path, auth string) (int, string) {
 // TestFailedLoginLimit: an address that sent loginBurst wrong tokens is
 // answered 429 (with Retry-After) for a wrong or missing token, so wrong
 // tokens go no faster than one per loginRefill; the right token is still
-// served (TestLoginLimitSparesTheToken); another address is not affected;
-// once its bucket refills (the test's clock), one more wrong token is 401.
+// served (TestLoginLimitSparesTheToken), from another loopback address
+// too (the same client: TestLoginLimitLoopbackIsOneClient); once its
+// bucket refills (the test's clock), one more wrong token is 401.
 // Nothing runs from a refused request.
 func TestFailedLoginLimit(t *testing.T) {
 	fake := newFake(t, fleetInstances(group, 2, 1))
@@ -90,7 +91,7 @@ func TestFailedLoginLimit(t *testing.T) {
 		}
 	}
 	if code, _ := e.get(b, "/v1/jobs", good); code != http.StatusOK {
-		t.Errorf("another address with the token: %d, want 200", code)
+		t.Errorf("another loopback address with the token: %d, want 200", code)
 	}
 	clk.add(loginRefill)
 	if code, _ := e.get(a, "/v1/jobs", good); code != http.StatusOK {
@@ -107,6 +108,32 @@ func TestFailedLoginLimit(t *testing.T) {
 	}
 	if n := len(e.srv.Jobs()); n != 0 {
 		t.Errorf("%d jobs", n)
+	}
+}
+
+// TestLoginLimitLoopbackIsOneClient: a local user who has used up the
+// failures of 127.0.0.1 gains nothing by sending from 127.0.0.2, or any
+// other loopback address: every one of them is answered 429 (naming this
+// machine), while the token is still served. Before, each of the 16
+// million addresses of 127.0.0.0/8 had a bucket of its own (and 4,096 of
+// them filled the limiter), so the limit bound nothing for a local user.
+func TestLoginLimitLoopbackIsOneClient(t *testing.T) {
+	e := newEnv(t, newFake(t, fleetInstances(group, 1, 1)), persist.NewMemory(), setup{})
+	for i := range loginBurst {
+		if code, _ := e.get(fromAddr("127.0.0.1"), "/v1/jobs", "Bearer guess"); code != http.StatusUnauthorized {
+			t.Fatalf("wrong token %d: %d, want 401", i+1, code)
+		}
+	}
+	for _, ip := range []string{"127.0.0.2", "127.9.8.7"} {
+		if code, _ := e.get(fromAddr(ip), "/v1/jobs", "Bearer guess"); code != http.StatusTooManyRequests {
+			t.Errorf("a wrong token from %s after %d from 127.0.0.1: %d, want 429", ip, loginBurst, code)
+		}
+		if code, _ := e.get(fromAddr(ip), "/v1/jobs", "Bearer "+testToken); code != http.StatusOK {
+			t.Errorf("the token from %s: %d, want 200", ip, code)
+		}
+	}
+	if n := e.srv.logins.size(); n != 1 {
+		t.Errorf("the limiter remembers %d clients, want 1", n)
 	}
 }
 
@@ -149,10 +176,14 @@ func TestLoginLimitBounded(t *testing.T) {
 
 // TestClientOf: IPv4 addresses are limited one by one, IPv6 ones by /64
 // (a host has a /64 to itself); an IPv4-mapped IPv6 address is its IPv4
-// one.
+// one; every loopback address is one client.
 func TestClientOf(t *testing.T) {
 	for _, c := range []struct{ remote, want string }{
-		{"127.0.0.1:5000", "127.0.0.1/32"},
+		{"127.0.0.1:5000", "127.0.0.0/8"},
+		{"127.45.6.7:5000", "127.0.0.0/8"},
+		{"[::1]:5000", "127.0.0.0/8"},
+		{"[::ffff:127.0.0.2]:80", "127.0.0.0/8"},
+		{"10.1.2.3:5000", "10.1.2.3/32"},
 		{"[::ffff:10.0.0.1]:80", "10.0.0.1/32"},
 		{"[2001:db8:1:2:3:4:5:6]:443", "2001:db8:1:2::/64"},
 		{"[2001:db8:1:2:ffff::1]:443", "2001:db8:1:2::/64"},

@@ -59,7 +59,10 @@ func newLoginLimit(now func() time.Time) *loginLimit {
 }
 
 // clientOf is the address a request is limited by: its IPv4 address, or
-// the /64 of its IPv6 one (one host is given a whole /64). A proxy in
+// the /64 of its IPv6 one (one host is given a whole /64); every loopback
+// address (127.0.0.0/8, ::1) is one client, loopbackClient: any local
+// user may send from any of the 16 million addresses of 127.0.0.0/8 and
+// would otherwise have a bucket for each. A proxy in
 // front (--insecure-plaintext behind TLS) puts every client behind its
 // own address; headers such as X-Forwarded-For are not trusted, as any
 // client can send them. The clients of a Unix socket have no address and
@@ -75,6 +78,9 @@ func clientOf(r *http.Request) netip.Prefix {
 		return netip.Prefix{}
 	}
 	a = a.Unmap()
+	if a.IsLoopback() {
+		return loopbackClient
+	}
 	bits := 32
 	if a.Is6() {
 		bits = 64
@@ -83,10 +89,16 @@ func clientOf(r *http.Request) netip.Prefix {
 	return p
 }
 
+// loopbackClient is the one client of every loopback address.
+var loopbackClient = netip.MustParsePrefix("127.0.0.0/8")
+
 // clientName names client in messages.
 func clientName(client netip.Prefix) string {
 	if !client.IsValid() {
 		return "the Unix socket"
+	}
+	if client == loopbackClient {
+		return "this machine (loopback)"
 	}
 	return client.String()
 }
