@@ -389,3 +389,23 @@ func TestJobOptionsPerJob(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLoginLimitFull: a wrong token from a new address while the
+// limiter is full of addresses that have not refilled (a client with
+// many addresses: IPv6 /64s).
+func BenchmarkLoginLimitFull(b *testing.B) {
+	clk := &clock{t: time.Date(2026, 12, 2, 5, 0, 0, 0, time.UTC)}
+	l := newLoginLimit(clk.now)
+	addr := func(i int) netip.Prefix {
+		return netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 32)
+	}
+	for i := range maxLoginClients {
+		for range loginBurst {
+			l.failed(addr(i))
+		}
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		l.failed(addr(maxLoginClients + i%(1<<20)))
+	}
+}
