@@ -310,8 +310,15 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) {
 	w.Write(out)
 }
 
-// maxRendered bounds the rendered reports kept.
-const maxRendered = 16
+// maxRendered bounds the rendered reports kept, and maxRenderedBytes
+// their bytes: 16 pages of 4 MiB (the page of a 10,000-host report is 3.4
+// MiB). A report's size is the hosts': one that prints an 8 MiB value in a
+// row that becomes a finding makes a 25 MB page (the value three times);
+// a page over the budget is served, not kept.
+const (
+	maxRendered      = 16
+	maxRenderedBytes = maxRendered << 22
+)
 
 // rendered returns the report doc (of key's run) rendered as format (html
 // or csv), from the cache when it was rendered before. It renders doc
@@ -339,18 +346,24 @@ func (s *Server) rendered(key, run, format string, doc []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rendering the report of %q as %s: %w", key, format, err)
 	}
+	out = buf.Bytes()
 	s.cacheMu.Lock()
 	defer s.cacheMu.Unlock()
+	if _, ok := s.cache[id]; ok || len(out) > s.renderBudget {
+		return out, nil // rendered meanwhile by another request; or too big to keep
+	}
 	if s.cache == nil {
 		s.cache = map[renderKey][]byte{}
 	}
-	if len(s.cacheOrder) >= maxRendered {
+	for len(s.cacheOrder) > 0 && (len(s.cacheOrder) >= maxRendered || s.cacheBytes+len(out) > s.renderBudget) {
+		s.cacheBytes -= len(s.cache[s.cacheOrder[0]])
 		delete(s.cache, s.cacheOrder[0])
 		s.cacheOrder = s.cacheOrder[1:]
 	}
-	s.cache[id] = buf.Bytes()
+	s.cache[id] = out
 	s.cacheOrder = append(s.cacheOrder, id)
-	return buf.Bytes(), nil
+	s.cacheBytes += len(out)
+	return out, nil
 }
 
 // renderKey names a rendered report: its format and the digest of the

@@ -347,3 +347,47 @@ func TestWatchDoesNotBaselineANewcomer(t *testing.T) {
 		t.Errorf("the analysis does not name the newcomer's implant (%d hosts)", len(rep.Hosts))
 	}
 }
+
+// TestRenderedCacheBounded: the rendered pages kept stay within the
+// byte budget: a new page pushes out the oldest until it fits, and one
+// larger than the whole budget is served and not kept. Before, 16 pages
+// were kept whatever their size, and a report's size is the hosts' to
+// choose (a value of 8 MiB in a finding's row: a 25 MB page).
+func TestRenderedCacheBounded(t *testing.T) {
+	fake := newFake(t, fleetInstances(group, 1, 1))
+	e := newEnv(t, fake, persist.NewMemory(), setup{})
+	s := e.srv
+	page := func(host string) []byte {
+		out, err := s.rendered(group, "", "csv", reportDoc(t, group, host))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	one := len(page("i-probe"))
+	s.cacheMu.Lock()
+	s.cache, s.cacheOrder, s.cacheBytes, s.renderBudget = nil, nil, 0, 2*one+one/2
+	s.cacheMu.Unlock()
+	for _, h := range []string{"i-aaaaa", "i-bbbbb", "i-ccccc"} { // as long as i-probe
+		page(h)
+	}
+	s.cacheMu.Lock()
+	kept, bytes := len(s.cache), s.cacheBytes
+	s.cacheMu.Unlock()
+	if kept != 2 || bytes > 2*one+one/2 {
+		t.Errorf("%d pages kept, %d bytes; want the newest 2 within %d bytes", kept, bytes, 2*one+one/2)
+	}
+	s.cacheMu.Lock()
+	s.renderBudget = one - 1
+	s.cache, s.cacheOrder, s.cacheBytes = nil, nil, 0
+	s.cacheMu.Unlock()
+	if out := page("i-ddddd"); len(out) != one {
+		t.Fatalf("the page over the budget: %d bytes, want %d", len(out), one)
+	}
+	s.cacheMu.Lock()
+	kept = len(s.cache)
+	s.cacheMu.Unlock()
+	if kept != 0 {
+		t.Errorf("a page over the budget was kept (%d pages)", kept)
+	}
+}

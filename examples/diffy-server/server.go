@@ -101,10 +101,13 @@ type Server struct {
 	// watch serializes rounds of the inventory watch.
 	watch sync.Mutex
 
-	// cache holds reports rendered as HTML or CSV (see rendered).
-	cacheMu    sync.Mutex
-	cache      map[renderKey][]byte
-	cacheOrder []renderKey
+	// cache holds reports rendered as HTML or CSV (see rendered):
+	// cacheBytes of them, at most renderBudget (maxRenderedBytes).
+	cacheMu      sync.Mutex
+	cache        map[renderKey][]byte
+	cacheOrder   []renderKey
+	cacheBytes   int
+	renderBudget int
 }
 
 // NewServer returns a Server over cfg, with the jobs of the store: jobs
@@ -144,6 +147,7 @@ func NewServer(ctx context.Context, cfg Config) (*Server, error) {
 		streams: make(chan struct{}, cfg.MaxStreams),
 		jobs:    map[string]*job{}, jobCtx: jobCtx, cancelAll: cancel,
 		stopJobs: make(chan struct{}), streamsDone: make(chan struct{}),
+		renderBudget: maxRenderedBytes,
 	}
 	if err := s.restore(ctx); err != nil {
 		cancel()
