@@ -270,3 +270,72 @@ func TestLimitedOfTLS(t *testing.T) {
 		t.Errorf("limitedOf(a connection not limited) = %v, want nil", got)
 	}
 }
+
+// TestConnCapConcurrent: half-open connections, requests without the
+// token and requests with it, all at once from many goroutines, against
+// a cap of 16 (under -race: the limiter's state is shared by Accept, the
+// connection hooks, the handlers and the timers): the cap is never
+// passed, and every request with the token is answered 200 (a client
+// whose connection was closed to make room dials again, as a browser or
+// curl in a retry loop would).
+func TestConnCapConcurrent(t *testing.T) {
+	const max = 16
+	timers := &fakeTimers{}
+	e := newEnv(t, newFake(t, fleetInstances(group, 1, 1)), persist.NewMemory(), setup{maxConns: max, timers: timers})
+	addr := strings.TrimPrefix(e.url, "http://")
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(2)
+		go func() { // half-open connections
+			defer wg.Done()
+			for range 20 {
+				if c, err := net.Dial("tcp", addr); err == nil {
+					io.WriteString(c, "GET /v1/jobs HTTP/1.1\r\nHost: x\r\n")
+					defer c.Close()
+				}
+			}
+		}()
+		go func() { // wrong tokens
+			defer wg.Done()
+			for range 20 {
+				req, _ := http.NewRequest("GET", e.url+"/v1/jobs", nil)
+				req.Header.Set("Authorization", "Bearer guess")
+				if resp, err := ownerClient().Do(req); err == nil {
+					resp.Body.Close()
+				}
+			}
+		}()
+	}
+	var failed sync.Map
+	for i := range 4 {
+		wg.Add(1)
+		go func() { // the owner
+			defer wg.Done()
+			c := ownerClient()
+			for j := range 20 {
+				var code int
+				for try := 0; try < 100 && code != http.StatusOK; try++ {
+					req, _ := http.NewRequest("GET", e.url+"/v1/jobs", nil)
+					req.Header.Set("Authorization", "Bearer "+testToken)
+					if resp, err := c.Do(req); err == nil {
+						code = resp.StatusCode
+						io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+					}
+				}
+				if code != http.StatusOK {
+					failed.Store([2]int{i, j}, code)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	timers.fire()
+	failed.Range(func(k, v any) bool {
+		t.Errorf("owner %v: %v after 100 tries", k, v)
+		return true
+	})
+	if _, st := e.lim.counts(); st.Peak > max {
+		t.Errorf("peak %d open connections, cap %d", st.Peak, max)
+	}
+}
