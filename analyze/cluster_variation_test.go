@@ -248,6 +248,38 @@ func TestClusterDeviations(t *testing.T) {
 	}
 }
 
+// TestClusterDaemonUnderSizedApplication: a role's application whose
+// command line differs on every host (a heap sized by the instance), so
+// that each of its rows is on one host though its template is on a tenth
+// of them; a daemon restarted under it on one host (an exploit of the
+// application) is a parent deviation that decides, as under an
+// application whose rows are alike (TestClusterDeviations).
+func TestClusterDaemonUnderSizedApplication(t *testing.T) {
+	const n, bad = 200, 77
+	hosts := make([]varHost, n)
+	for i := range hosts {
+		hosts[i] = baseHost(i)
+		if i%10 == 7 {
+			cmd := fmt.Sprintf("/usr/bin/java -Xms%dm -Xmx%dm -jar /opt/app/app.jar", 1024+64*i, 1024+64*i)
+			hosts[i].add("processes", collect.Row{"pid": "4500", "name": "java", "path": "/usr/bin/java", "cmdline": cmd,
+				"uid": "1001", "parent": "1", "start_time": "3"})
+		}
+	}
+	for _, r := range hosts[bad]["processes"] {
+		if r["name"] == "rsyslogd" {
+			r["parent"] = "4500"
+		}
+	}
+	rep := analyzeResults(t, varResults(hosts))
+	if ids := outlierIDs(rep); !slices.Equal(ids, []string{hostID(bad)}) {
+		t.Fatalf("outliers %v, want only %s", ids, hostID(bad))
+	}
+	const why = `its parent process is "java" on 1 of the 200 hosts with this process, where 199 have "systemd"`
+	if f := rep.Outliers()[0].Findings[0]; f.CommandID != "processes" || !f.Deciding || !strings.Contains(f.Why, why) {
+		t.Errorf("first finding %s %q (deciding %v), want processes saying %q", f.CommandID, f.Why, f.Deciding, why)
+	}
+}
+
 // TestClusterCampaign: an implant (a miner process, its crontab line and
 // a key for root) on 7% of 800 hosts, beside benign jobs each caught on a
 // few percent of the hosts independently: exactly the implant's hosts are

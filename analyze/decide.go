@@ -157,9 +157,10 @@ func (m *cmdModel) rare(v verdict) bool {
 // does not decide itself: what an operator runs in a session's shell, an
 // apt run's methods, a container's processes under their shim are part
 // of that activity. A parent deviation (a usual row under an unusual
-// parent) inherits only from a parent that is such activity: one on at
-// most r hosts, or caught running (young); under a long-running daemon
-// of more than r hosts (a role's application) it decides. A child of a
+// parent) inherits only from a parent that is such activity: one whose
+// template is on at most r hosts, or caught running (young); under a
+// long-running daemon whose template is on more than r hosts (a role's
+// application, its rows varying per host) it decides. A child of a
 // deciding row stays deciding; the rule is applied until nothing changes.
 func inheritFromParents(m *cmdModel, ci int32, h int, finds []pendingFinding) {
 	c := m.rows
@@ -193,12 +194,16 @@ func inheritFromParents(m *cmdModel, ci int32, h int, finds []pendingFinding) {
 				if m.tmpls[c.feats[fp.pf].tmpl].hosts > m.minority && m.featHosts[fp.pf] > m.minority {
 					continue // a usual parent: the row is judged alone
 				}
-				if p.v.col == "parent" && m.featHosts[fp.pf] > m.r && !c.isYoung(h, indexOf(c.perHost[h], fp.pf)) {
+				if p.v.col == "parent" && m.tmpls[c.feats[fp.pf].tmpl].hosts > m.r && !c.isYoung(h, indexOf(c.perHost[h], fp.pf)) {
 					// The deviation is the parent: a usual daemon under a
-					// daemon of a minority (a role's application, on more
-					// than r hosts, running long before the collection) is
-					// what an exploit of that application does, not part
-					// of a session's or a job's activity.
+					// daemon of a minority (a role's application, whose
+					// template is on more than r hosts, running long
+					// before the collection) is what an exploit of that
+					// application does, not part of a session's or a
+					// job's activity. The template, not the row: a role's
+					// application carries per-host values (a heap sized
+					// by the instance, a release), so each of its rows
+					// may be on few hosts.
 					continue
 				}
 				p.deciding, p.under = false, fp.pf
