@@ -74,7 +74,12 @@ type Sim struct {
 	// attacks[slot] are the single-host attacks of the slot, or the
 	// campaign; nil for a clean slot.
 	attacks map[int][]string
-	camp    campaignRows
+	// ordinals[slot][j] is the number of attacks[slot][j] among the
+	// Sim's plants of its kind; relocations is the order in which
+	// relocated_binary plants take their daemon and path.
+	ordinals    map[int][]int
+	relocations []relocation
+	camp        campaignRows
 
 	p plan
 }
@@ -94,7 +99,8 @@ func NewSim(cfg SimConfig) *Sim {
 	}
 	s.p = newPlan(s)
 	s.roles = s.assignRoles()
-	s.attacks = s.assignAttacks()
+	s.attacks, s.ordinals = s.assignAttacks()
+	s.relocations = relocationOrder(cfg.Seed)
 	if cfg.Attacks.Campaign {
 		s.camp = newCampaign(s)
 	}

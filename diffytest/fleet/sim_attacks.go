@@ -1,7 +1,9 @@
 package fleet
 
 import (
+	"cmp"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -43,11 +45,13 @@ func isAttackKind(k string) bool { return slices.Contains(AttackKinds, k) }
 // assignAttacks draws which slots are compromised and with what: the
 // single-host attacks on a share of the slots, the campaign on another,
 // none on an instance still booting, none in the week-earlier collection.
-func (s *Sim) assignAttacks() map[int][]string {
+// ord[slot][j] numbers the slot's attack j among the plants of its kind
+// (in the order drawn), so that plants that must differ can.
+func (s *Sim) assignAttacks() (out map[int][]string, ord map[int][]int) {
 	a := s.cfg.Attacks
-	out := map[int][]string{}
+	out, ord = map[int][]string{}, map[int][]int{}
 	if s.cfg.WeekEarlier || (len(a.Kinds) == 0 && !a.Campaign) {
-		return out
+		return out, ord
 	}
 	r := streamRand(s.cfg.Seed, streamAttacks)
 	share := a.Share
@@ -77,6 +81,7 @@ func (s *Sim) assignAttacks() map[int][]string {
 	kinds := slices.Clone(a.Kinds)
 	r.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
 	q := 0
+	seen := map[string]int{}
 	for _, slot := range eligible[:k1] {
 		per := a.PerHost
 		if per == 0 {
@@ -84,14 +89,18 @@ func (s *Sim) assignAttacks() map[int][]string {
 		}
 		per = min(per, len(kinds))
 		for range per {
-			out[slot] = append(out[slot], kinds[q%len(kinds)])
+			k := kinds[q%len(kinds)]
+			out[slot] = append(out[slot], k)
+			ord[slot] = append(ord[slot], seen[k])
+			seen[k]++
 			q++
 		}
 	}
 	for _, slot := range eligible[k1 : k1+k2] {
 		out[slot] = []string{AttackCampaign}
+		ord[slot] = []int{0}
 	}
-	return out
+	return out, ord
 }
 
 // plantAttacks plants the host's attacks, each from its own stream.
@@ -114,7 +123,7 @@ func (g *hostGen) plantAttacks() {
 		case AttackMiner:
 			g.plantProc(r, kind, minerImplant(r), g.attackerUID(r), 1)
 		case AttackRelocated:
-			g.plantRelocated(r)
+			g.plantRelocated(r, g.s.ordinals[g.id.slot][j])
 		case AttackOddParent:
 			g.plantOddParent(r)
 		case AttackCampaign:
@@ -291,11 +300,16 @@ func (g *hostGen) plantModule(r *rand.Rand) {
 	g.plantedMod = append(g.plantedMod, at)
 }
 
+// rootKeyAgain is the Detail of a uid0_user plant's second copy of one
+// of root's key rows: a copy of a genuine row, which clean hosts have too.
+const rootKeyAgain = "root's key again: the uid-0 user shares root's home"
+
 func (g *hostGen) plantUID0(r *rand.Rand) {
 	name := pickOne(r, "sysadm", "support", "backup", "svc", "toor", "admin", "mysql", "operator", "ftpuser", "systemd-sync") +
 		pickOne(r, "", "", randLetters(r, 1), itoa(r.IntN(10)))
 	dir := pickOne(r, "/root", "/home/"+name, "/var/tmp/."+randLetters(r, 3), "/usr/games")
 	u := simUser{0, 0, name, pickOne(r, "", "", name, "system"), dir, pickOne(r, "/bin/bash", "/bin/sh", "/bin/bash")}
+	before := g.keyRows()
 	if chance(r, 0.5) {
 		g.users = append(g.users, u)
 	} else {
@@ -303,11 +317,20 @@ func (g *hostGen) plantUID0(r *rand.Rand) {
 	}
 	g.record(PlantUID0User, vUser(u), nil, "")
 	// The standard pack joins users and keys on the uid: root's keys now
-	// show for the new user too.
-	for _, k := range g.keys {
-		if k.dir == "/root" || k.dir == dir {
-			g.record(PlantUID0User, vrow{cmd: cKey, v: [8]string{k.alg, k.key, k.dir + "/.ssh/" + k.file, name}}, nil, "root's key, joined on uid 0")
+	// show for the new user too, and, when it shares root's home, twice
+	// for each (once per user of uid 0 with that home, as osquery's
+	// authorized_keys lists a home's keys for each of its users). Every
+	// row the join gains is planted, root's second copies included.
+	for _, v := range g.keyRows() {
+		if i := slices.IndexFunc(before, func(b vrow) bool { return b == v }); i >= 0 {
+			before = slices.Delete(before, i, i+1)
+			continue
 		}
+		detail := "root's key, joined on uid 0"
+		if v.v[3] == "root" {
+			detail = rootKeyAgain
+		}
+		g.record(PlantUID0User, v, nil, detail)
 	}
 }
 
@@ -410,17 +433,69 @@ var relocatable = []struct {
 	{"dbus-daemon", []string{"/usr/local/bin/dbus-daemon", "/usr/lib/dbus-1.0/.dbus-daemon"}},
 }
 
-func (g *hostGen) plantRelocated(r *rand.Rand) {
+// relocation is one daemon and the path a replacement of it runs from.
+type relocation struct {
+	target int // index in relocatable
+	path   string
+}
+
+// relocationOrder draws the order in which a Sim's relocated_binary
+// plants take the (daemon, path) pairs of relocatable, each once: a
+// weighted draw without replacement (Efraimidis and Spirakis: keys
+// u^(1/w)), a daemon's weight (sshd 5, cron 2, the others 1) shared by
+// its paths. So each plant has its own path, as every single-host attack
+// has its own values; past the pairs' number, paths get a hidden
+// directory of their own (see plantRelocated).
+func relocationOrder(seed int64) []relocation {
+	r := streamRand(seed, streamAttackRows, 1<<61)
 	w := []float64{5, 2, 1, 1, 1}
-	target := relocatable[pickWeighted(r, w)]
+	var out []relocation
+	var keys []float64
+	for t, d := range relocatable {
+		for _, p := range d.paths {
+			out = append(out, relocation{t, p})
+			keys = append(keys, math.Pow(r.Float64(), float64(len(d.paths))/w[t]))
+		}
+	}
+	idx := make([]int, len(out))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(keys[b], keys[a]) })
+	sorted := make([]relocation, len(out))
+	for i, j := range idx {
+		sorted[i] = out[j]
+	}
+	return sorted
+}
+
+// hiddenDir puts path's file in a hidden directory of three random
+// letters beside it: /usr/local/bin/.qzx/sshd.
+func hiddenDir(r *rand.Rand, path string) string {
+	i := strings.LastIndexByte(path, '/')
+	return path[:i] + "/." + randLetters(r, 3) + "/" + strings.TrimPrefix(path[i+1:], ".")
+}
+
+// plantRelocated replaces a system daemon with one running from another
+// path; ord is the plant's number among the Sim's relocated_binary
+// plants (assignAttacks), which picks its (daemon, path) pair.
+func (g *hostGen) plantRelocated(r *rand.Rand, ord int) {
+	order := g.s.relocations
+	pick := order[ord%len(order)]
+	target := relocatable[pick.target]
+	path := pick.path
+	if ord >= len(order) {
+		path = hiddenDir(r, path)
+	}
 	i := slices.IndexFunc(g.procs, func(p running) bool { return p.name == target.name && p.parent == 1 })
 	if i < 0 {
 		i = slices.IndexFunc(g.procs, func(p running) bool { return p.name == "sshd" })
 		target = relocatable[0]
+		path = hiddenDir(r, pickOne(r, target.paths...))
 	}
 	old := g.procs[i]
 	nu := old
-	nu.path = pickOne(r, target.paths...)
+	nu.path = path
 	nu.start = g.compromisedAt(r)
 	nu.pid = g.pidAt(r, nu.start)
 	g.procs[i] = nu
