@@ -89,6 +89,7 @@ func (an *analysis) cluster() {
 // the candidates and adds their rows to their hosts as deciding findings.
 func (an *analysis) decide(ctx context.Context) error {
 	an.dec = make([]hostDecision, an.n)
+	sess := newSessionModel(an.cmds)
 	for h := range an.n {
 		if h%1024 == 1023 {
 			if err := ctx.Err(); err != nil {
@@ -96,6 +97,13 @@ func (an *analysis) decide(ctx context.Context) error {
 			}
 		}
 		an.dec[h] = decideHost(an.cmds, h, &an.cands)
+		if sess.markSessions(h, &an.dec[h], &an.cands) {
+			// What runs under a session's rows is part of it.
+			for ci, m := range an.cmds {
+				inheritFromParents(m, int32(ci), h, an.dec[h].finds)
+			}
+			sess.keepDeciding(h, an.dec[h].finds)
+		}
 	}
 	an.linkActivities()
 	for _, c := range an.cands.list {

@@ -24,6 +24,9 @@ type pendingFinding struct {
 	// row whose hosts the row's hosts are (linkActivities).
 	under    int32
 	activity string
+	// login is the operator's account whose login session the row is
+	// part of (sessionModel.markSessions), "" when none.
+	login string
 }
 
 // candidate is a row carried by more than r hosts and at most φ·n that

@@ -58,6 +58,22 @@
 //     (inheritFromParents), except a usual daemon under a long-running
 //     one of more than r hosts (a role's application): an exploit of it.
 //
+// Sessions. An operator logged in at collection time leaves rows on the
+// few hosts that have a session (0.5-4%), rare by definition; what ties
+// them to a login is on the host (sessionModel.markSessions). A process
+// row that is new, or deviates in its command line alone, does not decide
+// when it is of one of the host's operators' accounts (a users row of
+// the host with a uid in login.defs' range for people, 1000-60000, and a
+// login shell): it runs as that uid, its command line names the account
+// ("sshd: ubuntu [priv]"), or it is the parent of such a process (a
+// Session Manager session worker); and it runs what the fleet runs (the
+// path of process rows on more than r hosts, or one beside its parent's
+// that is). What runs under it is part of that session, unless its
+// executable lies outside the directories of the fleet's executables or
+// under a hidden name (a miner from /tmp in the operator's shell). A
+// service's user (no login shell), a path, parent or uid that deviates
+// still decide.
+//
 // The decision. A row decides (makes its host an outlier) when at most
 // rareCount(n) of the n hosts carry it (1%, at least one) and where it
 // is judged no more than a fifth of the other hosts show such

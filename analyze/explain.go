@@ -46,7 +46,7 @@ func finding(m *cmdModel, h int, p pendingFinding, n int) Finding {
 		} else {
 			f.Why = fmt.Sprintf("only %s of the %s hosts have a %s row like it", count(t.hosts), count(all), displayID(c.id))
 		}
-		if !p.deciding {
+		if !p.deciding && p.login == "" {
 			f.Why += fmt.Sprintf(", but %s of them have a %s row no other host has, so it does not decide", count(m.novel), displayID(c.id))
 		}
 	case p.v.col == "parent":
@@ -73,12 +73,15 @@ func finding(m *cmdModel, h int, p pendingFinding, n int) Finding {
 			f.Why += fmt.Sprintf("; it changed with another version (%s) on the same hosts, which does not decide", p.v.version)
 		case p.v.kind == vVariant:
 			f.Why += variantWhy(p.v.col)
-		case !p.deciding:
+		case !p.deciding && p.login == "":
 			f.Why += ", but that many of them differ there too, so it does not decide"
 		}
 	}
 	if p.young {
 		f.Why += fmt.Sprintf("; it started less than %.0f minutes before the collection, a process caught running (a job, a session), which does not decide", m.p.transientAge()/60)
+	}
+	if p.login != "" {
+		f.Why += fmt.Sprintf("; it is part of a login session of %s, an operator's account of this host, running what the fleet runs, which does not decide", p.login)
 	}
 	if p.activity != "" {
 		f.Why += fmt.Sprintf("; it is on the hosts of %s, which does not decide: part of that activity", p.activity)

@@ -1,0 +1,76 @@
+package analyze_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/diffy-dfir/diffy/analyze"
+	"github.com/diffy-dfir/diffy/collect"
+)
+
+// TestClusterLoginSessions: an operator logged in over SSH on 1 host of
+// 200 (rare by definition) makes no outlier: sshd's per-login processes
+// name the host's operator's account, the user's systemd and shell run as
+// it, and what the shell runs is part of that session. What an attacker
+// does still decides: a miner from /tmp in the same session (an
+// executable the fleet does not run), and a usual binary with a new
+// command line run by a service's user (uid 1002, no login shell) or by
+// root with no login behind it.
+func TestClusterLoginSessions(t *testing.T) {
+	const n = 200
+	session := func(i int, h varHost, user, uid string) {
+		sshd := fmt.Sprint(600 + i%50)
+		h.add("processes",
+			collect.Row{"pid": "5000", "name": "sshd", "path": "/usr/sbin/sshd", "cmdline": "sshd: " + user + " [priv]", "uid": "0", "parent": sshd, "start_time": "9"},
+			collect.Row{"pid": "5001", "name": "systemd", "path": "/usr/lib/systemd/systemd", "cmdline": "/lib/systemd/systemd --user", "uid": uid, "parent": "1", "start_time": "9"},
+			collect.Row{"pid": "5002", "name": "(sd-pam)", "path": "/usr/lib/systemd/systemd", "cmdline": "(sd-pam)", "uid": uid, "parent": "5001", "start_time": "9"},
+			collect.Row{"pid": "5003", "name": "sshd", "path": "/usr/sbin/sshd", "cmdline": "sshd: " + user + "@pts/0", "uid": uid, "parent": "5000", "start_time": "9"},
+			collect.Row{"pid": "5004", "name": "bash", "path": "/usr/bin/bash", "cmdline": "-bash", "uid": uid, "parent": "5003", "start_time": "9"},
+			collect.Row{"pid": "5005", "name": "sudo", "path": "/usr/bin/sudo", "cmdline": "sudo tail -f /var/log/syslog", "uid": "0", "parent": "5004", "start_time": "9"},
+			collect.Row{"pid": "5006", "name": "tail", "path": "/usr/bin/tail", "cmdline": "tail -f /var/log/syslog", "uid": "0", "parent": "5005", "start_time": "9"})
+	}
+	hosts := make([]varHost, n)
+	for i := range hosts {
+		hosts[i] = baseHost(i).add("users", collect.Row{"uid": "1002", "gid": "1002", "username": "shop", "description": "shop application",
+			"directory": "/srv/shop", "shell": "/usr/sbin/nologin"},
+			collect.Row{"uid": "1001", "gid": "1001", "username": "jsmith", "description": "jsmith",
+				"directory": "/home/jsmith", "shell": "/bin/bash"})
+		hosts[i].add("processes", collect.Row{"pid": fmt.Sprint(900 + i%50), "name": "dbus-daemon", "path": "/usr/bin/dbus-daemon",
+			"cmdline": "@dbus-daemon --system --nofork", "uid": "102", "parent": "1", "start_time": "2"})
+	}
+	session(7, hosts[7], "ubuntu", "1000")
+	session(8, hosts[8], "jsmith", "1001")
+	hosts[8].add("processes", collect.Row{"pid": "5100", "name": "kswapd0", "path": "/tmp/.x/kswapd0", "cmdline": "/tmp/.x/kswapd0 -o pool.example:443",
+		"uid": "1001", "parent": "5004", "start_time": "9"})
+	hosts[9].add("processes", collect.Row{"pid": "5200", "name": "cron", "path": "/usr/sbin/cron", "cmdline": "/usr/sbin/cron -f -L 0",
+		"uid": "1002", "parent": "1", "start_time": "9"})
+	hosts[10].add("processes", collect.Row{"pid": "5300", "name": "sshd", "path": "/usr/sbin/sshd", "cmdline": "sshd: backdoor [net]",
+		"uid": "0", "parent": "1", "start_time": "9"})
+	rep, err := analyze.Clustering{Now: func() time.Time { return collectedAt }}.Analyze(context.Background(), analyze.Input{Results: varResults(hosts)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := outlierIDs(rep), []string{hostID(8), hostID(9), hostID(10)}; !slices.Equal(got, want) {
+		t.Fatalf("outliers %v, want %v (the session alone on %s is none)", got, want, hostID(7))
+	}
+	for _, h := range rep.Hosts {
+		if h.InstanceID != hostID(7) {
+			continue
+		}
+		if len(h.Findings) == 0 {
+			t.Fatal("the session's rows are not listed")
+		}
+		for _, f := range h.Findings {
+			if f.Deciding {
+				t.Errorf("%v decides", f.Row)
+			}
+			if f.Row["cmdline"] == "sshd: ubuntu [priv]" && !strings.Contains(f.Why, "login session of ubuntu") {
+				t.Errorf("sshd's per-login process: why %q does not name the session", f.Why)
+			}
+		}
+	}
+}
