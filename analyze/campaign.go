@@ -242,8 +242,10 @@ func groupHosts(g []*candidate) []int32 {
 // group lack no more of their reference's usual templates than the
 // reference's own hosts do (the 1−φ quantile of theirs). A host's reference
 // is the other hosts of its cluster, or, when the group is half of that
-// cluster or more (it makes a cluster of its own), those of the cluster
-// whose centre is nearest.
+// cluster or more (it makes a cluster of its own), those of one of the
+// clusters the group is not half of: the one whose centre is nearest, or
+// any other the host fits (an implant spread at random lands on hosts of
+// every kind; a kind of host of its own, a role, fits none).
 func addsOnly(p params, hosts []int32, g []*candidate, n int, hostTmpl [][]int32, assign []int, k int, emb *embedding) bool {
 	in := make(map[int32]bool, len(hosts))
 	for _, h := range hosts {
@@ -290,18 +292,41 @@ func addsOnly(p params, hosts []int32, g []*candidate, n int, hostTmpl [][]int32
 		r.q = lacks[min(len(lacks)-1, int((1-p.phi)*float64(len(lacks))))]
 		return r
 	}
+	fits := func(h int32, c int) bool {
+		r := refOf(c)
+		return r.usual != nil && len(r.usual)-overlap(r.usual, hostTmpl[h]) <= r.q
+	}
 	pass := 0
 	for _, h := range hosts {
-		r := refOf(refs[assign[h]])
-		if r.usual == nil {
+		c := assign[h]
+		if refs[c] == c {
+			if fits(h, c) {
+				pass++
+			}
 			continue
 		}
-		lack := len(r.usual) - overlap(r.usual, hostTmpl[h])
-		if lack <= r.q {
+		// The group makes a cluster of its own: its hosts, drawn from
+		// the whole group, each have their own kind of host among the
+		// other clusters (those with the operator being added and those
+		// without, a role and another). A host passes when it lacks no
+		// more than the hosts of one of them do, the nearest first.
+		if fits(h, refs[c]) || slices.ContainsFunc(others(refs, c), func(o int) bool { return fits(h, o) }) {
 			pass++
 		}
 	}
 	return 2*pass > len(hosts)
+}
+
+// others returns the clusters, other than c, that referenceClusters made
+// their own reference (those the group is not half of).
+func others(refs []int, c int) []int {
+	var out []int
+	for o, r := range refs {
+		if o != c && r == o {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // referenceClusters returns, for each cluster, the cluster whose other
