@@ -52,14 +52,16 @@ type cmdRows struct {
 	// raw maps the hash of a row's volatile-stripped key to its raw row
 	// number; rawFeat gives the feature of each raw row, and rawKey how
 	// its volatile-stripped key differs from the feature's normalized
-	// key: what normalizing changed of its columns (see appendPatch; ""
-	// when nothing). A fleet's per-host tokens make most raw rows; their
-	// patches are a few bytes where their keys are a few hundred. rawFull has the whole key of the raw rows whose
+	// key: what normalizing changed of its columns (see appendPatch;
+	// empty when nothing), in patches. A fleet's per-host tokens make
+	// most raw rows; their patches are a few bytes where their keys are a
+	// few hundred. rawFull has the whole key of the raw rows whose
 	// feature is not their normalized key (the hashes of two keys
 	// collided). fine maps the hash of the normalized key to the feature.
 	raw     map[uint64]int32
 	rawFeat []int32
-	rawKey  []string
+	rawKey  []patchRef
+	patches patchArena
 	rawFull map[int32]string
 	patch   []byte
 	fine    map[uint64]int32
@@ -88,22 +90,32 @@ type cmdRows struct {
 	sameAt  []int32
 	dropped map[int32][]time.Time // only hosts with drops
 	// Set by finish, by host number (instance ID order): each host's
-	// features, sorted, unique; first the raw row each was first seen as;
+	// features, sorted, unique; featFirst, by feature, the raw row it was
+	// first seen as on the first host that has it, and firstOther, per
+	// host, the features (by index in perHost[h], in order) that the host
+	// first had as another raw row, and which: most rows are the same raw
+	// row on every host, so that a host keeps only its own (see
+	// firstRaw);
 	// parent the parent names of its features (one feature, several rows
 	// with parents of their own: a master process and its workers), when
 	// the command has parents;
 	// errs the errors; ok whether a Result succeeded.
-	perHost [][]int32
-	first   [][]int32
-	parent  [][]featParent
+	perHost    [][]int32
+	featFirst  []int32
+	firstOther [][]rawAt
+	parent     [][]featParent
 	// young lists, per host, the indexes in perHost[h] of its features
 	// whose rows are all processes caught running (see young); nil when
 	// none is.
 	young [][]int32
-	errs  [][]string
+	errs  map[int][]string // only hosts with errors
 	ok    []bool
-	// hf is finish's scratch: one host's rows.
-	hf []hostFeat
+	// hf, parScratch, youngScratch and otherScratch are finish's
+	// scratch: one host's rows, and what is kept of them.
+	hf           []hostFeat
+	parScratch   []featParent
+	youngScratch []int32
+	otherScratch []rawAt
 	// featRows are the rows of featRow, by feature.
 	featRows []collect.Row
 }
@@ -231,7 +243,7 @@ func (c *cmdRows) intern(row collect.Row) (feat, raw int32) {
 	raw = int32(len(c.rawFeat))
 	c.raw[rh] = raw
 	c.rawFeat = append(c.rawFeat, f)
-	c.rawKey = append(c.rawKey, string(c.patch))
+	c.rawKey = append(c.rawKey, c.patches.add(c.patch))
 	if string(c.norm) != c.feats[f].key {
 		if c.rawFull == nil {
 			c.rawFull = map[int32]string{}
@@ -247,13 +259,75 @@ func (c *cmdRows) intern(row collect.Row) (feat, raw int32) {
 func (c *cmdRows) row(h int, lf int32) collect.Row {
 	row := rowOfKey(c.feats[lf].key)
 	if i, ok := slices.BinarySearch(c.perHost[h], lf); ok {
-		raw := c.first[h][i]
+		raw := c.firstRaw(h, int32(i))
 		if k, ok := c.rawFull[raw]; ok {
 			return rowOfKey(k)
 		}
-		unpatch(row, c.rawKey[raw])
+		unpatch(row, c.patches.get(c.rawKey[raw]))
 	}
 	return row
+}
+
+// firstRaw returns the raw row host h first had as its feature at index
+// i of perHost[h]: the feature's featFirst, unless firstOther says
+// otherwise.
+func (c *cmdRows) firstRaw(h int, i int32) int32 {
+	other := c.firstOther[h]
+	if j, ok := slices.BinarySearchFunc(other, i, func(x rawAt, i int32) int { return cmp.Compare(x.i, i) }); ok {
+		return other[j].raw
+	}
+	return c.featFirst[c.perHost[h][i]]
+}
+
+// exact returns a copy of s of its length (nil when empty).
+func exact[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return append(make([]T, 0, len(s)), s...)
+}
+
+// rawAt says that the feature at index i of a host's perHost was first
+// seen there as the raw row raw.
+type rawAt struct{ i, raw int32 }
+
+// patchArena holds the raw rows' patches end to end in blocks of
+// patchBlock bytes (a patch larger than that has a block of its own),
+// each a uvarint length then its bytes: 8 bytes a raw row to find it
+// (patchRef) where a string took 16 and its own allocation, rounded up
+// to a size class. Blocks are never moved, so that growing the arena
+// never holds two copies of it.
+type patchArena struct {
+	blocks [][]byte
+}
+
+// patchBlock is the size of patchArena's blocks: large enough that their
+// headers are nothing beside them, small enough that the unused tail of
+// the last is nothing beside a fleet's patches.
+const patchBlock = 64 << 10
+
+// patchRef locates a patch in a patchArena: its block and offset.
+type patchRef struct{ blk, off uint32 }
+
+// add appends p to the arena and returns where it is.
+func (a *patchArena) add(p []byte) patchRef {
+	need := binary.MaxVarintLen64 + len(p)
+	if len(a.blocks) == 0 || cap(a.blocks[len(a.blocks)-1])-len(a.blocks[len(a.blocks)-1]) < need {
+		a.blocks = append(a.blocks, make([]byte, 0, max(patchBlock, need)))
+	}
+	k := len(a.blocks) - 1
+	b := a.blocks[k]
+	ref := patchRef{blk: uint32(k), off: uint32(len(b))}
+	b = binary.AppendUvarint(b, uint64(len(p)))
+	a.blocks[k] = append(b, p...)
+	return ref
+}
+
+// get returns the patch at ref.
+func (a *patchArena) get(ref patchRef) string {
+	b := a.blocks[ref.blk][ref.off:]
+	n, w := binary.Uvarint(b)
+	return string(b[w : w+int(n)])
 }
 
 // appendPatch appends to dst how value, of column col, became norm: the
@@ -557,8 +631,8 @@ func (c *cmdRows) parentNamesOf(rows []collect.Row) []int32 {
 func (c *cmdRows) finish(oldOf []int32) {
 	n := len(oldOf)
 	c.perHost = make([][]int32, n)
-	c.first = make([][]int32, n)
-	c.errs = make([][]string, n)
+	c.firstOther = make([][]rawAt, n)
+	c.errs = map[int][]string{}
 	c.ok = make([]bool, n)
 	if len(c.parentNames) > 0 {
 		c.parent = make([][]featParent, n)
@@ -568,11 +642,14 @@ func (c *cmdRows) finish(oldOf []int32) {
 		renum[i] = -1
 	}
 	feats := make([]cfeat, 0, len(c.feats))
+	featFirst := make([]int32, 0, len(c.feats))
 	for h, s := range oldOf {
 		if int(s) >= len(c.seen) {
 			continue
 		}
-		c.errs[h] = c.serrs[s]
+		if e := c.serrs[s]; len(e) > 0 {
+			c.errs[h] = e
+		}
 		c.ok[h] = c.seen[s] != nil
 		if len(c.seen[s]) == 0 {
 			continue
@@ -583,6 +660,7 @@ func (c *cmdRows) finish(oldOf []int32) {
 			if renum[*f] < 0 {
 				renum[*f] = int32(len(feats))
 				feats = append(feats, c.feats[*f])
+				featFirst = append(featFirst, hf[i].raw)
 			}
 			*f = renum[*f]
 		}
@@ -592,7 +670,7 @@ func (c *cmdRows) finish(oldOf []int32) {
 			}
 		}
 		slices.SortStableFunc(hf, func(x, y hostFeat) int { return cmp.Compare(x.feat, y.feat) })
-		var par []featParent
+		par := c.parScratch[:0]
 		if c.parent != nil {
 			k := int32(-1)
 			for i, x := range hf {
@@ -615,31 +693,37 @@ func (c *cmdRows) finish(oldOf []int32) {
 			}
 		}
 		hf = slices.CompactFunc(hf, func(x, y hostFeat) bool { return x.feat == y.feat })
-		fs, first := make([]int32, len(hf)), make([]int32, len(hf))
-		var young []int32
+		fs := make([]int32, len(hf))
+		young, other := c.youngScratch[:0], c.otherScratch[:0]
 		for i, x := range hf {
-			fs[i], first[i] = x.feat, x.raw
+			fs[i] = x.feat
+			if x.raw != featFirst[x.feat] {
+				other = append(other, rawAt{int32(i), x.raw})
+			}
 			if x.young {
 				young = append(young, int32(i))
 			}
 		}
-		c.perHost[h], c.first[h] = fs, first
-		if young != nil {
+		// What is kept is of its exact size (the scratch slices grow by
+		// doubling): a fleet's hosts keep millions of these.
+		c.perHost[h], c.firstOther[h] = fs, exact(other)
+		if len(young) > 0 {
 			if c.young == nil {
 				c.young = make([][]int32, n)
 			}
-			c.young[h] = young
+			c.young[h] = exact(young)
 		}
 		if c.parent != nil {
-			c.parent[h] = slices.Clip(par)
+			c.parent[h] = exact(par)
 		}
+		c.parScratch, c.youngScratch, c.otherScratch = par, young, other
 		c.seen[s] = nil
 		if c.seenPar != nil {
 			c.seenPar[s] = nil
 		}
 	}
-	c.feats = feats
-	c.hf, c.seenPar = nil, nil
+	c.feats, c.featFirst = feats, slices.Clip(featFirst)
+	c.hf, c.seenPar, c.parScratch, c.youngScratch, c.otherScratch = nil, nil, nil, nil, nil
 	c.seen, c.serrs, c.raw, c.rawFeat, c.fine, c.parentID, c.byPid, c.names, c.pids, c.parentRow = nil, nil, nil, nil, nil, nil, nil, nil, nil, nil
 }
 
@@ -666,8 +750,10 @@ func (c *cmdRows) hostRows(s int) []hostFeat {
 // duplicates returns a Skip for each host, in instance ID order (host h
 // is stream host oldOf[h], named ids[h]), of which Results of the command
 // were dropped as duplicates, and the number of hosts whose Results
-// collected at the same time were merged.
+// collected at the same time were merged. It is the last to need the
+// Results' times: it drops them.
 func (c *cmdRows) duplicates(oldOf []int32, ids []string) (skips []Skip, merged int) {
+	defer func() { c.at, c.sameAt, c.dropped = nil, nil, nil }()
 	for i, s := range oldOf {
 		h := int(s)
 		if h >= len(c.sameAt) {
