@@ -51,6 +51,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -91,6 +92,10 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of one mode to this file")
 	flag.BoolVar(&distinct, "distinct", false, "make every host's processes, listening ports and kernel modules rows its own (the worst case for sharing rows)")
 	memprofile := flag.String("memprofile", "", "write a heap profile of one mode, after the collection, to this file")
+	flag.StringVar(&midProfile, "midprofile", "", "write an in-use heap profile of one mode to this file once -midat of the batches are delivered")
+	flag.Float64Var(&midAt, "midat", 0.9, "the fraction of the batches delivered at which -midprofile is written")
+	flag.StringVar(&peakProfile, "peakprofile", "", "write an in-use heap profile of one mode to this file each time the live heap passes its peak by 5% (the last one is near the peak; it collects the garbage every 50 ms: slower, for profiles only)")
+	streamOnly := flag.Bool("streamonly", false, "no SSM, no fake: feed the same fleet's Results to the cluster analyzer's stream in batches of 50 hosts, in this process (what the analysis alone holds)")
 	flag.BoolVar(&plain, "plain", false, "no compression on the hosts (ssmcollect.WithCompression(false))")
 	flag.BoolVar(&analyzeToo, "analyze", false, "collect batch by batch (collect.CollectBatches) into the cluster analyzer's stream, dropping each batch, as diffy.Analyze does")
 	flag.Parse()
@@ -100,7 +105,7 @@ func main() {
 		}
 		return
 	}
-	if *mode == "both" {
+	if *mode == "both" && !*streamOnly {
 		fmt.Printf("| mode | instances | wall | floor | wall/floor | CPU collector + fake | CPU / cores | collector peak RSS | fake peak RSS | results OK | truncated | calls per operation (throttled) [strictly needed] |\n")
 		fmt.Printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, m := range []string{"s3", "api"} {
@@ -141,6 +146,16 @@ func main() {
 		}
 	}
 	heapProfile = *memprofile
+	if peakProfile != "" {
+		stop := watchPeak(peakProfile)
+		defer stop()
+	}
+	if *streamOnly {
+		if err := streamAlone(*hosts); err != nil {
+			fail(err)
+		}
+		return
+	}
 	if err := bench(*mode, *hosts, *latency, *rate, *poll, logger,
 		ssmcollect.WithBatchConcurrency(*batches), ssmcollect.WithReadConcurrency(*reads)); err != nil {
 		fail(err)
@@ -193,7 +208,15 @@ func bench(mode string, hosts int, latency time.Duration, rate float64, poll tim
 		return err
 	}
 	ok, total, truncated := 0, 0, 0
+	batchesDone, midDone := 0, midProfile == ""
 	count := func(rs []collect.Result) {
+		batchesDone++
+		if !midDone && float64(batchesDone) >= midAt*float64((hosts+49)/50) {
+			midDone = true
+			if err := writeHeapAt(midProfile, fmt.Sprintf("after %d batches of %d (%d Results)", batchesDone, (hosts+49)/50, total+len(rs))); err != nil {
+				fmt.Fprintln(os.Stderr, "bench/ssm: -midprofile:", err)
+			}
+		}
 		for _, r := range rs {
 			total++
 			if r.Status == collect.StatusSuccess {
@@ -437,13 +460,148 @@ var gunzippers sync.Pool
 // (-memprofile).
 var heapProfile string
 
-// writeHeap writes a heap profile of what is live (after a collection) to
-// path, and the live heap's size on stderr.
-func writeHeap(path string) error {
+// midProfile is where to write an in-use heap profile during the run
+// (-midprofile), once midAt of the batches are delivered (-midat).
+var (
+	midProfile string
+	midAt      float64
+)
+
+// peakProfile is where watchPeak writes its profiles (-peakprofile).
+var peakProfile string
+
+// peakWatch is watchPeak's state: the path it writes to and the peak,
+// which restart sets anew.
+type peakWatch struct {
+	mu   sync.Mutex
+	path string
+	peak uint64
+}
+
+// restart makes w profile from now on to path, from a peak of 0, and
+// says on stderr the peak of what it watched before.
+func (w *peakWatch) restart(path string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	fmt.Fprintf(os.Stderr, "bench/ssm: peak live heap (at a GC) %d MiB, profiled in %s\n", w.peak>>20, w.path)
+	w.path, w.peak = path, 0
+}
+
+// peaks is the running watchPeak, nil when there is none.
+var peaks *peakWatch
+
+// watchPeak collects the garbage every 50 ms (runtime.GC: the profile is
+// then of what is live at that moment, not two cycles old) and, each time
+// the live heap passes the highest seen by 5%, writes an in-use heap
+// profile to path (see peakWatch.restart); it returns a function that
+// stops it and says the peak on stderr. It slows the run: for profiles,
+// not for figures.
+func watchPeak(path string) func() {
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	peaks = &peakWatch{path: path}
+	w := peaks
+	wg.Go(func() {
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			runtime.GC()
+			metrics.Read(sample)
+			w.mu.Lock()
+			if live := sample[0].Value.Uint64(); live > w.peak+w.peak/20 {
+				w.peak = live
+				if f, err := os.Create(w.path); err == nil {
+					_ = pprof.Lookup("heap").WriteTo(f, 0)
+					f.Close()
+				}
+			}
+			w.mu.Unlock()
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+		w.restart("")
+	}
+}
+
+// streamAlone feeds the group of n hosts (leanFleet's fleet, -distinct
+// applied) to the cluster analyzer's stream in batches of 50 hosts, a
+// chunk of the fleet at a time, and reports the peak RSS of this process:
+// what the analysis holds without a collector (its peer in memory).
+func streamAlone(n int) error {
+	ctx := context.Background()
+	stream, err := analyze.Clustering{}.NewStream(group, nil)
+	if err != nil {
+		return err
+	}
+	done := 0
+	start := time.Now()
+	for first := 0; first < n; first += chunkHosts {
+		cfg := fleet.Scenario("xlarge")
+		cfg.Hosts, cfg.GroupName, cfg.Seed = min(chunkHosts, n-first), group, cfg.Seed+int64(first/chunkHosts)
+		f := fleet.Generate(cfg)
+		if distinct {
+			makeDistinct(f, first)
+		}
+		for i := 0; i < len(f.Hosts); i += 50 {
+			var b []collect.Result
+			for j := i; j < min(i+50, len(f.Hosts)); j++ {
+				b = append(b, f.Hosts[j].Results(time.Now())...)
+			}
+			if err := stream.Add(ctx, b); err != nil {
+				return err
+			}
+			done += 50
+			if midProfile != "" && float64(done) >= midAt*float64(n) {
+				if err := writeHeapAt(midProfile, fmt.Sprintf("after %d hosts of %d", done, n)); err != nil {
+					return err
+				}
+				midProfile = ""
+			}
+		}
+	}
+	fed := time.Since(start)
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	fmt.Fprintf(os.Stderr, "live heap after the collection: %d MiB in %d objects\n", ms.HeapAlloc>>20, ms.HeapObjects)
+	if peaks != nil {
+		peaks.restart(peakProfile + ".report")
+	}
+	rep, err := stream.Report(ctx, nil)
+	if err != nil {
+		return err
+	}
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	fmt.Printf("stream alone: %d hosts, %d outliers; fed in %.1f s, live heap before Report %d MiB, Report %.1f s, peak RSS %d MiB\n",
+		len(rep.Hosts), len(rep.Outliers()), fed.Seconds(), ms.HeapAlloc>>20, time.Since(start).Seconds()-fed.Seconds(), ru.Maxrss>>10)
+	return nil
+}
+
+// writeHeap writes a heap profile of what is live (after a collection) to
+// path, and the live heap's size on stderr.
+func writeHeap(path string) error { return writeHeapAt(path, "after the collection") }
+
+// writeHeapAt writes a heap profile of what is live now to path, and on
+// stderr the live heap's size, the heap the runtime holds and the peak
+// RSS so far, saying when (at).
+func writeHeapAt(path, at string) error {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	sys := ms.HeapSys - ms.HeapReleased
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	fmt.Fprintf(os.Stderr, "bench/ssm: %s: live heap %d MiB in %d objects; heap held before the GC %d MiB; peak RSS so far %d MiB\n",
+		at, ms.HeapAlloc>>20, ms.HeapObjects, sys>>20, ru.Maxrss>>10)
 	f, err := os.Create(path)
 	if err != nil {
 		return err
