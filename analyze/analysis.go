@@ -20,7 +20,7 @@ type analysis struct {
 	cmds  []*cmdModel
 	// Templates numbered across commands: the templates of command i are
 	// tOff[i] to tOff[i+1]-1; tmplHosts counts the hosts of each;
-	// hostTmpl lists each host's, sorted.
+	// hostTmpl lists each host's, sorted (equal lists share their array: read-only).
 	tOff      []int32
 	tmplHosts []int32
 	hostTmpl  [][]int32
@@ -60,6 +60,7 @@ func (an *analysis) learn(ctx context.Context) error {
 	}
 	an.hostTmpl = make([][]int32, an.n)
 	var tmp []int32
+	var share sharer[int32] // hosts of one kind have the same templates
 	for h := range an.n {
 		tmp = tmp[:0]
 		for i, m := range an.cmds {
@@ -69,7 +70,7 @@ func (an *analysis) learn(ctx context.Context) error {
 			}
 		}
 		slices.Sort(tmp)
-		an.hostTmpl[h] = slices.Clone(slices.Compact(tmp))
+		an.hostTmpl[h] = share.share(slices.Compact(tmp))
 	}
 	return ctx.Err()
 }

@@ -74,77 +74,56 @@ type cmdRows struct {
 	pids      []string // pid, name, parent of each row of a Result
 	names     []int32
 	parentRow []int32 // the row index of each row's parent
+	raws      []int32 // the raw row of each row of a Result
+	youngs    []bool  // whether each is young (see young)
+	enc       []byte  // the rows of a Result, encoded (appendRows)
 	lastName  string
 	lastID    int32
-	// Per stream host number (first sight): the raw row of each row of
-	// the kept Results, in the order added (its feature is rawFeat[raw]),
-	// and, when the command has parents, each row's parent (seenPar, in
-	// step with seen); the errors of its failed kept Results; the
-	// collected_at of the kept Results, how many Results share it, and the
-	// collected_at of those dropped. A host's rows take 4 bytes each (8
-	// more with a parent): what a stream holds grows with them.
-	seen    [][]int32
-	seenPar [][]rowParent
+	// Per stream host number (first sight): the rows of the kept
+	// Results, in the order added, encoded by appendRows (the raw row of
+	// each, and when the command has parents, each row's parent); nil
+	// when no Result succeeded. Then the errors of its failed kept
+	// Results; the collected_at of the kept Results, how many Results
+	// share it, and the collected_at of those dropped. A host's rows take
+	// 2 to 3 bytes each (2 to 3 more with a parent; they took 4 and 8 as
+	// numbers of their own): what a stream holds grows with them.
+	seen    [][]byte
 	serrs   map[int32][]string // only hosts with errors
 	at      []time.Time
 	sameAt  []int32
 	dropped map[int32][]time.Time // only hosts with drops
 	// Set by finish, by host number (instance ID order): each host's
 	// features, sorted, unique; featFirst, by feature, the raw row it was
-	// first seen as on the first host that has it, and firstOther, per
-	// host, the features (by index in perHost[h], in order) that the host
-	// first had as another raw row, and which: most rows are the same raw
-	// row on every host, so that a host keeps only its own (see
-	// firstRaw);
+	// first seen as on the first host that has it, and firstOther, in
+	// host then index order, the features (by host and index in
+	// perHost[h]) that a host first had as another raw row, and which:
+	// most rows are the same raw row on every host, so that a host keeps
+	// only its own, in one list for all hosts (see firstRaw);
 	// parent the parent names of its features (one feature, several rows
 	// with parents of their own: a master process and its workers), when
 	// the command has parents;
 	// errs the errors; ok whether a Result succeeded.
-	perHost    [][]int32
+	perHost    [][]int32 // equal lists share their array: read-only
 	featFirst  []int32
-	firstOther [][]rawAt
-	parent     [][]featParent
+	firstOther []rawAt
+	parent     [][]featParent // equal lists share their array: read-only
 	// young lists, per host, the indexes in perHost[h] of its features
 	// whose rows are all processes caught running (see young); nil when
 	// none is.
 	young [][]int32
 	errs  map[int][]string // only hosts with errors
 	ok    []bool
-	// hf, parScratch, youngScratch and otherScratch are finish's
-	// scratch: one host's rows, and what is kept of them.
+	// hf, parScratch, youngScratch, otherScratch and fsScratch are
+	// finish's scratch: one host's rows, and what is kept of them
+	// (otherScratch of all hosts).
 	hf           []hostFeat
 	parScratch   []featParent
 	youngScratch []int32
 	otherScratch []rawAt
+	fsScratch    []int32
 	// featRows are the rows of featRow, by feature.
 	featRows []collect.Row
 }
-
-// rowParent is the parent of one row of a host, as add found it: in
-// name, the parent's name plus one (0 when it has none) and, in its top
-// bit, whether the row is a process caught running (see young); praw, the
-// parent's raw row (-1 when none). 8 bytes: a fleet has millions.
-type rowParent struct {
-	name uint32
-	praw int32
-}
-
-// youngBit is the bit of rowParent.name that says the row is young.
-const youngBit = 1 << 31
-
-func newRowParent(young bool) rowParent {
-	p := rowParent{praw: -1}
-	if young {
-		p.name = youngBit
-	}
-	return p
-}
-
-// parent returns the parent's name, -1 when none.
-func (p rowParent) parent() int32 { return int32(p.name&^youngBit) - 1 }
-
-// young reports whether the row is a process caught running.
-func (p rowParent) young() bool { return p.name&youngBit != 0 }
 
 // hostFeat is one row of a host, in finish: its feature, raw row and
 // parent name (-1 when it has none), and whether it is a process caught
@@ -272,11 +251,45 @@ func (c *cmdRows) row(h int, lf int32) collect.Row {
 // i of perHost[h]: the feature's featFirst, unless firstOther says
 // otherwise.
 func (c *cmdRows) firstRaw(h int, i int32) int32 {
-	other := c.firstOther[h]
-	if j, ok := slices.BinarySearchFunc(other, i, func(x rawAt, i int32) int { return cmp.Compare(x.i, i) }); ok {
-		return other[j].raw
+	at := rawAt{h: int32(h), i: i}
+	if j, ok := slices.BinarySearchFunc(c.firstOther, at, func(x, y rawAt) int { return cmp.Or(cmp.Compare(x.h, y.h), cmp.Compare(x.i, y.i)) }); ok {
+		return c.firstOther[j].raw
 	}
 	return c.featFirst[c.perHost[h][i]]
+}
+
+// sharer gives the slices it is given one backing array each time they
+// are equal: the hosts of one kind have the same features of most
+// commands, so that a fleet keeps each list once, not once a host (at
+// 20,000 hosts of the xlarge scenario, 31 to 51 distinct lists of 20,000
+// for the commands but processes, and 1,504 distinct lists of parents).
+// Those who get a slice from it must not change it. T must be of fixed
+// size without padding (its bytes are hashed).
+type sharer[T comparable] struct {
+	m map[uint64][]T
+}
+
+// share returns a slice equal to x (nil when x is empty) that is not x:
+// one given before, or a copy of x of its size.
+func (s *sharer[T]) share(x []T) []T {
+	if len(x) == 0 {
+		return nil
+	}
+	var zero T
+	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x))), len(x)*int(unsafe.Sizeof(zero)))
+	k := maphash.Bytes(hashSeed, b)
+	y, ok := s.m[k]
+	if ok && slices.Equal(x, y) {
+		return y
+	}
+	y = exact(x)
+	if !ok { // on a collision, the first keeps the key
+		if s.m == nil {
+			s.m = map[uint64][]T{}
+		}
+		s.m[k] = y
+	}
+	return y
 }
 
 // exact returns a copy of s of its length (nil when empty).
@@ -287,9 +300,9 @@ func exact[T any](s []T) []T {
 	return append(make([]T, 0, len(s)), s...)
 }
 
-// rawAt says that the feature at index i of a host's perHost was first
+// rawAt says that the feature at index i of host h's perHost was first
 // seen there as the raw row raw.
-type rawAt struct{ i, raw int32 }
+type rawAt struct{ h, i, raw int32 }
 
 // patchArena holds the raw rows' patches end to end in blocks of
 // patchBlock bytes (a patch larger than that has a block of its own),
@@ -444,10 +457,7 @@ func (c *cmdRows) growHosts(h int) {
 		return
 	}
 	k := h + 1 - len(c.seen)
-	c.seen = append(c.seen, make([][]int32, k)...)
-	if c.parents {
-		c.seenPar = append(c.seenPar, make([][]rowParent, k)...)
-	}
+	c.seen = append(c.seen, make([][]byte, k)...)
 	c.at = append(c.at, make([]time.Time, k)...)
 	c.sameAt = append(c.sameAt, make([]int32, k)...)
 }
@@ -484,9 +494,6 @@ func (c *cmdRows) add(ctx context.Context, rs []collect.Result, idx []int, hosts
 			}
 			c.seen[h], c.sameAt[h] = nil, 0
 			delete(c.serrs, int32(h))
-			if c.parents {
-				c.seenPar[h] = nil
-			}
 			c.at[h] = r.CollectedAt
 		}
 		c.sameAt[h]++
@@ -497,37 +504,56 @@ func (c *cmdRows) add(ctx context.Context, rs []collect.Result, idx []int, hosts
 			c.serrs[int32(h)] = append(c.serrs[int32(h)], resultError(r))
 			continue
 		}
-		start := len(c.seen[h])
-		c.seen[h] = slices.Grow(c.seen[h], len(r.Rows))
-		if c.parents {
-			c.seenPar[h] = slices.Grow(c.seenPar[h], len(r.Rows))
-		}
-		c.pids = c.pids[:0]
+		c.pids, c.raws, c.youngs = c.pids[:0], c.raws[:0], c.youngs[:0]
 		if !c.running && len(r.Rows) > 0 {
 			_, c.running = r.Rows[0]["pid"]
 		}
 		for _, row := range r.Rows {
-			raw := c.feature(row)
-			c.seen[h] = append(c.seen[h], raw)
+			c.raws = append(c.raws, c.feature(row))
 			if c.parents {
 				c.pids = append(c.pids, c.keyer.captured[:3]...)
-				c.seenPar[h] = append(c.seenPar[h], newRowParent(c.p.young(c.keyer.captured[3], r.CollectedAt)))
+				c.youngs = append(c.youngs, c.p.young(c.keyer.captured[3], r.CollectedAt))
 			}
 		}
-		if names := c.parentNamesOf(r.Rows); names != nil {
-			for i, p := range names {
-				if p >= 0 {
-					rp := &c.seenPar[h][start+i]
-					rp.name = rp.name&youngBit | uint32(p+1)
-					rp.praw = c.seen[h][start+int(c.parentRow[i])]
-				}
-			}
-		}
+		c.enc = c.appendRows(c.enc[:0], c.parentNamesOf(r.Rows))
 		if c.seen[h] == nil {
-			c.seen[h] = []int32{} // a successful Result, even of no row
+			// Of its size (a successful Result, even of no row, is not nil).
+			c.seen[h] = append(make([]byte, 0, len(c.enc)), c.enc...)
+		} else {
+			c.seen[h] = append(c.seen[h], c.enc...)
 		}
 	}
 	return nil
+}
+
+// appendRows appends to dst the rows of one Result (their raw rows in
+// c.raws; whether each is young in c.youngs and names, from
+// parentNamesOf, when the command has parents): each row is the uvarint
+// of its raw row then, when the command has parents, the uvarint of its
+// parent's name plus one (0 when it has none) shifted left by one, the
+// low bit saying whether the row is young, and when it has a parent, the
+// varint of the parent row's index less the row's own (within the
+// Result). Raw rows are numbered as first seen, so a fleet's common rows
+// take one or two bytes.
+func (c *cmdRows) appendRows(dst []byte, names []int32) []byte {
+	for i, raw := range c.raws {
+		dst = binary.AppendUvarint(dst, uint64(raw))
+		if !c.parents {
+			continue
+		}
+		var v uint64
+		if names != nil && names[i] >= 0 {
+			v = uint64(names[i]+1) << 1
+		}
+		if c.youngs[i] {
+			v |= 1
+		}
+		dst = binary.AppendUvarint(dst, v)
+		if v>>1 != 0 {
+			dst = binary.AppendVarint(dst, int64(c.parentRow[i])-int64(i))
+		}
+	}
+	return dst
 }
 
 // drop notes a Result of stream host h collected at at as dropped.
@@ -631,7 +657,6 @@ func (c *cmdRows) parentNamesOf(rows []collect.Row) []int32 {
 func (c *cmdRows) finish(oldOf []int32) {
 	n := len(oldOf)
 	c.perHost = make([][]int32, n)
-	c.firstOther = make([][]rawAt, n)
 	c.errs = map[int][]string{}
 	c.ok = make([]bool, n)
 	if len(c.parentNames) > 0 {
@@ -643,6 +668,9 @@ func (c *cmdRows) finish(oldOf []int32) {
 	}
 	feats := make([]cfeat, 0, len(c.feats))
 	featFirst := make([]int32, 0, len(c.feats))
+	// Equal lists of hosts' features, and of their parents, are kept once.
+	var feats1 sharer[int32]
+	var pars sharer[featParent]
 	for h, s := range oldOf {
 		if int(s) >= len(c.seen) {
 			continue
@@ -693,12 +721,12 @@ func (c *cmdRows) finish(oldOf []int32) {
 			}
 		}
 		hf = slices.CompactFunc(hf, func(x, y hostFeat) bool { return x.feat == y.feat })
-		fs := make([]int32, len(hf))
-		young, other := c.youngScratch[:0], c.otherScratch[:0]
+		fs := slices.Grow(c.fsScratch[:0], len(hf))[:len(hf)]
+		young, other := c.youngScratch[:0], c.otherScratch
 		for i, x := range hf {
 			fs[i] = x.feat
 			if x.raw != featFirst[x.feat] {
-				other = append(other, rawAt{int32(i), x.raw})
+				other = append(other, rawAt{int32(h), int32(i), x.raw})
 			}
 			if x.young {
 				young = append(young, int32(i))
@@ -706,7 +734,7 @@ func (c *cmdRows) finish(oldOf []int32) {
 		}
 		// What is kept is of its exact size (the scratch slices grow by
 		// doubling): a fleet's hosts keep millions of these.
-		c.perHost[h], c.firstOther[h] = fs, exact(other)
+		c.perHost[h] = feats1.share(fs)
 		if len(young) > 0 {
 			if c.young == nil {
 				c.young = make([][]int32, n)
@@ -714,32 +742,46 @@ func (c *cmdRows) finish(oldOf []int32) {
 			c.young[h] = exact(young)
 		}
 		if c.parent != nil {
-			c.parent[h] = exact(par)
+			c.parent[h] = pars.share(par)
 		}
-		c.parScratch, c.youngScratch, c.otherScratch = par, young, other
+		c.parScratch, c.youngScratch, c.otherScratch, c.fsScratch = par, young, other, fs
 		c.seen[s] = nil
-		if c.seenPar != nil {
-			c.seenPar[s] = nil
-		}
 	}
-	c.feats, c.featFirst = feats, slices.Clip(featFirst)
-	c.hf, c.seenPar, c.parScratch, c.youngScratch, c.otherScratch = nil, nil, nil, nil, nil
+	c.feats, c.featFirst, c.firstOther = feats, slices.Clip(featFirst), exact(c.otherScratch)
+	c.hf, c.raws, c.youngs, c.enc, c.parScratch, c.youngScratch, c.otherScratch, c.fsScratch = nil, nil, nil, nil, nil, nil, nil, nil
 	c.seen, c.serrs, c.raw, c.rawFeat, c.fine, c.parentID, c.byPid, c.names, c.pids, c.parentRow = nil, nil, nil, nil, nil, nil, nil, nil, nil, nil
 }
 
-// hostRows returns the rows of stream host s as hostFeats (in c.hf,
-// reused), their features and parents' features from their raw rows.
+// hostRows returns the rows of stream host s (see appendRows) as
+// hostFeats (in c.hf, reused), their features and parents' features from
+// their raw rows.
 func (c *cmdRows) hostRows(s int) []hostFeat {
-	hf := slices.Grow(c.hf[:0], len(c.seen[s]))
-	for _, raw := range c.seen[s] {
-		hf = append(hf, hostFeat{feat: c.rawFeat[raw], raw: raw, parent: -1, pfeat: -1})
+	hf := c.hf[:0]
+	b := c.seen[s]
+	uv := func() uint64 {
+		n, w := binary.Uvarint(b)
+		b = b[w:]
+		return n
+	}
+	for len(b) > 0 {
+		raw := int32(uv())
+		x := hostFeat{feat: c.rawFeat[raw], raw: raw, parent: -1, pfeat: -1}
+		if c.parents {
+			v := uv()
+			x.young = v&1 != 0
+			if p := int32(v >> 1); p != 0 {
+				d, w := binary.Varint(b)
+				b = b[w:]
+				// The parent's index, resolved below (it may come later).
+				x.parent, x.pfeat = p-1, int32(int64(len(hf))+d)
+			}
+		}
+		hf = append(hf, x)
 	}
 	if c.parents {
-		for i, p := range c.seenPar[s] {
-			x := &hf[i]
-			x.parent, x.young = p.parent(), p.young()
-			if p.praw >= 0 {
-				x.pfeat = c.rawFeat[p.praw]
+		for i := range hf {
+			if x := &hf[i]; x.parent >= 0 {
+				x.pfeat = hf[x.pfeat].feat
 			}
 		}
 	}
