@@ -146,7 +146,7 @@ func main() {
 		}
 	}
 	heapProfile = *memprofile
-	if peakProfile != "" {
+	if peakProfile != "" && !*streamOnly {
 		stop := watchPeak(peakProfile)
 		defer stop()
 	}
@@ -473,9 +473,9 @@ var peakProfile string
 // peakWatch is watchPeak's state: the path it writes to and the peak,
 // which restart sets anew.
 type peakWatch struct {
-	mu   sync.Mutex
-	path string
-	peak uint64
+	mu         sync.Mutex
+	path       string
+	peak, high uint64 // the peak, and what was last profiled
 }
 
 // restart makes w profile from now on to path, from a peak of 0, and
@@ -483,19 +483,24 @@ type peakWatch struct {
 func (w *peakWatch) restart(path string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	fmt.Fprintf(os.Stderr, "bench/ssm: peak live heap (at a GC) %d MiB, profiled in %s\n", w.peak>>20, w.path)
-	w.path, w.peak = path, 0
+	where := ""
+	if w.path != "" {
+		where = ", profiled in " + w.path
+	}
+	fmt.Fprintf(os.Stderr, "bench/ssm: peak live heap (at a GC) %d MiB%s\n", w.peak>>20, where)
+	w.path, w.peak, w.high = path, 0, 0
 }
 
 // peaks is the running watchPeak, nil when there is none.
 var peaks *peakWatch
 
-// watchPeak collects the garbage every 50 ms (runtime.GC: the profile is
-// then of what is live at that moment, not two cycles old) and, each time
-// the live heap passes the highest seen by 5%, writes an in-use heap
+// watchPeak reads the live heap (as of the last GC) every 50 ms, and with
+// a path it collects the garbage first (runtime.GC: the profile is then
+// of what is live at that moment, not two cycles old) and, each time the
+// live heap passes the highest profiled by 5%, writes an in-use heap
 // profile to path (see peakWatch.restart); it returns a function that
-// stops it and says the peak on stderr. It slows the run: for profiles,
-// not for figures.
+// stops it and says the peak on stderr. With a path it slows the run: for
+// profiles, not for figures.
 func watchPeak(path string) func() {
 	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	done := make(chan struct{})
@@ -511,11 +516,15 @@ func watchPeak(path string) func() {
 				return
 			case <-t.C:
 			}
-			runtime.GC()
-			metrics.Read(sample)
 			w.mu.Lock()
-			if live := sample[0].Value.Uint64(); live > w.peak+w.peak/20 {
-				w.peak = live
+			if w.path != "" {
+				runtime.GC()
+			}
+			metrics.Read(sample)
+			live := sample[0].Value.Uint64()
+			w.peak = max(w.peak, live)
+			if w.path != "" && live > w.high+w.high/20 {
+				w.high = live
 				if f, err := os.Create(w.path); err == nil {
 					_ = pprof.Lookup("heap").WriteTo(f, 0)
 					f.Close()
@@ -533,9 +542,15 @@ func watchPeak(path string) func() {
 
 // streamAlone feeds the group of n hosts (leanFleet's fleet, -distinct
 // applied) to the cluster analyzer's stream in batches of 50 hosts, a
-// chunk of the fleet at a time, and reports the peak RSS of this process:
-// what the analysis holds without a collector (its peer in memory).
+// chunk of the fleet at a time, and reports the live heap before the
+// Report and its peak during the Report: what the analysis holds without
+// a collector (its peer in memory; the peak RSS is the fleet's
+// generation's). -peakprofile profiles the Report only.
 func streamAlone(n int) error {
+	// Profiles (-peakprofile) only of the Report: while the fleet is fed
+	// its generation holds most of the heap.
+	stop := watchPeak("")
+	defer stop()
 	ctx := context.Background()
 	stream, err := analyze.Clustering{}.NewStream(group, nil)
 	if err != nil {
@@ -571,9 +586,11 @@ func streamAlone(n int) error {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	if peaks != nil {
-		peaks.restart(peakProfile + ".report")
+	report := ""
+	if peakProfile != "" {
+		report = peakProfile + ".report"
 	}
+	peaks.restart(report)
 	rep, err := stream.Report(ctx, nil)
 	if err != nil {
 		return err
