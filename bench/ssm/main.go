@@ -75,6 +75,7 @@ import (
 	"github.com/diffy-dfir/diffy/diffytest/awsfake"
 	"github.com/diffy-dfir/diffy/diffytest/fleet"
 	"github.com/diffy-dfir/diffy/payload"
+	"github.com/diffy-dfir/diffy/target"
 	"github.com/diffy-dfir/diffy/target/ec2target"
 )
 
@@ -97,6 +98,7 @@ func main() {
 	flag.StringVar(&peakProfile, "peakprofile", "", "write an in-use heap profile of one mode to this file each time the live heap passes its peak by 5% (the last one is near the peak; it collects the garbage every 50 ms: slower, for profiles only)")
 	streamOnly := flag.Bool("streamonly", false, "no SSM, no fake: feed the same fleet's Results to the cluster analyzer's stream in batches of 50 hosts, in this process (what the analysis alone holds)")
 	flag.BoolVar(&plain, "plain", false, "no compression on the hosts (ssmcollect.WithCompression(false))")
+	flag.BoolVar(&peerToo, "peer", true, "after the collector, in the same run against the same fake, time the peer: a minimal client of the same SDK making only the calls needed (see peer)")
 	flag.BoolVar(&analyzeToo, "analyze", false, "collect batch by batch (collect.CollectBatches) into the cluster analyzer's stream, dropping each batch, as diffy.Analyze does")
 	flag.Parse()
 	if *serve {
@@ -106,8 +108,8 @@ func main() {
 		return
 	}
 	if *mode == "both" && !*streamOnly {
-		fmt.Printf("| mode | instances | wall | floor | wall/floor | CPU collector + fake | CPU / cores | collector peak RSS | fake peak RSS | results OK | truncated | calls per operation (throttled) [strictly needed] |\n")
-		fmt.Printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+		fmt.Printf("| mode | instances | wall | floor | wall/floor | peer | wall/peer | CPU collector + fake | CPU / cores | collector peak RSS | fake peak RSS | results OK | truncated | calls per operation (throttled) [strictly needed] |\n")
+		fmt.Printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, m := range []string{"s3", "api"} {
 			exe, err := os.Executable()
 			if err != nil {
@@ -115,7 +117,7 @@ func main() {
 			}
 			cmd := exec.Command(exe, "-mode", m, fmt.Sprint("-hosts=", *hosts), fmt.Sprint("-latency=", *latency),
 				fmt.Sprint("-rate=", *rate), fmt.Sprint("-poll=", *poll), fmt.Sprint("-batches=", *batches), fmt.Sprint("-reads=", *reads), "-retry="+*retryMode, fmt.Sprint("-distinct=", distinct),
-				fmt.Sprint("-plain=", plain), fmt.Sprint("-analyze=", analyzeToo))
+				fmt.Sprint("-plain=", plain), fmt.Sprint("-analyze=", analyzeToo), fmt.Sprint("-peer=", peerToo))
 			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 			if err := cmd.Run(); err != nil {
 				fail(fmt.Errorf("mode %s: %w", m, err))
@@ -146,6 +148,7 @@ func main() {
 		}
 	}
 	heapProfile = *memprofile
+	batchConc, readConc = *batches, *reads
 	if peakProfile != "" && !*streamOnly {
 		stop := watchPeak(peakProfile)
 		defer stop()
@@ -284,7 +287,40 @@ func bench(mode string, hosts int, latency time.Duration, rate float64, poll tim
 	floor = max(floor, fakeWork) + latency + awsfake.DefaultRunTime
 	fmt.Fprintf(os.Stderr, "bench/ssm: %s: the fake runs one host's script in %.2f ms of CPU: %d hosts on %d cores take it %.1f s; %s at %.0f/s take %.1f s\n",
 		mode, fake.ScriptSeconds*1000, hosts, runtime.NumCPU(), fakeWork.Seconds(), read, rates[read].PerSecond, float64(hosts)/rates[read].PerSecond)
-	calls, fakeCPU, fakeRSS, err := fake.finish()
+	calls, fakeCPU, err := fake.snapshot()
+	if err != nil {
+		return err
+	}
+	// The peer, in the same run against the same fake, after the collector
+	// (whose peak RSS and CPU were taken before it).
+	peerCol := "| - | -"
+	if peerToo {
+		pc := peerClients{ssm: ssmc()}
+		if mode == "s3" {
+			pc.s3 = s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.BaseEndpoint, o.UsePathStyle = aws.String(fake.S3), true })
+		}
+		var p0, p1 syscall.Rusage
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &p0)
+		pr, err := peer(ctx, pc, func(ctx context.Context) ([]target.Instance, error) { return tg.Targets(ctx, group) }, mode, poll, batchConc, readConc)
+		if err != nil {
+			return err
+		}
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &p1)
+		after, fakeCPU2, err := fake.snapshot()
+		if err != nil {
+			return err
+		}
+		var pcalls []string
+		for _, op := range slices.Sorted(maps.Keys(after)) {
+			if d := after[op].Calls - calls[op].Calls; d > 0 {
+				pcalls = append(pcalls, fmt.Sprintf("%s %d", op, d))
+			}
+		}
+		fmt.Fprintf(os.Stderr, "bench/ssm: %s: the peer read %d outputs (%d MB), %d not successful, in %.1f s; CPU peer + fake %.0f + %.0f s; calls: %s\n",
+			mode, pr.reads, pr.bytes>>20, pr.failed, pr.wall.Seconds(), cpuSeconds(p1)-cpuSeconds(p0), fakeCPU2-fakeCPU, strings.Join(pcalls, ", "))
+		peerCol = fmt.Sprintf("| %.1f s | %.2fx", pr.wall.Seconds(), wall.Seconds()/pr.wall.Seconds())
+	}
+	_, _, fakeRSS, err := fake.finish()
 	if err != nil {
 		return err
 	}
@@ -318,8 +354,8 @@ func bench(mode string, hosts int, latency time.Duration, rate float64, poll tim
 	// cores: what the run takes at least on this machine when nothing else
 	// runs (the fake's script runs are in it, as the floor's fake work).
 	colCPU := cpuSeconds(ru) - cpuSeconds(ru0)
-	fmt.Printf("| %s | %d | %.1f s | %.1f s | %.2fx | %.0f + %.0f s | %.1f s | %d MiB | %d MiB | %d of %d | %d | %s |\n", name, hosts, wall.Seconds(), floor.Seconds(),
-		wall.Seconds()/floor.Seconds(), colCPU, fakeCPU, (colCPU+fakeCPU)/float64(runtime.NumCPU()), ru.Maxrss/1024, fakeRSS/1024, ok, total, truncated, strings.Join(parts, ", "))
+	fmt.Printf("| %s | %d | %.1f s | %.1f s | %.2fx %s | %.0f + %.0f s | %.1f s | %d MiB | %d MiB | %d of %d | %d | %s |\n", name, hosts, wall.Seconds(), floor.Seconds(),
+		wall.Seconds()/floor.Seconds(), peerCol, colCPU, fakeCPU, (colCPU+fakeCPU)/float64(runtime.NumCPU()), ru.Maxrss/1024, fakeRSS/1024, ok, total, truncated, strings.Join(parts, ", "))
 	return nil
 }
 
@@ -330,8 +366,13 @@ var retryer func() aws.Retryer
 var distinct bool
 
 // plain turns compression on the hosts off (-plain); analyzeToo streams
-// the Results into the cluster analyzer (-analyze).
-var plain, analyzeToo bool
+// the Results into the cluster analyzer (-analyze); peerToo times the
+// peer after the collector (-peer).
+var plain, analyzeToo, peerToo bool
+
+// batchConc and readConc are -batches and -reads, which the peer uses
+// too.
+var batchConc, readConc int
 
 // makeDistinct gives each host of f its own processes, listening ports
 // and kernel modules rows, as on real hosts booted apart: process start
@@ -752,15 +793,8 @@ func startFake(hosts int, latency time.Duration, rate float64) (*fakeProc, error
 // finish asks the fake for its call counts and the CPU seconds it spent
 // since it was ready, stops it, and returns them with its peak RSS in KiB.
 func (p *fakeProc) finish() (map[string]awsfake.CallCount, float64, int64, error) {
-	var calls map[string]awsfake.CallCount
-	var cpu float64
-	if _, err := io.WriteString(p.in, "calls\n"); err != nil {
-		return nil, 0, 0, err
-	}
-	if err := p.out.Decode(&calls); err != nil {
-		return nil, 0, 0, err
-	}
-	if err := p.out.Decode(&cpu); err != nil {
+	calls, cpu, err := p.snapshot()
+	if err != nil {
 		return nil, 0, 0, err
 	}
 	p.stop()
@@ -769,6 +803,23 @@ func (p *fakeProc) finish() (map[string]awsfake.CallCount, float64, int64, error
 		rss = ru.Maxrss
 	}
 	return calls, cpu, rss, nil
+}
+
+// snapshot asks the fake for its call counts and the CPU seconds it spent
+// since it was ready.
+func (p *fakeProc) snapshot() (map[string]awsfake.CallCount, float64, error) {
+	var calls map[string]awsfake.CallCount
+	var cpu float64
+	if _, err := io.WriteString(p.in, "calls\n"); err != nil {
+		return nil, 0, err
+	}
+	if err := p.out.Decode(&calls); err != nil {
+		return nil, 0, err
+	}
+	if err := p.out.Decode(&cpu); err != nil {
+		return nil, 0, err
+	}
+	return calls, cpu, nil
 }
 
 // cpuSeconds is the user and system CPU time of a rusage.
