@@ -182,10 +182,11 @@ func ISize(gz []byte) (uint32, bool) {
 func base64Text(b []byte) (text []byte, complete bool) {
 	end, n, cut := len(b), 0, 0
 	for i, c := range b {
-		if c == '\n' || c == '\r' {
+		k := b64Class[c]
+		if k == classNewline {
 			continue
 		}
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=') {
+		if k != classBase64 {
 			end = i
 			break
 		}
@@ -299,9 +300,9 @@ func decodeTail(body []byte) []byte {
 func wholeBase64(body []byte) bool {
 	n := 0
 	for _, c := range body {
-		switch {
-		case c == '\n' || c == '\r':
-		case c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=':
+		switch b64Class[c] {
+		case classNewline:
+		case classBase64:
 			n++
 		default:
 			return false
@@ -309,3 +310,26 @@ func wholeBase64(body []byte) bool {
 	}
 	return n%4 == 0
 }
+
+// The classes of b64Class.
+const (
+	classOther   = iota
+	classNewline // '\n', '\r'
+	classBase64  // A-Z, a-z, 0-9, '+', '/', '='
+)
+
+// b64Class is the class of each byte in base64 text: a table, where the
+// comparisons it replaces took 12% of the collector's CPU in S3 mode
+// (bench/ssm -cpuprofile; every output is scanned twice, by Bound and
+// Decode).
+var b64Class = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case c == '\n' || c == '\r':
+			t[c] = classNewline
+		case c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=':
+			t[c] = classBase64
+		}
+	}
+	return t
+}()
