@@ -30,7 +30,13 @@ type uidFix struct {
 }
 
 // sessionCommands are what an operator runs: the command, whether it runs
-// through sudo, and the process's name and path.
+// through sudo, and the process's name and path (an empty path: the
+// image's python3). Besides looking (top, tail, less), operators debug
+// during an incident: strace or gdb attached to the role's application
+// ({pid}), tcpdump, perf, curl to an internal URL, and a python3
+// http.server on a high port ({port}) to hand a file to a colleague.
+// Those tools are on few hosts and most run from nowhere else in the
+// fleet: only the session ties them to what the host is.
 var sessionCommands = []struct {
 	cmdline    string
 	sudo       bool
@@ -43,6 +49,12 @@ var sessionCommands = []struct {
 	{"less /var/log/{app}/app.log", false, "less", "/usr/bin/less"},
 	{"watch -n1 ss -tnp", true, "watch", "/usr/bin/watch"},
 	{"vim /etc/{app}/config.yaml", true, "vim", "/usr/bin/vim.basic"},
+	{"strace -f -tt -p {pid}", true, "strace", "/usr/bin/strace"},
+	{"gdb -p {pid}", true, "gdb", "/usr/bin/gdb"},
+	{"tcpdump -i eth0 -nn port 443", true, "tcpdump", "/usr/bin/tcpdump"},
+	{"perf top", true, "perf", "/usr/bin/perf"},
+	{"curl -sv http://{app}.internal:8080/healthz", false, "curl", "/usr/bin/curl"},
+	{"python3 -m http.server {port}", false, "python3", ""},
 	{"", false, "", ""}, // an idle shell
 }
 
@@ -90,14 +102,26 @@ func (g *hostGen) sessions() {
 	}
 	t += int64(r.IntN(max(int(g.at-t), 1)))
 	unit := pickOne(r, "ssh", "cron", "snap.amazon-ssm-agent.amazon-ssm-agent", "systemd-networkd")
-	cmd := strings.NewReplacer("{unit}", unit, "{app}", g.s.p.app).Replace(c.cmdline)
+	target := g.app.pid
+	if target == 0 {
+		target = g.sshd.pid
+	}
+	port := 8000 + r.IntN(1000)
+	cmd := strings.NewReplacer("{unit}", unit, "{app}", g.s.p.app, "{pid}", fmt.Sprint(target), "{port}", fmt.Sprint(port)).Replace(c.cmdline)
+	exe := c.path
+	if exe == "" {
+		exe = g.python()
+	}
 	parent := shell
 	if c.sudo {
 		parent = g.spawn(g.childPid(r, shell, t), "sudo", "/usr/bin/sudo", "sudo "+cmd, 0, shell.pid, t)
 	}
-	g.spawn(g.childPid(r, parent, t), c.name, c.path, cmd, 0, parent.pid, t)
+	tool := g.spawn(g.childPid(r, parent, t), c.name, exe, cmd, 0, parent.pid, t)
 	if !c.sudo {
 		g.fixUID = append(g.fixUID, uidFix{len(g.procs) - 1, user})
+	}
+	if strings.Contains(c.cmdline, "{port}") {
+		g.listen(tool, "0.0.0.0", port, "tcp")
 	}
 }
 
