@@ -43,7 +43,8 @@ type peerRun struct {
 // as the collector), then batches of ssmcollect.MaxBatchSize instances,
 // batches at once in flight: one SendCommand each of the same script the
 // collector sends (the standard pack framed and compressed, with its time
-// limit), ListCommandInvocations every poll until every invocation is
+// limit), ListCommandInvocations every poll (the first after min(poll, 1 s),
+// as the collector) until every invocation is
 // final (no Details), then one read of each invocation's output
 // (GetCommandInvocation in API mode, S3 GetObject of its stdout object in
 // S3 mode), reads at once over all batches, the bytes discarded. No
@@ -110,13 +111,15 @@ func peer(ctx context.Context, c peerClients, targets func(context.Context) ([]t
 			}
 			id := aws.ToString(out.Command.CommandId)
 			var final []types.CommandInvocation
+			wait := min(poll, time.Second) // the collector's first wait
 			for len(final) < len(b) {
 				select {
 				case <-ctx.Done():
 					note(nil, ctx.Err())
 					return
-				case <-time.After(poll):
+				case <-time.After(wait):
 				}
+				wait = poll
 				final = final[:0]
 				p := ssm.NewListCommandInvocationsPaginator(c.ssm, &ssm.ListCommandInvocationsInput{CommandId: aws.String(id), MaxResults: aws.Int32(50)})
 				for p.HasMorePages() {
