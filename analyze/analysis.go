@@ -105,6 +105,7 @@ func (an *analysis) decide(ctx context.Context) error {
 			}
 			sess.keepDeciding(h, an.dec[h].finds)
 		}
+		sess.keepListeners(h, an.dec[h].finds)
 	}
 	an.linkActivities()
 	for _, c := range an.cands.list {

@@ -15,18 +15,21 @@ import (
 type sessionModel struct {
 	cmds         []*cmdModel
 	procs, users int // indexes into cmds, -1 when absent
+	lps          int // the listening ports' index into cmds, -1 when absent
 	known        map[string]bool
 	knownDirs    map[string]bool // the directories of known
 }
 
 func newSessionModel(cmds []*cmdModel) *sessionModel {
-	s := &sessionModel{cmds: cmds, procs: -1, users: -1}
+	s := &sessionModel{cmds: cmds, procs: -1, users: -1, lps: -1}
 	for i, m := range cmds {
 		switch m.rows.id {
 		case payload.Processes:
 			s.procs = i
 		case payload.Users:
 			s.users = i
+		case payload.ListeningPorts:
+			s.lps = i
 		}
 	}
 	if s.procs < 0 || s.users < 0 {
@@ -89,6 +92,81 @@ func (s *sessionModel) keepDeciding(h int, finds []pendingFinding) {
 		}
 		if pth, _ := keyValue(c.feats[p.feat].key, "path"); !s.inKnownDir(pth) && inSession(p) {
 			p.deciding, p.under = true, -1
+		}
+	}
+}
+
+// keepListeners makes the deciding findings of host h's listening
+// sockets non-deciding when they are a session's: the socket's process
+// (the process row of h with the socket's path and cmdline) is a
+// non-deciding finding of a session (keepDeciding has run), or under an
+// operator's process that is a session's (hostSessions.session), as the
+// python3 -m http.server an operator starts to hand a file over. A
+// listener of a process that decides, or of no process of the session,
+// is judged alone: a shell bound to a port started from an operator's
+// shell runs from outside the fleet's directories and decides.
+func (s *sessionModel) keepListeners(h int, finds []pendingFinding) {
+	if s.known == nil || s.lps < 0 {
+		return
+	}
+	ci, li := int32(s.procs), int32(s.lps)
+	pc, lc := s.cmds[s.procs].rows, s.cmds[s.lps].rows
+	hs := hostSessions{s: s, h: h, m: s.cmds[s.procs]}
+	if hs.byUID, hs.byName = s.logins(h); hs.byUID == nil {
+		return
+	}
+	byFeat := map[int32]int{}
+	for k, p := range finds {
+		if p.cmd == ci {
+			byFeat[p.feat] = k
+		}
+	}
+	// inSession reports whether process finding k is a session's: its
+	// own login, or under findings that reach one, none deciding.
+	inSession := func(k int) bool {
+		for range len(finds) {
+			p := &finds[k]
+			if p.deciding {
+				return false
+			}
+			if p.login != "" {
+				return true
+			}
+			if p.under < 0 {
+				return false
+			}
+			var ok bool
+			if k, ok = byFeat[p.under]; !ok {
+				// A parent that is no finding: a session's row the
+				// fleet explains (an operator's shell on a few hosts).
+				return hs.session(p.under) != ""
+			}
+		}
+		return false
+	}
+	type exe struct{ path, cmdline string }
+	session := map[exe]bool{}
+	for f, k := range byFeat {
+		if inSession(k) {
+			key := pc.feats[f].key
+			pth, _ := keyValue(key, "path")
+			cmd, _ := keyValue(key, "cmdline")
+			session[exe{pth, cmd}] = true
+		}
+	}
+	if len(session) == 0 {
+		return
+	}
+	for k := range finds {
+		p := &finds[k]
+		if p.cmd != li || !p.deciding || p.campaign {
+			continue
+		}
+		key := lc.feats[p.feat].key
+		pth, _ := keyValue(key, "path")
+		cmd, _ := keyValue(key, "cmdline")
+		if session[exe{pth, cmd}] {
+			p.deciding = false
 		}
 	}
 }

@@ -13,7 +13,8 @@ import (
 )
 
 // TestClusterLoginSessions: an operator logged in over SSH on 1 host of
-// 200 (rare by definition) makes no outlier: sshd's per-login processes
+// 200 (rare by definition) makes no outlier, nor the http.server it
+// listens with (keepListeners): sshd's per-login processes
 // name the host's operator's account, the user's systemd and shell run as
 // it, and what the shell runs is part of that session. What an attacker
 // does still decides: a miner from /tmp in the same session (an
@@ -43,6 +44,12 @@ func TestClusterLoginSessions(t *testing.T) {
 			"cmdline": "@dbus-daemon --system --nofork", "uid": "102", "parent": "1", "start_time": "2"})
 	}
 	session(7, hosts[7], "ubuntu", "1000")
+	// The operator hands a file over: python3's http.server on a high
+	// port, its listener a session's row too.
+	hosts[7].add("processes", collect.Row{"pid": "5010", "name": "python3", "path": "/usr/bin/python3.12", "cmdline": "python3 -m http.server 8731",
+		"uid": "1000", "parent": "5004", "start_time": "9"})
+	hosts[7].add("listening_ports", collect.Row{"pid": "5010", "name": "python3", "path": "/usr/bin/python3.12", "cmdline": "python3 -m http.server 8731",
+		"address": "0.0.0.0", "port": "8731", "protocol": "6"})
 	session(8, hosts[8], "jsmith", "1001")
 	hosts[8].add("processes", collect.Row{"pid": "5100", "name": "kswapd0", "path": "/tmp/.x/kswapd0", "cmdline": "/tmp/.x/kswapd0 -o pool.example:443",
 		"uid": "1001", "parent": "5004", "start_time": "9"})
