@@ -339,3 +339,22 @@ func TestConnCapConcurrent(t *testing.T) {
 		t.Errorf("peak %d open connections, cap %d", st.Peak, max)
 	}
 }
+
+// TestMemCap: a quarter of the memory at connMemory a connection (the
+// policy connMemoryShare); at least one; none known, no bound.
+func TestMemCap(t *testing.T) {
+	for _, c := range []struct {
+		mem  uint64
+		ok   bool
+		want int
+	}{
+		{24 << 30, true, 24 << 30 / 4 / (18 << 10)},
+		{2 << 30, true, 29127},
+		{1 << 10, true, 1},
+		{0, false, 1 << 30},
+	} {
+		if got := memCap(c.mem, c.ok); got != c.want {
+			t.Errorf("memCap(%d, %v) = %d, want %d", c.mem, c.ok, got, c.want)
+		}
+	}
+}

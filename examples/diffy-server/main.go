@@ -355,10 +355,10 @@ func serve(ctx context.Context, c *config, stderr io.Writer, ready func(string))
 	return nil
 }
 
-// maxConnsOf is the cap on open connections: --max-conns, or connCap of
-// the file limit. A --max-conns over what the file limit leaves for
-// connections is refused: the server would stop accepting anyone (EMFILE)
-// before it reached the cap.
+// maxConnsOf is the cap on open connections: --max-conns, or the least of
+// connCap of the file limit and memCap of the memory limit. A --max-conns
+// over what the file limit leaves for connections is refused: the server
+// would stop accepting anyone (EMFILE) before it reached the cap.
 func maxConnsOf(c *config, logger *slog.Logger) (int, error) {
 	nofile, ok := fileLimit()
 	n, low := connCap(nofile, ok, c.jobs)
@@ -371,7 +371,7 @@ func maxConnsOf(c *config, logger *slog.Logger) (int, error) {
 	if low {
 		logger.Warn(fmt.Sprintf("the file limit %d is low for %d jobs: connections capped at %d, half of it; raise it (ulimit -n) or give --max-conns", nofile, c.jobs, n))
 	}
-	return n, nil
+	return min(n, memCap(memoryLimit())), nil
 }
 
 // newHTTPServer returns the http.Server of h: every phase of a request
@@ -505,7 +505,8 @@ Jobs:
   --job-max-age D         finished job records older than D dropped (default 720h; 0: no limit)
   --max-streams N         event streams open at once (default 256; 503 beyond)
   --max-conns N           connections open at once (default: the file limit less
-                          64 and 64 per job); at the cap the oldest connection
+                          64 and 64 per job, and at most a quarter of the memory
+                          at 18 KiB each); at the cap the oldest connection
                           that has not sent the token is closed to make room
   --shutdown-grace D      on SIGTERM, wait this long for a batch boundary (default 5m)
   --watch-inventory       queue a baseline of every new Auto Scaling group, and an
