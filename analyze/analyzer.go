@@ -159,6 +159,9 @@ type Finding struct {
 	// Deciding is set when the finding is part of the analyzer's decision
 	// (it makes the host an outlier); the others are listed for context.
 	Deciding bool `json:"deciding,omitempty"`
+	// Cut lists the values kept only in part (over MaxValueBytes), with
+	// each whole value's length and SHA-256; the analysis used them whole.
+	Cut []Cut `json:"cut,omitempty"`
 }
 
 // Cluster describes one group of similar hosts.

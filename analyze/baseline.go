@@ -963,6 +963,7 @@ func (p basePending) finding(n int, fleet bool) Finding {
 			f.Why += "; more than a fifth of the hosts show such rows there, so it does not decide"
 		}
 	}
+	f.keep()
 	return f
 }
 

@@ -322,6 +322,7 @@ func (ch Changes) Analyze(ctx context.Context, in Input) (*Report, error) {
 				why = fmt.Sprintf("new on this host since the earlier collection; %d of the %d hosts compared have it", hw, nCompared)
 			}
 			host.Findings[i] = Finding{CommandID: f.cmd.id, Kind: kind, Row: f.cmd.row(f.row), HostsWithRow: hw, Prevalence: float64(hw) / total, Why: why}
+			host.Findings[i].keep()
 		}
 		host.Score = float64(len(host.Findings))
 		host.Outlier = len(host.Findings) > 0

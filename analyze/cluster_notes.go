@@ -59,10 +59,12 @@ func (an *analysis) traits() []Cluster {
 		for _, t := range ts[:min(len(ts), DefaultMaxTraits)] {
 			m, lt := an.localTmpl(t.g)
 			f := m.tmpls[lt].feats[0]
-			out[c].Traits = append(out[c].Traits, Finding{
+			tr := Finding{
 				CommandID: m.rows.id, Kind: KindTrait, Row: rowOfKey(m.rows.feats[f].key),
 				HostsWithRow: int(an.tmplHosts[t.g]), Prevalence: float64(an.tmplHosts[t.g]) / float64(an.n),
-			})
+			}
+			tr.keep()
+			out[c].Traits = append(out[c].Traits, tr)
 		}
 	}
 	return out

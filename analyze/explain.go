@@ -90,6 +90,7 @@ func finding(m *cmdModel, h int, p pendingFinding, n int) Finding {
 		f.Why += fmt.Sprintf("; it runs under %s, which is on %s of the %s hosts and does not decide: part of that activity",
 			describeRow(rowOfKey(c.feats[p.under].key)), count(m.featHosts[p.under]), count(n))
 	}
+	f.keep()
 	return f
 }
 
@@ -128,7 +129,8 @@ func describeRow(row collect.Row) string {
 	slices.Sort(cols)
 	parts := make([]string, len(cols))
 	for i, c := range cols {
-		parts[i] = fmt.Sprintf("%s=%q", c, row[c])
+		v, _ := cutValue(row[c], MaxValueBytes, "", c)
+		parts[i] = fmt.Sprintf("%s=%q", c, v)
 	}
 	return strings.Join(parts, " ")
 }
