@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -64,7 +65,8 @@ func (f *Finding) keep() {
 	var quoted []string // old, new pairs for why
 	cutRow := func(field string, row map[string]string) map[string]string {
 		var out map[string]string
-		for col, v := range row {
+		for _, col := range slices.Sorted(maps.Keys(row)) { // Cut in column order: the same report each run
+			v := row[col]
 			kept, c := cutValue(v, MaxValueBytes, field, col)
 			if c == nil {
 				continue
