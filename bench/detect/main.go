@@ -62,7 +62,7 @@ func main() {
 	var (
 		sizes    = flag.String("sizes", "200,1000", "group sizes, comma-separated")
 		seeds    = flag.String("seeds", "101-105", "seeds: a list (1,2,3) or a range (101-105)")
-		rows     = flag.String("rows", "all,leave-one-out", "table rows: all (every family together), alone (each family alone), leave-one-out (every family but one), or a family list (roles,splay)")
+		rows     = flag.String("rows", "all,leave-one-out", "table rows: all (every family together), alone (each family alone), leave-one-out (every family but one), or a family set, its families joined by + (containers+images; -rollout is every family but rollout)")
 		attacks  = flag.String("attacks", "single,campaign", "attack scenarios, comma-separated: single (every single-host kind together), campaign, kinds (one scenario per single-host kind), or a kind's name (listener, miner, ...)")
 		baseline = flag.Bool("baseline", false, "score the baseline analyzer against the group a week earlier instead of the cluster analyzer")
 		stacking = flag.Bool("stacking", true, "score 1% stacking beside the cluster analyzer")
@@ -377,7 +377,7 @@ func rowList(s string) ([]tableRow, error) {
 		case "none":
 			out = append(out, tableRow{"none", 0})
 		default:
-			fs, err := fleet.ParseFamilies(part)
+			fs, err := fleet.ParseFamilies(strings.ReplaceAll(part, "+", ","))
 			if err != nil {
 				return nil, err
 			}
