@@ -17,6 +17,7 @@ import (
 	"github.com/diffy-dfir/diffy/analyze"
 	"github.com/diffy-dfir/diffy/collect"
 	"github.com/diffy-dfir/diffy/internal/ordered"
+	"github.com/diffy-dfir/diffy/internal/textcut"
 )
 
 // MaxResultFileBytes is the largest file LoadResults reads: 1 GiB. A larger
@@ -179,7 +180,9 @@ func scanResults(ctx context.Context, paths []string, pool *collect.RowPool, fn 
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			skips = append(skips, out[i].skips...)
+			for _, s := range out[i].skips {
+				skips = append(skips, analyze.Skip{Source: s.Source, Reason: cutReason(s.Reason)})
+			}
 			if len(out[i].rs) == 0 {
 				continue
 			}
@@ -205,6 +208,14 @@ func scanResults(ctx context.Context, paths []string, pool *collect.RowPool, fn 
 		return skips, fmt.Errorf("no result could be loaded from %s: %s: %w", strings.Join(paths, ", "), why, ErrInvalidInput)
 	}
 	return skips, nil
+}
+
+// cutReason is a Skip's reason cut as a Report's values are (see
+// analyze.MaxValueBytes): it may quote what a file holds (an instance ID,
+// an error, a timestamp megabytes long).
+func cutReason(s string) string {
+	kept, _, _ := textcut.Cut(s, analyze.MaxValueBytes)
+	return kept
 }
 
 // expand returns the files to read for path p: p itself, or the JSON files
@@ -401,9 +412,9 @@ func dedupe(rs []collect.Result, from []string) ([]collect.Result, []analyze.Ski
 		if k[0] == k[1] {
 			where = "repeated within the file"
 		}
-		skips = append(skips, analyze.Skip{Source: k[0], Reason: fmt.Sprintf(
+		skips = append(skips, analyze.Skip{Source: k[0], Reason: cutReason(fmt.Sprintf(
 			"%d result(s) dropped as duplicates (same instance and command %s, e.g. %s %s); kept the one with the later collected_at",
-			l.count, where, l.example.inst, cmd)})
+			l.count, where, l.example.inst, cmd))})
 	}
 	return out, skips
 }

@@ -123,7 +123,9 @@ type Host struct {
 	// plots; empty when the analyzer makes no map.
 	Position []float64 `json:"position,omitempty"`
 	// Errors lists the host's commands that did not succeed ("processes:
-	// Failed: ..."); their rows were not analyzed.
+	// Failed: ..."); their rows were not analyzed. Each is at most
+	// MaxValueBytes and a mark, cut as a Finding's values are: the error
+	// is the host's.
 	Errors []string `json:"errors,omitempty"`
 }
 
@@ -181,4 +183,7 @@ type Skip struct {
 	Source string `json:"source"`
 	// Reason says why it was skipped.
 	Reason string `json:"reason"`
+	// A Report's Source and Reason are each at most MaxValueBytes and a
+	// mark, cut as a Finding's values are: they may quote what a host
+	// or a file sent.
 }

@@ -1030,7 +1030,7 @@ func displayID(id string) string {
 }
 
 // resultError describes a Result that cannot be analyzed:
-// "COMMAND: STATUS: ERROR".
+// "COMMAND: STATUS: ERROR", cut by cutText (the error is the host's).
 func resultError(r *collect.Result) string {
 	status := string(r.Status)
 	if status == "" {
@@ -1046,5 +1046,5 @@ func resultError(r *collect.Result) string {
 	if msg == "" {
 		msg = "no error text"
 	}
-	return displayID(r.CommandID) + ": " + status + ": " + msg
+	return cutText(displayID(r.CommandID) + ": " + status + ": " + msg)
 }

@@ -167,7 +167,7 @@ func (ch Changes) Analyze(ctx context.Context, in Input) (*Report, error) {
 	if ch.Now != nil {
 		now = ch.Now
 	}
-	rep := &Report{Key: in.Key, Analyzer: ch.Name(), CreatedAt: now().UTC(), Hosts: []Host{}, Skipped: slices.Clone(in.Skipped)}
+	rep := &Report{Key: in.Key, Analyzer: ch.Name(), CreatedAt: now().UTC(), Hosts: []Host{}, Skipped: slices.Clone(boundSkips(in.Skipped))}
 
 	cmds := map[string]*changeCmd{}
 	hostNum := map[string]int{}
@@ -178,7 +178,7 @@ func (ch Changes) Analyze(ctx context.Context, in Input) (*Report, error) {
 			r := &rs[i]
 			if r.InstanceID == "" {
 				rep.Skipped = append(rep.Skipped, Skip{
-					Source: fmt.Sprintf("%s result %d (command %q)", side, i+1, r.CommandID),
+					Source: cutText(fmt.Sprintf("%s result %d (command %q)", side, i+1, r.CommandID)),
 					Reason: "it has no instance_id",
 				})
 				continue
@@ -332,7 +332,7 @@ func (ch Changes) Analyze(ctx context.Context, in Input) (*Report, error) {
 		rep.Hosts[n] = *host
 	}
 	for _, id := range goneHosts {
-		rep.Skipped = append(rep.Skipped, Skip{Source: id, Reason: "gone since the earlier collection: not in this one"})
+		rep.Skipped = append(rep.Skipped, Skip{Source: cutText(id), Reason: "gone since the earlier collection: not in this one"})
 	}
 	if len(newHosts) > 0 || len(goneHosts) > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d hosts are new since the earlier collection (not compared: %s) and %d are gone (listed as skipped: %s); the %d hosts in both were compared",

@@ -1,14 +1,12 @@
 package analyze
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/diffy-dfir/diffy/internal/textcut"
 )
 
 // MaxValueBytes is the most bytes of one value a Finding keeps (in its
@@ -44,16 +42,39 @@ type Cut struct {
 // cutValue returns v, or its first bytes (at most limit, at a character
 // boundary) and the mark of a cut, with the Cut that says so.
 func cutValue(v string, limit int, field, col string) (string, *Cut) {
-	if len(v) <= limit {
+	kept, sum, cut := textcut.Cut(v, limit)
+	if !cut {
 		return v, nil
 	}
-	sum := sha256.Sum256([]byte(v))
-	c := &Cut{Field: field, Column: col, Bytes: len(v), SHA256: hex.EncodeToString(sum[:])}
-	k := limit
-	for k > 0 && !utf8.RuneStart(v[k]) {
-		k--
+	return kept, &Cut{Field: field, Column: col, Bytes: len(v), SHA256: sum}
+}
+
+// cutText is s cut as a value is (see MaxValueBytes): what a Report
+// quotes of a host's error or of a skipped input.
+func cutText(s string) string {
+	kept, _, _ := textcut.Cut(s, MaxValueBytes)
+	return kept
+}
+
+// boundSkips returns skips with each Source and Reason cut by cutText,
+// copied when one is cut: an input's name or problem may quote what a
+// host sent (an instance ID, an error, a timestamp megabytes long).
+func boundSkips(skips []Skip) []Skip {
+	var out []Skip
+	for i, s := range skips {
+		src, why := cutText(s.Source), cutText(s.Reason)
+		if len(src) == len(s.Source) && len(why) == len(s.Reason) {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(skips)
+		}
+		out[i] = Skip{Source: src, Reason: why}
 	}
-	return v[:k] + fmt.Sprintf("…[cut: %d bytes in all, sha256 %s]", c.Bytes, c.SHA256), c
+	if out == nil {
+		return skips
+	}
+	return out
 }
 
 // keep bounds what f keeps (see MaxValueBytes): its row's, template's

@@ -814,7 +814,7 @@ func (c *cmdRows) duplicates(oldOf []int32, ids []string) (skips []Skip, merged 
 			at = append(at, t.UTC().Format(time.RFC3339Nano))
 		}
 		skips = append(skips, Skip{
-			Source: fmt.Sprintf("instance %s, command %s: %d result(s) collected at %s", ids[i], displayID(c.id), len(d), strings.Join(at, ", ")),
+			Source: cutText(fmt.Sprintf("instance %s, command %s: %d result(s) collected at %s", ids[i], displayID(c.id), len(d), strings.Join(at, ", "))),
 			Reason: fmt.Sprintf("dropped as duplicates of the same instance and command; kept the one collected later, at %s",
 				c.at[h].UTC().Format(time.RFC3339Nano)),
 		})

@@ -80,13 +80,13 @@ func (s *streamRun) begin(ctx context.Context) error {
 
 // newReport starts the Report of an analyzer: key, name, the time of now
 // (time.Now when nil), no host yet, and skipped then the Results the
-// stream skipped.
+// stream skipped (boundSkips).
 func (s *streamRun) newReport(key, analyzer string, now func() time.Time, skipped []Skip) *Report {
 	if now == nil {
 		now = time.Now
 	}
 	return &Report{Key: key, Analyzer: analyzer, CreatedAt: now().UTC(), Hosts: []Host{},
-		Skipped: append(slices.Clone(skipped), s.rows.skipped...)}
+		Skipped: boundSkips(append(slices.Clone(skipped), s.rows.skipped...))}
 }
 
 // HostStream is implemented by the Streams that can hand their Report
