@@ -15,6 +15,7 @@ import (
 
 	"github.com/diffy-dfir/diffy"
 	"github.com/diffy-dfir/diffy/analyze"
+	"github.com/diffy-dfir/diffy/bench/internal/sample"
 	"github.com/diffy-dfir/diffy/collect"
 	"github.com/diffy-dfir/diffy/persist"
 )
@@ -70,14 +71,10 @@ func profileAnalysis(dir, analyzer, cpuFile, memFile string) {
 			log.Fatal(err)
 		}
 	}
-	stop := make(chan struct{})
-	watched := make(chan struct{})
-	go func() {
-		defer close(watched)
-		if memFile != "" {
-			watchHeap(memFile+".peak", stop)
-		}
-	}()
+	stop := func() {}
+	if memFile != "" {
+		stop = watchHeap(memFile + ".peak")
+	}
 	var ru0, ru1 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 	start := time.Now()
@@ -87,21 +84,15 @@ func profileAnalysis(dir, analyzer, cpuFile, memFile string) {
 	if cpuFile != "" {
 		pprof.StopCPUProfile()
 	}
-	close(stop)
-	<-watched
+	stop()
 	if err != nil {
 		log.Fatal(err)
 	}
 	if memFile != "" {
 		runtime.GC()
-		f, err := os.Create(memFile)
-		if err != nil {
+		if err := sample.WriteProfile(memFile, "allocs"); err != nil {
 			log.Fatal(err)
 		}
-		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
-			log.Fatal(err)
-		}
-		f.Close()
 	}
 	cpu := time.Duration(ru1.Utime.Nano()+ru1.Stime.Nano()-ru0.Utime.Nano()-ru0.Stime.Nano()) * time.Nanosecond
 	fmt.Printf("in-process AnalyzeFiles (%s) of %d hosts: wall %.2fs, CPU %.2fs, peak RSS %.0f MiB; %d outliers\n",
@@ -110,30 +101,18 @@ func profileAnalysis(dir, analyzer, cpuFile, memFile string) {
 
 // watchHeap writes a heap profile to file each time the heap in use
 // grows by a tenth over its largest so far, checked every 100 ms until
-// stop is closed: the last one written is the heap near its peak (the
-// live objects as of the last GC).
-func watchHeap(file string, stop <-chan struct{}) {
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+// the function it returns is called: the last one written is the heap
+// near its peak (the live objects as of the last GC).
+func watchHeap(file string) (stop func()) {
+	in := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 	var peak uint64
-	t := time.NewTicker(100 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-		}
-		metrics.Read(sample)
-		if v := sample[0].Value.Uint64(); v > peak+peak/10 {
+	return sample.Every(100*time.Millisecond, func() {
+		metrics.Read(in)
+		if v := in[0].Value.Uint64(); v > peak+peak/10 {
 			peak = v
-			f, err := os.Create(file)
-			if err != nil {
+			if err := sample.WriteProfile(file, "heap"); err != nil {
 				log.Fatal(err)
 			}
-			if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
-				log.Fatal(err)
-			}
-			f.Close()
 		}
-	}
+	})
 }

@@ -20,7 +20,6 @@
 package main
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
 	"io"
@@ -30,16 +29,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-)
 
-const token = "bench-token-0123456789abcdefghijklmn"
+	"github.com/diffy-dfir/diffy/bench/internal/childserver"
+	"github.com/diffy-dfir/diffy/bench/internal/sample"
+)
 
 func main() {
 	conns := flag.Int("conns", 15000, "connections the flood holds")
@@ -65,36 +64,22 @@ func run(conns int, duration time.Duration, nofile int, bin string) error {
 	}
 	defer os.RemoveAll(tmp)
 	if bin == "" {
-		bin = filepath.Join(tmp, "diffy-server")
-		build := exec.Command("go", "build", "-o", bin, "./examples/diffy-server")
-		build.Stderr = os.Stderr
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("building the server: %w", err)
+		if bin, err = childserver.Build(tmp); err != nil {
+			return err
 		}
 	}
 	argv := []string{bin, "--listen", "127.0.0.1:0", "--store", filepath.Join(tmp, "store")}
 	if nofile > 0 {
 		argv = append([]string{"prlimit", fmt.Sprintf("--nofile=%d:%d", nofile, nofile), "--"}, argv...)
 	}
-	srv := exec.Command(argv[0], argv[1:]...)
-	srv.Env = append(os.Environ(), "DIFFY_SERVER_TOKEN="+token)
-	stderr, err := srv.StderrPipe()
+	logTail := &logCount{}
+	srv, err := childserver.Start(argv, nil, logTail.count)
 	if err != nil {
 		return err
 	}
-	if err := srv.Start(); err != nil {
-		return err
-	}
-	defer func() {
-		srv.Process.Signal(os.Interrupt)
-		srv.Wait()
-	}()
-	base, logTail, err := serverURL(stderr)
-	if err != nil {
-		return err
-	}
-	pid := srv.Process.Pid
-	addr := strings.TrimSuffix(strings.TrimPrefix(base, "http://"), "/v1/")
+	defer srv.Stop()
+	base, pid := srv.URL+"/v1/", srv.Pid
+	addr := strings.TrimPrefix(srv.URL, "http://")
 	if _, err := get(&http.Client{Timeout: 10 * time.Second}, base); err != nil {
 		return err
 	}
@@ -152,23 +137,8 @@ func run(conns int, duration time.Duration, nofile int, bin string) error {
 			}
 		}()
 	}
-	var rssPeak atomic.Int64
-	sampler := make(chan struct{})
-	go func() {
-		defer close(sampler)
-		t := time.NewTicker(250 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				if v := status(pid, "VmRSS"); v > rssPeak.Load() {
-					rssPeak.Store(v)
-				}
-			}
-		}
-	}()
+	var rssPeak int64
+	stopSampling := sample.Every(250*time.Millisecond, func() { rssPeak = max(rssPeak, status(pid, "VmRSS")) })
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -178,15 +148,15 @@ func run(conns int, duration time.Duration, nofile int, bin string) error {
 		return fmt.Errorf("the owner: %w", err)
 	}
 	held := open.Load()
+	stopSampling()
 	close(stop)
 	wg.Wait()
-	<-sampler
 	fmt.Printf("flood: %d dials (%.0f/s), %d closed by the server, %d dial errors, %d held at the end\n",
 		dials.Load(), float64(dials.Load())/duration.Seconds(), closed.Load(), dialErrs.Load(), held)
 	if e := firstDialErr.Load(); e != nil {
 		fmt.Printf("first dial error: %s\n", e)
 	}
-	fmt.Printf("server RSS: %d KiB idle before the flood, %d KiB peak sampled during it, VmHWM %d KiB\n", floor, rssPeak.Load(), status(pid, "VmHWM"))
+	fmt.Printf("server RSS: %d KiB idle before the flood, %d KiB peak sampled during it, VmHWM %d KiB\n", floor, rssPeak, status(pid, "VmHWM"))
 	os.Stdout.Write(ownerOut)
 	fmt.Printf("server log lines during the flood: %d (%d \"too many open files\")\n", logTail.lines.Load(), logTail.emfile.Load())
 	return nil
@@ -224,32 +194,18 @@ func beOwner(base string, d time.Duration) {
 // logCount counts the server's log lines after it serves.
 type logCount struct{ lines, emfile atomic.Int64 }
 
-// serverURL reads the server's log until it says where it serves, then
-// counts the rest.
-func serverURL(r io.Reader) (string, *logCount, error) {
-	re := regexp.MustCompile(`url=(http://[^ ]+/v1/)`)
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		if m := re.FindStringSubmatch(sc.Text()); m != nil {
-			lc := &logCount{}
-			go func() {
-				for sc.Scan() {
-					lc.lines.Add(1)
-					if strings.Contains(sc.Text(), "too many open files") {
-						lc.emfile.Add(1)
-					}
-				}
-			}()
-			return m[1], lc, nil
-		}
+// count counts line.
+func (lc *logCount) count(line string) {
+	lc.lines.Add(1)
+	if strings.Contains(line, "too many open files") {
+		lc.emfile.Add(1)
 	}
-	return "", nil, fmt.Errorf("the server exited before serving")
 }
 
 // get sends GET /v1/jobs with the token and returns how long it took.
 func get(c *http.Client, base string) (time.Duration, error) {
 	req, _ := http.NewRequest("GET", base+"jobs", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Authorization", "Bearer "+childserver.Token)
 	start := time.Now()
 	resp, err := c.Do(req)
 	if err != nil {

@@ -16,7 +16,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -28,21 +27,18 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/diffy-dfir/diffy/bench/internal/childserver"
 	"github.com/diffy-dfir/diffy/diffytest/awsfake"
 	"github.com/diffy-dfir/diffy/diffytest/fleet"
 )
 
-const (
-	group = "bench-asg"
-	token = "bench-token-0123456789abcdefghijklmn"
-)
+const group = "bench-asg"
 
 func main() {
 	hosts := flag.Int("hosts", 2000, "instances in the group")
@@ -80,11 +76,9 @@ func run(hosts, clients int, duration time.Duration, thinks string, rounds int, 
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	bin := filepath.Join(tmp, "diffy-server")
-	build := exec.Command("go", "build", "-o", bin, "./examples/diffy-server")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("building the server: %w", err)
+	bin, err := childserver.Build(tmp)
+	if err != nil {
+		return err
 	}
 	cfg := fleet.Scenario("large")
 	cfg.Hosts, cfg.GroupName = hosts, group
@@ -93,27 +87,16 @@ func run(hosts, clients int, duration time.Duration, thinks string, rounds int, 
 		return err
 	}
 	defer fake.Close()
-	srv := exec.Command(bin, "--listen", "127.0.0.1:0", "--target", "asg", "--collector", "ssm",
-		"--analyzer", "cluster", "--region", fake.Region(), "--store", filepath.Join(tmp, "store"), "--jobs", "1")
-	srv.Env = append(os.Environ(), "DIFFY_SERVER_TOKEN="+token,
-		"AWS_ENDPOINT_URL_EC2="+fake.EC2URL(), "AWS_ENDPOINT_URL_SSM="+fake.SSMURL(), "AWS_ENDPOINT_URL_S3="+fake.S3URL(),
-		"AWS_ACCESS_KEY_ID="+awsfake.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+awsfake.SecretAccessKey,
-		"AWS_CONFIG_FILE="+filepath.Join(tmp, "none"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(tmp, "none"))
-	stderr, err := srv.StderrPipe()
+	srv, err := childserver.Start([]string{bin, "--listen", "127.0.0.1:0", "--target", "asg", "--collector", "ssm",
+		"--analyzer", "cluster", "--region", fake.Region(), "--store", filepath.Join(tmp, "store"), "--jobs", "1"},
+		[]string{"AWS_ENDPOINT_URL_EC2=" + fake.EC2URL(), "AWS_ENDPOINT_URL_SSM=" + fake.SSMURL(), "AWS_ENDPOINT_URL_S3=" + fake.S3URL(),
+			"AWS_ACCESS_KEY_ID=" + awsfake.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + awsfake.SecretAccessKey,
+			"AWS_CONFIG_FILE=" + filepath.Join(tmp, "none"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(tmp, "none")}, nil)
 	if err != nil {
 		return err
 	}
-	if err := srv.Start(); err != nil {
-		return err
-	}
-	defer func() {
-		srv.Process.Signal(os.Interrupt)
-		srv.Wait()
-	}()
-	base, err := serverURL(stderr)
-	if err != nil {
-		return err
-	}
+	defer srv.Stop()
+	base := srv.URL
 	c := &client{base: base, http: &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: clients}}}
 	fmt.Printf("uptime before: %s\n", uptime())
 	fmt.Printf("server: %s, %d hosts, %s job, %d clients for at least %v\n", base, hosts, kind, clients, duration)
@@ -167,21 +150,6 @@ func run(hosts, clients int, duration time.Duration, thinks string, rounds int, 
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// serverURL reads the server's log until it says where it serves, and
-// keeps copying the rest to stderr.
-func serverURL(r io.Reader) (string, error) {
-	re := regexp.MustCompile(`url=(http://[^ ]+)/v1/`)
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		if m := re.FindStringSubmatch(sc.Text()); m != nil {
-			go io.Copy(os.Stderr, r)
-			return m[1], nil
-		}
-		fmt.Fprintln(os.Stderr, sc.Text())
-	}
-	return "", fmt.Errorf("the server exited before serving: %v", sc.Err())
-}
-
 // client talks to the server.
 type client struct {
 	base string
@@ -197,7 +165,7 @@ func (c *client) do(method, path string, body []byte) (int, []byte, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Authorization", "Bearer "+childserver.Token)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
