@@ -35,6 +35,18 @@
 // its own beside it, so that the collector's peak RSS is its own: it
 // holds every Result of the run, as Collect returns them. The fake's peak
 // RSS is reported apart.
+//
+// # The peer
+//
+// Beside the floor, each mode's row gives the wall time of the peer (see
+// peer): the least client of the same SDK, making only the calls needed.
+// The collector and the peer run one after the other (-order: the
+// collector first by default, or the peer first), each against a fake of
+// its own started afresh for it (the fleet built again), so that neither
+// runs against a fake that holds the other's outputs, and the peer in a
+// process of its own, so that the collector's peak RSS and CPU are its
+// own whatever the order. Building the fleet twice costs a second fake's
+// start-up per mode, outside the timed runs.
 package main
 
 import (
@@ -87,8 +99,10 @@ func main() {
 	poll := flag.Duration("poll", ssmcollect.DefaultPollInterval, "poll interval")
 	batches := flag.Int("batches", ssmcollect.DefaultBatchConcurrency, "batches in flight")
 	reads := flag.Int("reads", ssmcollect.DefaultReadConcurrency, "output reads at once")
-	retryMode := flag.String("retry", "adaptive", "the SDK retryer: adaptive (awsconfig.Retryer) or standard")
+	flag.StringVar(&retryMode, "retry", "adaptive", "the SDK retryer: adaptive (awsconfig.Retryer) or standard")
 	serve := flag.Bool("serve", false, "internal: serve the fake fleet for a parent process")
+	peerOf := flag.String("peerof", "", "internal: run the peer against the fake at these endpoints (JSON) and print what it did")
+	order := flag.String("order", "collector,peer", "the order of the two clients' runs, each against a fake of its own: collector,peer or peer,collector")
 	verbose := flag.Bool("v", false, "log the collector's progress on stderr")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of one mode to this file")
 	flag.BoolVar(&distinct, "distinct", false, "make every host's processes, listening ports and kernel modules rows its own (the worst case for sharing rows)")
@@ -98,7 +112,7 @@ func main() {
 	flag.StringVar(&peakProfile, "peakprofile", "", "write an in-use heap profile of one mode to this file each time the live heap passes its peak by 5% (the last one is near the peak; it collects the garbage every 50 ms: slower, for profiles only)")
 	streamOnly := flag.Bool("streamonly", false, "no SSM, no fake: feed the same fleet's Results to the cluster analyzer's stream in batches of 50 hosts, in this process (what the analysis alone holds)")
 	flag.BoolVar(&plain, "plain", false, "no compression on the hosts (ssmcollect.WithCompression(false))")
-	flag.BoolVar(&peerToo, "peer", true, "after the collector, in the same run against the same fake, time the peer: a minimal client of the same SDK making only the calls needed (see peer)")
+	flag.BoolVar(&peerToo, "peer", true, "time the peer too, in the same run (in the order -order gives), in a process of its own against a fake of its own: a minimal client of the same SDK making only the calls needed (see peer)")
 	flag.BoolVar(&analyzeToo, "analyze", false, "collect batch by batch (collect.CollectBatches) into the cluster analyzer's stream, dropping each batch, as diffy.Analyze does")
 	flag.Parse()
 	if *serve {
@@ -116,7 +130,7 @@ func main() {
 				fail(err)
 			}
 			cmd := exec.Command(exe, "-mode", m, fmt.Sprint("-hosts=", *hosts), fmt.Sprint("-latency=", *latency),
-				fmt.Sprint("-rate=", *rate), fmt.Sprint("-poll=", *poll), fmt.Sprint("-batches=", *batches), fmt.Sprint("-reads=", *reads), "-retry="+*retryMode, fmt.Sprint("-distinct=", distinct),
+				fmt.Sprint("-rate=", *rate), fmt.Sprint("-poll=", *poll), fmt.Sprint("-batches=", *batches), fmt.Sprint("-reads=", *reads), "-retry="+retryMode, "-order="+*order, fmt.Sprint("-distinct=", distinct),
 				fmt.Sprint("-plain=", plain), fmt.Sprint("-analyze=", analyzeToo), fmt.Sprint("-peer=", peerToo))
 			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 			if err := cmd.Run(); err != nil {
@@ -140,7 +154,7 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	retryer = awsconfig.Retryer(0)
-	if *retryMode == "standard" {
+	if retryMode == "standard" {
 		retryer = func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts, o.RateLimiter = awsconfig.DefaultMaxAttempts, ratelimit.None
@@ -149,6 +163,18 @@ func main() {
 	}
 	heapProfile = *memprofile
 	batchConc, readConc = *batches, *reads
+	if *peerOf != "" {
+		if err := peerChild(*peerOf, *mode, *poll); err != nil {
+			fail(err)
+		}
+		return
+	}
+	switch *order {
+	case "collector,peer", "peer,collector":
+		runOrder = strings.Split(*order, ",")
+	default:
+		fail(fmt.Errorf("-order %q: want collector,peer or peer,collector", *order))
+	}
 	if peakProfile != "" && !*streamOnly {
 		stop := watchPeak(peakProfile)
 		defer stop()
@@ -170,160 +196,208 @@ func fail(err error) {
 	os.Exit(1)
 }
 
-func bench(mode string, hosts int, latency time.Duration, rate float64, poll time.Duration, logger *slog.Logger, extra ...ssmcollect.Option) error {
-	fake, err := startFake(hosts, latency, rate)
-	if err != nil {
-		return err
-	}
-	defer fake.stop()
-	awsCfg := aws.Config{
-		Region:      fake.Region,
+// collected is what one collector run gave: its wall time (targeting
+// included), the Results and how many succeeded and were truncated, and
+// the CPU seconds the process spent in it.
+type collected struct {
+	wall                 time.Duration
+	ok, total, truncated int
+	cpu                  float64
+}
+
+// sdkConfig is the SDK configuration of the clients against the fake at
+// ep, with the run's retryer.
+func sdkConfig(ep endpoints) aws.Config {
+	return aws.Config{
+		Region:      ep.Region,
 		Credentials: credentials.NewStaticCredentialsProvider(awsfake.AccessKeyID, awsfake.SecretAccessKey, ""),
 		Retryer:     retryer,
 	}
-	ssmc := func() *ssm.Client {
-		return ssm.NewFromConfig(awsCfg, func(o *ssm.Options) { o.BaseEndpoint = aws.String(fake.SSM) })
+}
+
+func ssmClient(cfg aws.Config, ep endpoints) *ssm.Client {
+	return ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.BaseEndpoint = aws.String(ep.SSM) })
+}
+
+func s3Client(cfg aws.Config, ep endpoints) *s3.Client {
+	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint, o.UsePathStyle = aws.String(ep.S3), true })
+}
+
+// targeter is the group's targeting (ec2target, DescribeInstances) at ep.
+func targeter(cfg aws.Config, ep endpoints) (func(context.Context) ([]target.Instance, error), error) {
+	tg, err := ec2target.New(ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.BaseEndpoint = aws.String(ep.EC2) }), ec2target.KindASG)
+	if err != nil {
+		return nil, err
 	}
+	return func(ctx context.Context) ([]target.Instance, error) { return tg.Targets(ctx, group) }, nil
+}
+
+// needed is the calls strictly needed per operation to collect hosts in
+// mode (see the package doc, The floor).
+func needed(mode string, hosts int) map[string]int {
+	read := "ssm:GetCommandInvocation"
+	if mode == "s3" {
+		read = "s3:GetObject"
+	}
+	batches := (hosts + ssmcollect.MaxBatchSize - 1) / ssmcollect.MaxBatchSize
+	return map[string]int{"ssm:SendCommand": batches, "ssm:ListCommandInvocations": batches, read: hosts,
+		"ec2:DescribeInstances": (hosts + 999) / 1000}
+}
+
+// collectAll runs the collector in mode against the fake at ep: the
+// group's targeting, then Collect (or, with -analyze, CollectBatches into
+// the cluster analyzer's stream, each batch dropped, as diffy.Analyze does).
+func collectAll(ctx context.Context, mode string, ep endpoints, hosts int, poll time.Duration, logger *slog.Logger, extra ...ssmcollect.Option) (collected, error) {
+	var c collected
+	cfg := sdkConfig(ep)
 	opts := append([]ssmcollect.Option{ssmcollect.WithIncident("BENCH"), ssmcollect.WithPollInterval(poll), ssmcollect.WithLogger(logger),
 		ssmcollect.WithCompression(!plain)}, extra...)
-	clients := ssmcollect.Clients{Send: ssmc(), List: ssmc(), Get: ssmc(), Cancel: ssmc(), Describe: ssmc()}
-	if mode == "s3" {
-		clients.S3 = s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.BaseEndpoint, o.UsePathStyle = aws.String(fake.S3), true })
+	clients := ssmcollect.Clients{Send: ssmClient(cfg, ep), List: ssmClient(cfg, ep), Get: ssmClient(cfg, ep), Cancel: ssmClient(cfg, ep), Describe: ssmClient(cfg, ep)}
+	switch mode {
+	case "s3":
+		clients.S3 = s3Client(cfg, ep)
 		opts = append(opts, ssmcollect.WithOutputBucket(bucket, "ssm"))
-	} else if mode != "api" {
-		return fmt.Errorf("unknown mode %q", mode)
+	case "api":
+	default:
+		return c, fmt.Errorf("unknown mode %q", mode)
 	}
-	ctx := context.Background()
-	tg, err := ec2target.New(ec2.NewFromConfig(awsCfg, func(o *ec2.Options) { o.BaseEndpoint = aws.String(fake.EC2) }), ec2target.KindASG)
+	targets, err := targeter(cfg, ep)
 	if err != nil {
-		return err
+		return c, err
 	}
 	col, err := ssmcollect.New(clients, opts...)
 	if err != nil {
-		return err
+		return c, err
 	}
 	runtime.GC()
-	var ru0 syscall.Rusage
+	var ru0, ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 	start := time.Now()
-	insts, err := tg.Targets(ctx, group)
+	insts, err := targets(ctx)
 	if err != nil {
-		return err
+		return c, err
 	}
-	ok, total, truncated := 0, 0, 0
+	batches := (hosts + ssmcollect.MaxBatchSize - 1) / ssmcollect.MaxBatchSize
 	batchesDone, midDone := 0, midProfile == ""
 	count := func(rs []collect.Result) {
 		batchesDone++
-		if !midDone && float64(batchesDone) >= midAt*float64((hosts+49)/50) {
+		if !midDone && float64(batchesDone) >= midAt*float64(batches) {
 			midDone = true
-			if err := writeHeapAt(midProfile, fmt.Sprintf("after %d batches of %d (%d Results)", batchesDone, (hosts+49)/50, total+len(rs))); err != nil {
+			if err := writeHeapAt(midProfile, fmt.Sprintf("after %d batches of %d (%d Results)", batchesDone, batches, c.total+len(rs))); err != nil {
 				fmt.Fprintln(os.Stderr, "bench/ssm: -midprofile:", err)
 			}
 		}
 		for _, r := range rs {
-			total++
+			c.total++
 			if r.Status == collect.StatusSuccess {
-				ok++
+				c.ok++
 			}
 			if r.Truncated {
-				truncated++
+				c.truncated++
 			}
 		}
 	}
-	var res []collect.Result
 	if analyzeToo {
-		// As diffy.Analyze does with a streaming analyzer: each batch to
-		// the stream, then dropped.
 		stream, err := analyze.Clustering{}.NewStream(group, nil)
 		if err != nil {
-			return err
+			return c, err
 		}
 		if err := col.CollectBatches(ctx, insts, payload.StandardPack(), func(b []collect.Result) error {
 			count(b)
 			return stream.Add(ctx, b)
 		}); err != nil {
-			return err
+			return c, err
 		}
 		rep, err := stream.Report(ctx, nil)
 		if err != nil {
-			return err
+			return c, err
 		}
 		fmt.Fprintf(os.Stderr, "bench/ssm: analyzed %d hosts, %d outliers\n", len(rep.Hosts), len(rep.Outliers()))
 	} else {
-		if res, err = col.Collect(ctx, insts, payload.StandardPack()); err != nil {
-			return err
+		res, err := col.Collect(ctx, insts, payload.StandardPack())
+		if err != nil {
+			return c, err
 		}
 		count(res)
+		if heapProfile != "" {
+			// What Collect returned, live in the profile.
+			defer runtime.KeepAlive(res)
+		}
 	}
-	wall := time.Since(start)
+	c.wall = time.Since(start)
 	if heapProfile != "" {
 		if err := writeHeap(heapProfile); err != nil {
-			return err
+			return c, err
 		}
+	}
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	c.cpu = cpuSeconds(ru) - cpuSeconds(ru0)
+	return c, nil
+}
+
+// bench runs one mode: the collector and the peer (-peer), in the order
+// -order gives, each against a fake of its own started afresh for it (so
+// that neither runs against a fake that holds the other's outputs), the
+// peer in a process of its own (so that the collector's peak RSS and CPU,
+// from getrusage of this process, are its own whatever the order); then
+// prints the mode's row.
+func bench(mode string, hosts int, latency time.Duration, rate float64, poll time.Duration, logger *slog.Logger, extra ...ssmcollect.Option) error {
+	ctx := context.Background()
+	var (
+		c                collected
+		calls            map[string]awsfake.CallCount
+		fakeCPU          float64
+		fakeRSS          int64
+		floor            time.Duration
+		peerCol          = "| - | -"
+		pr               peerResult
+		colDone, peerRan bool
+	)
+	need := needed(mode, hosts)
+	for _, who := range runOrder {
+		switch who {
+		case "collector":
+			fake, err := startFake(hosts, latency, rate)
+			if err != nil {
+				return err
+			}
+			c, err = collectAll(ctx, mode, fake.endpoints, hosts, poll, logger, extra...)
+			if err != nil {
+				fake.stop()
+				return err
+			}
+			if calls, fakeCPU, fakeRSS, err = fake.finish(); err != nil {
+				return err
+			}
+			floor = floorOf(mode, hosts, latency, rate, fake.ScriptSeconds)
+			colDone = true
+		case "peer":
+			if !peerToo {
+				continue
+			}
+			var err error
+			if pr, err = runPeer(mode, hosts, latency, rate, poll); err != nil {
+				return err
+			}
+			peerRan = true
+		}
+	}
+	if !colDone {
+		return fmt.Errorf("-order %s runs no collector", strings.Join(runOrder, ","))
+	}
+	if peerRan {
+		var pcalls []string
+		for _, op := range slices.Sorted(maps.Keys(pr.Calls)) {
+			if op != "s3:CreateBucket" {
+				pcalls = append(pcalls, fmt.Sprintf("%s %d", op, pr.Calls[op].Calls))
+			}
+		}
+		fmt.Fprintf(os.Stderr, "bench/ssm: %s: the peer read %d outputs (%d MB), %d not successful, in %.1f s; CPU peer + fake %.1f + %.1f s; peer peak RSS %d MiB; calls: %s\n",
+			mode, pr.Reads, pr.Bytes>>20, pr.Failed, pr.Wall.Seconds(), pr.CPU, pr.FakeCPU, pr.RSS>>10, strings.Join(pcalls, ", "))
+		peerCol = fmt.Sprintf("| %.1f s | %.2fx", pr.Wall.Seconds(), c.wall.Seconds()/pr.Wall.Seconds())
 	}
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	read := "ssm:GetCommandInvocation"
-	if mode == "s3" {
-		read = "s3:GetObject"
-	}
-	batches := (hosts + 49) / 50
-	needed := map[string]int{"ssm:SendCommand": batches, "ssm:ListCommandInvocations": batches, read: hosts,
-		"ec2:DescribeInstances": (hosts + 999) / 1000}
-	// The floor: each operation at its own rate (they proceed in
-	// parallel), or the fake's own work, whichever is longest, plus one
-	// call's latency and one invocation's run time.
-	rates := awsfake.AWSRates(rate)
-	var floor time.Duration
-	for op, n := range needed {
-		r := rates[op]
-		t := float64(n) / r.PerSecond
-		if r.Burst > 0 {
-			t = max(0, float64(n-r.Burst)/r.PerSecond)
-		}
-		floor = max(floor, time.Duration(t*float64(time.Second)))
-	}
-	fakeWork := time.Duration(float64(hosts) * fake.ScriptSeconds / float64(runtime.NumCPU()) * float64(time.Second))
-	floor = max(floor, fakeWork) + latency + awsfake.DefaultRunTime
-	fmt.Fprintf(os.Stderr, "bench/ssm: %s: the fake runs one host's script in %.2f ms of CPU: %d hosts on %d cores take it %.1f s; %s at %.0f/s take %.1f s\n",
-		mode, fake.ScriptSeconds*1000, hosts, runtime.NumCPU(), fakeWork.Seconds(), read, rates[read].PerSecond, float64(hosts)/rates[read].PerSecond)
-	calls, fakeCPU, err := fake.snapshot()
-	if err != nil {
-		return err
-	}
-	// The peer, in the same run against the same fake, after the collector
-	// (whose peak RSS and CPU were taken before it).
-	peerCol := "| - | -"
-	if peerToo {
-		pc := peerClients{ssm: ssmc()}
-		if mode == "s3" {
-			pc.s3 = s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.BaseEndpoint, o.UsePathStyle = aws.String(fake.S3), true })
-		}
-		var p0, p1 syscall.Rusage
-		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &p0)
-		pr, err := peer(ctx, pc, func(ctx context.Context) ([]target.Instance, error) { return tg.Targets(ctx, group) }, mode, poll, batchConc, readConc)
-		if err != nil {
-			return err
-		}
-		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &p1)
-		after, fakeCPU2, err := fake.snapshot()
-		if err != nil {
-			return err
-		}
-		var pcalls []string
-		for _, op := range slices.Sorted(maps.Keys(after)) {
-			if d := after[op].Calls - calls[op].Calls; d > 0 {
-				pcalls = append(pcalls, fmt.Sprintf("%s %d", op, d))
-			}
-		}
-		fmt.Fprintf(os.Stderr, "bench/ssm: %s: the peer read %d outputs (%d MB), %d not successful, in %.1f s; CPU peer + fake %.0f + %.0f s; calls: %s\n",
-			mode, pr.reads, pr.bytes>>20, pr.failed, pr.wall.Seconds(), cpuSeconds(p1)-cpuSeconds(p0), fakeCPU2-fakeCPU, strings.Join(pcalls, ", "))
-		peerCol = fmt.Sprintf("| %.1f s | %.2fx", pr.wall.Seconds(), wall.Seconds()/pr.wall.Seconds())
-	}
-	_, _, fakeRSS, err := fake.finish()
-	if err != nil {
-		return err
-	}
 	var ops []string
 	for op := range calls {
 		if op != "s3:CreateBucket" {
@@ -333,13 +407,13 @@ func bench(mode string, hosts int, latency time.Duration, rate float64, poll tim
 	slices.Sort(ops)
 	var parts []string
 	for _, op := range ops {
-		c := calls[op]
-		p := fmt.Sprintf("%s %d", strings.SplitN(op, ":", 2)[1], c.Calls)
-		if c.Throttled > 0 {
-			p += fmt.Sprintf(" (%d)", c.Throttled)
+		n := calls[op]
+		p := fmt.Sprintf("%s %d", strings.SplitN(op, ":", 2)[1], n.Calls)
+		if n.Throttled > 0 {
+			p += fmt.Sprintf(" (%d)", n.Throttled)
 		}
-		if n, ok := needed[op]; ok {
-			p += fmt.Sprintf(" [needed %d]", n)
+		if k, ok := need[op]; ok {
+			p += fmt.Sprintf(" [needed %d]", k)
 		}
 		parts = append(parts, p)
 	}
@@ -350,17 +424,129 @@ func bench(mode string, hosts int, latency time.Duration, rate float64, poll tim
 	if analyzeToo {
 		name += " +analyze"
 	}
+	if peerRan {
+		name += " (" + strings.Join(runOrder, " then ") + ")"
+	}
 	// The CPU both processes spent during the run, over the machine's
 	// cores: what the run takes at least on this machine when nothing else
 	// runs (the fake's script runs are in it, as the floor's fake work).
-	colCPU := cpuSeconds(ru) - cpuSeconds(ru0)
-	fmt.Printf("| %s | %d | %.1f s | %.1f s | %.2fx %s | %.0f + %.0f s | %.1f s | %d MiB | %d MiB | %d of %d | %d | %s |\n", name, hosts, wall.Seconds(), floor.Seconds(),
-		wall.Seconds()/floor.Seconds(), peerCol, colCPU, fakeCPU, (colCPU+fakeCPU)/float64(runtime.NumCPU()), ru.Maxrss/1024, fakeRSS/1024, ok, total, truncated, strings.Join(parts, ", "))
+	fmt.Printf("| %s | %d | %.1f s | %.1f s | %.2fx %s | %.1f + %.1f s | %.1f s | %d MiB | %d MiB | %d of %d | %d | %s |\n", name, hosts, c.wall.Seconds(), floor.Seconds(),
+		c.wall.Seconds()/floor.Seconds(), peerCol, c.cpu, fakeCPU, (c.cpu+fakeCPU)/float64(runtime.NumCPU()), ru.Maxrss/1024, fakeRSS/1024, c.ok, c.total, c.truncated, strings.Join(parts, ", "))
 	return nil
 }
 
-// retryer makes the SDK clients' retryers (-retry).
-var retryer func() aws.Retryer
+// floorOf is the floor of a run in mode (see the package doc): each
+// operation's needed calls at its own rate (they proceed in parallel), or
+// the fake's own work (scriptSeconds of CPU a host over the machine's
+// cores), whichever is longest, plus one call's latency and one
+// invocation's run time. It says on stderr what bounds it.
+func floorOf(mode string, hosts int, latency time.Duration, rate, scriptSeconds float64) time.Duration {
+	rates := awsfake.AWSRates(rate)
+	var floor time.Duration
+	for op, n := range needed(mode, hosts) {
+		r := rates[op]
+		t := float64(n) / r.PerSecond
+		if r.Burst > 0 {
+			t = max(0, float64(n-r.Burst)/r.PerSecond)
+		}
+		floor = max(floor, time.Duration(t*float64(time.Second)))
+	}
+	fakeWork := time.Duration(float64(hosts) * scriptSeconds / float64(runtime.NumCPU()) * float64(time.Second))
+	read := "ssm:GetCommandInvocation"
+	if mode == "s3" {
+		read = "s3:GetObject"
+	}
+	fmt.Fprintf(os.Stderr, "bench/ssm: %s: the fake runs one host's script in %.2f ms of CPU: %d hosts on %d cores take it %.1f s; %s at %.0f/s take %.1f s\n",
+		mode, scriptSeconds*1000, hosts, runtime.NumCPU(), fakeWork.Seconds(), read, rates[read].PerSecond, float64(hosts)/rates[read].PerSecond)
+	return max(floor, fakeWork) + latency + awsfake.DefaultRunTime
+}
+
+// peerResult is what a peer run in its own process reports (peerChild),
+// with what its fake counted (runPeer).
+type peerResult struct {
+	Wall          time.Duration
+	Reads, Failed int
+	Bytes         int64
+	CPU           float64 // the peer's process
+	RSS           int64   // the peer's process' peak, KiB
+	FakeCPU       float64
+	Calls         map[string]awsfake.CallCount
+}
+
+// runPeer runs the peer in mode in a process of its own against a fake
+// started for it, and returns what it did with its fake's calls and CPU.
+func runPeer(mode string, hosts int, latency time.Duration, rate float64, poll time.Duration) (peerResult, error) {
+	var pr peerResult
+	fake, err := startFake(hosts, latency, rate)
+	if err != nil {
+		return pr, err
+	}
+	defer fake.stop()
+	exe, err := os.Executable()
+	if err != nil {
+		return pr, err
+	}
+	ep, err := json.Marshal(fake.endpoints)
+	if err != nil {
+		return pr, err
+	}
+	cmd := exec.Command(exe, "-peerof", string(ep), "-mode", mode, fmt.Sprint("-poll=", poll), fmt.Sprint("-batches=", batchConc),
+		fmt.Sprint("-reads=", readConc), "-retry="+retryMode, fmt.Sprint("-plain=", plain))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return pr, fmt.Errorf("the peer's process: %w", err)
+	}
+	if err := json.Unmarshal(out, &pr); err != nil {
+		return pr, fmt.Errorf("the peer's process: %w", err)
+	}
+	if pr.Calls, pr.FakeCPU, _, err = fake.finish(); err != nil {
+		return pr, err
+	}
+	return pr, nil
+}
+
+// peerAt runs the peer in mode against the fake at ep, with -batches and
+// -reads.
+func peerAt(ctx context.Context, ep endpoints, mode string, poll time.Duration) (peerRun, error) {
+	cfg := sdkConfig(ep)
+	pc := peerClients{ssm: ssmClient(cfg, ep)}
+	if mode == "s3" {
+		pc.s3 = s3Client(cfg, ep)
+	}
+	targets, err := targeter(cfg, ep)
+	if err != nil {
+		return peerRun{}, err
+	}
+	return peer(ctx, pc, targets, mode, poll, batchConc, readConc)
+}
+
+// peerChild runs in the peer's process: the peer in mode against the fake
+// at ep (JSON of endpoints), its peerResult printed as JSON.
+func peerChild(ep, mode string, poll time.Duration) error {
+	var e endpoints
+	if err := json.Unmarshal([]byte(ep), &e); err != nil {
+		return fmt.Errorf("-peerof: %w", err)
+	}
+	var ru0, ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+	r, err := peerAt(context.Background(), e, mode, poll)
+	if err != nil {
+		return err
+	}
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return json.NewEncoder(os.Stdout).Encode(peerResult{Wall: r.wall, Reads: r.reads, Failed: r.failed, Bytes: r.bytes,
+		CPU: cpuSeconds(ru) - cpuSeconds(ru0), RSS: ru.Maxrss})
+}
+
+// retryer makes the SDK clients' retryers (-retry, retryMode).
+var (
+	retryer   func() aws.Retryer
+	retryMode string
+)
+
+// runOrder is the order of the collector's and the peer's runs (-order).
+var runOrder = []string{"collector", "peer"}
 
 // distinct says to make most rows of each host its own (-distinct).
 var distinct bool
@@ -419,28 +605,46 @@ func leanFleet(n int) ([]awsfake.Instance, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	for start := 0; start < n; start += chunkHosts {
-		cfg := fleet.Scenario("xlarge")
-		cfg.Hosts, cfg.GroupName, cfg.Seed = min(chunkHosts, n-start), group, cfg.Seed+int64(start/chunkHosts)
-		f := fleet.Generate(cfg)
-		if distinct {
-			makeDistinct(f, start)
-		}
+	err = fleetChunks(n, func(f *fleet.Fleet, _ int) error {
 		for i := range f.Hosts {
 			h := &f.Hosts[i]
 			if seen[h.Instance.ID] {
-				return nil, nil, fmt.Errorf("two hosts of the generated fleet have the ID %s", h.Instance.ID)
+				return fmt.Errorf("two hosts of the generated fleet have the ID %s", h.Instance.ID)
 			}
 			seen[h.Instance.ID] = true
 			lh, err := newLeanHost(h, zw)
 			if err != nil {
-				return nil, nil, err
+				return err
 			}
 			insts = append(insts, awsfake.Instance{Instance: h.Instance, Host: lh})
 			ids = append(ids, h.Instance.ID)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	return insts, ids, nil
+}
+
+// fleetChunks generates the group of n hosts in chunks of chunkHosts
+// (diffytest/fleet scenario "xlarge", the chunk k with the scenario's
+// Seed+k, -distinct applied) and gives fn each chunk and the index of its
+// first host, one after the other, so that one chunk's rows are held at
+// a time; it stops at fn's first error.
+func fleetChunks(n int, fn func(f *fleet.Fleet, first int) error) error {
+	for first := 0; first < n; first += chunkHosts {
+		cfg := fleet.Scenario("xlarge")
+		cfg.Hosts, cfg.GroupName, cfg.Seed = min(chunkHosts, n-first), group, cfg.Seed+int64(first/chunkHosts)
+		f := fleet.Generate(cfg)
+		if distinct {
+			makeDistinct(f, first)
+		}
+		if err := fn(f, first); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // leanHost is an awsfake.Host whose outputs (awsfake.OsqueryJSON of its
@@ -599,13 +803,7 @@ func streamAlone(n int) error {
 	}
 	done := 0
 	start := time.Now()
-	for first := 0; first < n; first += chunkHosts {
-		cfg := fleet.Scenario("xlarge")
-		cfg.Hosts, cfg.GroupName, cfg.Seed = min(chunkHosts, n-first), group, cfg.Seed+int64(first/chunkHosts)
-		f := fleet.Generate(cfg)
-		if distinct {
-			makeDistinct(f, first)
-		}
+	err = fleetChunks(n, func(f *fleet.Fleet, _ int) error {
 		for i := 0; i < len(f.Hosts); i += 50 {
 			var b []collect.Result
 			for j := i; j < min(i+50, len(f.Hosts)); j++ {
@@ -622,6 +820,10 @@ func streamAlone(n int) error {
 				midProfile = ""
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	fed := time.Since(start)
 	runtime.GC()
@@ -715,24 +917,19 @@ func scriptCost(srv *awsfake.Server, ids []string) (float64, error) {
 // call counts as a JSON line and the CPU seconds it spent since it was
 // ready as another, and end of input stops it.
 func serveFake(hosts int, latency time.Duration, rate float64) error {
-	insts, ids, err := leanFleet(hosts)
-	if err != nil {
-		return err
-	}
-	srv, err := awsfake.New(awsfake.WithInstances(insts...), awsfake.WithCallFaults(awsfake.CallFaults{Latency: latency, Throttle: awsfake.AWSRates(rate)}))
+	srv, ids, err := newFake(hosts, latency, rate)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	if err := srv.CreateBucket(bucket); err != nil {
-		return err
-	}
 	per, err := scriptCost(srv, ids)
 	if err != nil {
 		return err
 	}
 	enc := json.NewEncoder(os.Stdout)
-	if err := enc.Encode(endpoints{SSM: srv.SSMURL(), EC2: srv.EC2URL(), S3: srv.S3URL(), Region: srv.Region(), ScriptSeconds: per}); err != nil {
+	ep := endpointsOf(srv)
+	ep.ScriptSeconds = per
+	if err := enc.Encode(ep); err != nil {
 		return err
 	}
 	var ready syscall.Rusage
@@ -751,6 +948,30 @@ func serveFake(hosts int, latency time.Duration, rate float64) error {
 		}
 	}
 	return nil
+}
+
+// newFake starts the fake of the group of hosts (leanFleet), each call
+// taking latency and throttled at AWS's rates (SSM's at rate), with the
+// output bucket made; it returns the instances' IDs in order.
+func newFake(hosts int, latency time.Duration, rate float64) (*awsfake.Server, []string, error) {
+	insts, ids, err := leanFleet(hosts)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, err := awsfake.New(awsfake.WithInstances(insts...), awsfake.WithCallFaults(awsfake.CallFaults{Latency: latency, Throttle: awsfake.AWSRates(rate)}))
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := srv.CreateBucket(bucket); err != nil {
+		srv.Close()
+		return nil, nil, err
+	}
+	return srv, ids, nil
+}
+
+// endpointsOf is where srv serves.
+func endpointsOf(srv *awsfake.Server) endpoints {
+	return endpoints{SSM: srv.SSMURL(), EC2: srv.EC2URL(), S3: srv.S3URL(), Region: srv.Region()}
 }
 
 // fakeProc is the fake's child process, seen from the parent.
