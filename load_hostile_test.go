@@ -11,6 +11,7 @@ import (
 
 	"github.com/diffy-dfir/diffy"
 	"github.com/diffy-dfir/diffy/collect"
+	"github.com/diffy-dfir/diffy/internal/resultfiles"
 )
 
 // TestLoadResultsTinyRows (issue 10.3): a file of millions of empty rows
@@ -61,27 +62,12 @@ func TestLoadResultsTinyRows(t *testing.T) {
 // collect.DecodedSizeFactor times its size (and a Result's worth more):
 // the Results read once that is reached are kept without their rows.
 func TestLoadResultsDistinctTinyRows(t *testing.T) {
-	var b strings.Builder
-	b.WriteString("[")
-	for r := range 40 {
-		if r > 0 {
-			b.WriteString(",")
-		}
-		fmt.Fprintf(&b, `{"instance_id":"i-%d","command_id":"x","status":"Success","stdout":[`, r)
-		for i := range 5000 {
-			if i > 0 {
-				b.WriteString(",")
-			}
-			fmt.Fprintf(&b, `{"a":"%d"}`, r*5000+i)
-		}
-		b.WriteString("]}")
-	}
-	b.WriteString("]")
+	data := resultfiles.TinyRows(40, 5000)
 	path := filepath.Join(t.TempDir(), "distinct.json")
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	size := float64(b.Len())
+	size := float64(len(data))
 	var m0, m1 runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&m0)

@@ -9,12 +9,11 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/diffy-dfir/diffy/collect"
 	"github.com/diffy-dfir/diffy/diffyerr"
-	"github.com/diffy-dfir/diffy/diffytest/fleet"
 	"github.com/diffy-dfir/diffy/internal/jsonv1"
+	"github.com/diffy-dfir/diffy/internal/resultfiles"
 )
 
 func sameMap(a, b collect.Row) bool {
@@ -216,20 +215,7 @@ func TestDecodedSize(t *testing.T) {
 		return v, m1.HeapAlloc - min(m1.HeapAlloc, m0.HeapAlloc)
 	}
 	// Each host's file with a pool of its own: no row of it seen before.
-	cfg := fleet.Scenario("medium")
-	cfg.Hosts = 40
-	fl := fleet.Generate(cfg)
-	at := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	var files [][]byte
-	size := 0
-	for i := range fl.Hosts {
-		data, err := json.Marshal(fl.Hosts[i].Results(at))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, data)
-		size += len(data)
-	}
+	files, size := resultfiles.Fleet("medium", 40)
 	v, heap := live(func() any {
 		var all [][]collect.Result
 		for _, data := range files {
@@ -257,23 +243,7 @@ func TestDecodedSize(t *testing.T) {
 
 	// 20 Results of 5,000 distinct one-column rows: about 35 times
 	// the size when kept.
-	var b strings.Builder
-	b.WriteString("[")
-	for r := range 20 {
-		if r > 0 {
-			b.WriteString(",")
-		}
-		fmt.Fprintf(&b, `{"instance_id":"i-%d","command_id":"x","status":"Success","stdout":[`, r)
-		for i := range 5000 {
-			if i > 0 {
-				b.WriteString(",")
-			}
-			fmt.Fprintf(&b, `{"a":"%d"}`, r*5000+i)
-		}
-		b.WriteString("]}")
-	}
-	b.WriteString("]")
-	tiny := []byte(b.String())
+	tiny := resultfiles.TinyRows(20, 5000)
 	v, heap = live(func() any {
 		d := collect.ResultDecoder{Pool: &collect.RowPool{}}
 		rs, _, err := d.Decode(tiny)
@@ -309,20 +279,7 @@ func TestDecodedSize(t *testing.T) {
 // the MB per second of CPU time of the process (cpu-MB/s), the steadier
 // figure on a shared machine.
 func BenchmarkResultDecoder(b *testing.B) {
-	cfg := fleet.Scenario("xlarge")
-	cfg.Hosts = 200
-	fl := fleet.Generate(cfg)
-	at := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	var files [][]byte
-	size := 0
-	for i := range fl.Hosts {
-		data, err := json.Marshal(fl.Hosts[i].Results(at))
-		if err != nil {
-			b.Fatal(err)
-		}
-		files = append(files, data)
-		size += len(data)
-	}
+	files, size := resultfiles.Fleet("xlarge", 200)
 	cpuRate := func(b *testing.B, f func()) {
 		b.SetBytes(int64(size))
 		c0 := cpuTime()
