@@ -11,6 +11,9 @@
 //     collected a week earlier (Sim.WeekEarlier: some hosts replaced, each
 //     rollout a step behind, no attack yet);
 //   - with -attacks kinds, one scenario per single-host attack kind;
+//   - with -young, attackers at work during the collection on a share
+//     of the compromised hosts (fleet.Attacks.Young): processes caught
+//     minutes after they started;
 //   - with -rare and -minority, the curves of the decision's two
 //     constants (analyze's RareShare ρ and MinorityShare φ): one row per
 //     value, to show whether the result hinges on them.
@@ -34,6 +37,7 @@
 //	go run ./bench/detect -sizes 200,1000 -rows all -attacks kinds
 //	go run ./bench/detect -sizes 200,1000 -rows all -rare 0.005,0.01,0.02
 //	go run ./bench/detect -sizes 200,1000 -rows all -minority 0.1,0.2,0.4
+//	go run ./bench/detect -sizes 200,1000 -rows all -attacks kinds -young 1
 //
 // Hosts are streamed into the analyzer (analyze.Streamer) about a
 // thousand Results at a time; only 1% stacking (-stacking) holds a whole
@@ -71,6 +75,7 @@ func main() {
 		why      = flag.Bool("why", false, "print on stderr, for each false positive and each compromised host missed, its first three findings: why the analyzer decided so")
 		rare     = flag.String("rare", "", "the analyzer's RareShare (ρ), comma-separated values: one table row each (the curve); empty: the default, analyze.DefaultRareShare")
 		minority = flag.String("minority", "", "the analyzer's MinorityShare (φ), comma-separated values: one table row each; empty: the default, analyze.DefaultMinorityShare")
+		young    = flag.Float64("young", 0, "the share of compromised hosts whose attacker is at work during the collection, their processes started 30 s to 10 min before it (fleet.Attacks.Young)")
 	)
 	flag.Parse()
 	log.SetFlags(0)
@@ -119,9 +124,18 @@ func main() {
 			kinds = append(kinds, scenarioAttack{a, fleet.Attacks{Kinds: []string{a}}})
 		}
 	}
+	if *young < 0 || *young > 1 {
+		log.Fatalf("-young: %g is not a share in [0, 1]", *young)
+	}
+	for i := range kinds {
+		kinds[i].attacks.Young = *young
+	}
 	what := "cluster analyzer"
 	if *baseline {
 		what = "baseline analyzer, fleet baseline a week earlier"
+	}
+	if *young > 0 {
+		what += fmt.Sprintf(", attackers at work during the collection on %g of the compromised hosts", *young)
 	}
 	fmt.Printf("Detection at the analyzer's own decision (%s), seeds %s; each cell pools the seeds.\n\n", what, *seeds)
 	header := "| families | attacks | hosts | compromised | flagged | precision | recall | F1 | top-3 |"

@@ -158,7 +158,10 @@
 // command line (the genuine row replaced), a second daemon started by the
 // role's application (only its parent differs); and the campaign: one
 // implant (miner, crontab line, key) with the same rows on a share of
-// [0.05, 0.09]. Sim.Truth says which hosts and rows (Planted.Replaced,
+// [0.05, 0.09]. The attackers started their processes 10 minutes to 5
+// days before the collection; on the share Attacks.Young of the
+// compromised hosts (none by default), 30 seconds to 10 minutes before:
+// caught at work. Sim.Truth says which hosts and rows (Planted.Replaced,
 // Planted.Detail), and Truth.Evaluate scores a Report as Fleet.Evaluate
 // does. Sim.WeekEarlier is the same group a week before: the hosts
 // replaced since (a share of [0.03, 0.15]) not yet replaced, each rollout

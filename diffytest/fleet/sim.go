@@ -59,6 +59,14 @@ type Attacks struct {
 	// CampaignShare is the campaign's share of the hosts; 0 draws it from
 	// [0.05, 0.09]. Campaign hosts carry no single-host attack.
 	CampaignShare float64
+	// Young is the share of the compromised hosts whose attacker is at
+	// work during the collection: the processes planted there started 30
+	// seconds to 10 minutes before it, not 10 minutes to 5 days (an
+	// investigation collects while the intrusion goes on). Each host is
+	// drawn from its own seeded stream; the planted rows are the same as
+	// with Young 0 but for their start times and pids. 0, the default, is
+	// none.
+	Young float64
 }
 
 // Sim is a simulated group of hosts with real variation. Hosts are
@@ -115,6 +123,7 @@ func (c SimConfig) withDefaults() SimConfig {
 	c.Families &= AllFamilies
 	c.Attacks.Share = clamp01(c.Attacks.Share)
 	c.Attacks.CampaignShare = clamp01(c.Attacks.CampaignShare)
+	c.Attacks.Young = clamp01(c.Attacks.Young)
 	if c.Attacks.PerHost < 0 {
 		c.Attacks.PerHost = 0
 	}
@@ -224,6 +233,7 @@ const (
 	streamAttackRows
 	streamPids
 	streamCollection
+	streamYoungAttacks
 )
 
 // identity returns the identity filling slot i at the Sim's collection.

@@ -142,10 +142,19 @@ func (g *hostGen) record(kind string, v vrow, replaced *vrow, detail string) {
 }
 
 // compromisedAt returns when the attacker started something: minutes to
-// days before the collection, after the host booted.
+// days before the collection, after the host booted; on a host whose
+// attacker is at work during the collection (Attacks.Young), 30 seconds
+// to 10 minutes before it, drawn apart from r so that the host's other
+// draws stay as they are.
 func (g *hostGen) compromisedAt(r *rand.Rand) int64 {
 	t := g.at - int64(600+r.IntN(5*86400))
-	return max(t, g.boot+int64(60+r.IntN(600)))
+	t = max(t, g.boot+int64(60+r.IntN(600)))
+	if y := g.s.cfg.Attacks.Young; y > 0 && unit(g.s.cfg.Seed, streamYoungAttacks, uint64(g.id.slot)) < y {
+		// Keyed by t too: each attack of the host its own age.
+		age := 30 + int64(570*unit(g.s.cfg.Seed, streamYoungAttacks, uint64(g.id.slot), uint64(t)))
+		t = max(g.at-age, g.boot)
+	}
+	return t
 }
 
 // attackerUID is the user an attacker's process runs as: root, or the
