@@ -97,15 +97,17 @@ var jobCatalog = []jobDef{
 		return true
 	}},
 	{"config-run", func(g *hostGen, r *rand.Rand, t int64) bool {
-		for _, l := range g.s.p.splay {
+		// What cron runs is the host's own line (its splayed sleep).
+		for i, l := range g.s.p.splay {
+			command := strings.TrimPrefix(g.splayLine(i).command, "root ")
 			switch l.path {
 			case "/etc/cron.d/puppet":
-				sh := g.cronChild(r, t, strings.TrimPrefix(l.command, "root "))
+				sh := g.cronChild(r, t, command)
 				g.spawn(g.childPid(r, sh, t), "puppet", "/opt/puppetlabs/puppet/bin/ruby",
 					"/opt/puppetlabs/puppet/bin/ruby /opt/puppetlabs/puppet/bin/puppet agent --onetime --no-daemonize --no-usecacheonfailure --no-splay --verbose", 0, sh.pid, t)
 				return true
 			case "/etc/cron.d/chef-client":
-				sh := g.cronChild(r, t, "/bin/sleep 120; /usr/bin/chef-client -c /etc/chef/client.rb -L /var/log/chef/client.log > /dev/null 2>&1")
+				sh := g.cronChild(r, t, command)
 				g.spawn(g.childPid(r, sh, t), "chef-client", "/opt/chef/embedded/bin/ruby",
 					"/opt/chef/embedded/bin/ruby --disable-gems /usr/bin/chef-client -c /etc/chef/client.rb -L /var/log/chef/client.log", 0, sh.pid, t)
 				return true

@@ -95,13 +95,19 @@ func splaySchedule(l splayLine, r *rand.Rand) cronLine {
 // is drawn from its name (stable as long as the host lives), without it
 // every host has the fleet's.
 func (g *hostGen) splayRows() {
-	for i, l := range g.s.p.splay {
-		c := l.fixed
-		if g.on(FamilySplay) {
-			// fqdn_rand: seeded by the host's name and the line.
-			c = splaySchedule(l, streamRand(g.s.cfg.Seed, uint64(FamilySplay), hashString(g.id.hostname), uint64(i)))
-		}
-		c.command = strings.NewReplacer("{group}", g.s.cfg.GroupName, "{app}", g.s.p.app, "{region}", g.s.cfg.Region).Replace(c.command)
-		g.crons = append(g.crons, c)
+	for i := range g.s.p.splay {
+		g.crons = append(g.crons, g.splayLine(i))
 	}
+}
+
+// splayLine returns the host's line i of the fleet's splayed lines.
+func (g *hostGen) splayLine(i int) cronLine {
+	l := g.s.p.splay[i]
+	c := l.fixed
+	if g.on(FamilySplay) {
+		// fqdn_rand: seeded by the host's name and the line.
+		c = splaySchedule(l, streamRand(g.s.cfg.Seed, uint64(FamilySplay), hashString(g.id.hostname), uint64(i)))
+	}
+	c.command = strings.NewReplacer("{group}", g.s.cfg.GroupName, "{app}", g.s.p.app, "{region}", g.s.cfg.Region).Replace(c.command)
+	return c
 }
