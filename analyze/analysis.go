@@ -91,13 +91,14 @@ func (an *analysis) cluster() {
 func (an *analysis) decide(ctx context.Context) error {
 	an.dec = make([]hostDecision, an.n)
 	sess := newSessionModel(an.cmds)
+	young := newYoungRule(sess)
 	for h := range an.n {
 		if h%1024 == 1023 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		an.dec[h] = decideHost(an.cmds, h, &an.cands)
+		an.dec[h] = decideHost(an.cmds, h, &an.cands, young)
 		if sess.markSessions(h, &an.dec[h], &an.cands) {
 			// What runs under a session's rows is part of it.
 			for ci, m := range an.cmds {

@@ -52,6 +52,20 @@ func baseHost(i int) varHost {
 	}
 }
 
+// roleHosts returns n base hosts (baseHost), a tenth of which (i%10 == 7)
+// run a role's application, java, as pid 4500.
+func roleHosts(n int) []varHost {
+	hosts := make([]varHost, n)
+	for i := range hosts {
+		hosts[i] = baseHost(i)
+		if i%10 == 7 {
+			hosts[i].add("processes", collect.Row{"pid": "4500", "name": "java", "path": "/usr/bin/java", "cmdline": "/usr/bin/java -jar /opt/app/app.jar",
+				"uid": "1001", "parent": "1", "start_time": "3"})
+		}
+	}
+	return hosts
+}
+
 // add appends rows of a command to the host.
 func (h varHost) add(cmd string, rows ...collect.Row) varHost {
 	h[cmd] = append(h[cmd], rows...)
@@ -226,15 +240,7 @@ func TestClusterDeviations(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			hosts := make([]varHost, n)
-			for i := range hosts {
-				hosts[i] = baseHost(i)
-				if i%10 == 7 {
-					// A role: a tenth of the hosts run the application.
-					hosts[i].add("processes", collect.Row{"pid": "4500", "name": "java", "path": "/usr/bin/java", "cmdline": "/usr/bin/java -jar /opt/app/app.jar",
-						"uid": "1001", "parent": "1", "start_time": "3"})
-				}
-			}
+			hosts := roleHosts(n)
 			c.change(hosts[bad])
 			rep := analyzeResults(t, varResults(hosts))
 			if ids := outlierIDs(rep); !slices.Equal(ids, []string{hostID(bad)}) {

@@ -19,6 +19,9 @@ type pendingFinding struct {
 	cause    string
 	why      string // for campaign rows: set by the campaign
 	young    bool   // a process caught running (see young)
+	// youngWhy says why a young finding decides (youngRule), "" when it
+	// does not.
+	youngWhy string
 	// under is the parent feature whose activity the row is part of
 	// (inheritFromParents), -1 when none; activity names the minority
 	// row whose hosts the row's hosts are (linkActivities).
@@ -80,8 +83,9 @@ func (cs *candidates) add(h int, cmd int32, kind byte, id int64, feat int32, v v
 // by at most r hosts, is a finding; it is deciding (it makes the host an
 // outlier) when it is evidence there (decides) and not a variant.
 // Rows of the same kind carried by more than r hosts and at most φ·n are
-// campaign candidates.
-func decideHost(cmds []*cmdModel, h int, cs *candidates) hostDecision {
+// campaign candidates. A process caught running (young) decides only as
+// y says (youngRule); with y nil, never.
+func decideHost(cmds []*cmdModel, h int, cs *candidates, y *youngRule) hostDecision {
 	var d hostDecision
 	for ci, m := range cmds {
 		c := m.rows
@@ -133,7 +137,14 @@ func decideHost(cmds []*cmdModel, h int, cs *candidates) hostDecision {
 			}
 			pf := pendingFinding{cmd: int32(ci), feat: f, v: best, bits: surprise(best.p), under: -1}
 			pf.young = c.isYoung(h, i)
-			pf.deciding = best.kind != vVariant && best.decides && !pf.young
+			pf.deciding = best.kind != vVariant && best.decides
+			if pf.deciding && pf.young {
+				if y == nil || ci != y.s.procs {
+					pf.deciding = false
+				} else {
+					pf.deciding, pf.youngWhy = y.decides(h, f, best)
+				}
+			}
 			pf.cause = causeKey(m, int32(ci), t, best)
 			d.finds = append(d.finds, pf)
 		}
@@ -183,8 +194,8 @@ func inheritFromParents(m *cmdModel, ci int32, h int, finds []pendingFinding) {
 		changed = false
 		for k := range finds {
 			p := &finds[k]
-			if p.cmd != ci || !p.deciding {
-				continue
+			if p.cmd != ci || !p.deciding || p.youngWhy != "" {
+				continue // a young row's chain is judged by youngRule
 			}
 			i, ok := slices.BinarySearch(c.perHost[h], p.feat)
 			if !ok {

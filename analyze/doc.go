@@ -74,6 +74,27 @@
 // service's user (no login shell), a path, parent or uid that deviates
 // still decide.
 //
+// Processes caught running. A process that started less than ρ·24 h
+// before its collection (transientAge, 14.4 minutes at ρ = 1%: a job on
+// at most ρ of the hosts that runs at most daily runs at most ρ of the
+// time) is young: a job or a session caught at collection time, rare by
+// definition, but also an attacker at work during the investigation. It
+// decides (youngRule) when its executable is suspect wherever it runs (a
+// hidden name, a file deleted since it started, a world-writable
+// directory: /tmp, /var/tmp, /dev/shm; a pose as a kernel thread: an
+// executable titled "[kworker/0:1]", or named as a path-less row of more
+// than r hosts), or when its activity (the young processes of its chain
+// of parents up to the oldest, below init) is none of the host's own
+// work: cron's (a process of it, or above it, runs one of the host's
+// crontab commands), the boot's (init itself is young), a session's (a
+// process above it is an operator's session) or init's (init started
+// it, with a row new to the fleet, as a timer's job; not a daemon from
+// another path, not a daemon under a role's application). A session's or
+// init's activity decides too when it runs from outside the directories
+// of the fleet's executables (inKnownDir); what a crontab line or the
+// boot names is the host's own configuration. Otherwise it does not
+// decide, and what runs under it is part of it.
+//
 // The decision. A row decides (makes its host an outlier) when at most
 // rareCount(n) of the n hosts carry it (1%, at least one) and where it
 // is judged no more than a fifth of the other hosts show such

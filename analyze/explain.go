@@ -77,7 +77,10 @@ func finding(m *cmdModel, h int, p pendingFinding, n int) Finding {
 			f.Why += ", but that many of them differ there too, so it does not decide"
 		}
 	}
-	if p.young {
+	switch {
+	case p.young && p.youngWhy != "":
+		f.Why += fmt.Sprintf("; it started less than %.0f minutes before the collection, but %s, which decides", m.p.transientAge()/60, p.youngWhy)
+	case p.young:
 		f.Why += fmt.Sprintf("; it started less than %.0f minutes before the collection, a process caught running (a job, a session), which does not decide", m.p.transientAge()/60)
 	}
 	if p.login != "" {

@@ -291,6 +291,31 @@ type hostSessions struct {
 	h             int
 	m             *cmdModel // the processes
 	byUID, byName map[string]string
+	// par and kids, when set (index), are each process feature's parent
+	// (as parentOf finds it) and children: lookups in O(1) where the
+	// scans of the host's parents would cost O(rows) each.
+	par  map[int32]int32
+	kids map[int32][]int32
+}
+
+// index fills hs.par and hs.kids from the host's parents.
+func (hs *hostSessions) index() {
+	c := hs.m.rows
+	hs.par, hs.kids = map[int32]int32{}, map[int32][]int32{}
+	if c.parent == nil {
+		return
+	}
+	fs := c.perHost[hs.h]
+	for _, fp := range c.parent[hs.h] {
+		if int(fp.i) >= len(fs) || fp.pf < 0 {
+			continue
+		}
+		f := fs[fp.i]
+		hs.kids[fp.pf] = append(hs.kids[fp.pf], f)
+		if _, ok := hs.par[f]; !ok && fp.pf != f {
+			hs.par[f] = fp.pf
+		}
+	}
 }
 
 // session returns the operator's account whose session the host's
@@ -298,7 +323,15 @@ type hostSessions struct {
 func (hs *hostSessions) session(f int32) string {
 	c := hs.m.rows
 	who := hs.account(f)
-	if who == "" {
+	switch {
+	case who != "":
+	case hs.kids != nil:
+		for _, k := range hs.kids[f] {
+			if who = hs.account(k); who != "" {
+				break
+			}
+		}
+	default:
 		// The parent of an operator's process: a session's root.
 		for _, fp := range c.parent[hs.h] {
 			if fp.pf == f && int(fp.i) < len(c.perHost[hs.h]) {
@@ -329,6 +362,12 @@ func (hs *hostSessions) account(f int32) string {
 // parentOf returns the parent feature of the host's feature f, -1 when
 // none is known.
 func (hs *hostSessions) parentOf(f int32) int32 {
+	if hs.par != nil {
+		if p, ok := hs.par[f]; ok {
+			return p
+		}
+		return -1
+	}
 	c := hs.m.rows
 	i := int32(indexOf(c.perHost[hs.h], f))
 	for _, fp := range c.parent[hs.h] {
