@@ -6,17 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 
 	"github.com/diffy-dfir/diffy/analyze"
 	"github.com/diffy-dfir/diffy/collect"
 	"github.com/diffy-dfir/diffy/internal/ordered"
+	"github.com/diffy-dfir/diffy/internal/readall"
 	"github.com/diffy-dfir/diffy/internal/textcut"
 )
 
@@ -323,27 +322,13 @@ func (fr *fileReader) load(path string, maxBytes int64) ([]collect.Result, []ana
 }
 
 // read reads f, which had size bytes when it was opened, to its end into
-// fr's buffer, and no more than maxBytes+1 bytes of it.
+// fr's buffer (readall: one allocation when the file has not grown), and
+// no more than maxBytes+1 bytes of it.
 func (fr *fileReader) read(f io.Reader, size, maxBytes int64) ([]byte, error) {
-	limit := int(min(maxBytes+1, math.MaxInt))
-	// One byte more than its size, to see the end of the file at once.
-	buf := fr.buf[:0]
-	if int64(cap(buf)) <= size {
-		buf = make([]byte, 0, min(size+1, int64(limit)))
-	}
-	defer func() { fr.buf = buf[:0] }()
-	for len(buf) < limit {
-		if len(buf) == cap(buf) { // the file grew
-			buf = slices.Grow(buf, min(cap(buf), limit-len(buf)))
-		}
-		n, err := f.Read(buf[len(buf):min(cap(buf), limit)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
+	buf, err := readall.Read(f, fr.buf, size, maxBytes+1)
+	fr.buf = buf[:0]
+	if err != nil {
+		return nil, err
 	}
 	return buf, nil
 }

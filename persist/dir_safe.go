@@ -3,14 +3,15 @@ package persist
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/diffy-dfir/diffy/diffyerr"
+	"github.com/diffy-dfir/diffy/internal/readall"
 )
 
 // UnsafePathError is the error of a Dir whose root, kind folder or a
@@ -110,29 +111,13 @@ func readDoc(path string) ([]byte, error) {
 		return nil, unsafeFolder(path, fmt.Sprintf("is writable by %s (mode %04o), who could have changed it", writers(fi), fi.Mode().Perm()),
 			"check it, then chmod go-w "+path)
 	}
-	return readSized(f, fi.Size())
-}
-
-// readSized reads r to its end into a buffer of size+1 bytes (the +1
-// sees the end without growing it), as os.ReadFile does: io.ReadAll's
-// buffer grows from 512 bytes, which allocated twice a document's size
-// and copied it as often (a 438 KB report: 994 KB). A file longer than
-// its size said grows the buffer.
-func readSized(r io.Reader, size int64) ([]byte, error) {
-	buf := make([]byte, 0, max(0, size)+1)
-	for {
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
+	// A buffer of its size and a byte (readall): io.ReadAll's, growing
+	// from 512 bytes, allocated twice a document's size.
+	data, err := readall.Read(f, nil, fi.Size(), math.MaxInt64)
+	if err != nil {
+		return nil, err
 	}
+	return data, nil
 }
 
 // afterCheck is called by Dir.walk between the check of the folders and

@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/diffy-dfir/diffy/internal/readall"
 )
 
 // Encoding is how the script prints its framed stream.
@@ -124,7 +126,7 @@ func Decode(stdout []byte, marker string, max int64) (Stream, bool) {
 		hint = int(n)
 	}
 	var err error
-	st.Data, err = readAtMost(in.zr, max+1, hint)
+	st.Data, err = readall.Read(in.zr, nil, int64(hint), max+1)
 	n := int64(len(st.Data))
 	switch {
 	case n > max:
@@ -183,31 +185,6 @@ func (in *inflater) start() error {
 func (in *inflater) put() {
 	in.br.Reset(nil)
 	inflaters.Put(in)
-}
-
-// readAtMost reads r to its end or to limit bytes, into a buffer of hint
-// bytes to begin with (the size the stream claims), growing it by half
-// when a stream sends more than it claimed: one allocation for an honest
-// stream, whatever the build (bytes.Buffer's growth allocates twice under
-// -race), and at most limit plus a half for a lying one.
-func readAtMost(r io.Reader, limit int64, hint int) ([]byte, error) {
-	buf := make([]byte, 0, min(int64(hint)+1, limit))
-	for int64(len(buf)) < limit {
-		if len(buf) == cap(buf) {
-			grown := make([]byte, len(buf), min(int64(max(cap(buf)+cap(buf)/2, 512)), limit))
-			copy(grown, buf)
-			buf = grown
-		}
-		m, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+m]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
-	return buf, nil
 }
 
 // ISize returns the uncompressed size (modulo 2^32) that a whole gzip
