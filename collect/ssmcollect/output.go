@@ -213,13 +213,23 @@ func (r *run) complete(ctx context.Context, s sent, inv types.CommandInvocation)
 		}
 		r.detailsMiss.Add(1)
 	}
-	select {
-	case r.sem <- struct{}{}:
-		defer func() { <-r.sem }()
-	case <-ctx.Done():
+	done := make(chan struct{})
+	job := func() {
+		defer close(done)
+		r.readResults(ctx, s, id, inv, trusted, hasHeader, shown)
+	}
+	if !r.toReader(ctx, job) {
 		s.set(id, s.all(id, collect.StatusCancelled, details, "the run was cancelled before the output was read"))
 		return
 	}
+	<-done
+}
+
+// readResults reads the output of a final invocation whose Details did
+// not hold it whole (shown, what they held) and delivers the instance's
+// Results; it runs on one of the run's readers.
+func (r *run) readResults(ctx context.Context, s sent, id string, inv types.CommandInvocation, trusted ssmframe.Header, hasHeader bool, shown []byte) {
+	details := aws.ToString(inv.StatusDetails)
 	out, err := r.read(ctx, s, id, trusted, hasHeader)
 	defer out.rv.release()
 	if err != nil || ctx.Err() != nil && !out.ok {
