@@ -81,6 +81,7 @@ import (
 
 	"github.com/diffy-dfir/diffy/analyze"
 	"github.com/diffy-dfir/diffy/awsconfig"
+	benchsample "github.com/diffy-dfir/diffy/bench/internal/sample"
 	"github.com/diffy-dfir/diffy/collect"
 	"github.com/diffy-dfir/diffy/collect/ssmcollect"
 	"github.com/diffy-dfir/diffy/collect/ssmcollect/ssmframe"
@@ -748,39 +749,24 @@ var peaks *peakWatch
 // profiles, not for figures.
 func watchPeak(path string) func() {
 	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
 	peaks = &peakWatch{path: path}
 	w := peaks
-	wg.Go(func() {
-		t := time.NewTicker(50 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-			w.mu.Lock()
-			if w.path != "" {
-				runtime.GC()
-			}
-			metrics.Read(sample)
-			live := sample[0].Value.Uint64()
-			w.peak = max(w.peak, live)
-			if w.path != "" && live > w.high+w.high/20 {
-				w.high = live
-				if f, err := os.Create(w.path); err == nil {
-					_ = pprof.Lookup("heap").WriteTo(f, 0)
-					f.Close()
-				}
-			}
-			w.mu.Unlock()
+	stop := benchsample.Every(50*time.Millisecond, func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.path != "" {
+			runtime.GC()
+		}
+		metrics.Read(sample)
+		live := sample[0].Value.Uint64()
+		w.peak = max(w.peak, live)
+		if w.path != "" && live > w.high+w.high/20 {
+			w.high = live
+			_ = benchsample.WriteProfile(w.path, "heap")
 		}
 	})
 	return func() {
-		close(done)
-		wg.Wait()
+		stop()
 		w.restart("")
 	}
 }
@@ -862,15 +848,7 @@ func writeHeapAt(path, at string) error {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	fmt.Fprintf(os.Stderr, "bench/ssm: %s: live heap %d MiB in %d objects; heap held before the GC %d MiB; peak RSS so far %d MiB\n",
 		at, ms.HeapAlloc>>20, ms.HeapObjects, sys>>20, ru.Maxrss>>10)
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return benchsample.WriteProfile(path, "heap")
 }
 
 const (

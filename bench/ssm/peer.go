@@ -47,7 +47,8 @@ type peerRun struct {
 // as the collector) until every invocation is
 // final (no Details), then one read of each invocation's output
 // (GetCommandInvocation in API mode, S3 GetObject of its stdout object in
-// S3 mode), reads at once over all batches, the bytes discarded. No
+// S3 mode), reads at once over all batches on as many goroutines living
+// for the run, the bytes discarded. No
 // precheck, no decoding, no digest, no retry beyond the SDK's own: the
 // calls strictly needed and nothing else, so that its wall time is the
 // most the fake (and the machine, which it shares with the fake) can
@@ -90,7 +91,19 @@ func peer(ctx context.Context, c peerClients, targets func(context.Context) ([]t
 			first = err
 		}
 	}
-	batchSem, readSem := make(chan struct{}, batches), make(chan struct{}, reads)
+	// The reads run on reads goroutines that live for the run, as the
+	// collector's (a goroutine made for each read grows its stack at every
+	// SDK call).
+	batchSem, readJobs := make(chan struct{}, batches), make(chan func())
+	var readers sync.WaitGroup
+	for range reads {
+		readers.Go(func() {
+			for job := range readJobs {
+				job()
+			}
+		})
+	}
+	defer func() { close(readJobs); readers.Wait() }()
 	for _, b := range ids {
 		batchSem <- struct{}{}
 		wg.Go(func() {
@@ -148,12 +161,12 @@ func peer(ctx context.Context, c peerClients, targets func(context.Context) ([]t
 					note(func(p *peerRun) { p.failed++ }, nil)
 					continue
 				}
-				readSem <- struct{}{}
-				rg.Go(func() {
-					defer func() { <-readSem }()
+				rg.Add(1)
+				readJobs <- func() {
+					defer rg.Done()
 					n, err := peerRead(ctx, c, mode, id, aws.ToString(inv.InstanceId))
 					note(func(p *peerRun) { p.reads++; p.bytes += n }, err)
-				})
+				}
 			}
 			rg.Wait()
 		})
