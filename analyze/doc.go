@@ -87,13 +87,14 @@
 // of parents up to the oldest, below init) is none of the host's own
 // work: cron's (a process of it, or above it, runs one of the host's
 // crontab commands), the boot's (init itself is young), a session's (a
-// process above it is an operator's session) or init's (init started
-// it, with a row new to the fleet, as a timer's job; not a daemon from
-// another path, not a daemon under a role's application). A session's or
-// init's activity decides too when it runs from outside the directories
-// of the fleet's executables (inKnownDir); what a crontab line or the
-// boot names is the host's own configuration. Otherwise it does not
-// decide, and what runs under it is part of it.
+// process of it or above it is an operator's session) or init's (init
+// started it, with a row new to the fleet or whose command line alone
+// deviates, as a timer's job; not a daemon from another path, not a
+// daemon under a role's application). A session's process decides too
+// when it runs from outside the directories of the fleet's executables
+// (inKnownDir), and init's activity when what init started does; what a
+// crontab line or the boot names is the host's own configuration.
+// Otherwise it does not decide, and what runs under it is part of it.
 //
 // The decision. A row decides (makes its host an outlier) when at most
 // rareCount(n) of the n hosts carry it (1%, at least one) and where it

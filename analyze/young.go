@@ -24,12 +24,14 @@ import (
 //     shell, "/bin/sh -c <command>", or the command itself);
 //   - the boot's: init itself is young (the host booted minutes ago, its
 //     user data and configuration management running);
-//   - a session's: a process of the root's chain of parents is one of the
-//     host's operators' session (hostSessions.session);
-//   - init's: init started the root, and the root's row is no deviation
-//     of a row the fleet runs (a new row, as a timer's job is: logrotate,
-//     apt's daily run), not a daemon from another path or a daemon under
-//     an odd parent.
+//   - a session's: a process of the activity, or of the root's chain of
+//     parents, is one of the host's operators' session
+//     (hostSessions.session);
+//   - init's: init started the root, and the root's row is new to the
+//     fleet or deviates in its command line alone (a timer's job:
+//     logrotate, apt's daily run, an interpreter's other program), not a
+//     daemon from another path, under another name or uid, or under an
+//     odd parent.
 //
 // A young process row decides (when its verdict would make an old one
 // decide) when its executable is suspect wherever it runs: a hidden name
@@ -42,12 +44,14 @@ import (
 // of, yet its command line is a name in brackets, "[kworker/0:1]", as ps
 // shows a thread, or its name is that of a process row without an
 // executable on more than r hosts). Beyond that it decides when its
-// activity is none of the host's own work, or is a session's or init's
-// and runs an executable from outside the directories of the fleet's
-// executables (inKnownDir, as keepDeciding does for a session's rows):
-// what a crontab line or the boot's user data names is the host's own
-// configuration and may run from anywhere (/opt/chef/embedded/bin/ruby),
-// what merely looks like a job must run what the fleet runs.
+// activity is none of the host's own work, or is a session's and it runs
+// an executable from outside the directories of the fleet's executables
+// (inKnownDir, as keepDeciding does for a session's rows), or init's and
+// what init started does so (what the unit runs, an apt method in
+// /usr/lib/apt/methods, is its own): what a crontab line or the boot's
+// user data names is the host's own configuration and may run from
+// anywhere (/opt/chef/embedded/bin/ruby), what merely looks like a job
+// must run what the fleet runs.
 type youngRule struct {
 	s       *sessionModel
 	crons   int             // the crontab's index into the command models, -1 when absent
@@ -121,9 +125,17 @@ func (y *youngRule) decides(h int, f int32, v verdict) (bool, string) {
 	switch link := y.link[root]; {
 	case y.boot || link == 'c':
 		return false, ""
-	case link == 's' || y.initStarted(root, v, f):
+	case link == 's':
 		if y.s.knownDirs != nil && !y.s.inKnownDir(p) {
 			return true, "it runs from outside the directories the fleet's executables run from"
+		}
+		return false, ""
+	case y.initStarted(root, v, f):
+		// What the unit runs is its own: only the root, what init
+		// started, must run what the fleet runs.
+		rp, _ := keyValue(y.s.cmds[y.s.procs].rows.feats[root].key, "path")
+		if y.s.knownDirs != nil && !y.s.inKnownDir(rp) {
+			return true, "init started it (or what it runs under) from outside the directories the fleet's executables run from"
 		}
 		return false, ""
 	}
@@ -131,7 +143,10 @@ func (y *youngRule) decides(h int, f int32, v verdict) (bool, string) {
 }
 
 // initStarted reports whether init started the activity root, a row
-// that is no deviation (v is the verdict of f, the judged feature).
+// new to the fleet or whose command line alone deviates (another
+// program of an interpreter the fleet runs, as markSessions has it), not
+// one whose path, name or uid does (v is the verdict of f, the judged
+// feature).
 func (y *youngRule) initStarted(root int32, v verdict, f int32) bool {
 	if up := y.hs.parentOf(root); up < 0 || up != y.init {
 		return false
@@ -139,7 +154,7 @@ func (y *youngRule) initStarted(root int32, v verdict, f int32) bool {
 	if root != f {
 		v = y.verdictOf(root)
 	}
-	return v.kind != vDeviation
+	return v.kind != vDeviation || v.col == "cmdline"
 }
 
 // prepare finds the activities of host h's young processes (see
@@ -205,8 +220,11 @@ func (y *youngRule) prepare(h int) {
 		for _, q := range path {
 			y.root[q] = g
 		}
-		if y.runsCron(f) {
+		switch {
+		case y.runsCron(f):
 			y.link[g] = 'c'
+		case y.link[g] == 0 && y.hs.byUID != nil && y.hs.session(f) != "":
+			y.link[g] = 's'
 		}
 	}
 	for _, r := range y.root {

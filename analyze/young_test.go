@@ -16,7 +16,8 @@ import (
 // kernel thread, a daemon from another path or under a role's
 // application: none of the host's own work), and does not when it is the
 // host's own scheduled work (a job init started from the system's
-// directories, cron's run of a crontab line) or its boot.
+// directories, whatever that job runs, cron's run of a crontab line) or
+// its boot.
 func TestClusterYoungProcesses(t *testing.T) {
 	const n, bad = 200, 77
 	young := fmt.Sprint(collectedAt.Unix() - 120)
@@ -49,6 +50,10 @@ func TestClusterYoungProcesses(t *testing.T) {
 		{"a timer's job", func(h varHost) {
 			lr := proc("9001", "logrotate", "/usr/sbin/logrotate", "/usr/sbin/logrotate /etc/logrotate.conf", "0", "1")
 			h.add("processes", lr, proc("9002", "sh", "/usr/bin/dash", "sh -c /usr/lib/rsyslog/rsyslog-rotate", "0", "9001"))
+		}, ""},
+		{"a timer's job running a package's helper", func(h varHost) {
+			get := proc("9001", "apt-get", "/usr/sbin/apt-get", "apt-get -qq -y update", "0", "1")
+			h.add("processes", get, proc("9002", "http", "/usr/lib/apt/methods/http", "/usr/lib/apt/methods/http", "105", "9001"))
 		}, ""},
 		{"cron's run of a crontab line", func(h varHost) {
 			h.add("processes", proc("9001", "cron", "/usr/sbin/cron", "/usr/sbin/CRON -f", "0", h["processes"][2]["pid"]),
