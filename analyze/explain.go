@@ -46,7 +46,7 @@ func finding(m *cmdModel, h int, p pendingFinding, n int) Finding {
 		} else {
 			f.Why = fmt.Sprintf("only %s of the %s hosts have a %s row like it", count(t.hosts), count(all), displayID(c.id))
 		}
-		if !p.deciding && p.login == "" {
+		if !p.deciding && !p.v.decides {
 			f.Why += fmt.Sprintf(", but %s of them have a %s row no other host has, so it does not decide", count(m.novel), displayID(c.id))
 		}
 	case p.v.col == "parent":
@@ -73,7 +73,7 @@ func finding(m *cmdModel, h int, p pendingFinding, n int) Finding {
 			f.Why += fmt.Sprintf("; it changed with another version (%s) on the same hosts, which does not decide", p.v.version)
 		case p.v.kind == vVariant:
 			f.Why += variantWhy(p.v.col)
-		case !p.deciding && p.login == "":
+		case !p.deciding && !p.v.decides:
 			f.Why += ", but that many of them differ there too, so it does not decide"
 		}
 	}

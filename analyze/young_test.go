@@ -97,6 +97,11 @@ func TestClusterYoungProcesses(t *testing.T) {
 					}) {
 						t.Errorf("host %s: no finding says it was caught running: %v", hostID(bad), host.Findings)
 					}
+					for _, f := range host.Findings {
+						if strings.Contains(f.Why, "so it does not decide") {
+							t.Errorf("host %s: finding %v gives a reason that is not why it does not decide: %s", hostID(bad), f.Row, f.Why)
+						}
+					}
 				}
 				return
 			}
