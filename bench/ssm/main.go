@@ -537,7 +537,7 @@ func peerChild(ep, mode string, poll time.Duration) error {
 	}
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return json.NewEncoder(os.Stdout).Encode(peerResult{Wall: r.wall, Reads: r.reads, Failed: r.failed, Bytes: r.bytes,
-		CPU: cpuSeconds(ru) - cpuSeconds(ru0), RSS: ru.Maxrss})
+		CPU: cpuSeconds(ru) - cpuSeconds(ru0), RSS: peakRSS(ru)})
 }
 
 // retryer makes the SDK clients' retryers (-retry, retryMode).
@@ -1019,6 +1019,27 @@ func (p *fakeProc) snapshot() (map[string]awsfake.CallCount, float64, error) {
 		return nil, 0, err
 	}
 	return calls, cpu, nil
+}
+
+// peakRSS is this process's peak RSS in KiB: /proc/self/status's VmHWM,
+// else ru's Maxrss. A child that os/exec started (vfork, then execve)
+// inherits in Maxrss its parent's peak at the execve, so the peer run
+// after the collector would report the collector's; VmHWM is of the
+// process's own memory only.
+func peakRSS(ru syscall.Rusage) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return ru.Maxrss
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb int64
+			if _, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kb); err == nil {
+				return kb
+			}
+		}
+	}
+	return ru.Maxrss
 }
 
 // cpuSeconds is the user and system CPU time of a rusage.
