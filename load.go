@@ -56,8 +56,8 @@ const scanPoolRows = 1 << 14
 // (line and column):
 //   - a file that is not valid JSON (cut short, say) is skipped whole, so
 //     that nothing cut is taken as whole;
-//   - an element that is valid JSON but not a Result (no instance_id, a
-//     number) is skipped alone;
+//   - an element that is valid JSON but not a Result (no instance_id, an
+//     ID over collect.MaxIDBytes, a number) is skipped alone;
 //   - a file over MaxResultFileBytes, a path that cannot be read, that is
 //     not a regular file (a FIFO, a device: never opened for reading, so
 //     never waited on), a directory without JSON files are skipped.

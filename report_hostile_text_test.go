@@ -22,11 +22,13 @@ import (
 // of a skipped input stays small whatever the host sent. A host that
 // fails a command with 8 MiB of stderr, collected by collect.Local, has
 // an error of at most 512 bytes of it (collect's cap); but a results file
-// is anyone's, and one whose Results carry an 8 MiB error and an 8 MiB
-// instance ID and time (quoted in a Skip's reason) made a report of
-// 16.8 MB before the cap. Each Host.Errors
-// entry and each Skip's Source and Reason are now at most
-// analyze.MaxValueBytes and a mark giving the whole text's length.
+// is anyone's, and one whose Results carry an 8 MiB error, an 8 MiB
+// instance ID and time (quoted in a Skip's reason) and an 8 MiB command
+// ID (quoted in a note), with a caller's 8 MiB Skip, made reports of
+// 42-50 MB. Each Host.Errors entry and each Skip's Source and Reason are
+// now at most analyze.MaxValueBytes and a mark giving the whole text's
+// length, and a Result with an ID over collect.MaxIDBytes is skipped,
+// saying so.
 func TestHostileTextReportSize(t *testing.T) {
 	const eightMiB = 8 << 20
 	big := strings.Repeat("E", eightMiB)
@@ -48,6 +50,8 @@ func TestHostileTextReportSize(t *testing.T) {
 		{"instance_id": "i-bad1", "command_id": "processes", "status": "Failed", "exit_code": 1, "error": big, "stderr": "x"},
 		{"instance_id": "i-bad2" + big, "command_id": "processes", "status": "Success", "collected_at": "not a time"},
 		{"instance_id": "i-bad3", "command_id": "processes", "status": "Success", "collected_at": big},
+		{"instance_id": "i-bad4", "command_id": "c" + big, "status": "Success", "stdout": []any{}},
+		{"instance_id": "i-bad4", "command_id": "c" + big, "status": "Success", "stdout": []any{}},
 	}
 	data, err := json.Marshal(rs)
 	if err != nil {
@@ -58,14 +62,20 @@ func TestHostileTextReportSize(t *testing.T) {
 	}
 	checkSkips := func(what string, skips []analyze.Skip, want int) {
 		t.Helper()
-		var cut int
+		var cut, long int
 		for _, s := range skips {
+			if strings.Contains(s.Reason, "_id is 8388") && strings.Contains(s.Reason, "over the 4096-byte limit for an ID") {
+				long++
+			}
 			if len(s.Source) > limit || len(s.Reason) > limit {
 				t.Errorf("%s: a Skip of %d and %d bytes: %.100q, %.100q", what, len(s.Source), len(s.Reason), s.Source, s.Reason)
 			}
 			if strings.Contains(s.Source+s.Reason, " bytes in all, sha256 ") {
 				cut++
 			}
+		}
+		if long != 3 { // i-bad2's instance ID, i-bad4's two command IDs
+			t.Errorf("%s: %d Skips say an ID is too long, want 3: %.300q", what, long, skips)
 		}
 		if cut < want {
 			t.Errorf("%s: %d Skips say they were cut, want %d: %.300q", what, cut, want, skips)
@@ -90,12 +100,12 @@ func TestHostileTextReportSize(t *testing.T) {
 			var skips []analyze.Skip
 			d := mustNew(t, diffy.WithAnalyzer(a), diffy.WithStore(persist.NewMemory()))
 			rep, skips, err = d.AnalyzeFiles(context.Background(), "fleet", []string{dir}, baseline, bigSkip)
-			checkSkips(name+": AnalyzeFiles' Skips", skips, 2) // the instance ID's and the time's
+			checkSkips(name+": AnalyzeFiles' Skips", skips, 1) // the time's
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		checkSkips(name+": Report.Skipped", rep.Skipped, 3) // and the caller's
+		checkSkips(name+": Report.Skipped", rep.Skipped, 2) // and the caller's
 		var cutErrs int
 		for _, h := range rep.Hosts {
 			for _, e := range h.Errors {

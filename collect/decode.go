@@ -71,7 +71,7 @@ type ResultDecoder struct {
 
 // ResultError is a value of a collection file that is valid JSON but not a
 // Result (a number, an object without instance_id, a field of the wrong
-// type). The other Results of the file are kept.
+// type, an ID over MaxIDBytes). The other Results of the file are kept.
 type ResultError struct {
 	// Index is the number of the value among the file's Results, from 1.
 	Index int

@@ -84,6 +84,24 @@ func (e *rowsCapError) Error() string {
 	return fmt.Sprintf("output has %d rows, over the %d-row cap; not kept", e.rows, e.cap)
 }
 
+// MaxIDBytes is the longest instance_id or command_id a Result decoded
+// from JSON may have: 4,096 bytes, as analyze.MaxValueBytes (an EC2
+// instance ID is 19, a command ID a name). A report quotes the IDs whole
+// (Host.InstanceID, Finding.CommandID, notes), and a results file is
+// anyone's: a longer one makes the value not a Result.
+const MaxIDBytes = 4096
+
+// checkIDs returns an error matching diffyerr.ErrInvalidInput when the
+// instance or command ID is over MaxIDBytes, saying which and how long.
+func checkIDs(instance, command string) error {
+	for _, id := range []struct{ name, v string }{{"instance_id", instance}, {"command_id", command}} {
+		if len(id.v) > MaxIDBytes {
+			return invalid("result: %s is %d bytes, over the %d-byte limit for an ID", id.name, len(id.v), MaxIDBytes)
+		}
+	}
+	return nil
+}
+
 // errOverBudget says the Results of an input already hold
 // DecodedSizeFactor times its size.
 var errOverBudget = errors.New("not kept: the Results read before it from the same file already hold " +
@@ -310,6 +328,9 @@ func (d *decoder) readResult(dec *jsontext.Decoder) (r Result, bad, err error) {
 	}
 	if r.InstanceID == "" {
 		return Result{}, invalid("result: no instance_id"), nil
+	}
+	if err := checkIDs(r.InstanceID, r.CommandID); err != nil {
+		return Result{}, err, nil
 	}
 	if exitCode != nil {
 		r.ExitCode = *exitCode

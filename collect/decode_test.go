@@ -319,3 +319,36 @@ func BenchmarkResultDecoder(b *testing.B) {
 		})
 	})
 }
+
+// TestResultIDLimit: an instance_id or command_id of MaxIDBytes is kept;
+// one byte more makes the value not a Result, the error naming the field
+// and its length, whichever decoder reads it (a file's, UnmarshalJSON).
+func TestResultIDLimit(t *testing.T) {
+	id := func(n int) string { return strings.Repeat("i", n) }
+	for _, tc := range []struct {
+		inst, cmd string
+		bad       string
+	}{
+		{inst: id(collect.MaxIDBytes), cmd: id(collect.MaxIDBytes)},
+		{inst: id(collect.MaxIDBytes + 1), cmd: "ps", bad: fmt.Sprintf("instance_id is %d bytes", collect.MaxIDBytes+1)},
+		{inst: "i-1", cmd: id(collect.MaxIDBytes + 1), bad: fmt.Sprintf("command_id is %d bytes", collect.MaxIDBytes+1)},
+	} {
+		data := `{"instance_id":"` + tc.inst + `","command_id":"` + tc.cmd + `","status":"Success","stdout":[]}`
+		var r collect.Result
+		err := r.UnmarshalJSON([]byte(data))
+		var d collect.ResultDecoder
+		rs, bad, derr := d.Decode([]byte("[" + data + "]"))
+		if tc.bad == "" {
+			if err != nil || r.InstanceID != tc.inst || derr != nil || len(rs) != 1 || len(bad) != 0 {
+				t.Errorf("IDs of %d and %d bytes: %v; Decode %d Results, %v, %v", len(tc.inst), len(tc.cmd), err, len(rs), bad, derr)
+			}
+			continue
+		}
+		if !errors.Is(err, diffyerr.ErrInvalidInput) || !strings.Contains(err.Error(), tc.bad) || len(err.Error()) > 200 {
+			t.Errorf("UnmarshalJSON: %.300v; want ErrInvalidInput saying %q, short", err, tc.bad)
+		}
+		if derr != nil || len(rs) != 0 || len(bad) != 1 || !strings.Contains(bad[0].Err.Error(), tc.bad) {
+			t.Errorf("Decode: %d Results, %v, %v; want one ResultError saying %q", len(rs), bad, derr, tc.bad)
+		}
+	}
+}

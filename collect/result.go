@@ -94,7 +94,8 @@ func (r *Result) OK() bool { return r.Status == StatusSuccess && !r.Truncated }
 // (or empty); row values that are numbers, booleans or null (turned into
 // their JSON text, null into ""); collected_at as RFC 3339 or as the
 // original's "2006-01-02 15:04:05[.999999]" form. A missing exit_code is -1
-// unless the status is Success (0). Errors match diffyerr.ErrInvalidInput.
+// unless the status is Success (0). An instance_id or command_id over
+// MaxIDBytes is an error. Errors match diffyerr.ErrInvalidInput.
 // The rows are not capped (a ResultDecoder caps them).
 func (r *Result) UnmarshalJSON(data []byte) error {
 	d := getDecoder(nil, math.MaxInt)

@@ -54,6 +54,11 @@ func (r *result) UnmarshalJSON(data []byte) error {
 	if j.InstanceID == "" {
 		return fmt.Errorf("result: no instance_id: %w", diffyerr.ErrInvalidInput)
 	}
+	for _, id := range []struct{ name, v string }{{"instance_id", j.InstanceID}, {"command_id", j.CommandID}} {
+		if len(id.v) > collect.MaxIDBytes {
+			return fmt.Errorf("result: %s is %d bytes, over the %d-byte limit for an ID: %w", id.name, len(id.v), collect.MaxIDBytes, diffyerr.ErrInvalidInput)
+		}
+	}
 	out := result{
 		InstanceID: j.InstanceID, CommandID: j.CommandID, Status: j.Status,
 		StatusDetails: j.StatusDetails, Stderr: j.Stderr, Error: j.Error,
