@@ -37,9 +37,13 @@
 //     occurs (a per-host name in both a path and a command line). In a
 //     context most of whose rows have a value most hosts have (isUsual,
 //     isDominated), the template is a deviation to flag: sshd's path on 1
-//     host of 1,000. In one whose values are spread over many hosts with
-//     none dominant (a container name, a worker id) it is benign
-//     variation. With no shared context it is a new row. A path that is
+//     host of 1,000. Values on more than a fifth of the hosts carried by
+//     exactly the same hosts as another (a kind of host's set: the
+//     container runtime's modules, a kernel build's) count with the usual
+//     ones (settledDraws): they come beside the usual values, not instead
+//     of them. In a context whose values are spread over many hosts with
+//     none dominant (a container name, a worker id) the template is
+//     benign variation. With no shared context it is a new row. A path that is
 //     the usual one with the kernel's mark of a replaced file ("/usr/sbin/
 //     rsyslogd (deleted)": a package upgrade under a daemon not restarted)
 //     is a variant, listed, not deciding (isReplacedBinary).

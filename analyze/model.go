@@ -59,6 +59,7 @@ type verdict struct {
 type tmpl struct {
 	key   string
 	hosts int32   // hosts with a row of the template
+	sig   uint64  // the signature of those hosts (hostSig)
 	feats []int32 // its features, most hosts first
 	ctxs  []int32 // the candidate contexts it is a value of
 }
@@ -84,6 +85,7 @@ type cmdModel struct {
 	minority  int32  // max(r, ⌊φ·n⌋): the most hosts of a minority row
 	hostsOK   int32  // hosts with a successful Result
 	featHosts []int32
+	featSig   []uint64 // the signature of each feature's hosts (hostSig)
 	tmpls     []tmpl
 	ctxs      []tctx
 	// tv is the verdict of each template carried by at most minority
@@ -117,17 +119,20 @@ func buildCmdModel(c *cmdRows, n int) *cmdModel {
 	return m
 }
 
-// countFeatures counts the hosts of every feature and the hosts with a
-// successful Result.
+// countFeatures counts the hosts of every feature (and signs their set,
+// hostSig) and the hosts with a successful Result.
 func (m *cmdModel) countFeatures() {
 	c := m.rows
 	m.featHosts = make([]int32, len(c.feats))
+	m.featSig = make([]uint64, len(c.feats))
 	for h, fs := range c.perHost {
 		if c.ok[h] {
 			m.hostsOK++
 		}
+		sig := hostSig(h)
 		for _, f := range fs {
 			m.featHosts[f]++
+			m.featSig[f] ^= sig
 		}
 	}
 }
@@ -155,6 +160,7 @@ func (m *cmdModel) buildTemplates() {
 			if t := c.feats[f].tmpl; stamp[t] != int32(h)+1 {
 				stamp[t] = int32(h) + 1
 				m.tmpls[t].hosts++
+				m.tmpls[t].sig ^= hostSig(h)
 			}
 		}
 	}
@@ -224,21 +230,16 @@ func (m *cmdModel) buildContexts() {
 	}
 }
 
-// usualDraws returns, of counts sorted in decreasing order with their
-// prefix sums, the sum of the counts that are usual (isUsual) among
-// others hosts, leaving out the value whose count is self (its own
-// draws, when usual, are not counted).
-func (p params) usualDraws(counts func(i int) int32, prefix []int64, others, r int32, self int32, selfUsual bool) int64 {
-	// counts are decreasing: the usual ones are a prefix.
-	k := 0
-	for k < len(prefix)-1 && p.isUsual(counts(k), others, r) {
-		k++
+// memberIndex returns the index of template t in the members of cx
+// (sorted by buildContexts: most hosts first, then by key), -1 if none.
+func (m *cmdModel) memberIndex(cx *tctx, t int32) int {
+	i, ok := slices.BinarySearchFunc(cx.members, t, func(a, b int32) int {
+		return cmp.Or(cmp.Compare(m.tmpls[b].hosts, m.tmpls[a].hosts), strings.Compare(m.tmpls[a].key, m.tmpls[b].key))
+	})
+	if !ok {
+		return -1
 	}
-	u := prefix[k]
-	if selfUsual {
-		u -= int64(self)
-	}
-	return u
+	return i
 }
 
 // judgeTemplates gives a verdict to every template carried by at most
@@ -264,9 +265,9 @@ func (m *cmdModel) judgeTemplates() {
 				continue // not shared
 			}
 			others := cx.hosts - 1
-			selfUsual := m.p.isUsual(tp.hosts, others, m.r)
-			usual := m.p.usualDraws(func(i int) int32 { return m.tmpls[cx.members[i]].hosts }, cx.prefix, others, m.r, tp.hosts, selfUsual)
-			if !m.p.isDominated(usual, cx.draws-int64(tp.hosts)) {
+			settled := m.p.settledDraws(len(cx.members), func(i int) int32 { return m.tmpls[cx.members[i]].hosts },
+				func(i int) uint64 { return m.tmpls[cx.members[i]].sig }, m.memberIndex(cx, int32(t)), others, m.r)
+			if !m.p.isDominated(settled, cx.draws-int64(tp.hosts)) {
 				if !explained || cx.hosts > m.ctxs[explainedBy].hosts {
 					explainedBy = x
 				}
@@ -370,6 +371,7 @@ func differingColumn(a, b string) string {
 type colVal struct {
 	v     string
 	count int32
+	sig   uint64 // the XOR of its features' signatures (hostSig)
 	feats []int32
 }
 
@@ -419,6 +421,7 @@ func (m *cmdModel) judgeValues() {
 					vals = append(vals, x)
 				}
 				x.count += m.featHosts[f]
+				x.sig ^= m.featSig[f]
 				x.feats = append(x.feats, f)
 			}
 			if len(vals) < 2 {
@@ -438,9 +441,8 @@ func (m *cmdModel) judgeValues() {
 				if x.count > m.minority {
 					continue
 				}
-				selfUsual := m.p.isUsual(x.count, others, m.r)
-				usual := m.p.usualDraws(func(i int) int32 { return vals[i].count }, prefix, others, m.r, x.count, selfUsual)
-				if !m.p.isDominated(usual, prefix[len(vals)]-int64(x.count)) {
+				settled := m.p.settledDraws(len(vals), func(i int) int32 { return vals[i].count }, func(i int) uint64 { return vals[i].sig }, i, others, m.r)
+				if !m.p.isDominated(settled, prefix[len(vals)]-int64(x.count)) {
 					continue
 				}
 				nv := novel

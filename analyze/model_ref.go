@@ -35,6 +35,7 @@ type tmplCol struct {
 // of each, most first.
 type colValues struct {
 	count  map[string]int32
+	sig    map[string]uint64 // the XOR of its features' signatures (hostSig)
 	sorted []string
 	draws  int64
 }
@@ -111,13 +112,14 @@ func (m *refModel) values(t int32, col string) *colValues {
 	if cv, ok := m.cols[k]; ok {
 		return cv
 	}
-	cv := &colValues{count: map[string]int32{}}
+	cv := &colValues{count: map[string]int32{}, sig: map[string]uint64{}}
 	for _, f := range m.tmpls[t].feats {
 		v, _ := keyValue(m.rows.feats[f].key, col)
 		if _, ok := cv.count[v]; !ok {
 			cv.sorted = append(cv.sorted, v)
 		}
 		cv.count[v] += m.featHosts[f]
+		cv.sig[v] ^= m.featSig[f]
 		cv.draws += int64(m.featHosts[f])
 	}
 	slices.SortFunc(cv.sorted, func(a, b string) int { return cmp.Or(cmp.Compare(cv.count[b], cv.count[a]), strings.Compare(a, b)) })
@@ -229,14 +231,9 @@ func (m *refModel) judgeRow(key string) verdict {
 				continue
 			}
 			hosts := m.tmpls[t].hosts
-			var usual int64
-			for _, u := range cv.sorted {
-				if !m.p.isUsual(cv.count[u], hosts, m.r) {
-					break
-				}
-				usual += int64(cv.count[u])
-			}
-			if !m.p.isDominated(usual, cv.draws) {
+			settled := m.p.settledDraws(len(cv.sorted), func(i int) int32 { return cv.count[cv.sorted[i]] },
+				func(i int) uint64 { return cv.sig[cv.sorted[i]] }, -1, hosts, m.r)
+			if !m.p.isDominated(settled, cv.draws) {
 				explained = true
 				continue
 			}
@@ -277,14 +274,9 @@ func (m *refModel) judgeRow(key string) verdict {
 		if cx == nil || cx.hosts <= m.r {
 			return
 		}
-		var usual int64
-		for _, t := range cx.members {
-			if !m.p.isUsual(m.tmpls[t].hosts, cx.hosts, m.r) {
-				break
-			}
-			usual += int64(m.tmpls[t].hosts)
-		}
-		if !m.p.isDominated(usual, cx.draws) {
+		settled := m.p.settledDraws(len(cx.members), func(i int) int32 { return m.tmpls[cx.members[i]].hosts },
+			func(i int) uint64 { return m.tmpls[cx.members[i]].sig }, -1, cx.hosts, m.r)
+		if !m.p.isDominated(settled, cx.draws) {
 			explained = true
 			return
 		}

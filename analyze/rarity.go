@@ -94,22 +94,91 @@ func (p params) isUsual(count, hosts, r int32) bool {
 	return count > r && float64(count) >= (1-p.phi)*float64(hosts)
 }
 
-// isDominated reports whether a context is dominated: whether, of its
-// draws rows (the host judged left out), at least 1−φ have a usual value
-// (usual counts them; see isUsual):
+// hostSig returns host h's part of a host set's signature: the
+// signature of a set of hosts is the XOR of its hosts' parts, so that two
+// values of a context carried by exactly the same hosts have the same
+// signature (and two sets that differ, another one, but for a chance of
+// 2⁻⁶⁴). It is splitmix64's finalizer of h+1.
+func hostSig(h int) uint64 {
+	z := uint64(h) + 1 + 0x9e3779b97f4a7c15
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
+}
+
+// settledDraws returns the draws of the settled values of a context of
+// hosts hosts (the host judged left out): its n values, in decreasing
+// order of count(i), the hosts that carry value i, whose host set has
+// the signature sig(i) (hostSig); the value at index skip (-1: none) is
+// left out. A value is settled when it is usual (isUsual), or when it is
+// a kind of host's: on more than r and more than φ of the hosts, and
+// carried by exactly the hosts of another such value,
 //
-//	usual ≥ (1−φ)·draws
+//	count > max(r, φ·hosts)  and  hosts(value) = hosts(another value)
+//
+// φ is the share at which a difference becomes a kind of host. A kind's
+// values come as a set, loaded or run together on each of its hosts: the
+// container runtime's modules on the workers, a kernel build's own
+// modules on the hosts of its image. They are carried beside the usual
+// values, not instead of them, and do not make the context spread: a
+// module name no kind of host has, on one host, stays a deviation
+// however many kinds of host the group has. Values drawn on each host
+// apart (a version rolling out in halves, one per host; kworker names,
+// several a host, each on its own share) never share their hosts
+// exactly, and stay what spreads a context.
+func (p params) settledDraws(n int, count func(i int) int32, sig func(i int) uint64, skip int, hosts, r int32) int64 {
+	var u int64
+	i := 0
+	for ; i < n && p.isUsual(count(i), hosts, r); i++ {
+		if i != skip {
+			u += int64(count(i))
+		}
+	}
+	// Values of one host set have one count: a partner is among the
+	// neighbours of equal count.
+	partner := func(k int) bool {
+		for l := k - 1; l >= i && count(l) == count(k); l-- {
+			if l != skip && sig(l) == sig(k) {
+				return true
+			}
+		}
+		for l := k + 1; l < n && count(l) == count(k); l++ {
+			if l != skip && sig(l) == sig(k) {
+				return true
+			}
+		}
+		return false
+	}
+	for k := i; k < n; k++ {
+		c := count(k)
+		if c <= r || float64(c) <= p.phi*float64(hosts) {
+			break
+		}
+		if k != skip && partner(k) {
+			u += int64(c)
+		}
+	}
+	return u
+}
+
+// isDominated reports whether a context is dominated: whether, of its
+// draws rows (the host judged left out), at least 1−φ have a settled
+// value (settled counts them; see settledDraws: a usual value, or a
+// kind of host's):
+//
+//	settled ≥ (1−φ)·draws
 //
 // In a dominated context (sshd's path; the names of the kernel modules
-// of one shape, each on every host) a rare value is a deviation to flag.
-// In one that is not (a splayed minute, a random port, a container id, a
-// version rolling out in large shares) values are spread over many hosts
-// with none dominant: benign variation, and a new value is expected.
-// Counting rows, not hosts, keeps contexts where each host has several
-// values (kworker names, per-CPU threads) right: none of those values is
-// on most hosts, so the context is not dominated.
-func (p params) isDominated(usual, draws int64) bool {
-	return draws > 0 && float64(usual) >= (1-p.phi)*float64(draws)
+// of one shape, on every host or on a kind of host) a rare value is a
+// deviation to flag. In one that is not (a splayed minute, a random
+// port, a container id, a version rolling out in large shares) values
+// are spread over many hosts with none dominant: benign variation, and a
+// new value is expected. Counting rows, not hosts, keeps contexts where
+// each host has several values (kworker names, per-CPU threads) right:
+// none of those values is on most hosts, nor are they a kind's set, so
+// the context is not dominated.
+func (p params) isDominated(settled, draws int64) bool {
+	return draws > 0 && float64(settled) >= (1-p.phi)*float64(draws)
 }
 
 // noveltyRate is the probability that a host of a context, other than

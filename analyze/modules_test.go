@@ -1,0 +1,92 @@
+package analyze_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/diffy-dfir/diffy/collect"
+)
+
+// moduleKindsHosts returns n hosts whose kernel modules come in kinds of
+// host, as in a group with a container runtime on the workers and two
+// kernel builds: 20 modules on every host, 10 (the runtime's) on 45% of
+// them and 3 (the newer kernel's) on 70%. The kinds' rows are more than
+// a fifth of the module rows, so the names of the modules are no longer
+// dominated by the usual ones, though every name but a planted one is
+// on at least 45% of the hosts.
+func moduleKindsHosts(n int) []varHost {
+	mod := func(name string) collect.Row {
+		return collect.Row{"name": name, "size": "16384", "used_by": "-", "status": "Live", "address": "0x1"}
+	}
+	var common, runtime, kernel []collect.Row
+	for _, s := range []string{"tls", "ppdev", "psmouse", "ena", "serio", "lp", "msr", "efi_pstore", "dmi_sysfs", "ip_tables", "autofs",
+		"btrfs", "drm", "nvme", "aesni_intel", "input_leds", "parport_pc", "binfmt_misc", "dm_multipath", "sch_fq_codel"} {
+		common = append(common, mod(s))
+	}
+	for _, s := range []string{"overlay", "br_netfilter", "veth", "xt_conntrack", "xt_addrtype", "xt_nat", "iptable_nat", "iptable_filter",
+		"xt_masquerade", "nf_nat"} {
+		runtime = append(runtime, mod(s))
+	}
+	for _, s := range []string{"qrtr", "intel_rapl_msr", "vsock_loopback"} {
+		kernel = append(kernel, mod(s))
+	}
+	hosts := make([]varHost, n)
+	for i := range hosts {
+		h := baseHost(i).add("kernel_modules", common...)
+		if i%20 < 9 {
+			h.add("kernel_modules", runtime...)
+		}
+		if i%10 < 7 {
+			h.add("kernel_modules", kernel...)
+		}
+		hosts[i] = h
+	}
+	return hosts
+}
+
+// TestClusterModuleAmongKinds: a rootkit's module alone on one host is
+// a deviation that decides, however much of the group's module rows the
+// kinds of host carry (isSettled: a name on more than a fifth of the
+// hosts is a kind's, not spread variation); and without it no host is an
+// outlier.
+func TestClusterModuleAmongKinds(t *testing.T) {
+	const n, bad = 200, 77
+	hosts := moduleKindsHosts(n)
+	if ids := outlierIDs(analyzeResults(t, varResults(hosts))); len(ids) != 0 {
+		t.Fatalf("clean group: outliers %v, want none", ids)
+	}
+	for _, name := range []string{"diamorphine", "vmw_scblct"} {
+		t.Run(name, func(t *testing.T) {
+			hosts := moduleKindsHosts(n)
+			hosts[bad].add("kernel_modules", collect.Row{"name": name, "size": "90112", "used_by": "-", "status": "Live", "address": "0x9"})
+			rep := analyzeResults(t, varResults(hosts))
+			if ids := outlierIDs(rep); !slices.Equal(ids, []string{hostID(bad)}) {
+				t.Fatalf("outliers %v, want only %s", ids, hostID(bad))
+			}
+			f := rep.Outliers()[0].Findings[0]
+			why := fmt.Sprintf("name=%q on 1 of the %d hosts", name, n)
+			if f.CommandID != "kernel_modules" || !f.Deciding || !strings.Contains(f.Why, why) {
+				t.Errorf("first finding %s %q (deciding %v), want kernel_modules saying %q", f.CommandID, f.Why, f.Deciding, why)
+			}
+		})
+	}
+}
+
+// TestBaselineFleetModuleAmongKinds: the baseline analyzer, against a
+// baseline fleet whose module rows come in the same kinds of host, flags
+// the one host that loaded a module no baseline host has.
+func TestBaselineFleetModuleAmongKinds(t *testing.T) {
+	const n, bad = 200, 77
+	base := varResults(moduleKindsHosts(n))
+	hosts := moduleKindsHosts(n)
+	hosts[bad].add("kernel_modules", collect.Row{"name": "diamorphine", "size": "90112", "used_by": "-", "status": "Live", "address": "0x9"})
+	rep := fleetBaseline(t, varResults(hosts), base)
+	if ids := outlierIDs(rep); !slices.Equal(ids, []string{hostID(bad)}) {
+		t.Fatalf("outliers %v, want only %s", ids, hostID(bad))
+	}
+	if f := rep.Outliers()[0].Findings[0]; f.CommandID != "kernel_modules" || f.Row["name"] != "diamorphine" {
+		t.Errorf("first finding %s %v, want the diamorphine row", f.CommandID, f.Row)
+	}
+}
