@@ -41,7 +41,8 @@ type decoder struct {
 	lastTime      []byte // the JSON of lastTimeValue
 	lastTimeValue time.Time
 	short         map[string]string // command IDs, statuses: few, repeated
-	inner         *jsontext.Decoder
+	inner         *jsontext.Decoder // ParseRows's, and a stdout string's
+	outer         *jsontext.Decoder // UnmarshalJSON's: not inner, which reads its stdout string meanwhile
 }
 
 // release drops what the decoder holds of the input and its results.
@@ -435,14 +436,14 @@ func (d *decoder) stdoutValue(v []byte) ([]Row, error) {
 	return nil, invalid("output is not a JSON array of rows: it is %s", kindName(v[0]))
 }
 
-// inputDecoder returns d's jsontext.Decoder for data, which ParseRows
-// and UnmarshalJSON read one value of.
-func (d *decoder) inputDecoder(data []byte) *jsontext.Decoder {
-	if d.inner == nil {
-		d.inner = jsontext.NewDecoder(bytes.NewBuffer(nil))
+// inputDecoder returns *dec (d.inner or d.outer), made when nil, reset to
+// read data, which ParseRows and UnmarshalJSON read one value of.
+func inputDecoder(dec **jsontext.Decoder, data []byte) *jsontext.Decoder {
+	if *dec == nil {
+		*dec = jsontext.NewDecoder(bytes.NewBuffer(nil))
 	}
-	d.inner.Reset(bytes.NewBuffer(data), jsonOptions...)
-	return d.inner
+	(*dec).Reset(bytes.NewBuffer(data), jsonOptions...)
+	return *dec
 }
 
 // endOf checks that dec has nothing after the value read, and turns an
@@ -471,7 +472,7 @@ func endOf(dec *jsontext.Decoder, err error) error {
 
 // parseRows decodes data, the output of a command, as ParseRows does.
 func (d *decoder) parseRows(data []byte) ([]Row, error) {
-	dec := d.inputDecoder(data)
+	dec := inputDecoder(&d.inner, data)
 	defer dec.Reset(bytes.NewBuffer(nil)) // do not keep data
 	var rows []Row
 	var bad error
@@ -496,7 +497,7 @@ func (d *decoder) parseRows(data []byte) ([]Row, error) {
 
 // unmarshalResult decodes data, one Result, as Result.UnmarshalJSON does.
 func (d *decoder) unmarshalResult(data []byte) (Result, error) {
-	dec := d.inputDecoder(data)
+	dec := inputDecoder(&d.outer, data)
 	defer dec.Reset(bytes.NewBuffer(nil)) // do not keep data
 	r, bad, err := d.readResult(dec)
 	if err := endOf(dec, err); err != nil {
