@@ -23,14 +23,10 @@ var testCommands = []payload.Command{
 	{ID: "silent", Shell: `true`},
 }
 
-// runScript runs the script of cmds under the machine's sh and returns its
-// stdout and the stream decoded from it.
-func runScript(t *testing.T, marker string, cmds []payload.Command, enc Encoding) (stdout []byte, st Stream) {
+// shellOutput runs script under the machine's sh (the test is skipped
+// without one) and returns its stdout; an error or any stderr fails t.
+func shellOutput(t *testing.T, script string) []byte {
 	t.Helper()
-	script, err := Script(marker, cmds, enc)
-	if err != nil {
-		t.Fatal(err)
-	}
 	sh, err := exec.LookPath("sh")
 	if err != nil {
 		t.Skip("no sh on this machine")
@@ -42,6 +38,18 @@ func runScript(t *testing.T, marker string, cmds []payload.Command, enc Encoding
 	if err != nil || eb.Len() > 0 {
 		t.Fatalf("script failed: %v; stderr %q", err, eb.String())
 	}
+	return out
+}
+
+// runScript runs the script of cmds under the machine's sh and returns its
+// stdout and the stream decoded from it.
+func runScript(t *testing.T, marker string, cmds []payload.Command, enc Encoding) (stdout []byte, st Stream) {
+	t.Helper()
+	script, err := Script(marker, cmds, enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := shellOutput(t, script)
 	st, ok := Decode(out, marker, 1<<20)
 	if !ok {
 		t.Fatalf("no header in %q", out)
@@ -229,17 +237,7 @@ func TestScriptTimeLimitRealShell(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sh, err := exec.LookPath("sh")
-	if err != nil {
-		t.Skip("no sh on this machine")
-	}
-	var eb bytes.Buffer
-	c := exec.Command(sh, "-c", script)
-	c.Stderr = &eb
-	out, err := c.Output()
-	if err != nil || eb.Len() > 0 {
-		t.Fatalf("script failed: %v; stderr %q", err, eb.String())
-	}
+	out := shellOutput(t, script)
 	st, ok := Decode(out, m, 1<<20)
 	if !ok || !st.Whole || Verify(out, st.Header) != nil {
 		t.Fatalf("no whole, verified stream in %q", out)
