@@ -117,8 +117,11 @@ func (an *analysis) decide(ctx context.Context) error {
 	}
 	keys := func(c *candidate) string { return an.cmds[c.cmd].rows.feats[c.feat].key }
 	runs := func(cmd int32) bool { return an.cmds[cmd].rows.running }
-	an.camps = findCampaigns(an.p, an.cands.list, keys, runs, an.n, an.hostTmpl, an.assign, an.k, an.emb)
+	an.camps = findCampaigns(an.p, an.cands.list, keys, runs, newDeployModel(an.cmds).deployment, an.n, an.hostTmpl, an.assign, an.k, an.emb)
 	for ci, cp := range an.camps {
+		if cp.deployment {
+			continue // noted, not flagged
+		}
 		p := float64(len(cp.hosts)) / float64(an.n)
 		for _, h := range cp.hosts {
 			for ri, row := range cp.rows {

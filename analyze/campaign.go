@@ -11,6 +11,9 @@ import (
 type campaign struct {
 	rows  []*candidate // most hosts first
 	hosts []int32      // sorted: hosts with at least half of the rows
+	// deployment: the group passes the first six tests but every row is
+	// one an installed service leaves (test 7): noted, not flagged.
+	deployment bool
 }
 
 // findCampaigns groups the candidates (rows on more than r and at most
@@ -59,10 +62,29 @@ type campaign struct {
 //     run. An implant spread to the hosts of one role only is the hosts
 //     of that role's cluster plus its rows: tested against that
 //     cluster, it passes.
+//  7. Something of it persists or lets someone in: not every row is one
+//     a service installed by configuration management or a package
+//     leaves (deployModel.installed): a process or a listener run from
+//     the package trees of the Filesystem Hierarchy Standard (/usr but
+//     /usr/local, /opt, ...) or from a directory of the fleet's own
+//     executables, naming no file in a temporary directory, a home or
+//     under a hidden name; a kernel module; a system user (uid 1-999,
+//     no login shell). An agent or a daemon rolled out to a minority
+//     passes the first six tests as an implant does (its rows are
+//     copies, on hosts otherwise like the rest, drawn at random), but
+//     needs nothing to survive a reboot beyond its package and lets no
+//     one in; an implant must be restarted and its operator must come
+//     back: a crontab line, an authorized key, a login account or a
+//     second uid 0, or a binary dropped where anyone can write. A group
+//     that fails only this test is a deployment: returned with
+//     deployment set, noted, not flagged. An implant packaged as a
+//     service (its binary in /usr/bin, its unit file, its system user)
+//     passes as a deployment; the note names its rows.
 //
 // keys gives the normalized row key of a candidate, runs whether the rows
-// of a command are of something running (see cmdRows.running).
-func findCampaigns(p params, cands []*candidate, keys func(*candidate) string, runs func(cmd int32) bool, n int, hostTmpl [][]int32, assign []int, k int, emb *embedding) []campaign {
+// of a command are of something running (see cmdRows.running), deploys
+// whether a group is a deployment (deployModel.deployment).
+func findCampaigns(p params, cands []*candidate, keys func(*candidate) string, runs func(cmd int32) bool, deploys func([]*candidate) bool, n int, hostTmpl [][]int32, assign []int, k int, emb *embedding) []campaign {
 	if len(cands) < 2 {
 		return nil
 	}
@@ -120,7 +142,7 @@ func findCampaigns(p params, cands []*candidate, keys func(*candidate) string, r
 			continue
 		}
 		slices.SortStableFunc(g, func(a, b *candidate) int { return cmp.Compare(len(b.hosts), len(a.hosts)) })
-		out = append(out, campaign{rows: g, hosts: hosts})
+		out = append(out, campaign{rows: g, hosts: hosts, deployment: deploys(g)})
 	}
 	slices.SortStableFunc(out, func(a, b campaign) int { return cmp.Compare(len(b.hosts), len(a.hosts)) })
 	return out

@@ -87,7 +87,8 @@ func (an *analysis) tmplKey(g int32) string {
 // first: that the decision is weak at this size (n < 1/ρ: a row on one
 // host is rare by definition), that it is not to be trusted (more than
 // φ·n outliers: none flagged, hosts ranked instead), the likely
-// campaigns, then what the analysis did and what it could not analyze.
+// campaigns and the deployments (findCampaigns test 7), then what the
+// analysis did and what it could not analyze.
 func (an *analysis) notes(rep *Report, merged int) []string {
 	var notes []string
 	n := an.n
@@ -99,11 +100,17 @@ func (an *analysis) notes(rep *Report, merged int) []string {
 		notes = append(notes, fmt.Sprintf("the decision is not to be trusted: %d of the %d hosts (more than %s) would be outliers, so the group may hold hosts of different kinds, variation this analysis did not learn, or a compromise spread wide; no host is flagged, and the hosts are ranked by score instead (rank 1 the most suspicious)",
 			an.outliers, n, an.p.minorityWords()))
 	}
+	var deployments []string // after every campaign
 	for _, cp := range an.camps {
 		var rows []string
 		for _, row := range cp.rows {
 			m := an.cmds[row.cmd]
 			rows = append(rows, fmt.Sprintf("%s on %s hosts", rowSummary(m.rows.id, m.rows.feats[row.feat].key), count(len(row.hosts))))
+		}
+		if cp.deployment {
+			deployments = append(deployments, fmt.Sprintf("a deployment on %s of the %s hosts, not flagged: %d rows sit together on the same hosts as a campaign's would, but each is what a service installed by configuration management or a package leaves (a process or listener run from the package trees or the fleet's own directories, a kernel module, a system user without a login shell) and none persists or lets someone in (no crontab line, authorized key, login account or file where anyone can write); if the service is not yours, read its hosts: %s",
+				count(len(cp.hosts)), count(n), len(cp.rows), listSome(rows, 5)))
+			continue
 		}
 		flagged := "they are flagged as outliers"
 		if an.untrusted {
@@ -112,6 +119,7 @@ func (an *analysis) notes(rep *Report, merged int) []string {
 		notes = append(notes, fmt.Sprintf("likely campaign on %s of the %s hosts: %d rows that no role or spread variation explains sit together on the same hosts, across commands, and those hosts otherwise look like the rest of their group (benign rows that come and go are independent of each other; roles and versions also lack rows the others have); %s: %s",
 			count(len(cp.hosts)), count(n), len(cp.rows), flagged, listSome(rows, 5)))
 	}
+	notes = append(notes, deployments...)
 	outliers := len(rep.Outliers())
 	notes = append(notes, fmt.Sprintf("cluster analysis of %d hosts: %d clusters, %d outliers; a row decides when at most %d of the %d hosts (%g%%, at least one) carry its template, or its value where one value dominates, and no more than %s of the hosts show such rows there (see the findings' why)",
 		n, an.k, outliers, an.r, n, 100*an.p.rho, an.p.minorityWords()))

@@ -122,6 +122,27 @@
 // as a likely campaign (findCampaigns says how). Benign jobs caught running are independent of
 // each other; roles and versions lack rows the others have.
 //
+// Deployments. A service that configuration management or a package
+// installs on a minority of the hosts (an EDR sensor, a monitoring agent,
+// a daemon on a port of its own) is such a set of rows too: copies, on
+// hosts otherwise like the rest, drawn at random. What tells it from an
+// implant (findCampaigns test 7) is what its rows are: only processes
+// and listeners whose executable lies under the package trees of the
+// Filesystem Hierarchy Standard (/usr but /usr/local, /bin, /sbin, /lib,
+// /opt, /snap) or in a directory the fleet's own executables (those of
+// more than a fifth of the hosts) run from, under no hidden name, not
+// deleted, naming no file in /tmp, /var/tmp, /dev/shm, /run/user or a
+// home; kernel modules; system users (a uid in login.defs' system range,
+// 1-999, and no login shell). A service needs nothing else to run after a
+// reboot and lets no one in; an implant must be started again and its
+// operator must come back: a crontab line, an authorized key, a login
+// account or a second uid 0, or a binary dropped where anyone can write,
+// any one of which keeps the set a campaign. A deployment's hosts are not
+// flagged; a note after the campaigns' names its rows ("a deployment on
+// 21 of the 200 hosts, not flagged: ..."). An implant installed as a
+// service (a binary in /usr/bin, its unit, its system user, nothing
+// else) passes as a deployment: read the notes.
+//
 // How far to trust it. Below 100 hosts (1/ρ) a row on one host is rare by
 // definition, and the first note says the decision is weak at that size:
 // read the hosts by Host.Rank. When more than a fifth of the hosts would

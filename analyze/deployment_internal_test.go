@@ -1,0 +1,62 @@
+package analyze
+
+import (
+	"testing"
+
+	"github.com/diffy-dfir/diffy/collect"
+	"github.com/diffy-dfir/diffy/payload"
+)
+
+// TestInstalled checks deployModel.installed, test 7 of findCampaigns,
+// row by row: what a service installed by a package or configuration
+// management leaves, and what persists, lets someone in or was dropped
+// where anyone can write.
+func TestInstalled(t *testing.T) {
+	d := &deployModel{dirs: map[string]bool{"/usr/local/bin": true}}
+	proc := func(path, cmdline string) collect.Row {
+		return collect.Row{"name": "x", "path": path, "cmdline": cmdline, "uid": "0"}
+	}
+	user := func(uid, shell string) collect.Row {
+		return collect.Row{"username": "svc", "uid": uid, "gid": uid, "directory": "/var/lib/svc", "shell": shell}
+	}
+	for _, c := range []struct {
+		why  string
+		cmd  string
+		row  collect.Row
+		want bool
+	}{
+		{"a package's daemon", payload.Processes, proc("/usr/sbin/zabbix_agentd", "/usr/sbin/zabbix_agentd -c /etc/zabbix/zabbix_agentd.conf"), true},
+		{"an add-on package under /opt", payload.Processes, proc("/opt/datadog-agent/bin/agent/agent", "/opt/datadog-agent/bin/agent/agent run -p /opt/datadog-agent/run/agent.pid"), true},
+		{"a snap", payload.Processes, proc("/snap/amazon-ssm-agent/9881/amazon-ssm-agent", "/snap/amazon-ssm-agent/9881/amazon-ssm-agent"), true},
+		{"a kernel thread (no file)", payload.Processes, proc("", "[falcon_kal]"), true},
+		{"its listener", payload.ListeningPorts, collect.Row{"address": "0.0.0.0", "port": "41237", "protocol": "6", "name": "agent", "path": "/opt/vendor/bin/agent", "cmdline": "/opt/vendor/bin/agent"}, true},
+		{"/usr/local where the fleet's executables run", payload.Processes, proc("/usr/local/bin/exporter", "/usr/local/bin/exporter --web.listen-address=:9256"), true},
+		{"/usr/local where the fleet runs nothing", payload.Processes, proc("/usr/local/sbin/sshd", "/usr/sbin/sshd -D"), false},
+		{"a temporary directory", payload.Processes, proc("/tmp/kdevtmpfsi", "/tmp/kdevtmpfsi"), false},
+		{"a hidden directory in a package tree", payload.Processes, proc("/usr/lib/.x/dbused", "/usr/lib/.x/dbused"), false},
+		{"a hidden file", payload.Processes, proc("/usr/bin/.sshd", "/usr/bin/.sshd"), false},
+		{"a deleted binary", payload.Processes, proc("/usr/bin/agent (deleted)", "/usr/bin/agent"), false},
+		{"a path that is not clean", payload.Processes, proc("/usr/bin/../../tmp/x", "x"), false},
+		{"a relative path", payload.Processes, proc("usr/bin/x", "x"), false},
+		{"outside every tree", payload.Processes, proc("/etc/cron.d/x", "/etc/cron.d/x"), false},
+		{"an interpreter running a script from /dev/shm", payload.Processes, proc("/usr/bin/python3", "/usr/bin/python3 /dev/shm/x.py"), false},
+		{"a flag naming a home", payload.Processes, proc("/usr/bin/agent", "/usr/bin/agent --config=/home/eve/c.json"), false},
+		{"a flag naming a hidden file", payload.Processes, proc("/usr/bin/agent", "/usr/bin/agent -c /etc/.c.json"), false},
+		{"a relative executable", payload.Processes, proc("/usr/bin/xmrig", "./xmrig -o pool:443"), false},
+		{"a kernel module", payload.KernelModules, collect.Row{"name": "falcon_kal", "used_by": "-", "status": "Live"}, true},
+		{"a system user", payload.Users, user("998", "/usr/sbin/nologin"), true},
+		{"a system user with /bin/false", payload.Users, user("112", "/bin/false"), true},
+		{"a system uid with a login shell", payload.Users, user("998", "/bin/bash"), false},
+		{"a login user", payload.Users, user("1001", "/usr/sbin/nologin"), false},
+		{"a second uid 0", payload.Users, user("0", "/usr/sbin/nologin"), false},
+		{"nobody's uid", payload.Users, user("65534", "/usr/sbin/nologin"), false},
+		{"a uid that is no number", payload.Users, user("x", "/usr/sbin/nologin"), false},
+		{"a crontab line", payload.Crontab, collect.Row{"minute": "*/5", "command": "/usr/bin/agent --update", "path": "/etc/cron.d/agent"}, false},
+		{"an authorized key", payload.AuthorizedKeys, collect.Row{"username": "root", "algorithm": "ssh-ed25519", "key": "AAAA", "key_file": "/root/.ssh/authorized_keys"}, false},
+		{"a command test 7 does not know", "systemd_units", collect.Row{"id": "agent.service"}, false},
+	} {
+		if got := d.installed(c.cmd, RowKey(c.row)); got != c.want {
+			t.Errorf("%s: %s row %v: installed %v, want %v", c.why, c.cmd, c.row, got, c.want)
+		}
+	}
+}

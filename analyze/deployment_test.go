@@ -1,0 +1,110 @@
+package analyze_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/diffy-dfir/diffy/analyze"
+	"github.com/diffy-dfir/diffy/collect"
+	"github.com/diffy-dfir/diffy/diffytest/fleet"
+	"github.com/diffy-dfir/diffy/payload"
+)
+
+// agentFleet is design seed 8 at 200 hosts with FamilyAgents alone: the
+// kernel-mode EDR sensor (falcond, falcon-sensor, three modules) rolled
+// out on 21 of the 200 hosts, which findCampaigns' first six tests took
+// for an implant (every one flagged as a likely campaign). add, when not
+// nil, gives rows to add to each of the sensor's hosts.
+func agentFleet(t *testing.T, add map[string][]collect.Row) (res []collect.Result, agentHosts []string) {
+	t.Helper()
+	sim := fleet.NewSim(fleet.SimConfig{Hosts: 200, Seed: 8, Families: fleet.FamilyAgents})
+	for i := range sim.Len() {
+		rs := sim.Results(i)
+		if slices.Contains(sim.Host(i).Traits, "agent=falcon") {
+			agentHosts = append(agentHosts, rs[0].InstanceID)
+			for j := range rs {
+				rs[j].Rows = append(slices.Clone(rs[j].Rows), add[rs[j].CommandID]...)
+			}
+		}
+		res = append(res, rs...)
+	}
+	if len(agentHosts) != 21 {
+		t.Fatalf("the sensor runs on %d hosts, want the 21 of seed 8", len(agentHosts))
+	}
+	return res, agentHosts
+}
+
+func analyzeAll(t *testing.T, res []collect.Result) *analyze.Report {
+	t.Helper()
+	rep, err := analyze.Clustering{Now: func() time.Time { return collectedAt }}.Analyze(context.Background(), analyze.Input{Results: res})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+// TestClusterDeploymentNoted: an agent rolled out on 21 of 200 hosts
+// (processes run from /opt, kernel modules, nothing that persists or
+// lets anyone in) is a deployment (findCampaigns test 7): no host is
+// flagged, and a note names it with its rows.
+func TestClusterDeploymentNoted(t *testing.T) {
+	res, _ := agentFleet(t, nil)
+	rep := analyzeAll(t, res)
+	if out := rep.Outliers(); len(out) != 0 {
+		t.Errorf("%d outliers (the first %s), want none: the agent's rollout is no compromise", len(out), out[0].InstanceID)
+	}
+	i := slices.IndexFunc(rep.Notes, func(n string) bool { return strings.HasPrefix(n, "a deployment on 21 of the 200 hosts, not flagged") })
+	if i < 0 {
+		t.Fatalf("no note names the deployment on the 21 hosts; notes:\n%s", strings.Join(rep.Notes, "\n"))
+	}
+	for _, want := range []string{"falcon_kal", "/opt/CrowdStrike/falcond"} {
+		if !strings.Contains(rep.Notes[i], want) {
+			t.Errorf("the deployment's note names no %s: %s", want, rep.Notes[i])
+		}
+	}
+	for _, n := range rep.Notes {
+		if strings.Contains(n, "likely campaign") {
+			t.Errorf("a note calls something a campaign: %s", n)
+		}
+	}
+}
+
+// TestClusterDeploymentPersists: the same group with one row that
+// persists or lets someone in, the same on each of its hosts, is a
+// campaign again: every one of its 21 hosts flagged, no other, and the
+// first note names it.
+func TestClusterDeploymentPersists(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		add  map[string][]collect.Row
+	}{
+		{"crontab line", map[string][]collect.Row{payload.Crontab: {{"event": "", "minute": "*/10", "hour": "*", "day_of_month": "*", "month": "*", "day_of_week": "*",
+			"command": "root /opt/CrowdStrike/falcond --check >/dev/null 2>&1", "path": "/etc/cron.d/falcon-check"}}}},
+		{"authorized key", map[string][]collect.Row{payload.AuthorizedKeys: {{"username": "root", "algorithm": "ssh-ed25519",
+			"key": "AAAAC3NzaC1lZDI1NTE5AAAAIHq0e5mPZkqRkS1L0xH3m9WfQkH2v3y4z5a6b7c8d9e0", "key_file": "/root/.ssh/authorized_keys"}}}},
+		{"login user", map[string][]collect.Row{payload.Users: {{"username": "falcon", "uid": "1017", "gid": "1017", "description": "",
+			"directory": "/home/falcon", "shell": "/bin/bash"}}}},
+		{"binary in /tmp", map[string][]collect.Row{payload.Processes: {{"name": "falcon-upd", "path": "/tmp/falcon-upd", "cmdline": "/tmp/falcon-upd",
+			"uid": "0", "pid": "31337", "parent": "1", "start_time": "1794365080"}}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res, hosts := agentFleet(t, c.add)
+			rep := analyzeAll(t, res)
+			var got []string
+			for _, h := range rep.Outliers() {
+				got = append(got, h.InstanceID)
+			}
+			slices.Sort(got)
+			slices.Sort(hosts)
+			if !slices.Equal(got, hosts) {
+				t.Errorf("outliers %v, want the 21 hosts of the group %v", got, hosts)
+			}
+			if len(rep.Notes) == 0 || !strings.HasPrefix(rep.Notes[0], "likely campaign on 21 of the 200 hosts") {
+				t.Errorf("first note %q, want the likely campaign on the 21 hosts", rep.Notes)
+			}
+		})
+	}
+}
