@@ -137,6 +137,12 @@
 //     crontab lines, monitoring, containers, agents and operators are not
 //     there yet. It changes launch times, never which instance fills a
 //     slot.
+//   - FamilyModules (not in AllFamilies: switch it on by name): kernel
+//     modules loaded on demand since boot by one action, each on a share of
+//     [0.003, 0.03] of the hosts: a loop device, an ISO or UDF mount, an
+//     iptables or nft rule, one docker run, an NFS or CIFS mount,
+//     cryptsetup, an LVM snapshot, tcp_bbr, WireGuard, VXLAN; every module
+//     an added one depends on lists it in its used_by, newest first.
 //
 // Host.Traits name each host's draws ("size=m5.2xlarge", "version=2.14.0",
 // "containers=3", "job=logrotate", "session=ssh", "booting", ...).

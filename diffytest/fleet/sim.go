@@ -120,7 +120,7 @@ func (c SimConfig) withDefaults() SimConfig {
 		c.Hosts = 200
 	}
 	defaultPlace(&c.GroupName, &c.Account, &c.Region)
-	c.Families &= AllFamilies
+	c.Families &= everyFamily
 	c.Attacks.Share = clamp01(c.Attacks.Share)
 	c.Attacks.CampaignShare = clamp01(c.Attacks.CampaignShare)
 	c.Attacks.Young = clamp01(c.Attacks.Young)

@@ -164,8 +164,11 @@ func (g *hostGen) stream(f Family, perCollection bool) *rand.Rand {
 }
 
 // streamKASLR keys the stream of the modules' base address: drawn at
-// boot, apart from the host's other draws.
-const streamKASLR = familyEnd
+// boot, apart from the host's other draws. It keeps the value it had
+// before FamilyModules came (the bit after FamilyBoot), so that the
+// addresses stay as they were; FamilyModules draws with unit, never with
+// keep or now, whose stream slot it would share.
+const streamKASLR = FamilyModules
 
 func (g *hostGen) on(f Family) bool { return g.fam.Has(f) }
 
@@ -304,6 +307,9 @@ func (g *hostGen) build() {
 	g.jobs()
 	g.applyUpgrades()
 	g.baseTables()
+	if !g.isBooting() {
+		g.demandModules()
+	}
 	g.fixUIDs()
 	if !g.isBooting() {
 		g.splayRows()

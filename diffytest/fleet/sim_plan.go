@@ -37,6 +37,7 @@ type plan struct {
 	users      usersPlan
 	volumes    volumePlan
 	sessions   sessionPlan
+	modules    modulesPlan
 }
 
 // famRand returns the fleet-wide stream of family f.
@@ -70,6 +71,7 @@ func newPlan(s *Sim) plan {
 	p.planUsers(s.famRand(FamilyUsers), fs.Has(FamilyUsers))
 	p.planVolumes(s.famRand(FamilyVolumes), fs.Has(FamilyVolumes))
 	p.planSessions(s.famRand(FamilySessions), fs.Has(FamilySessions))
+	p.planModules(s.famRand(FamilyModules), fs.Has(FamilyModules))
 	return p
 }
 

@@ -251,10 +251,11 @@ var familyMarks = map[Family]struct {
 	FamilySessions:    {func(h *Host) []string { return traitsWith(h, "session=") }, 1},
 	FamilyAgents:      {func(h *Host) []string { return traitsWith(h, "agent=") }, 1},
 	FamilyBoot:        {func(h *Host) []string { return traitsWith(h, "booting") }, 1},
+	FamilyModules:     {func(h *Host) []string { return traitsWith(h, "modules=") }, 2},
 }
 
 // rareFamilies touch a few percent of the hosts: they are checked on more.
-var rareFamilies = FamilyJobs | FamilySessions | FamilyBoot
+var rareFamilies = FamilyJobs | FamilySessions | FamilyBoot | FamilyModules
 
 // shows reports whether f's variation shows on s's hosts, streaming them.
 func shows(s *Sim, f Family) bool {
@@ -358,6 +359,7 @@ var traitPrefix = map[Family][]string{
 	FamilySizes: {"size="}, FamilyRollout: {"version="}, FamilyDaemons: {"jmx", "statd"}, FamilyContainers: {"containers="},
 	FamilyJobs: {"job="}, FamilyPackages: {"upgraded="}, FamilyLogShippers: {"shipper="}, FamilyUsers: {"ops=", "ssm-user"},
 	FamilyVolumes: {"volumes=", "efs"}, FamilySessions: {"session=", "ssm-user"}, FamilyAgents: {"agent="}, FamilyBoot: {"booting"},
+	FamilyModules: {"modules="},
 }
 
 func otherTraits(h *Host, f Family) []string {
