@@ -79,7 +79,11 @@
 //     remote JMX on a share of [0.05, 0.30] of the JVM hosts (the RMI
 //     server on a port drawn at each start), rpcbind and rpc.statd (ports
 //     drawn at boot, with the NFS client's modules, threads and users) on
-//     a share of [0.05, 0.30].
+//     a share of [0.05, 0.30]; a service configuration management installs
+//     with its package on [0.05, 0.20] (zabbix_agent2 with two modules,
+//     memcached, consul, haproxy, telegraf: its process from /usr, its
+//     listener on a port drawn for the group from [10000, 60000] or, half
+//     the time, at each start, its system user).
 //   - FamilyImages: hosts launched from 2 or 3 successive images of the
 //     launch template (Ubuntu 22.04 with kernels 6.2, 6.5 or 6.8, 24.04):
 //     kernel threads (6.8 names workqueue rescuers kworker/R-*), module
