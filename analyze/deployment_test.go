@@ -21,20 +21,27 @@ import (
 func agentFleet(t *testing.T, add map[string][]collect.Row) (res []collect.Result, agentHosts []string) {
 	t.Helper()
 	sim := fleet.NewSim(fleet.SimConfig{Hosts: 200, Seed: 8, Families: fleet.FamilyAgents})
+	res, agentHosts = addRows(sim, func(i int) bool { return slices.Contains(sim.Host(i).Traits, "agent=falcon") }, add)
+	if len(agentHosts) != 21 {
+		t.Fatalf("the sensor runs on %d hosts, want the 21 of seed 8", len(agentHosts))
+	}
+	return res, agentHosts
+}
+
+// addRows returns the Results of every host of sim, with the rows of add
+// (by command ID) added on the hosts where on is true, and those hosts' IDs.
+func addRows(sim *fleet.Sim, on func(i int) bool, add map[string][]collect.Row) (res []collect.Result, hosts []string) {
 	for i := range sim.Len() {
 		rs := sim.Results(i)
-		if slices.Contains(sim.Host(i).Traits, "agent=falcon") {
-			agentHosts = append(agentHosts, rs[0].InstanceID)
+		if on(i) {
+			hosts = append(hosts, rs[0].InstanceID)
 			for j := range rs {
 				rs[j].Rows = append(slices.Clone(rs[j].Rows), add[rs[j].CommandID]...)
 			}
 		}
 		res = append(res, rs...)
 	}
-	if len(agentHosts) != 21 {
-		t.Fatalf("the sensor runs on %d hosts, want the 21 of seed 8", len(agentHosts))
-	}
-	return res, agentHosts
+	return res, hosts
 }
 
 func analyzeAll(t *testing.T, res []collect.Result) *analyze.Report {
@@ -106,5 +113,29 @@ func TestClusterDeploymentPersists(t *testing.T) {
 				t.Errorf("first note %q, want the likely campaign on the 21 hosts", rep.Notes)
 			}
 		})
+	}
+}
+
+// TestClusterSmallRoleDeployment: a small role, 6 of 200 hosts (3%,
+// beyond r = 2) that run a cache besides what every host runs (its
+// process from /usr/bin, its listener, its system user), is a deployment:
+// noted, no host flagged.
+func TestClusterSmallRoleDeployment(t *testing.T) {
+	sim := fleet.NewSim(fleet.SimConfig{Hosts: 200, Seed: 101, Families: fleet.FamilyTokens})
+	const cmdline = "/usr/bin/redis-server 127.0.0.1:6379"
+	res, _ := addRows(sim, func(i int) bool { return i%33 == 5 }, map[string][]collect.Row{
+		payload.Processes: {{"name": "redis-server", "path": "/usr/bin/redis-server", "cmdline": cmdline, "uid": "113",
+			"pid": "2471", "parent": "1", "start_time": "1794365180"}},
+		payload.ListeningPorts: {{"address": "127.0.0.1", "port": "6379", "protocol": "6", "name": "redis-server",
+			"path": "/usr/bin/redis-server", "cmdline": cmdline, "pid": "2471"}},
+		payload.Users: {{"username": "redis", "uid": "113", "gid": "119", "description": "", "directory": "/var/lib/redis",
+			"shell": "/usr/sbin/nologin"}},
+	})
+	rep := analyzeAll(t, res)
+	if out := rep.Outliers(); len(out) != 0 {
+		t.Errorf("%d outliers (the first %s), want none: the role's cache is no compromise", len(out), out[0].InstanceID)
+	}
+	if !slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.HasPrefix(n, "a deployment on 6 of the 200 hosts, not flagged") }) {
+		t.Errorf("no note names the deployment on the 6 hosts; notes:\n%s", strings.Join(rep.Notes, "\n"))
 	}
 }
