@@ -30,6 +30,11 @@ type pendingFinding struct {
 	// login is the operator's account whose login session the row is
 	// part of (sessionModel.markSessions), "" when none.
 	login string
+	// holders are the modules a kernel_modules row adds to its usual
+	// row's used_by, all listed on the host (usedByAdded): the row is
+	// their trace and does not decide. hidden are those it adds that
+	// the host does not list: a module hidden from /proc/modules.
+	holders, hidden []string
 }
 
 // candidate is a row carried by more than r hosts and at most φ·n that
@@ -144,6 +149,11 @@ func decideHost(cmds []*cmdModel, h int, cs *candidates, y *youngRule) hostDecis
 				} else {
 					pf.deciding, pf.youngWhy = y.decides(h, f, best)
 				}
+			}
+			if listed, hidden, ok := usedByAdded(m, h, f, best); ok && len(hidden) > 0 {
+				pf.hidden = hidden
+			} else if ok && len(listed) > 0 {
+				pf.deciding, pf.holders = false, listed
 			}
 			pf.cause = causeKey(m, int32(ci), t, best)
 			d.finds = append(d.finds, pf)

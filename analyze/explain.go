@@ -86,6 +86,14 @@ func finding(m *cmdModel, h int, p pendingFinding, n int) Finding {
 	if p.login != "" {
 		f.Why += fmt.Sprintf("; it is part of a login session of %s, an operator's account of this host, running what the fleet runs, which does not decide", p.login)
 	}
+	if len(p.hidden) > 0 {
+		f.Why += fmt.Sprintf("; it adds to used_by %s, which this host does not list as loaded: a module hidden from /proc/modules",
+			strings.Join(p.hidden, ", "))
+	}
+	if len(p.holders) > 0 {
+		f.Why += fmt.Sprintf("; the modules it adds to used_by (%s) are loaded on this host: the trace of their rows, judged themselves, which does not decide",
+			strings.Join(p.holders, ", "))
+	}
 	if p.activity != "" {
 		f.Why += fmt.Sprintf("; it is on the hosts of %s, which does not decide: part of that activity", p.activity)
 	}

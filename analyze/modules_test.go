@@ -90,3 +90,47 @@ func TestBaselineFleetModuleAmongKinds(t *testing.T) {
 		t.Errorf("first finding %s %v, want the diamorphine row", f.CommandID, f.Row)
 	}
 }
+
+// TestClusterModuleUsedBy: a module's used_by that gains a module the
+// host loaded (xt_conntrack on x_tables) is that module's trace and does
+// not decide (the module's own row does); one that gains a name the host
+// does not list is a module hidden from /proc/modules, and decides.
+func TestClusterModuleUsedBy(t *testing.T) {
+	const n, loaded, hidden = 200, 77, 78
+	hosts := make([]varHost, n)
+	for i := range hosts {
+		hosts[i] = baseHost(i)
+	}
+	hosts[loaded]["kernel_modules"][2] = collect.Row{"name": "x_tables", "size": "53248", "used_by": "xt_conntrack,ip6_tables", "status": "Live", "address": "0x3"}
+	hosts[loaded].add("kernel_modules", collect.Row{"name": "xt_conntrack", "size": "16384", "used_by": "-", "status": "Live", "address": "0x9"})
+	hosts[hidden]["kernel_modules"][2] = collect.Row{"name": "x_tables", "size": "53248", "used_by": "xt_wiqmxx,ip6_tables", "status": "Live", "address": "0x3"}
+	rep := analyzeResults(t, varResults(hosts))
+	if ids := outlierIDs(rep); !slices.Equal(ids, []string{hostID(loaded), hostID(hidden)}) {
+		t.Fatalf("outliers %v, want %s and %s", ids, hostID(loaded), hostID(hidden))
+	}
+	seen := 0
+	for _, h := range rep.Outliers() {
+		for _, f := range h.Findings {
+			if f.CommandID == "kernel_modules" {
+				seen++
+			}
+			switch {
+			case f.Row["name"] == "x_tables" && h.InstanceID == hostID(loaded):
+				if f.Deciding || !strings.Contains(f.Why, "(xt_conntrack) are loaded on this host") {
+					t.Errorf("%s: x_tables %q (deciding %v), want its trace of xt_conntrack, not deciding", h.InstanceID, f.Why, f.Deciding)
+				}
+			case f.Row["name"] == "xt_conntrack":
+				if !f.Deciding {
+					t.Errorf("%s: xt_conntrack does not decide: %q", h.InstanceID, f.Why)
+				}
+			case f.Row["name"] == "x_tables":
+				if !f.Deciding || !strings.Contains(f.Why, "xt_wiqmxx, which this host does not list") {
+					t.Errorf("%s: x_tables %q (deciding %v), want a hidden module, deciding", h.InstanceID, f.Why, f.Deciding)
+				}
+			}
+		}
+	}
+	if seen != 3 {
+		t.Errorf("%d kernel_modules findings, want 3 (x_tables twice, xt_conntrack)", seen)
+	}
+}
