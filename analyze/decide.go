@@ -35,6 +35,10 @@ type pendingFinding struct {
 	// their trace and does not decide. hidden are those it adds that
 	// the host does not list: a module hidden from /proc/modules.
 	holders, hidden []string
+	// demand is the size of a kernel_modules row and the hosts that
+	// show its name with that size, when the row is of a module loaded
+	// on demand (demandLoaded): it does not decide. No hosts otherwise.
+	demand sizeHosts
 }
 
 // candidate is a row carried by more than r hosts and at most φ·n that
@@ -154,6 +158,11 @@ func decideHost(cmds []*cmdModel, h int, cs *candidates, y *youngRule) hostDecis
 				pf.hidden = hidden
 			} else if ok && len(listed) > 0 {
 				pf.deciding, pf.holders = false, listed
+			}
+			if pf.deciding && len(pf.hidden) == 0 {
+				if sh, ok := demandLoaded(m, h, f); ok {
+					pf.deciding, pf.demand = false, sh
+				}
 			}
 			pf.cause = causeKey(m, int32(ci), t, best)
 			d.finds = append(d.finds, pf)

@@ -98,6 +98,19 @@
 // when it runs from outside the directories of the fleet's executables
 // (inKnownDir), and init's activity when what init started does; what a
 // crontab line or the boot names is the host's own configuration.
+//
+// Kernel modules (docs/kernel-modules.md). A module row that differs from
+// its name's usual row only in used_by, every name it adds being a module
+// the host lists, is the trace of those modules' rows and does not decide;
+// an added name the host does not list is a module hidden from
+// /proc/modules, and decides (usedByAdded). A module of the running
+// kernel's tree has one size on every host of its build, so a name on at
+// most a minority of the hosts, max(r, φ·n), shown with one size by two
+// hosts or more is that build's module loaded on demand (a loop device, an
+// iptables rule's xt_ modules) and does not decide (demandLoaded); the
+// size, volatile in the rows, is tallied per name and size at ingest. A
+// name with a size no other host shows (a rootkit, alone or under a
+// module's name) decides.
 // Otherwise it does not decide, and what runs under it is part of it.
 //
 // The decision. A row decides (makes its host an outlier) when at most

@@ -94,6 +94,11 @@ func finding(m *cmdModel, h int, p pendingFinding, n int) Finding {
 		f.Why += fmt.Sprintf("; the modules it adds to used_by (%s) are loaded on this host: the trace of their rows, judged themselves, which does not decide",
 			strings.Join(p.holders, ", "))
 	}
+	if len(p.demand.hosts) > 0 {
+		name, _ := keyValue(c.feats[p.feat].key, "name")
+		f.Why += fmt.Sprintf("; %s of size %s is loaded on %s of the %s hosts: a module of their kernel build loaded on demand, which does not decide",
+			name, p.demand.size, count(len(p.demand.hosts)), count(n))
+	}
 	if p.activity != "" {
 		f.Why += fmt.Sprintf("; it is on the hosts of %s, which does not decide: part of that activity", p.activity)
 	}

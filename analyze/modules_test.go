@@ -134,3 +134,51 @@ func TestClusterModuleUsedBy(t *testing.T) {
 		t.Errorf("%d kernel_modules findings, want 3 (x_tables twice, xt_conntrack)", seen)
 	}
 }
+
+// TestClusterModuleDemand: a module name on two hosts with one size is
+// the kernel build's module loaded on demand and does not decide (loop on
+// two hosts; nf_tables with one size on two hosts, beside a third host of
+// another build); a (name, size) on one host decides (diamorphine, two
+// builds of reptile on one host each, the third nf_tables), and a host
+// that lists one name twice is one host (kovid). At 300 hosts r = 3:
+// every name here is rare.
+func TestClusterModuleDemand(t *testing.T) {
+	const n = 300 // r = 3
+	mod := func(name, size, usedBy string) collect.Row {
+		return collect.Row{"name": name, "size": size, "used_by": usedBy, "status": "Live", "address": "0xffffffffc0a00000"}
+	}
+	hosts := make([]varHost, n)
+	for i := range hosts {
+		hosts[i] = baseHost(i)
+	}
+	hosts[10].add("kernel_modules", mod("loop", "40960", "-"))
+	hosts[11].add("kernel_modules", mod("loop", "40960", "-"))
+	hosts[12].add("kernel_modules", mod("diamorphine", "16384", "-"))
+	hosts[20].add("kernel_modules", mod("reptile", "20480", "-"))
+	hosts[21].add("kernel_modules", mod("reptile", "24576", "-"))
+	hosts[30].add("kernel_modules", mod("nf_tables", "299008", "-"))
+	hosts[31].add("kernel_modules", mod("nf_tables", "299008", "-"))
+	hosts[32].add("kernel_modules", mod("nf_tables", "311296", "-"))
+	hosts[40].add("kernel_modules", mod("kovid", "36864", "-"), mod("kovid", "36864", "x_tables"))
+	rep := analyzeResults(t, varResults(hosts))
+	want := []string{hostID(12), hostID(20), hostID(21), hostID(32), hostID(40)}
+	if ids := outlierIDs(rep); !slices.Equal(ids, want) {
+		t.Fatalf("outliers %v, want %v", ids, want)
+	}
+	var excused int
+	for _, h := range rep.Hosts {
+		for _, f := range h.Findings {
+			why := map[string]string{"loop": "loop of size 40960 is loaded on 2 of the 300 hosts", "nf_tables": "nf_tables of size 299008 is loaded on 2 of the 300 hosts"}[f.Row["name"]]
+			if why == "" || h.InstanceID == hostID(32) {
+				continue
+			}
+			excused++
+			if f.Deciding || !strings.Contains(f.Why, why) {
+				t.Errorf("%s: %s %q (deciding %v), want %q, not deciding", h.InstanceID, f.Row["name"], f.Why, f.Deciding, why)
+			}
+		}
+	}
+	if excused != 4 {
+		t.Errorf("%d findings of loop and nf_tables on 2 hosts, want 4 (listed, not deciding)", excused)
+	}
+}

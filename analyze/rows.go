@@ -14,6 +14,7 @@ import (
 	"unsafe"
 
 	"github.com/diffy-dfir/diffy/collect"
+	"github.com/diffy-dfir/diffy/payload"
 )
 
 // hashSeed seeds the row hashes. Hashes only intern rows; no order or
@@ -42,8 +43,12 @@ type cmdRows struct {
 	// running: the command's rows are of something running: they carry a
 	// pid (processes, listening sockets).
 	running bool
-	buf     []byte
-	norm    []byte
+	// sizes tallies the sizes of a kernel_modules command's rows, whose
+	// size column is volatile (nil for any other command, or when size
+	// is not volatile): see moduleSizes.
+	sizes *moduleSizes
+	buf   []byte
+	norm  []byte
 	// memo maps the rows of the current add, by identity (the map), to
 	// their place in memoed (see feature). Only within one add: the rows
 	// are the caller's, who may change them once Add returns.
@@ -76,6 +81,7 @@ type cmdRows struct {
 	parentRow []int32 // the row index of each row's parent
 	raws      []int32 // the raw row of each row of a Result
 	youngs    []bool  // whether each is young (see young)
+	rowSizes  []int32 // the size of each, when the command has sizes
 	enc       []byte  // the rows of a Result, encoded (appendRows)
 	lastName  string
 	lastID    int32
@@ -131,6 +137,7 @@ type cmdRows struct {
 type hostFeat struct {
 	feat, raw, parent int32
 	pfeat             int32 // the parent's feature, -1 when none
+	size              int32 // its size (moduleSizes), when the command has sizes
 	young             bool
 }
 
@@ -146,6 +153,9 @@ func newCmdRows(id string, vol Volatile, normalize, parents bool, p params) *cmd
 	c.parents = parents && slices.Contains(cols, "parent") && !slices.Contains(cols, "name")
 	if c.parents {
 		c.keyer.captureColumns(capturedColumns[:]...)
+	} else if id == payload.KernelModules && slices.Contains(cols, "size") {
+		c.sizes = newModuleSizes()
+		c.keyer.captureColumns("size")
 	}
 	return c
 }
@@ -160,7 +170,7 @@ func (c *cmdRows) feature(row collect.Row) (raw int32) {
 	if id != nil {
 		if i, ok := c.memo[id]; ok {
 			m := &c.memoed[i]
-			if c.parents {
+			if c.parents || c.sizes != nil {
 				copy(c.keyer.captured, m.captured[:])
 			}
 			return m.raw
@@ -172,7 +182,7 @@ func (c *cmdRows) feature(row collect.Row) (raw int32) {
 			c.memo = map[unsafe.Pointer]int32{}
 		}
 		m := memoRow{raw: raw}
-		if c.parents {
+		if c.parents || c.sizes != nil {
 			copy(m.captured[:], c.keyer.captured)
 		}
 		c.memo[id] = int32(len(c.memoed))
@@ -504,12 +514,15 @@ func (c *cmdRows) add(ctx context.Context, rs []collect.Result, idx []int, hosts
 			c.serrs[int32(h)] = append(c.serrs[int32(h)], resultError(r))
 			continue
 		}
-		c.pids, c.raws, c.youngs = c.pids[:0], c.raws[:0], c.youngs[:0]
+		c.pids, c.raws, c.youngs, c.rowSizes = c.pids[:0], c.raws[:0], c.youngs[:0], c.rowSizes[:0]
 		if !c.running && len(r.Rows) > 0 {
 			_, c.running = r.Rows[0]["pid"]
 		}
 		for _, row := range r.Rows {
 			c.raws = append(c.raws, c.feature(row))
+			if c.sizes != nil {
+				c.rowSizes = append(c.rowSizes, c.sizes.sizeOf(c.keyer.captured[0]))
+			}
 			if c.parents {
 				c.pids = append(c.pids, c.keyer.captured[:3]...)
 				c.youngs = append(c.youngs, c.p.young(c.keyer.captured[3], r.CollectedAt))
@@ -529,7 +542,8 @@ func (c *cmdRows) add(ctx context.Context, rs []collect.Result, idx []int, hosts
 // appendRows appends to dst the rows of one Result (their raw rows in
 // c.raws; whether each is young in c.youngs and names, from
 // parentNamesOf, when the command has parents): each row is the uvarint
-// of its raw row then, when the command has parents, the uvarint of its
+// of its raw row then, when the command has sizes (moduleSizes), the
+// uvarint of its size, and when it has parents, the uvarint of its
 // parent's name plus one (0 when it has none) shifted left by one, the
 // low bit saying whether the row is young, and when it has a parent, the
 // varint of the parent row's index less the row's own (within the
@@ -538,6 +552,9 @@ func (c *cmdRows) add(ctx context.Context, rs []collect.Result, idx []int, hosts
 func (c *cmdRows) appendRows(dst []byte, names []int32) []byte {
 	for i, raw := range c.raws {
 		dst = binary.AppendUvarint(dst, uint64(raw))
+		if c.sizes != nil {
+			dst = binary.AppendUvarint(dst, uint64(c.rowSizes[i]))
+		}
 		if !c.parents {
 			continue
 		}
@@ -683,6 +700,9 @@ func (c *cmdRows) finish(oldOf []int32) {
 			continue
 		}
 		hf := c.hostRows(int(s))
+		if c.sizes != nil {
+			c.sizes.host(int32(h), hf, c.feats, c.p.minority(n))
+		}
 		for i := range hf {
 			f := &hf[i].feat
 			if renum[*f] < 0 {
@@ -748,7 +768,10 @@ func (c *cmdRows) finish(oldOf []int32) {
 		c.seen[s] = nil
 	}
 	c.feats, c.featFirst, c.firstOther = feats, slices.Clip(featFirst), exact(c.otherScratch)
-	c.hf, c.raws, c.youngs, c.enc, c.parScratch, c.youngScratch, c.otherScratch, c.fsScratch = nil, nil, nil, nil, nil, nil, nil, nil
+	if c.sizes != nil {
+		c.sizes.done(c.p.minority(n))
+	}
+	c.hf, c.raws, c.youngs, c.rowSizes, c.enc, c.parScratch, c.youngScratch, c.otherScratch, c.fsScratch = nil, nil, nil, nil, nil, nil, nil, nil, nil
 	c.seen, c.serrs, c.raw, c.rawFeat, c.fine, c.parentID, c.byPid, c.names, c.pids, c.parentRow = nil, nil, nil, nil, nil, nil, nil, nil, nil, nil
 }
 
@@ -766,6 +789,9 @@ func (c *cmdRows) hostRows(s int) []hostFeat {
 	for len(b) > 0 {
 		raw := int32(uv())
 		x := hostFeat{feat: c.rawFeat[raw], raw: raw, parent: -1, pfeat: -1}
+		if c.sizes != nil {
+			x.size = int32(uv())
+		}
 		if c.parents {
 			v := uv()
 			x.young = v&1 != 0
