@@ -9,9 +9,11 @@ import (
 )
 
 // usedByAdded returns, for host h's kernel_modules row f whose verdict v
-// says it deviates from the usual row of its module in used_by alone
-// (the modules that hold a reference to it), the names its used_by adds
-// to the usual row's, split into those the host lists as modules of its
+// says it deviates in used_by (the modules that hold a reference to it),
+// and that differs from the usual row of its module name in used_by alone
+// (the verdict's usual row when it is of that name, or the name's own,
+// usualOfName, when the row is judged among rows of other names), the
+// names its used_by adds to the usual row's, split into those the host lists as modules of its
 // own and those it does not; ok is false for any other row.
 //
 // A module's used_by changes when, and only when, a module that depends
@@ -23,10 +25,18 @@ import (
 // decides.
 func usedByAdded(m *cmdModel, h int, f int32, v verdict) (listed, hidden []string, ok bool) {
 	c := m.rows
-	if c.id != payload.KernelModules || v.col != "used_by" || v.usual < 0 {
+	if c.id != payload.KernelModules || v.col != "used_by" {
 		return nil, nil, false
 	}
-	key, usual := c.feats[f].key, c.feats[v.usual].key
+	u := v.usual
+	if name, _ := keyValue(c.feats[f].key, "name"); u < 0 || !hasPair(c.feats[u].key, "name", name) {
+		// The used_by deviates among rows of other names (a context
+		// with the name abstracted): the usual row is its name's own.
+		if u = usualOfName(m, name); u < 0 {
+			return nil, nil, false
+		}
+	}
+	key, usual := c.feats[f].key, c.feats[u].key
 	for col, val := range keyPairs([]byte(key)) {
 		if u, _ := keyValue(usual, col); col != "used_by" && u != val {
 			return nil, nil, false
@@ -55,6 +65,32 @@ func usedByAdded(m *cmdModel, h int, f int32, v verdict) (listed, hidden []strin
 		}
 	}
 	return listed, hidden, true
+}
+
+// hasPair reports whether a RowKey has column col with value val.
+func hasPair(key, col, val string) bool {
+	v, ok := keyValue(key, col)
+	return ok && v == val
+}
+
+// usualOfName returns the usual row of the kernel module name: the
+// feature of that name carried by the most hosts, when they are more
+// than a minority (max(r, φ·n)); -1 when the name has no such row.
+func usualOfName(m *cmdModel, name string) int32 {
+	c := m.rows
+	if c.nameRows == nil {
+		c.nameRows = map[string]int32{}
+		for g := range c.feats {
+			n, _ := keyValue(c.feats[g].key, "name")
+			if b, ok := c.nameRows[n]; !ok || m.featHosts[g] > m.featHosts[b] {
+				c.nameRows[n] = int32(g)
+			}
+		}
+	}
+	if g, ok := c.nameRows[name]; ok && m.featHosts[g] > m.minority {
+		return g
+	}
+	return -1
 }
 
 // holders splits a used_by value into module names: /proc/modules

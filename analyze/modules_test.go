@@ -182,3 +182,37 @@ func TestClusterModuleDemand(t *testing.T) {
 		t.Errorf("%d findings of loop and nf_tables on 2 hosts, want 4 (listed, not deciding)", excused)
 	}
 }
+
+// TestClusterModuleUsedByOwnName: a used_by that gains the names of
+// modules the host lists is their trace even when the row is judged
+// among rows of other names (libcrc32c's template holds every name with
+// a digit, whose used_by is "-"): libcrc32c, held by btrfs and raid456 on
+// every host, gains nf_conntrack and nf_tables, in either order, on the
+// three hosts that loaded them with one size; gaining a name the host
+// does not list still decides.
+func TestClusterModuleUsedByOwnName(t *testing.T) {
+	const n, hidden = 300, 90
+	mod := func(name, size, usedBy string) collect.Row {
+		return collect.Row{"name": name, "size": size, "used_by": usedBy, "status": "Live", "address": "0xffffffffc0a00000"}
+	}
+	hosts := make([]varHost, n)
+	for i := range hosts {
+		hosts[i] = baseHost(i).add("kernel_modules", mod("btrfs", "1843200", "-"), mod("raid456", "196608", "-"), mod("libcrc32c", "12288", "btrfs,raid456"))
+	}
+	for _, h := range []int{10, 11, 12} {
+		hosts[h].add("kernel_modules", mod("nf_conntrack", "176128", "-"), mod("nf_tables", "299008", "-"))
+	}
+	hosts[10]["kernel_modules"][5] = mod("libcrc32c", "12288", "nf_tables,nf_conntrack,btrfs,raid456")
+	hosts[11]["kernel_modules"][5] = mod("libcrc32c", "12288", "nf_conntrack,nf_tables,btrfs,raid456")
+	hosts[12]["kernel_modules"][5] = mod("libcrc32c", "12288", "nf_conntrack,btrfs,raid456")
+	hosts[hidden]["kernel_modules"][5] = mod("libcrc32c", "12288", "nf_wiqmxx,btrfs,raid456")
+	rep := analyzeResults(t, varResults(hosts))
+	if ids := outlierIDs(rep); !slices.Equal(ids, []string{hostID(hidden)}) {
+		for _, h := range rep.Outliers() {
+			for _, f := range h.Findings {
+				t.Logf("%s %s %v %q", h.InstanceID, f.CommandID, f.Row, f.Why)
+			}
+		}
+		t.Fatalf("outliers %v, want only %s", ids, hostID(hidden))
+	}
+}

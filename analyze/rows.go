@@ -47,8 +47,11 @@ type cmdRows struct {
 	// size column is volatile (nil for any other command, or when size
 	// is not volatile): see moduleSizes.
 	sizes *moduleSizes
-	buf   []byte
-	norm  []byte
+	// nameRows gives a kernel_modules command's names their most
+	// common feature, once asked (usualOfName).
+	nameRows map[string]int32
+	buf      []byte
+	norm     []byte
 	// memo maps the rows of the current add, by identity (the map), to
 	// their place in memoed (see feature). Only within one add: the rows
 	// are the caller's, who may change them once Add returns.
