@@ -68,8 +68,9 @@ type campaign struct {
 //     the package trees of the Filesystem Hierarchy Standard (/usr but
 //     /usr/local, /opt, ...) or from a directory of the fleet's own
 //     executables, naming no file in a temporary directory, a home or
-//     under a hidden name; a kernel module; a system user (uid 1-999,
-//     no login shell). An agent or a daemon rolled out to a minority
+//     under a hidden name; a kernel module; a package manager's record
+//     (deb_packages, rpm_packages, where the results carry them); a
+//     system user (uid 1-999, no login shell). An agent or a daemon rolled out to a minority
 //     passes the first six tests as an implant does (its rows are
 //     copies, on hosts otherwise like the rest, drawn at random), but
 //     needs nothing to survive a reboot beyond its package and lets no

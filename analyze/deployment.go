@@ -68,6 +68,8 @@ func (d *deployModel) deployment(g []*candidate) bool {
 //     command line names no file where no package writes (scratchTrees, a
 //     hidden name);
 //   - a kernel module (a sensor's, a file system's);
+//   - a package manager's record of an installed package (deb_packages,
+//     rpm_packages, when the results carry them): what installing it left;
 //   - a system user: a uid of login.defs' system range (1-999, idRange 1;
 //     useradd --system) and a shell one cannot log in with.
 //
@@ -82,7 +84,7 @@ func (d *deployModel) installed(cmd, key string) bool {
 		}
 		cl, _ := keyValue(key, "cmdline")
 		return !namesScratch(cl)
-	case payload.KernelModules:
+	case payload.KernelModules, payload.DebPackages, payload.RpmPackages:
 		return true
 	case payload.Users:
 		uid, _ := keyValue(key, "uid")

@@ -44,6 +44,8 @@ func TestInstalled(t *testing.T) {
 		{"a flag naming a hidden file", payload.Processes, proc("/usr/bin/agent", "/usr/bin/agent -c /etc/.c.json"), false},
 		{"a relative executable", payload.Processes, proc("/usr/bin/xmrig", "./xmrig -o pool:443"), false},
 		{"a kernel module", payload.KernelModules, collect.Row{"name": "falcon_kal", "used_by": "-", "status": "Live"}, true},
+		{"a deb package's record", payload.DebPackages, collect.Row{"name": "zabbix-agent2", "version": "1:6.0.14-1", "arch": "amd64", "source": "zabbix"}, true},
+		{"an rpm package's record", payload.RpmPackages, collect.Row{"name": "zabbix-agent2", "version": "6.0.14", "release": "1.el9", "arch": "x86_64"}, true},
 		{"a system user", payload.Users, user("998", "/usr/sbin/nologin"), true},
 		{"a system user with /bin/false", payload.Users, user("112", "/bin/false"), true},
 		{"a system uid with a login shell", payload.Users, user("998", "/bin/bash"), false},

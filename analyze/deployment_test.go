@@ -139,3 +139,43 @@ func TestClusterSmallRoleDeployment(t *testing.T) {
 		t.Errorf("no note names the deployment on the 6 hosts; notes:\n%s", strings.Join(rep.Notes, "\n"))
 	}
 }
+
+// TestClusterDeploymentPackaged: results that also carry the package
+// manager's records (a deb_packages Result on every host, as other packs
+// collect) keep the agent's rollout a deployment: its package's record on
+// the 21 hosts is what installing it left, not a row that persists.
+func TestClusterDeploymentPackaged(t *testing.T) {
+	res, hosts := agentFleet(t, nil)
+	base := []collect.Row{
+		{"name": "bash", "version": "5.2.21-2ubuntu4", "arch": "amd64", "source": "bash"},
+		{"name": "openssh-server", "version": "1:9.6p1-3ubuntu13.5", "arch": "amd64", "source": "openssh"},
+	}
+	agent := collect.Row{"name": "falcon-sensor", "version": "7.18.0-17106", "arch": "amd64", "source": "falcon-sensor"}
+	var withPkgs []collect.Result
+	seen := map[string]bool{}
+	for _, r := range res {
+		withPkgs = append(withPkgs, r)
+		if seen[r.InstanceID] {
+			continue
+		}
+		seen[r.InstanceID] = true
+		p := r
+		p.CommandID = payload.DebPackages
+		p.Rows = slices.Clone(base)
+		if slices.Contains(hosts, r.InstanceID) {
+			p.Rows = append(p.Rows, agent)
+		}
+		withPkgs = append(withPkgs, p)
+	}
+	rep := analyzeAll(t, withPkgs)
+	if out := rep.Outliers(); len(out) != 0 {
+		t.Errorf("%d outliers (the first %s), want none: the agent's packaged rollout is no compromise", len(out), out[0].InstanceID)
+	}
+	i := slices.IndexFunc(rep.Notes, func(n string) bool { return strings.HasPrefix(n, "a deployment on 21 of the 200 hosts, not flagged") })
+	if i < 0 {
+		t.Fatalf("no note names the deployment on the 21 hosts; notes:\n%s", strings.Join(rep.Notes, "\n"))
+	}
+	if !strings.Contains(rep.Notes[i], "falcon-sensor") {
+		t.Errorf("the deployment's note names no falcon-sensor package: %s", rep.Notes[i])
+	}
+}

@@ -145,8 +145,11 @@
 // /opt, /snap) or in a directory the fleet's own executables (those of
 // more than a fifth of the hosts) run from, under no hidden name, not
 // deleted, naming no file in /tmp, /var/tmp, /dev/shm, /run/user or a
-// home; kernel modules; system users (a uid in login.defs' system range,
-// 1-999, and no login shell). A service needs nothing else to run after a
+// home; kernel modules; the package manager's records of the packages
+// installed (deb_packages, rpm_packages: osquery's tables, which the
+// standard pack does not query but other packs' results may carry);
+// system users (a uid in login.defs' system range, 1-999, and no login
+// shell). A service needs nothing else to run after a
 // reboot and lets no one in; an implant must be started again and its
 // operator must come back: a crontab line, an authorized key, a login
 // account or a second uid 0, or a binary dropped where anyone can write,

@@ -15,6 +15,17 @@ const (
 	AuthorizedKeys = "authorized_keys"
 )
 
+// The IDs that other packs give osquery's tables of the package managers'
+// records (a row per installed package: name, version, arch, ...). The
+// standard pack does not query them (collect.Local has no probe for
+// them); analyze knows them when results carry them: a package's record is
+// what a deployment leaves on its hosts (see analyze's package doc,
+// Deployments).
+const (
+	DebPackages = "deb_packages"
+	RpmPackages = "rpm_packages"
+)
+
 // standardQueries is the standard pack, in the order it runs. The columns of
 // each query are the contract the built-in probes of collect.Local follow.
 var standardQueries = []struct{ id, desc, sql string }{
