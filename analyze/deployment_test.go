@@ -60,18 +60,7 @@ func analyzeAll(t *testing.T, res []collect.Result) *analyze.Report {
 func TestClusterDeploymentNoted(t *testing.T) {
 	res, _ := agentFleet(t, nil)
 	rep := analyzeAll(t, res)
-	if out := rep.Outliers(); len(out) != 0 {
-		t.Errorf("%d outliers (the first %s), want none: the agent's rollout is no compromise", len(out), out[0].InstanceID)
-	}
-	i := slices.IndexFunc(rep.Notes, func(n string) bool { return strings.HasPrefix(n, "a deployment on 21 of the 200 hosts, not flagged") })
-	if i < 0 {
-		t.Fatalf("no note names the deployment on the 21 hosts; notes:\n%s", strings.Join(rep.Notes, "\n"))
-	}
-	for _, want := range []string{"falcon_kal", "/opt/CrowdStrike/falcond"} {
-		if !strings.Contains(rep.Notes[i], want) {
-			t.Errorf("the deployment's note names no %s: %s", want, rep.Notes[i])
-		}
-	}
+	wantAgentDeployment(t, rep, "falcon_kal", "/opt/CrowdStrike/falcond")
 	for _, n := range rep.Notes {
 		if strings.Contains(n, "likely campaign") {
 			t.Errorf("a note calls something a campaign: %s", n)
@@ -167,15 +156,23 @@ func TestClusterDeploymentPackaged(t *testing.T) {
 		}
 		withPkgs = append(withPkgs, p)
 	}
-	rep := analyzeAll(t, withPkgs)
+	wantAgentDeployment(t, analyzeAll(t, withPkgs), "falcon-sensor")
+}
+
+// wantAgentDeployment checks that rep flags no host and that a note names
+// the agent's deployment on its 21 of the 200 hosts with each of rows.
+func wantAgentDeployment(t *testing.T, rep *analyze.Report, rows ...string) {
+	t.Helper()
 	if out := rep.Outliers(); len(out) != 0 {
-		t.Errorf("%d outliers (the first %s), want none: the agent's packaged rollout is no compromise", len(out), out[0].InstanceID)
+		t.Errorf("%d outliers (the first %s), want none: the agent's rollout is no compromise", len(out), out[0].InstanceID)
 	}
 	i := slices.IndexFunc(rep.Notes, func(n string) bool { return strings.HasPrefix(n, "a deployment on 21 of the 200 hosts, not flagged") })
 	if i < 0 {
 		t.Fatalf("no note names the deployment on the 21 hosts; notes:\n%s", strings.Join(rep.Notes, "\n"))
 	}
-	if !strings.Contains(rep.Notes[i], "falcon-sensor") {
-		t.Errorf("the deployment's note names no falcon-sensor package: %s", rep.Notes[i])
+	for _, want := range rows {
+		if !strings.Contains(rep.Notes[i], want) {
+			t.Errorf("the deployment's note names no %s: %s", want, rep.Notes[i])
+		}
 	}
 }
