@@ -39,9 +39,9 @@
 //	go run ./bench/detect -sizes 200,1000 -rows all -minority 0.1,0.2,0.4
 //	go run ./bench/detect -sizes 200,1000 -rows all -attacks kinds -young 1
 //
-// Hosts are streamed into the analyzer (analyze.Streamer) about a
-// thousand Results at a time; only 1% stacking (-stacking) holds a whole
-// group, which at 10,000 hosts is about 4 GiB.
+// Hosts are streamed into the analyzer (analyze.Streamer) and into 1%
+// stacking (fleet.Stacker) about a thousand Results at a time: no scenario
+// holds its group's Results.
 package main
 
 import (
@@ -215,9 +215,9 @@ type cell struct {
 }
 
 // run generates one scenario, analyzes it and scores the report. The
-// hosts' Results are streamed into the analyzer (analyze.Streamer) a
-// batch of hosts at a time, so that a scenario's memory is the
-// analyzer's, not the group's; they are kept whole only for 1% stacking.
+// hosts' Results are streamed into the analyzer (analyze.Streamer) and
+// into 1% stacking (fleet.Stacker) a batch of hosts at a time, so that a
+// scenario's memory is the analyzer's and the stacker's, not the group's.
 func run(cfg fleet.SimConfig, sh shares, baseline, stacking, why bool) cell {
 	ctx := context.Background()
 	sim := fleet.NewSim(cfg)
@@ -236,16 +236,19 @@ func run(cfg fleet.SimConfig, sh shares, baseline, stacking, why bool) cell {
 		log.Fatal(err)
 	}
 	base = nil
-	var res, batch []collect.Result
+	var stack *fleet.Stacker
+	if stacking {
+		stack = fleet.NewStacker(0.01)
+	}
+	var batch []collect.Result
 	for i := range cfg.Hosts {
-		rs := sim.Results(i)
-		batch = append(batch, rs...)
-		if stacking {
-			res = append(res, rs...)
-		}
+		batch = append(batch, sim.Results(i)...)
 		if len(batch) >= streamBatch || i == cfg.Hosts-1 {
 			if err := st.Add(ctx, batch); err != nil {
 				log.Fatal(err)
+			}
+			if stacking {
+				stack.Add(batch)
 			}
 			batch = batch[:0]
 		}
@@ -274,7 +277,7 @@ func run(cfg fleet.SimConfig, sh shares, baseline, stacking, why bool) cell {
 	}
 	c.weakNote = len(rep.Notes) > 0 && strings.HasPrefix(rep.Notes[0], "the decision is weak at this size")
 	if stacking {
-		c.stack = truth.Evaluate(fleet.Stacking(res, 0.01))
+		c.stack = truth.Evaluate(stack.Report())
 	}
 	return c
 }

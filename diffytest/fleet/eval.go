@@ -113,46 +113,94 @@ func evaluate(rep *analyze.Report, hosts iter.Seq2[string, []Planted]) Evaluatio
 // columns of analyze.DefaultVolatile (no token normalization), and a host
 // is an outlier when it has a row seen on fewer than share of the hosts
 // (share 0.01 is "1% stacking"). Findings are the host's rare rows, rarest
-// first.
+// first. It is a Stacker given every Result at once.
 func Stacking(results []collect.Result, share float64) *analyze.Report {
-	vol := analyze.DefaultVolatile()
-	type hostRows struct {
-		id   string
-		keys map[string]collect.Row
-		cmd  map[string]string
-	}
-	var hosts []*hostRows
-	byID := map[string]*hostRows{}
-	count := map[string]int{}
+	s := NewStacker(share)
+	s.Add(results)
+	return s.Report()
+}
+
+// A Stacker is Stacking streamed: Results are added a batch at a time (a
+// host's Results may span batches), and the Report is the one Stacking
+// gives on all of them. It keeps each distinct row (without its volatile
+// columns) once and, of each host, the indices of its rows: at 10,000
+// simulated hosts a few hundred MiB where the group's Results are about
+// 4 GiB.
+type Stacker struct {
+	share float64
+	vol   analyze.Volatile
+	ids   []string         // hosts in the order of their first Result
+	host  map[string]int   // instance ID → index in ids
+	rows  [][]int32        // of each host, the indices of its rows in keys
+	index map[string]int32 // command and row key → index in keys
+	keys  []stackedRow
+	buf   []byte
+}
+
+// stackedRow is one distinct row of a Stacker: its command and the row
+// without its volatile columns, as the first host that had it sent it.
+type stackedRow struct {
+	cmd string
+	row collect.Row
+}
+
+// NewStacker returns a Stacker flagging rows seen on fewer than share of
+// the hosts.
+func NewStacker(share float64) *Stacker {
+	return &Stacker{share: share, vol: analyze.DefaultVolatile(), host: map[string]int{}, index: map[string]int32{}}
+}
+
+// Add stacks results. A host counts from its first Result, even when no
+// Result of it succeeded.
+func (s *Stacker) Add(results []collect.Result) {
 	for _, r := range results {
-		h := byID[r.InstanceID]
-		if h == nil {
-			h = &hostRows{id: r.InstanceID, keys: map[string]collect.Row{}, cmd: map[string]string{}}
-			byID[r.InstanceID] = h
-			hosts = append(hosts, h)
+		h, ok := s.host[r.InstanceID]
+		if !ok {
+			h = len(s.ids)
+			s.host[r.InstanceID] = h
+			s.ids = append(s.ids, r.InstanceID)
+			s.rows = append(s.rows, nil)
 		}
 		if !r.OK() {
 			continue
 		}
 		for _, row := range r.Rows {
-			k := r.CommandID + "\x00" + vol.Key(r.CommandID, row)
-			if _, ok := h.keys[k]; !ok {
-				h.keys[k] = row
-				h.cmd[k] = r.CommandID
-				count[k]++
+			s.buf = append(append(s.buf[:0], r.CommandID...), 0)
+			s.buf = s.vol.AppendKey(s.buf, r.CommandID, row)
+			k, ok := s.index[string(s.buf)]
+			if !ok {
+				k = int32(len(s.keys))
+				s.index[string(s.buf)] = k
+				s.keys = append(s.keys, stackedRow{cmd: r.CommandID, row: s.vol.Strip(r.CommandID, row)})
 			}
+			s.rows[h] = append(s.rows[h], k)
 		}
 	}
-	n := len(hosts)
+}
+
+// Report returns the hosts stacked so far, in the order of their first
+// Result, each an outlier when one of its rows is on fewer than share of
+// them.
+func (s *Stacker) Report() *analyze.Report {
+	count := make([]int, len(s.keys))
+	for h, ks := range s.rows {
+		slices.Sort(ks)
+		ks = slices.Compact(ks)
+		s.rows[h] = ks
+		for _, k := range ks {
+			count[k]++
+		}
+	}
+	n := len(s.ids)
 	rep := &analyze.Report{Analyzer: "stacking", Hosts: make([]analyze.Host, 0, n)}
-	for _, h := range hosts {
-		host := analyze.Host{InstanceID: h.id, Findings: []analyze.Finding{}}
-		for k, row := range h.keys {
-			if float64(count[k]) < share*float64(n) {
+	for h, id := range s.ids {
+		host := analyze.Host{InstanceID: id, Findings: []analyze.Finding{}}
+		for _, k := range s.rows[h] {
+			if float64(count[k]) < s.share*float64(n) {
 				host.Outlier = true
 				host.Score++
-				host.Findings = append(host.Findings, analyze.Finding{CommandID: h.cmd[k], Kind: analyze.KindRare,
-					Row: vol.Strip(h.cmd[k], row), HostsWithRow: count[k], Prevalence: float64(count[k]) / float64(n)})
+				host.Findings = append(host.Findings, analyze.Finding{CommandID: s.keys[k].cmd, Kind: analyze.KindRare,
+					Row: maps.Clone(s.keys[k].row), HostsWithRow: count[k], Prevalence: float64(count[k]) / float64(n)})
 			}
 		}
 		sortFindings(host.Findings)
