@@ -723,7 +723,17 @@ func (c *baseCmp) inheritBaseline(h int, found []basePending, minority int32) {
 // linkBaselineActivities makes the deciding added findings of rows that
 // are part of a benign minority activity (activityLinks: today's canary
 // opening a port of its own) non-deciding. The activity rows of a host
-// are its rows on at most minority of the hosts that do not decide there.
+// are its rows on at most minority of the hosts that do not decide there
+// and that are either the baseline's own rows or findings that do not
+// decide for a reason of their own (a variant: the canary's release; a
+// session's, a job's row), or rows of a baseline template whose new
+// value is in a column whose values are spread there (the canary's
+// crontab line naming its release). A row of a template the baseline
+// never had, no finding only because a spread context of it explains it
+// (vExplained: a key of root where the baseline's keys vary by user), is
+// no activity: what a campaign plants beside its miner can be such a
+// row, on exactly the campaign's hosts, and it would excuse the miner
+// and the crontab line.
 func linkBaselineActivities(p params, cmps []*baseCmp, n int) {
 	type rowKey struct{ cmd, feat int32 }
 	hostsOf := map[rowKey][]int32{}
@@ -749,7 +759,7 @@ func linkBaselineActivities(p params, cmps []*baseCmp, n int) {
 				}
 			}
 			for _, f := range c.host.perHost[h] {
-				if c.hostCount[f] <= minority && !deciding[f] {
+				if c.hostCount[f] <= minority && !deciding[f] && !newExplained(c, f) {
 					a := int64(ci)<<32 | int64(f)
 					hostActivity[h] = append(hostActivity[h], a)
 					activityHosts[a]++
@@ -781,6 +791,17 @@ func linkBaselineActivities(p params, cmps []*baseCmp, n int) {
 			}
 		}
 	}
+}
+
+// newExplained reports whether the analyzed feature f is of a template
+// the baseline does not have, explained only by a spread context of it
+// (see linkBaselineActivities).
+func newExplained(c *baseCmp, f int32) bool {
+	if c.verdicts[f].kind != vExplained {
+		return false
+	}
+	_, ok := c.model.tmplOf[c.tkeys[f]]
+	return !ok
 }
 
 // rowSummary names a row of a command in a note.

@@ -217,3 +217,28 @@ func TestBaselineFleetRecombination(t *testing.T) {
 		}
 	}
 }
+
+// TestBaselineFleetCampaignKeyNoActivity: the simulated group of seed 13
+// (200 hosts, every family) against its week-old collection, the
+// campaign on 18 hosts: root's key that the campaign adds is of a
+// template the baseline never had, explained only by a spread context
+// of it (the baseline's keys vary by user), and is no benign activity
+// that would excuse the miner and the crontab line on exactly its
+// hosts: every campaign host is flagged (before, none was).
+func TestBaselineFleetCampaignKeyNoActivity(t *testing.T) {
+	if raceEnabled {
+		t.Skip("a scoring test of 200 simulated hosts: not under -race")
+	}
+	const n = 200
+	sim := fleet.NewSim(fleet.SimConfig{Hosts: n, Seed: 13, Families: fleet.AllFamilies, Attacks: fleet.Attacks{Campaign: true}})
+	week := sim.WeekEarlier()
+	var now, base []collect.Result
+	for i := range n {
+		now = append(now, sim.Results(i)...)
+		base = append(base, week.Results(i)...)
+	}
+	ev := sim.Truth().Evaluate(fleetBaseline(t, now, base))
+	if ev.Compromised < 10 || ev.Recall < 1 {
+		t.Errorf("%v: want every one of the campaign's hosts (10 or more) flagged", ev)
+	}
+}
