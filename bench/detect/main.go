@@ -55,6 +55,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/diffy-dfir/diffy/analyze"
@@ -71,8 +72,8 @@ func main() {
 		baseline = flag.Bool("baseline", false, "score the baseline analyzer against the group a week earlier instead of the cluster analyzer")
 		stacking = flag.Bool("stacking", true, "score 1% stacking beside the cluster analyzer")
 		jobs     = flag.Int("j", runtime.GOMAXPROCS(0), "scenarios analyzed at once")
-		verbose  = flag.Bool("v", false, "print each scenario's scores on stderr")
-		why      = flag.Bool("why", false, "print on stderr, for each false positive and each compromised host missed, its first three findings: why the analyzer decided so")
+		verbose  = flag.Bool("v", false, "print each scenario's scores on stderr, with its wall time, the CPU time the process spent meanwhile (the scenario's own with -j 1) and the process's peak RSS so far")
+		why      = flag.Bool("why", false, "print on stderr each report's notes and, for each false positive and each compromised host missed, its first three findings: why the analyzer decided so")
 		rare     = flag.String("rare", "", "the analyzer's RareShare (ρ), comma-separated values: one table row each (the curve); empty: the default, analyze.DefaultRareShare")
 		minority = flag.String("minority", "", "the analyzer's MinorityShare (φ), comma-separated values: one table row each; empty: the default, analyze.DefaultMinorityShare")
 		young    = flag.Float64("young", 0, "the share of compromised hosts whose attacker is at work during the collection, their processes started 30 s to 10 min before it (fleet.Attacks.Young)")
@@ -167,9 +168,11 @@ func main() {
 						sem <- struct{}{}
 						go func() {
 							defer func() { <-sem; wg.Done() }()
+							cpu0, _ := usage()
 							c := run(fleet.SimConfig{Hosts: n, Seed: seed, Families: row.families, Attacks: att.attacks}, sh, *baseline, *stacking && !*baseline, *why)
 							if *verbose {
-								log.Printf("%s %s n=%d seed=%d: %v", row.name, att.name, n, seed, c.ev)
+								cpu1, rss := usage()
+								log.Printf("%s %s n=%d seed=%d: %v (%.1f s wall, %.1f s CPU, peak RSS %d MiB)", row.name, att.name, n, seed, c.ev, c.analyzedTime.Seconds(), (cpu1 - cpu0).Seconds(), rss>>20)
 							}
 							mu.Lock()
 							cells = append(cells, c)
@@ -186,6 +189,16 @@ func main() {
 			}
 		}
 	}
+}
+
+// usage returns the CPU time (user and system) the process has spent so
+// far and its peak resident set size in bytes.
+func usage() (time.Duration, int64) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), ru.Maxrss << 10 // Maxrss is in KiB on Linux
 }
 
 // shares are the analyzer's RareShare (ρ) and MinorityShare (φ).
@@ -211,7 +224,7 @@ type cell struct {
 	rankedFirst  int // compromised hosts among the first k ranks
 	weakNote     bool
 	compromised  int
-	analyzedTime time.Duration
+	analyzedTime time.Duration // generating, streaming, analyzing and stacking the group
 }
 
 // run generates one scenario, analyzes it and scores the report. The
@@ -407,13 +420,16 @@ func rowList(s string) ([]tableRow, error) {
 	return out, nil
 }
 
-// explain prints on stderr, for every false positive and every
-// compromised host the report does not flag, its first three findings
-// (command, deciding or not, why, the row), and of a missed host what
-// was planted: what to read to find why a family of variation fires, or
-// why an attack is missed.
+// explain prints on stderr the report's notes and, for every false
+// positive and every compromised host the report does not flag, its
+// first three findings (command, deciding or not, why, the row), and of a
+// missed host what was planted: what to read to find why a family of
+// variation fires, or why an attack is missed.
 func explain(cfg fleet.SimConfig, rep *analyze.Report, planted map[string][]fleet.Planted) {
 	var b strings.Builder
+	for i, n := range rep.Notes {
+		fmt.Fprintf(&b, "n=%d seed=%d note %d: %s\n", cfg.Hosts, cfg.Seed, i+1, n)
+	}
 	for _, h := range rep.Hosts {
 		var what string
 		_, comp := planted[h.InstanceID]
