@@ -76,7 +76,11 @@
 // executable lies outside the directories of the fleet's executables or
 // under a hidden name (a miner from /tmp in the operator's shell). A
 // service's user (no login shell), a path, parent or uid that deviates
-// still decide.
+// still decide. A users row new to the fleet that is such an account,
+// with a session of it running on the host, is that session's trace and
+// does not decide (accountsInSession: Session Manager's agent creates
+// ssm-user at a host's first session); uid 0, a service's account or one
+// with no session decide, and its keys are judged apart.
 //
 // Processes caught running. A process that started less than ρ·24 h
 // before its collection (transientAge, 14.4 minutes at ρ = 1%: a job on

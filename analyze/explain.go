@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/diffy-dfir/diffy/collect"
+	"github.com/diffy-dfir/diffy/payload"
 )
 
 // finding turns a pending finding of host h into the Finding the report
@@ -83,7 +84,10 @@ func finding(m *cmdModel, h int, p pendingFinding, n int) Finding {
 	case p.young:
 		f.Why += fmt.Sprintf("; it started less than %.0f minutes before the collection, a process caught running (a job, a session), which does not decide", m.p.transientAge()/60)
 	}
-	if p.login != "" {
+	switch {
+	case p.login != "" && c.id == payload.Users:
+		f.Why += fmt.Sprintf("; it is the account of a login session of %s running on this host (an operator's account, its processes running what the fleet runs), which does not decide", p.login)
+	case p.login != "":
 		f.Why += fmt.Sprintf("; it is part of a login session of %s, an operator's account of this host, running what the fleet runs, which does not decide", p.login)
 	}
 	if len(p.hidden) > 0 {

@@ -268,6 +268,9 @@ func (s *sessionModel) markSessions(h int, d *hostDecision, cs *candidates) bool
 			changed = true
 		}
 	}
+	if s.accountsInSession(h, &hs, d) {
+		changed = true
+	}
 	kept := d.cands[:0]
 	for _, i := range d.cands {
 		c := cs.list[i]
@@ -282,6 +285,52 @@ func (s *sessionModel) markSessions(h int, d *hostDecision, cs *candidates) bool
 		kept = append(kept, i)
 	}
 	d.cands = kept
+	return changed
+}
+
+// accountsInSession makes the deciding findings of host h's users rows
+// non-deciding when the row is new to the fleet and is the account of a
+// login session running on h, and reports whether it changed any. The
+// account is one of the host's operators' (logins: a uid in login.defs'
+// range for people and a login shell) and a process of h is that
+// account's session (hostSessions.session: it runs as the account's uid
+// or names it, and runs what the fleet runs): the row is that session's
+// trace, as Session Manager's agent creates ssm-user on a host the first
+// time somebody opens a session there, rare by definition on a fleet
+// where few hosts ever had one. An account of uid 0, of a service (no
+// login shell) or with no session on the host still decides, as does
+// whatever key it carries (its authorized_keys rows are judged apart).
+func (s *sessionModel) accountsInSession(h int, hs *hostSessions, d *hostDecision) bool {
+	ui := int32(s.users)
+	um := s.cmds[s.users].rows
+	var live map[string]bool // the accounts of h with a session's process
+	changed := false
+	for k := range d.finds {
+		p := &d.finds[k]
+		if p.cmd != ui || !p.deciding || p.v.kind != vNew {
+			continue
+		}
+		name, _ := keyValue(um.feats[p.feat].key, "username")
+		uid, _ := keyValue(um.feats[p.feat].key, "uid")
+		if name == "" || hs.byName[name] == "" || hs.byUID[uid] != name {
+			continue
+		}
+		if live == nil {
+			live = map[string]bool{}
+			if hs.kids == nil {
+				hs.index()
+			}
+			for _, f := range hs.m.rows.perHost[h] {
+				if who := hs.session(f); who != "" {
+					live[who] = true
+				}
+			}
+		}
+		if live[name] {
+			p.deciding, p.login = false, name
+			changed = true
+		}
+	}
 	return changed
 }
 

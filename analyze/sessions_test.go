@@ -81,3 +81,62 @@ func TestClusterLoginSessions(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterSessionAccount: an account new to the fleet on 1 host of
+// 200 makes no outlier when a login session of it runs on that host (the
+// SSM agent creates ssm-user when somebody first opens a session there:
+// the agent's session worker, ssm-user's shell). The same row decides
+// when no session of it runs, when it has no login shell (a service's)
+// and when it is of uid 0 with a session behind it.
+func TestClusterSessionAccount(t *testing.T) {
+	const n = 200
+	worker := "/snap/amazon-ssm-agent/7628/ssm-agent-worker"
+	ssm := func(h varHost, user, uid string) {
+		h.add("processes",
+			collect.Row{"pid": "5000", "name": "ssm-session-wor", "path": "/snap/amazon-ssm-agent/7628/ssm-session-worker",
+				"cmdline": "/snap/amazon-ssm-agent/7628/ssm-session-worker admin-0ec14ba213ed6f4d1", "uid": "0", "parent": "650", "start_time": "9"},
+			collect.Row{"pid": "5001", "name": "sh", "path": "/usr/bin/dash", "cmdline": "sh", "uid": uid, "parent": "5000", "start_time": "9"},
+			collect.Row{"pid": "5002", "name": "top", "path": "/usr/bin/top", "cmdline": "top", "uid": uid, "parent": "5001", "start_time": "9"})
+	}
+	account := func(h varHost, user, uid, shell string) {
+		h.add("users", collect.Row{"uid": uid, "gid": uid, "username": user, "description": "", "directory": "/home/" + user, "shell": shell})
+	}
+	hosts := make([]varHost, n)
+	for i := range hosts {
+		hosts[i] = baseHost(i)
+		hosts[i].add("processes",
+			collect.Row{"pid": "650", "name": "ssm-agent-worke", "path": worker, "cmdline": worker, "uid": "0", "parent": "1", "start_time": "2"},
+			collect.Row{"pid": fmt.Sprint(900 + i%50), "name": "sh", "path": "/usr/bin/dash", "cmdline": "/bin/sh /usr/local/bin/agent-health",
+				"uid": "0", "parent": "1", "start_time": "2"})
+	}
+	account(hosts[7], "ssm-user", "1003", "/bin/sh")
+	ssm(hosts[7], "ssm-user", "1003")
+	account(hosts[8], "support", "1004", "/bin/bash") // no session
+	account(hosts[9], "svc", "1005", "/usr/sbin/nologin")
+	ssm(hosts[9], "svc", "1005")
+	account(hosts[10], "toor", "0", "/bin/bash")
+	ssm(hosts[10], "toor", "0")
+	rep, err := analyze.Clustering{Now: func() time.Time { return collectedAt }}.Analyze(context.Background(), analyze.Input{Results: varResults(hosts)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := outlierIDs(rep)
+	if want := []string{hostID(8), hostID(9), hostID(10)}; !slices.Equal(ids, want) {
+		t.Fatalf("outliers %v, want %v", ids, want)
+	}
+	for _, h := range rep.Outliers() {
+		if f := h.Findings[0]; f.CommandID != "users" || !f.Deciding {
+			t.Errorf("host %s: first finding %s %v (deciding %v), want its users row deciding", h.InstanceID, f.CommandID, f.Row, f.Deciding)
+		}
+	}
+	for _, host := range rep.Hosts {
+		if host.InstanceID != hostID(7) {
+			continue
+		}
+		if !slices.ContainsFunc(host.Findings, func(f analyze.Finding) bool {
+			return f.CommandID == "users" && !f.Deciding && strings.Contains(f.Why, "the account of a login session of ssm-user running on this host")
+		}) {
+			t.Errorf("host %s: no users finding says it is a session's account: %v", hostID(7), host.Findings)
+		}
+	}
+}
