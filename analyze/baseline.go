@@ -50,13 +50,21 @@ import (
 // lack the old one's rows together). Score is the evidence in bits, as
 // for Clustering.
 //
-// Three kinds of added row are listed and do not decide, as for
-// Clustering: a structured integer value drifted among the baseline's
-// values (a uid useradd gave in another order, see drifted); a process
-// caught running (started less than transientAge before its collection);
-// and a process whose parent, on that host, is a row at most a fifth of
-// the hosts have that does not decide itself (an operator's shell, a
-// job), unless the row was found for that very parent. A fourth is the
+// Four kinds of added row are listed and do not decide, as for
+// Clustering (see the package doc): a structured integer value drifted
+// among the baseline's values (a uid useradd gave in another order, see
+// drifted); a process caught running (started less than transientAge
+// before its collection) unless the host's own rows say it is none of
+// the host's work or runs what no job of the fleet runs (youngRule: from
+// /tmp, under a hidden name, posing as a kernel thread...); an
+// operator's login session (markBaselineSessions: its rows, what runs
+// under them from the fleet's directories, a listener of theirs); and a
+// process whose parent, on that host, is a row at most a fifth of the
+// hosts have that does not decide itself (an operator's shell, a job),
+// unless the row was found for that very parent. What tells a session
+// or a job from an attacker at work is on the analyzed hosts, so these
+// rules learn from them (the executables they run on more than r of
+// them), not from the baseline. A fifth is the
 // fleet baseline's own: a recombination, a row that differs from some
 // baseline row in one column alone in two or more columns (refModel's
 // recombined: an upgraded binary on the image whose package user has
@@ -262,17 +270,30 @@ func (s *baselineStream) ReportHosts(ctx context.Context, skipped []Skip, begin 
 	if int32(old) <= s.rows.p.rareCount(n) {
 		clear(isNew)
 	}
+	// What the analyzed hosts' own rows say of sessions and jobs, as
+	// Clustering has it (sessionModel, youngRule): what tells them from
+	// an attacker at work is on the host, not in the baseline.
+	var sess *sessionModel
+	var young *youngRule
+	if s.models != nil {
+		sess = newSessionModel(countedModels(s.rows.p, cmds, n))
+		young = newYoungRule(sess)
+	}
 	cmp := make([]*baseCmp, len(order))
 	for i, id := range order {
 		cmp[i] = &baseCmp{id: id, host: byID[id], base: s.base[id], isNew: isNew}
 		if s.models != nil {
 			cmp[i].model = s.models[id]
+			if sess.procs >= 0 && byID[id] == sess.cmds[sess.procs].rows {
+				cmp[i].young = young
+			}
 		}
 	}
 	if err := parallel(len(cmp), func(i int) error { cmp[i].compare(n); return ctx.Err() }); err != nil {
 		return nil, err
 	}
 	if s.models != nil {
+		markBaselineSessions(sess, cmp, n)
 		linkBaselineActivities(s.rows.p, cmp, n)
 	}
 	// First every host's Score, for the ranks; then each host whole, one
@@ -348,6 +369,10 @@ type basePending struct {
 	// part of (inheritBaseline), 0 when none.
 	young bool
 	under int32
+	// youngWhy says why a young finding decides (youngRule), "" when it
+	// does not; login is the operator's account whose login session the
+	// row is part of (markBaselineSessions), "" when none.
+	youngWhy, login string
 }
 
 // baseCmp is the comparison of one command.
@@ -356,6 +381,9 @@ type baseCmp struct {
 	host  *cmdRows // the hosts' rows (nil: no host has the command)
 	base  *cmdRows // the baseline's rows (nil: the baseline lacks it)
 	model *refModel
+	// young judges the processes' young rows (youngRule), nil for other
+	// commands and for one baseline instance.
+	young *youngRule
 	// The baseline's state: it has a Result for the command; one of them
 	// succeeded; the errors of the others.
 	inBase, baseOK bool
@@ -522,6 +550,9 @@ func (c *baseCmp) compareFleet(n int) {
 		c.verdicts[f] = m.judge(ft.key)
 		c.tkeys[f] = string(appendTemplateKey(nil, ft.key))
 	}
+	if c.young != nil {
+		c.young.verdict = func(f int32) verdict { return c.verdicts[f] }
+	}
 	// Usual baseline templates: on 1-φ of the baseline's hosts.
 	var usual []int32
 	for t, tp := range m.tmpls {
@@ -648,7 +679,15 @@ func (c *baseCmp) compareFleet(n int) {
 			}
 			// With one host there is no other to tell a change of the
 			// whole group from: the comparison with the baseline decides.
-			x.p.deciding = x.p.v.kind != vVariant && !x.p.young && (n == 1 || c.model.p.decides(nv, int32(n)-1))
+			// A process caught running decides only as youngRule says.
+			x.p.deciding = x.p.v.kind != vVariant && (n == 1 || c.model.p.decides(nv, int32(n)-1))
+			if x.p.young {
+				if x.p.deciding && c.young != nil {
+					x.p.deciding, x.p.youngWhy = c.young.decides(h, x.p.feat, x.p.v)
+				} else {
+					x.p.deciding = false
+				}
+			}
 			x.p.cause = x.ctx
 			found = append(found, x.p)
 		}
@@ -699,8 +738,9 @@ func (c *baseCmp) inheritBaseline(h int, found []basePending, minority int32) {
 		changed = false
 		for k := range found {
 			p := &found[k]
-			// A row found for its parent is not excused by that parent.
-			if p.removed || !p.deciding || p.v.col == "parent" {
+			// A row found for its parent is not excused by that parent;
+			// a young row's chain is judged by youngRule.
+			if p.removed || !p.deciding || p.v.col == "parent" || p.youngWhy != "" {
 				continue
 			}
 			i, ok := slices.BinarySearch(c.host.perHost[h], p.feat)
@@ -717,6 +757,94 @@ func (c *baseCmp) inheritBaseline(h int, found []basePending, minority int32) {
 				break
 			}
 		}
+	}
+}
+
+// countedModels returns, for each command of the n analyzed hosts (cmds,
+// finished), the part of its cmdModel that counts its rows' hosts: what
+// sessionModel and youngRule learn of the fleet they judge.
+func countedModels(p params, cmds []*cmdRows, n int) []*cmdModel {
+	out := make([]*cmdModel, len(cmds))
+	for i, c := range cmds {
+		out[i] = &cmdModel{rows: c, p: p, n: n, r: p.rareCount(n), minority: p.minority(n), fv: map[int32]verdict{}}
+		out[i].countFeatures()
+	}
+	return out
+}
+
+// markBaselineSessions does for a fleet baseline what
+// sessionModel.markSessions, keepDeciding and keepListeners do for
+// Clustering: a deciding added process row of a host that is an
+// operator's login session (hostSessions.session: an operator's uid or
+// name, running what the analyzed fleet runs), or the users row of such
+// an account, does not decide, nor what runs under it (inheritBaseline)
+// unless it runs from outside the fleet's directories, nor a listener of
+// a session's process (python3 -m http.server). The baseline cannot tell
+// them: a session's rows are on the few hosts people are logged in on,
+// now, and the week-old baseline has other sessions or none. The host's
+// added findings of those commands are converted to Clustering's
+// (pendingFinding) for its rules, and back.
+func markBaselineSessions(s *sessionModel, cmps []*baseCmp, n int) {
+	if s.known == nil {
+		return
+	}
+	// The comparison of each command the rules read, by its index in
+	// s.cmds.
+	byCmd := map[int]*baseCmp{}
+	for _, c := range cmps {
+		if c.host == nil || c.found == nil || c.verdicts == nil {
+			continue
+		}
+		for _, i := range []int{s.procs, s.users, s.lps} {
+			if i >= 0 && c.host == s.cmds[i].rows {
+				byCmd[i] = c
+			}
+		}
+	}
+	pc := byCmd[s.procs]
+	if pc == nil {
+		return
+	}
+	minority := s.cmds[s.procs].minority
+	type at struct {
+		c *baseCmp
+		i int
+	}
+	var d hostDecision
+	var back []at
+	gather := func(h int) {
+		d.finds, back = d.finds[:0], back[:0]
+		for _, ci := range []int{s.procs, s.users, s.lps} {
+			c := byCmd[ci]
+			if c == nil {
+				continue
+			}
+			for i, p := range c.found[h] {
+				if !p.removed {
+					d.finds = append(d.finds, pendingFinding{cmd: int32(ci), feat: p.feat, v: p.v, deciding: p.deciding, young: p.young,
+						youngWhy: p.youngWhy, under: p.under - 1, login: p.login})
+					back = append(back, at{c, i})
+				}
+			}
+		}
+	}
+	scatter := func(h int) {
+		for k, b := range back {
+			p := &b.c.found[h][b.i]
+			p.deciding, p.under, p.login = d.finds[k].deciding, d.finds[k].under+1, d.finds[k].login
+		}
+	}
+	for h := range n {
+		gather(h)
+		if s.markSessions(h, &d, &candidates{}) {
+			// What runs under a session's rows is part of it.
+			scatter(h)
+			pc.inheritBaseline(h, pc.found[h], minority)
+			gather(h)
+			s.keepDeciding(h, d.finds)
+		}
+		s.keepListeners(h, d.finds)
+		scatter(h)
 	}
 }
 
@@ -974,13 +1102,16 @@ func (p basePending) finding(n int, fleet bool) Finding {
 			f.Why += fmt.Sprintf("; it is on the hosts of %s, which does not decide: part of that activity", p.v.version)
 		}
 		if p.young {
-			f.Why += fmt.Sprintf("; it started less than %.0f minutes before the collection, a process caught running (a job, a session), which does not decide", p.c.host.p.transientAge()/60)
+			f.Why += youngWhy(p.c.host.p, p.youngWhy)
+		}
+		if p.login != "" {
+			f.Why += loginWhy(p.c.id, p.login)
 		}
 		if p.under > 0 {
 			f.Why += fmt.Sprintf("; it runs under %s, which is on %s of the %s hosts and does not decide: part of that activity",
 				describeRow(rowOfKey(p.c.host.feats[p.under-1].key)), count(p.c.hostCount[p.under-1]), count(n))
 		}
-		if !p.deciding && p.v.kind != vVariant && p.v.version == "" && !p.young && p.under == 0 {
+		if !p.deciding && p.v.kind != vVariant && p.v.version == "" && !p.young && p.under == 0 && p.login == "" {
 			f.Why += "; more than a fifth of the hosts show such rows there, so it does not decide"
 		}
 	}

@@ -160,11 +160,14 @@ func TestBaselineStreamBatches(t *testing.T) {
 // baseline holds (each value is on baseline rows that differ in one column
 // of two) and no outlier; rsyslogd from a new path is one column away
 // from the baseline, and an outlier. A job caught running (started a
-// minute before the collection) does not decide; the same row running for
-// hours does.
+// minute before the collection, by init, from the fleet's directories)
+// does not decide; the same row running for hours does, and so does the
+// job caught running from /tmp (youngRule, as Clustering has it).
 func TestBaselineFleetRecombination(t *testing.T) {
 	const n = 200
 	img := func(i int, h varHost) varHost {
+		h.add("processes", collect.Row{"pid": "500", "name": "dbus-daemon", "path": "/usr/bin/dbus-daemon", "cmdline": "/usr/bin/dbus-daemon --system",
+			"uid": "101", "parent": "1", "start_time": "2"})
 		for _, r := range h["processes"] {
 			if r["name"] == "rsyslogd" && i%2 == 1 {
 				r["uid"] = "0"
@@ -191,14 +194,16 @@ func TestBaselineFleetRecombination(t *testing.T) {
 	}
 	rsyslogd(now[4])["path"] = "/usr/sbin/rsyslogd (deleted)" // image uid 104, upgraded since
 	rsyslogd(now[6])["path"] = "/var/tmp/.r/rsyslogd"
-	job := func(start int64) collect.Row {
-		return collect.Row{"pid": "9000", "name": "apt-get", "path": "/usr/bin/apt-get", "cmdline": "apt-get -qq -y update", "uid": "0", "parent": "1",
+	job := func(path string, start int64) collect.Row {
+		return collect.Row{"pid": "9000", "name": "apt-get", "path": path, "cmdline": "apt-get -qq -y update", "uid": "0", "parent": "1",
 			"start_time": fmt.Sprint(start)}
 	}
-	now[8].add("processes", job(collectedAt.Unix()-60))
-	now[10].add("processes", job(collectedAt.Unix()-6*3600))
+	now[8].add("processes", job("/usr/bin/apt-get", collectedAt.Unix()-60))
+	now[10].add("processes", job("/usr/bin/apt-get", collectedAt.Unix()-6*3600))
+	// Caught running too, but from where anyone may write (youngRule).
+	now[12].add("processes", job("/tmp/apt-get", collectedAt.Unix()-60))
 	rep := fleetBaseline(t, varResults(now), varResults(base))
-	if ids, want := outlierIDs(rep), []string{hostID(6), hostID(10)}; !slices.Equal(ids, want) {
+	if ids, want := outlierIDs(rep), []string{hostID(6), hostID(10), hostID(12)}; !slices.Equal(ids, want) {
 		t.Errorf("outliers %v, want %v", ids, want)
 	}
 	for _, h := range rep.Hosts {
@@ -240,5 +245,49 @@ func TestBaselineFleetCampaignKeyNoActivity(t *testing.T) {
 	ev := sim.Truth().Evaluate(fleetBaseline(t, now, base))
 	if ev.Compromised < 10 || ev.Recall < 1 {
 		t.Errorf("%v: want every one of the campaign's hosts (10 or more) flagged", ev)
+	}
+}
+
+// TestBaselineFleetSessions: an operator logged in now (sshd's per-login
+// processes under the listener, a shell under them) is no outlier against
+// a baseline that had no session; the same session with a miner started
+// from /tmp in the shell is (markBaselineSessions, as Clustering's
+// markSessions and keepDeciding have it).
+func TestBaselineFleetSessions(t *testing.T) {
+	const n = 200
+	base := make([]varHost, n)
+	now := make([]varHost, n)
+	dbus := collect.Row{"pid": "500", "name": "dbus-daemon", "path": "/usr/bin/dbus-daemon", "cmdline": "/usr/bin/dbus-daemon --system",
+		"uid": "101", "parent": "1", "start_time": "2"}
+	for i := range n {
+		base[i] = baseHost(i).add("processes", dbus)
+		now[i] = baseHost(i).add("processes", dbus)
+	}
+	session := func(i int) {
+		sshd := now[i]["processes"][1]["pid"]
+		now[i].add("processes",
+			collect.Row{"pid": "7001", "name": "sshd", "path": "/usr/sbin/sshd", "cmdline": "sshd: ubuntu [priv]", "uid": "0", "parent": sshd, "start_time": "100"},
+			collect.Row{"pid": "7002", "name": "sshd", "path": "/usr/sbin/sshd", "cmdline": "sshd: ubuntu@pts/0", "uid": "1000", "parent": "7001", "start_time": "100"},
+			collect.Row{"pid": "7003", "name": "bash", "path": "/usr/bin/bash", "cmdline": "-bash", "uid": "1000", "parent": "7002", "start_time": "100"})
+	}
+	session(5)
+	session(7)
+	now[7].add("processes", collect.Row{"pid": "7004", "name": "xmrig", "path": "/tmp/xmrig", "cmdline": "/tmp/xmrig -o pool.example:3333",
+		"uid": "1000", "parent": "7003", "start_time": "100"})
+	rep := fleetBaseline(t, varResults(now), varResults(base))
+	if ids, want := outlierIDs(rep), []string{hostID(7)}; !slices.Equal(ids, want) {
+		t.Errorf("outliers %v, want %v", ids, want)
+	}
+	for _, h := range rep.Hosts {
+		if h.InstanceID != hostID(5) {
+			continue
+		}
+		said := false
+		for _, f := range h.Findings {
+			said = said || strings.Contains(f.Why, "login session of ubuntu")
+		}
+		if !said {
+			t.Errorf("%s: findings %+v; want the session's rows named as ubuntu's login session", h.InstanceID, h.Findings)
+		}
 	}
 }

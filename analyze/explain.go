@@ -78,17 +78,11 @@ func finding(m *cmdModel, h int, p pendingFinding, n int) Finding {
 			f.Why += ", but that many of them differ there too, so it does not decide"
 		}
 	}
-	switch {
-	case p.young && p.youngWhy != "":
-		f.Why += fmt.Sprintf("; it started less than %.0f minutes before the collection, but %s, which decides", m.p.transientAge()/60, p.youngWhy)
-	case p.young:
-		f.Why += fmt.Sprintf("; it started less than %.0f minutes before the collection, a process caught running (a job, a session), which does not decide", m.p.transientAge()/60)
+	if p.young {
+		f.Why += youngWhy(m.p, p.youngWhy)
 	}
-	switch {
-	case p.login != "" && c.id == payload.Users:
-		f.Why += fmt.Sprintf("; it is the account of a login session of %s running on this host (an operator's account, its processes running what the fleet runs), which does not decide", p.login)
-	case p.login != "":
-		f.Why += fmt.Sprintf("; it is part of a login session of %s, an operator's account of this host, running what the fleet runs, which does not decide", p.login)
+	if p.login != "" {
+		f.Why += loginWhy(c.id, p.login)
 	}
 	if len(p.hidden) > 0 {
 		f.Why += fmt.Sprintf("; it adds to used_by %s, which this host does not list as loaded: a module hidden from /proc/modules",
@@ -112,6 +106,24 @@ func finding(m *cmdModel, h int, p pendingFinding, n int) Finding {
 	}
 	f.keep()
 	return f
+}
+
+// youngWhy says what a process caught running (young) means for the
+// decision: why it decides (why, youngRule's), or that it does not ("").
+func youngWhy(p params, why string) string {
+	if why != "" {
+		return fmt.Sprintf("; it started less than %.0f minutes before the collection, but %s, which decides", p.transientAge()/60, why)
+	}
+	return fmt.Sprintf("; it started less than %.0f minutes before the collection, a process caught running (a job, a session), which does not decide", p.transientAge()/60)
+}
+
+// loginWhy says that a row of command cmd is part of login's session
+// (markSessions), or its account (a users row).
+func loginWhy(cmd, login string) string {
+	if cmd == payload.Users {
+		return fmt.Sprintf("; it is the account of a login session of %s running on this host (an operator's account, its processes running what the fleet runs), which does not decide", login)
+	}
+	return fmt.Sprintf("; it is part of a login session of %s, an operator's account of this host, running what the fleet runs, which does not decide", login)
 }
 
 // variantWhy says why a deviation in column col that is a variant does

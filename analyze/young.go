@@ -56,6 +56,10 @@ type youngRule struct {
 	s       *sessionModel
 	crons   int             // the crontab's index into the command models, -1 when absent
 	threads map[string]bool // names of the fleet's process rows without an executable on more than r hosts
+	// verdict, when set, gives the verdict of a process feature that
+	// initStarted asks for (a fleet baseline's, refModel.judge); nil
+	// means verdictOf, the cluster analysis's.
+	verdict func(f int32) verdict
 
 	// The activities of host h (prepare): each young process feature's
 	// root, and each root's link to the host's own work.
@@ -151,7 +155,11 @@ func (y *youngRule) initStarted(root int32, v verdict, f int32) bool {
 	if up := y.hs.parentOf(root); up < 0 || up != y.init {
 		return false
 	}
-	if root != f {
+	switch {
+	case root == f:
+	case y.verdict != nil:
+		v = y.verdict(root)
+	default:
 		v = y.verdictOf(root)
 	}
 	return v.kind != vDeviation || v.col == "cmdline"
