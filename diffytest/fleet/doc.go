@@ -83,7 +83,13 @@
 //     with its package on [0.05, 0.20] (zabbix_agent2 with two modules,
 //     memcached, consul, haproxy, telegraf: its process from /usr, its
 //     listener on a port drawn for the group from [10000, 60000] or, half
-//     the time, at each start, its system user).
+//     the time, at each start, its system user); and one daemon
+//     installed with its package on [0.05, 0.15], in the shape that
+//     package leaves (postgres with its workers and a /bin/bash user,
+//     jenkins and kafka with remote JMX on the group's port and RMI on one
+//     drawn at start, munin-node with its cron.d line, uwsgi's forked
+//     workers on one port, elasticsearch with its temporary directory
+//     under /tmp).
 //   - FamilyImages: hosts launched from 2 or 3 successive images of the
 //     launch template (Ubuntu 22.04 with kernels 6.2, 6.5 or 6.8, 24.04):
 //     kernel threads (6.8 names workqueue rescuers kworker/R-*), module

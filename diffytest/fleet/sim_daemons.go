@@ -23,6 +23,12 @@ type daemonPlan struct {
 	service      int
 	serviceShare float64
 	servicePort  int
+	// installed is the daemon a package installs on installedShare of
+	// the hosts, in the shape that package really leaves (one of
+	// installedDaemons); installedPort is its group's configured port.
+	installed      int
+	installedShare float64
+	installedPort  int
 }
 
 // planDaemons draws which of the two daemons run (both, JMX alone, statd
@@ -47,9 +53,12 @@ func (p *plan) planDaemons(r *rand.Rand, on bool) {
 	if chance(r, 0.5) {
 		d.servicePort = intBetween(r, 10000, 60000)
 	}
+	d.installed = r.IntN(len(installedDaemons))
+	d.installedShare = between(r, 0.05, 0.15)
+	d.installedPort = intBetween(r, 10000, 60000)
 	switch {
 	case !on:
-		d.jmxShare, d.statdShare, d.serviceShare = 0, 0, 0
+		d.jmxShare, d.statdShare, d.serviceShare, d.installedShare = 0, 0, 0, 0
 	case which == 1 && hasJVM:
 		d.statdShare = 0
 	case which == 2:
@@ -111,6 +120,7 @@ var nfsModules = []module{
 func (g *hostGen) daemonFamily() {
 	g.statd()
 	g.packagedService()
+	g.installedDaemon()
 }
 
 // statd starts rpcbind and rpc.statd on the statd share: on ports drawn

@@ -356,7 +356,7 @@ func TestSimFamilies(t *testing.T) {
 
 // traitPrefix names the traits of each family.
 var traitPrefix = map[Family][]string{
-	FamilySizes: {"size="}, FamilyRollout: {"version="}, FamilyDaemons: {"jmx", "statd", "service="}, FamilyContainers: {"containers="},
+	FamilySizes: {"size="}, FamilyRollout: {"version="}, FamilyDaemons: {"jmx", "statd", "service=", "installed="}, FamilyContainers: {"containers="},
 	FamilyJobs: {"job="}, FamilyPackages: {"upgraded="}, FamilyLogShippers: {"shipper="}, FamilyUsers: {"ops=", "ssm-user"},
 	FamilyVolumes: {"volumes=", "efs"}, FamilySessions: {"session=", "ssm-user"}, FamilyAgents: {"agent="}, FamilyBoot: {"booting"},
 	FamilyModules: {"modules="},
