@@ -67,20 +67,23 @@ type campaign struct {
 //     leaves (deployModel.installed): a process or a listener run from
 //     the package trees of the Filesystem Hierarchy Standard (/usr but
 //     /usr/local, /opt, ...) or from a directory of the fleet's own
-//     executables, naming no file in a temporary directory, a home or
-//     under a hidden name; a kernel module; a package manager's record
-//     (deb_packages, rpm_packages, where the results carry them); a
-//     system user (uid 1-999, no login shell). An agent or a daemon rolled out to a minority
-//     passes the first six tests as an implant does (its rows are
-//     copies, on hosts otherwise like the rest, drawn at random), but
-//     needs nothing to survive a reboot beyond its package and lets no
-//     one in; an implant must be restarted and its operator must come
-//     back: a crontab line, an authorized key, a login account or a
-//     second uid 0, or a binary dropped where anyone can write. A group
-//     that fails only this test is a deployment: returned with
-//     deployment set, noted, not flagged. An implant packaged as a
-//     service (its binary in /usr/bin, its unit file, its system user)
-//     passes as a deployment; the note names its rows.
+//     executables, naming no file in a temporary directory (but as its
+//     temporary directory), a home or under a hidden name; a kernel
+//     module; a package manager's record (deb_packages, rpm_packages,
+//     where the results carry them); a system user (uid 1-999, no login
+//     shell or the uid its processes run as); a package's cron.d line
+//     that fetches, decodes and restarts nothing (packageCron). An
+//     agent or a daemon rolled out to a minority passes the first six
+//     tests as an implant does (its rows are copies, on hosts otherwise
+//     like the rest, drawn at random), but needs nothing to survive a
+//     reboot beyond its package and lets no one in; an implant must be
+//     restarted and its operator must come back: a user's crontab line
+//     or a watchdog, an authorized key, a login account or a second uid
+//     0, or a binary dropped where anyone can write. A group that fails
+//     only this test is a deployment: returned with deployment set,
+//     noted, not flagged. An implant packaged as a service (its binary
+//     in /usr/bin, its unit file, its system user) passes as a
+//     deployment; the note names its rows.
 //
 // keys gives the normalized row key of a candidate, runs whether the rows
 // of a command are of something running (see cmdRows.running), deploys

@@ -108,7 +108,7 @@ func (an *analysis) notes(rep *Report, merged int) []string {
 			rows = append(rows, fmt.Sprintf("%s on %s hosts", rowSummary(m.rows.id, m.rows.feats[row.feat].key), count(len(row.hosts))))
 		}
 		if cp.deployment {
-			deployments = append(deployments, fmt.Sprintf("a deployment on %s of the %s hosts, not flagged: %d rows sit together on the same hosts as a campaign's would, but each is what a service installed by configuration management or a package leaves (a process or listener run from the package trees or the fleet's own directories, a kernel module, a system user without a login shell) and none persists or lets someone in (no crontab line, authorized key, login account or file where anyone can write); if the service is not yours, read its hosts: %s",
+			deployments = append(deployments, fmt.Sprintf("a deployment on %s of the %s hosts, not flagged: %d rows sit together on the same hosts as a campaign's would, but each is what a service installed by configuration management or a package leaves (a process or listener run from the package trees or the fleet's own directories, a kernel module, a system user without a login shell or that its processes run as, a package's cron.d line) and none persists or lets someone in (no user's crontab line or watchdog, authorized key, login account or file where anyone can write); if the service is not yours, read its hosts: %s",
 				count(len(cp.hosts)), count(n), len(cp.rows), listSome(rows, 5)))
 			continue
 		}

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -41,6 +42,8 @@ func newDeployModel(cmds []*cmdModel) *deployModel {
 // (installed): then g, though it passes the other six tests, is a service
 // being rolled out, not an implant.
 func (d *deployModel) deployment(g []*candidate) bool {
+	var keys [][2]string // command ID, RowKey of every feature of g
+	gr := group{runAs: map[string]bool{}, exes: map[string]bool{}}
 	for _, c := range g {
 		m := d.cmds[c.cmd]
 		feats := []int32{c.feat}
@@ -51,32 +54,76 @@ func (d *deployModel) deployment(g []*candidate) bool {
 			feats = m.tmpls[c.id>>32].feats
 		}
 		for _, f := range feats {
-			if !d.installed(m.rows.id, m.rows.feats[f].key) {
-				return false
+			key := m.rows.feats[f].key
+			keys = append(keys, [2]string{m.rows.id, key})
+			if m.rows.id == payload.Processes {
+				if uid, ok := keyValue(key, "uid"); ok {
+					gr.runAs[uid] = true
+				}
 			}
+			if m.rows.id == payload.Processes || m.rows.id == payload.ListeningPorts {
+				p, _ := keyValue(key, "path")
+				cl, _ := keyValue(key, "cmdline")
+				for _, e := range []string{p, firstWord(cl)} {
+					if b := path.Base(e); e != "" && b != "/" {
+						gr.exes[b] = true
+					}
+				}
+			}
+		}
+	}
+	for _, k := range keys {
+		if !d.installed(k[0], k[1], gr) {
+			return false
 		}
 	}
 	return true
 }
 
-// installed reports whether a row (command cmd, RowKey key) is one an
-// installed service leaves:
+// group is what installed needs to know of the rows of a group.
+type group struct {
+	// runAs are the uids its processes run as.
+	runAs map[string]bool
+	// exes are the base names of its processes' and listeners'
+	// executables (path, and the first word of the command line).
+	exes map[string]bool
+}
+
+// firstWord returns the first word of s, "" when none.
+func firstWord(s string) string {
+	if f := strings.Fields(s); len(f) > 0 {
+		return f[0]
+	}
+	return ""
+}
+
+// installed reports whether a row (command cmd, RowKey key) of group gr
+// is one an installed service leaves:
 //
 //   - a process or a listener whose executable (path) lies under the
 //     package trees (packageTrees) or in a directory of the fleet's own
 //     executables (dirs), under no hidden name and not deleted, and whose
-//     command line names no file where no package writes (scratchTrees, a
-//     hidden name);
+//     command line names no file where no package writes (namesScratch:
+//     scratchTrees, a hidden name), but for its temporary directory;
 //   - a kernel module (a sensor's, a file system's);
 //   - a package manager's record of an installed package (deb_packages,
 //     rpm_packages, when the results carry them): what installing it left;
 //   - a system user: a uid of login.defs' system range (1-999, idRange 1;
-//     useradd --system) and a shell one cannot log in with.
+//     useradd --system) and either a shell one cannot log in with or a
+//     uid one of the group's processes runs as: the service's own
+//     account, which its package made (Debian's postgres and jenkins
+//     have /bin/bash, for their maintainers' su);
+//   - a package's crontab line (packageCron): in /etc/cron.d, running
+//     installed programs on local files, none of them one the group's
+//     processes run (a package's daemon is kept running by its init
+//     system; a cron line that starts it again is a watchdog, what an
+//     implant needs to survive being killed).
 //
 // Every other row persists or lets someone in, and no package needs it to
-// run: a crontab line, an authorized key, a login account or a second
-// uid 0, a row of a command this test does not know.
-func (d *deployModel) installed(cmd, key string) bool {
+// run: a crontab line of a user's crontab or one that fetches, decodes
+// or runs what was dropped, an authorized key, a login account or a
+// second uid 0, a row of a command this test does not know.
+func (d *deployModel) installed(cmd, key string, gr group) bool {
 	switch cmd {
 	case payload.Processes, payload.ListeningPorts:
 		if p, _ := keyValue(key, "path"); p != "" && !(installedPath(p) && (d.dirs[path.Dir(p)] || packaged(p))) {
@@ -90,7 +137,73 @@ func (d *deployModel) installed(cmd, key string) bool {
 		uid, _ := keyValue(key, "uid")
 		shell, _ := keyValue(key, "shell")
 		id, err := strconv.ParseInt(uid, 10, 64)
-		return err == nil && idRange(id) == 1 && !loginShell(shell)
+		return err == nil && idRange(id) == 1 && (!loginShell(shell) || gr.runAs[uid])
+	case payload.Crontab:
+		return packageCron(key, gr.exes)
+	}
+	return false
+}
+
+// packageCron reports whether a crontab row (its RowKey) is a package's
+// line, beside processes whose executables' base names are exes: Debian
+// Policy 9.5.1 has packages install their jobs as files of /etc/cron.d
+// (never in /var/spool/cron/crontabs, a user's crontab), and a package's
+// job runs the maintenance programs it installed on local files. So the
+// line is in a file of /etc/cron.d, names no file under a scratch tree or
+// a hidden name (namesScratch), fetches or decodes nothing to run (no URL
+// "://", no socket of bash's /dev/tcp or /dev/udp, no IPv4 address, no
+// data piped into a shell or an interpreter: pipedToShell), and names
+// none of exes as a word. An attacker's line must bring its code from
+// somewhere (a file dropped where anyone can write, the network, a blob
+// in the line) or start its implant again.
+func packageCron(key string, exes map[string]bool) bool {
+	p, _ := keyValue(key, "path")
+	cmd, _ := keyValue(key, "command")
+	if !strings.HasPrefix(p, "/etc/cron.d/") || path.Clean(p) != p || strings.Contains(p[len("/etc/cron.d/"):], "/") {
+		return false
+	}
+	for _, w := range strings.FieldsFunc(cmd, func(r rune) bool { return strings.ContainsRune(" \t;&|()<>'\"`", r) }) {
+		if exes[path.Base(w)] {
+			return false
+		}
+	}
+	return !namesScratch(cmd) && !strings.Contains(cmd, "://") && !strings.Contains(cmd, "/dev/tcp/") &&
+		!strings.Contains(cmd, "/dev/udp/") && !hasIPv4(cmd) && !pipedToShell(cmd)
+}
+
+// shells are the programs that run the code they read: POSIX shells and
+// the interpreters every image has.
+var shells = []string{"sh", "bash", "dash", "zsh", "ksh", "python", "python2", "python3", "perl", "ruby", "php", "node"}
+
+// pipedToShell reports whether a shell command line pipes something into
+// a shell or an interpreter ("| sh", "|bash -s", "| python3 -").
+func pipedToShell(cmd string) bool {
+	parts := strings.Split(cmd, "|")
+	for _, seg := range parts[1:] {
+		f := strings.Fields(seg)
+		if len(f) > 0 && slices.Contains(shells, path.Base(f[0])) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasIPv4 reports whether s holds a dotted quad of four numbers of at most
+// 255: a host to connect to.
+func hasIPv4(s string) bool {
+	for _, w := range strings.FieldsFunc(s, func(r rune) bool { return !(r >= '0' && r <= '9' || r == '.') }) {
+		q := strings.Split(w, ".")
+		if len(q) != 4 {
+			continue
+		}
+		ok := true
+		for _, x := range q {
+			n, err := strconv.Atoi(x)
+			ok = ok && err == nil && len(x) <= 3 && n <= 255
+		}
+		if ok {
+			return true
+		}
 	}
 	return false
 }
@@ -126,21 +239,44 @@ func packaged(p string) bool {
 
 // namesScratch reports whether a command line names a file under a
 // scratch tree or a hidden one: one of its words, or a flag's value
-// (--config=/tmp/x), that is an absolute path there, or a relative
-// executable (./xmrig: run from wherever it was dropped).
+// (--config=/tmp/x), that is an absolute path there once cleaned (a
+// kafka-run-class.sh's /opt/kafka/bin/../logs is /opt/kafka/logs; a
+// path that climbs out of a tree is judged where it lands), or a
+// relative executable (./xmrig: run from wherever it was dropped). A
+// flag that names the program's directory for temporary files
+// (tmpDirFlag: -Djava.io.tmpdir=/tmp/elasticsearch-N) names where it
+// writes, which is what /tmp is for (FHS 3.0, 3.18), not what it runs;
+// the directory must still be no hidden name.
 func namesScratch(cmdline string) bool {
 	for i, w := range strings.Fields(cmdline) {
 		if i == 0 && strings.HasPrefix(w, "./") {
 			return true
 		}
+		flag := ""
 		if j := strings.IndexByte(w, '='); j >= 0 {
-			w = w[j+1:]
+			flag, w = w[:j], w[j+1:]
 		}
-		if strings.HasPrefix(w, "/") && (underAny(w, scratchTrees) || strings.Contains(w, "/.")) {
+		if !strings.HasPrefix(w, "/") {
+			continue
+		}
+		w = path.Clean(w)
+		if strings.Contains(w, "/.") {
+			return true
+		}
+		if underAny(w+"/", scratchTrees) && !tmpDirFlag(flag) {
 			return true
 		}
 	}
 	return false
+}
+
+// tmpDirFlag reports whether a flag's name (what precedes its "=")
+// declares a directory for temporary files: it ends, its case, dots,
+// dashes and underscores aside, in "tmpdir" or "tempdir" (Java's
+// -Djava.io.tmpdir, --tmpdir, TMPDIR).
+func tmpDirFlag(flag string) bool {
+	f := strings.ToLower(strings.NewReplacer(".", "", "-", "", "_", "").Replace(flag))
+	return strings.HasSuffix(f, "tmpdir") || strings.HasSuffix(f, "tempdir")
 }
 
 // underAny reports whether p lies under one of the trees (each ending in

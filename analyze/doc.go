@@ -149,19 +149,28 @@
 // /opt, /snap) or in a directory the fleet's own executables (those of
 // more than a fifth of the hosts) run from, under no hidden name, not
 // deleted, naming no file in /tmp, /var/tmp, /dev/shm, /run/user or a
-// home; kernel modules; the package manager's records of the packages
+// home (paths judged once cleaned: /opt/kafka/bin/../logs is
+// /opt/kafka/logs; a flag naming the program's temporary directory,
+// -Djava.io.tmpdir=/tmp/elasticsearch-N, names where it writes, not what
+// it runs); kernel modules; the package manager's records of the packages
 // installed (deb_packages, rpm_packages: osquery's tables, which the
 // standard pack does not query but other packs' results may carry);
 // system users (a uid in login.defs' system range, 1-999, and no login
-// shell). A service needs nothing else to run after a
-// reboot and lets no one in; an implant must be started again and its
-// operator must come back: a crontab line, an authorized key, a login
-// account or a second uid 0, or a binary dropped where anyone can write,
-// any one of which keeps the set a campaign. A deployment's hosts are not
+// shell, or one the group's processes run as: Debian's postgres and
+// jenkins have /bin/bash); a package's cron job (Debian Policy 9.5.1: a
+// file of /etc/cron.d) that runs installed programs on local files,
+// fetching and decoding nothing (no URL, /dev/tcp, IPv4 address or data
+// piped into a shell) and starting none of the group's daemons again. A
+// service needs nothing else to run after a reboot and lets no one in;
+// an implant must be started again and its operator must come back: a
+// user's crontab line or a watchdog, an authorized key, a login account
+// or a second uid 0, or a binary dropped where anyone can write, any one
+// of which keeps the set a campaign. A deployment's hosts are not
 // flagged; a note after the campaigns' names its rows ("a deployment on
 // 21 of the 200 hosts, not flagged: ..."). An implant installed as a
-// service (a binary in /usr/bin, its unit, its system user, nothing
-// else) passes as a deployment: read the notes.
+// service (a binary in /usr/bin, its unit, its system user, a cron.d
+// line running a helper of its own) passes as a deployment: read the
+// notes.
 //
 // How far to trust it. Below 100 hosts (1/ρ) a row on one host is rare by
 // definition, and the first note says the decision is weak at that size:
