@@ -47,7 +47,9 @@ import (
 // a rare added row of its context. A template on 1−φ of the baseline's
 // hosts that the host lacks is KindRemoved, and decides when at most
 // rareCount(n) of the n hosts lack it (hosts replaced from a newer image
-// lack the old one's rows together). Score is the evidence in bits, as
+// lack the old one's rows together) and at most rareCount(n_b) of the
+// n_b baseline hosts lacked it (more is the baseline's own variation: a
+// role's hosts, which lack the other roles' rows). Score is the evidence in bits, as
 // for Clustering.
 //
 // Four kinds of added row are listed and do not decide, as for
@@ -373,6 +375,9 @@ type basePending struct {
 	// does not; login is the operator's account whose login session the
 	// row is part of (markBaselineSessions), "" when none.
 	youngWhy, login string
+	// baseLack counts the baseline hosts that lacked a removed row's
+	// template too.
+	baseLack int32
 }
 
 // baseCmp is the comparison of one command.
@@ -701,10 +706,15 @@ func (c *baseCmp) compareFleet(n int) {
 				changed["without "+rowSummary(c.id, m.rows.feats[m.tmpls[t].feats[0]].key)] = lacking[t]
 				continue
 			}
+			// Lacking it decides when few hosts lack it now and few
+			// baseline hosts did: when more than r(n_b) of the n_b
+			// baseline hosts lacked it too (a role's hosts, an optional
+			// package), lacking it is the baseline's own variation.
 			tp := &m.tmpls[t]
 			v := verdict{kind: vNew, p: 1 / float64(tp.hosts+1), hosts: lacking[t], ctxHosts: int32(m.n), usual: -1, usualHosts: tp.hosts}
-			c.found[h] = append(c.found[h], basePending{c: c, removed: true, feat: tp.feats[0], v: v,
-				deciding: lacking[t] <= r, bits: surprise(v.p), cause: "removed\x00" + tp.key})
+			baseLack := max(m.hostsOK-tp.hosts, 0)
+			c.found[h] = append(c.found[h], basePending{c: c, removed: true, feat: tp.feats[0], v: v, baseLack: baseLack,
+				deciding: lacking[t] <= r && baseLack <= m.r, bits: surprise(v.p), cause: "removed\x00" + tp.key})
 		}
 	}
 	for s, k := range changed {
@@ -1062,6 +1072,10 @@ func (p basePending) finding(n int, fleet bool) Finding {
 		f.HostsWithRow = n - int(p.v.hosts)
 		f.Why = fmt.Sprintf("%s of the %s baseline hosts have a %s row like it; this host and %s other(s) of the %s have none",
 			count(p.v.usualHosts), count(p.v.ctxHosts), displayID(p.c.id), count(p.v.hosts-1), count(n))
+		if p.baseLack > p.c.model.r {
+			f.Why += fmt.Sprintf("; %s baseline hosts had none either (more than %s of them), which does not decide: the baseline's own variation (a role, an optional package)",
+				count(p.baseLack), count(p.c.model.r))
+		}
 	default:
 		f.HostsWithRow = int(p.c.hostCount[p.feat])
 	}

@@ -291,3 +291,35 @@ func TestBaselineFleetSessions(t *testing.T) {
 		}
 	}
 }
+
+// TestBaselineFleetRemovedRole: a row the baseline's hosts of one role
+// (a twentieth of them) lacked is no finding that decides on a host that
+// lacks it now, the role's or another's (what this rule cannot tell: a
+// host of the other role that lost it); a row every baseline host had,
+// lost on one host, still decides.
+func TestBaselineFleetRemovedRole(t *testing.T) {
+	const n = 200
+	backup := collect.Row{"event": "", "minute": "44", "hour": "5", "day_of_month": "*", "month": "*", "day_of_week": "*",
+		"command": "root /usr/local/bin/backup-etc", "path": "/etc/cron.d/backup-etc"}
+	base := make([]varHost, n)
+	now := make([]varHost, n)
+	for i := range n {
+		base[i], now[i] = baseHost(i), baseHost(i)
+		if i%20 != 0 {
+			base[i].add("crontab", backup)
+			if i != 45 {
+				now[i].add("crontab", backup)
+			}
+		}
+	}
+	now[44]["processes"] = slices.DeleteFunc(now[44]["processes"], func(r collect.Row) bool { return r["name"] == "rsyslogd" })
+	rep := fleetBaseline(t, varResults(now), varResults(base))
+	if ids, want := outlierIDs(rep), []string{hostID(44)}; !slices.Equal(ids, want) {
+		t.Errorf("outliers %v, want %v", ids, want)
+	}
+	for _, h := range rep.Hosts {
+		if (h.InstanceID == hostID(20) || h.InstanceID == hostID(45)) && (len(h.Findings) != 1 || !strings.Contains(h.Findings[0].Why, "the baseline's own variation")) {
+			t.Errorf("%s: findings %+v; want the lacked row listed as the baseline's own variation", h.InstanceID, h.Findings)
+		}
+	}
+}
