@@ -72,7 +72,9 @@
 // ("sshd: ubuntu [priv]"), or it is the parent of such a process (a
 // Session Manager session worker); and it runs what the fleet runs (the
 // path of process rows on more than r hosts, or one beside its parent's
-// that is). What runs under it is part of that session, unless its
+// that is) or, running as the account's uid, an executable of the
+// directories the fleet's executables run from (ownInKnownDir: tmux's
+// server daemonized under init, a "sleep 3600" left with nohup). What runs under it is part of that session, unless its
 // executable lies outside the directories of the fleet's executables or
 // under a hidden name (a miner from /tmp in the operator's shell). A
 // service's user (no login shell), a path, parent or uid that deviates

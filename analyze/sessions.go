@@ -390,10 +390,27 @@ func (hs *hostSessions) session(f int32) string {
 			}
 		}
 	}
-	if who == "" || !hs.runsKnown(f) {
+	if who == "" || !hs.runsKnown(f) && !hs.ownInKnownDir(f) {
 		return ""
 	}
 	return who
+}
+
+// ownInKnownDir reports whether the host's process feature f runs as an
+// operator's uid an executable of the directories the fleet's
+// executables run from (inKnownDir): what an operator runs as themselves
+// from the system's directories, whether or not other hosts run it (tmux
+// or screen's server, daemonized under init; a "sleep 3600" left behind
+// with nohup when the operator logged out). Uid 0 and a service's uid
+// are no operator's (logins).
+func (hs *hostSessions) ownInKnownDir(f int32) bool {
+	key := hs.m.rows.feats[f].key
+	uid, _ := keyValue(key, "uid")
+	if hs.byUID[uid] == "" {
+		return false
+	}
+	p, _ := keyValue(key, "path")
+	return hs.s.inKnownDir(p)
 }
 
 // account returns the operator's account the host's process feature f

@@ -140,3 +140,40 @@ func TestClusterSessionAccount(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterOperatorProcesses: what an operator runs as themselves from
+// the system's directories, on 1 host of 200, makes no outlier though no
+// other host runs it and no login session is around it: tmux's server
+// daemonized under init with the shell of its window, a "sleep 3600"
+// left behind with nohup. The same shapes decide from a directory every
+// user may write to, as a service's user (no login shell), or as root.
+func TestClusterOperatorProcesses(t *testing.T) {
+	const n = 200
+	hosts := make([]varHost, n)
+	for i := range hosts {
+		hosts[i] = baseHost(i).add("users", collect.Row{"uid": "1002", "gid": "1002", "username": "shop", "description": "shop application",
+			"directory": "/srv/shop", "shell": "/usr/sbin/nologin"})
+		hosts[i].add("processes", collect.Row{"pid": fmt.Sprint(900 + i%50), "name": "bash", "path": "/usr/bin/bash",
+			"cmdline": "/bin/bash /usr/local/bin/agent-health", "uid": "0", "parent": "1", "start_time": "2"})
+	}
+	hosts[7].add("processes",
+		collect.Row{"pid": "5000", "name": "tmux: server", "path": "/usr/bin/tmux", "cmdline": "tmux new -s ops", "uid": "1000", "parent": "1", "start_time": "9"},
+		collect.Row{"pid": "5001", "name": "bash", "path": "/usr/bin/bash", "cmdline": "-bash", "uid": "1000", "parent": "5000", "start_time": "9"},
+		collect.Row{"pid": "5002", "name": "htop", "path": "/usr/bin/htop", "cmdline": "htop", "uid": "1000", "parent": "5001", "start_time": "9"})
+	hosts[8].add("processes", collect.Row{"pid": "5100", "name": "sleep", "path": "/usr/bin/sleep", "cmdline": "sleep 3600", "uid": "1000", "parent": "1", "start_time": "9"})
+	hosts[9].add("processes", collect.Row{"pid": "5200", "name": "sleep", "path": "/tmp/sleep", "cmdline": "sleep 3600", "uid": "1000", "parent": "1", "start_time": "9"})
+	hosts[10].add("processes", collect.Row{"pid": "5300", "name": "tmux: server", "path": "/usr/bin/tmux", "cmdline": "tmux new -s ops", "uid": "1002", "parent": "1", "start_time": "9"})
+	hosts[11].add("processes", collect.Row{"pid": "5400", "name": "sleep", "path": "/usr/bin/sleep", "cmdline": "sleep 3600", "uid": "0", "parent": "1", "start_time": "9"})
+	rep, err := analyze.Clustering{Now: func() time.Time { return collectedAt }}.Analyze(context.Background(), analyze.Input{Results: varResults(hosts)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids, want := outlierIDs(rep), []string{hostID(9), hostID(10), hostID(11)}; !slices.Equal(ids, want) {
+		t.Fatalf("outliers %v, want %v", ids, want)
+	}
+	for _, h := range rep.Outliers() {
+		if f := h.Findings[0]; f.CommandID != "processes" || !f.Deciding {
+			t.Errorf("host %s: first finding %s %v (deciding %v), want its process deciding", h.InstanceID, f.CommandID, f.Row, f.Deciding)
+		}
+	}
+}
