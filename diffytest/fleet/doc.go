@@ -106,10 +106,19 @@
 //     the runtime's kernel modules.
 //   - FamilyJobs: 5 to 9 short-lived jobs, each caught running on a share
 //     of [0.005, 0.05] of the hosts at a collection: cron's children
-//     (run-parts, sysstat, the role's own job, a configuration-management
-//     run), logrotate, apt's daily update with its http methods,
-//     unattended-upgrade's dpkg, mandb, fstrim, systemd-tmpfiles, the
-//     release check, an IMDS token fetched with curl, a backup upload.
+//     (run-parts of cron.hourly, and of cron.daily with a script and its
+//     children: logrotate and gzip, mandb, dpkg-db-backup and tar,
+//     updatedb, find and sort; sysstat, the role's own job, a
+//     configuration-management run), logrotate, apt's daily update with
+//     its http methods, unattended-upgrade's dpkg, mandb, fstrim,
+//     systemd-tmpfiles, the release check, an IMDS token fetched with
+//     curl, a backup upload; systemd timers' e2scrub_all, sysstat's sa2,
+//     certbot renew, motd-news, update-notifier, a journal shipper's and
+//     a health check's one-shots; jobs of cron.d lines every host carries
+//     when the fleet has the job: a nightly backup script with dated file
+//     names (tar and gzip, pg_dump, rsync over ssh, aws s3 cp), half the
+//     time caught 20-90 minutes after it started, salt-call, ansible-pull
+//     with git and its AnsiballZ modules; a Kubernetes CronJob's pod.
 //   - FamilyPackages: upgrades caught half done: the SSM agent's snap
 //     refreshing to a new revision (the agent's, its worker's and the
 //     document worker's paths), node_exporter linked from a versioned
@@ -137,7 +146,11 @@
 //     at a collection, over SSH (sshd's [priv] and pts processes,
 //     systemd --user, (sd-pam), a login shell and what it runs, through
 //     sudo or not) or, for [0, 0.6] of them, Session Manager (the session
-//     worker with its session ID, ssm-user's shell).
+//     worker with its session ID, ssm-user's shell); a tenth each a file
+//     transfer (sftp-server or scp under sshd's notty process), a process
+//     left under init with nohup after the operator left (sleep, tail),
+//     sudo -i's root shell, tmux (its server under init) or screen; tools
+//     from top to a python REPL, kubectl and docker logs.
 //   - FamilyAgents: an agent rolled out on [0.1, 0.9] of the hosts: an EDR
 //     sensor with its kernel modules or in eBPF mode, or a monitoring
 //     agent with its listeners and user.

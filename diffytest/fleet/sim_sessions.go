@@ -55,6 +55,10 @@ var sessionCommands = []struct {
 	{"perf top", true, "perf", "/usr/bin/perf"},
 	{"curl -sv http://{app}.internal:8080/healthz", false, "curl", "/usr/bin/curl"},
 	{"python3 -m http.server {port}", false, "python3", ""},
+	{"python3", false, "python3", ""}, // a REPL
+	{"less +F /var/log/{app}/app.log", true, "less", "/usr/bin/less"},
+	{"kubectl -n {app} logs -f deploy/{app}", false, "kubectl", "/usr/local/bin/kubectl"},
+	{"docker logs -f --tail 100 {app}", true, "docker", "/usr/bin/docker"},
 	{"", false, "", ""}, // an idle shell
 }
 
@@ -71,6 +75,18 @@ func (g *hostGen) sessions() {
 	t := g.at - int64(60+r.IntN(3*3600))
 	var shell proc
 	var user string
+	shape := r.IntN(10) // 0: a file transfer, 1: a leftover, 2: sudo -i, 3: tmux, 4: screen
+	if shape == 1 {
+		// The operator left: what they started with nohup runs on
+		// under init, an operator's process with no session around it.
+		g.trait("session=left")
+		user = pickOne(r, append(g.opsNames(), "ubuntu")...)
+		c := pickOne(r, "sleep 3600", "sleep 7200", "tail -f /var/log/syslog")
+		name, _, _ := strings.Cut(c, " ")
+		g.spawn(g.pidAt(r, t), name, "/usr/bin/"+name, c, 0, 1, t)
+		g.fixUID = append(g.fixUID, uidFix{len(g.procs) - 1, user})
+		return
+	}
 	if chance(r, sp.ssm) {
 		g.trait("session=ssm")
 		user = "ssm-user"
@@ -87,6 +103,20 @@ func (g *hostGen) sessions() {
 		g.trait("session=ssh")
 		user = pickOne(r, append(g.opsNames(), "ubuntu")...)
 		priv := g.spawn(g.childPid(r, g.sshd, t), "sshd", "/usr/sbin/sshd", "sshd: "+user+" [priv]", 0, g.sshd.pid, t)
+		if shape == 0 {
+			// A file copied in or out: sshd's session without a
+			// terminal, and sftp's server or scp's remote end.
+			g.trait("session=transfer")
+			nt := g.spawn(g.childPid(r, priv, t), "sshd", "/usr/sbin/sshd", "sshd: "+user+"@notty", 0, priv.pid, t)
+			g.fixUID = append(g.fixUID, uidFix{len(g.procs) - 1, user})
+			if chance(r, 0.5) {
+				g.spawn(g.childPid(r, nt, t), "sftp-server", "/usr/lib/openssh/sftp-server", "/usr/lib/openssh/sftp-server", 0, nt.pid, t)
+			} else {
+				g.spawn(g.childPid(r, nt, t), "scp", "/usr/bin/scp", "scp -t /home/"+user+"/", 0, nt.pid, t)
+			}
+			g.fixUID = append(g.fixUID, uidFix{len(g.procs) - 1, user})
+			return
+		}
 		sd := g.spawn(g.pidAt(r, t), "systemd", "/usr/lib/systemd/systemd", "/lib/systemd/systemd --user", 0, 1, t)
 		g.fixUID = append(g.fixUID, uidFix{len(g.procs) - 1, user})
 		g.spawn(g.childPid(r, sd, t), "(sd-pam)", "/usr/lib/systemd/systemd", "(sd-pam)", 0, sd.pid, t)
@@ -96,6 +126,32 @@ func (g *hostGen) sessions() {
 		shell = g.spawn(g.childPid(r, pts, t), "bash", "/usr/bin/bash", "-bash", 0, pts.pid, t)
 	}
 	g.fixUID = append(g.fixUID, uidFix{len(g.procs) - 1, user})
+	root := false // the shell is root's (sudo -i)
+	switch shape {
+	case 2:
+		g.trait("session=sudo-i")
+		su := g.spawn(g.childPid(r, shell, t), "sudo", "/usr/bin/sudo", "sudo -i", 0, shell.pid, t)
+		shell = g.spawn(g.childPid(r, su, t), "bash", "/usr/bin/bash", "-bash", 0, su.pid, t)
+		root = true
+	case 3:
+		// tmux's client in the login shell, its server (daemonized,
+		// under init) and the shell of its window.
+		g.trait("session=tmux")
+		g.spawn(g.childPid(r, shell, t), "tmux: client", "/usr/bin/tmux", "tmux new -s ops", 0, shell.pid, t)
+		g.fixUID = append(g.fixUID, uidFix{len(g.procs) - 1, user})
+		srv := g.spawn(g.pidAt(r, t), "tmux: server", "/usr/bin/tmux", "tmux new -s ops", 0, 1, t)
+		g.fixUID = append(g.fixUID, uidFix{len(g.procs) - 1, user})
+		shell = g.spawn(g.childPid(r, srv, t), "bash", "/usr/bin/bash", "-bash", 0, srv.pid, t)
+		g.fixUID = append(g.fixUID, uidFix{len(g.procs) - 1, user})
+	case 4:
+		g.trait("session=screen")
+		cl := g.spawn(g.childPid(r, shell, t), "screen", "/usr/bin/screen", "screen -S ops", 0, shell.pid, t)
+		g.fixUID = append(g.fixUID, uidFix{len(g.procs) - 1, user})
+		srv := g.spawn(g.childPid(r, cl, t), "screen", "/usr/bin/screen", "SCREEN -S ops", 0, cl.pid, t)
+		g.fixUID = append(g.fixUID, uidFix{len(g.procs) - 1, user})
+		shell = g.spawn(g.childPid(r, srv, t), "bash", "/usr/bin/bash", "/bin/bash", 0, srv.pid, t)
+		g.fixUID = append(g.fixUID, uidFix{len(g.procs) - 1, user})
+	}
 	c := sessionCommands[r.IntN(len(sessionCommands))]
 	if c.cmdline == "" {
 		return
@@ -113,11 +169,11 @@ func (g *hostGen) sessions() {
 		exe = g.python()
 	}
 	parent := shell
-	if c.sudo {
+	if c.sudo && !root {
 		parent = g.spawn(g.childPid(r, shell, t), "sudo", "/usr/bin/sudo", "sudo "+cmd, 0, shell.pid, t)
 	}
 	tool := g.spawn(g.childPid(r, parent, t), c.name, exe, cmd, 0, parent.pid, t)
-	if !c.sudo {
+	if !c.sudo && !root {
 		g.fixUID = append(g.fixUID, uidFix{len(g.procs) - 1, user})
 	}
 	if strings.Contains(c.cmdline, "{port}") {
