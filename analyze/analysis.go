@@ -117,7 +117,11 @@ func (an *analysis) decide(ctx context.Context) error {
 	}
 	keys := func(c *candidate) string { return an.cmds[c.cmd].rows.feats[c.feat].key }
 	runs := func(cmd int32) bool { return an.cmds[cmd].rows.running }
-	an.camps = findCampaigns(an.p, an.cands.list, keys, runs, newDeployModel(an.cmds).deployment, an.n, an.hostTmpl, an.assign, an.k, an.emb)
+	var boot []int64
+	if sess.procs >= 0 {
+		boot = an.cmds[sess.procs].rows.boot
+	}
+	an.camps = findCampaigns(an.p, an.cands.list, keys, runs, newDeployModel(an.cmds).deployment, an.n, an.hostTmpl, an.assign, an.k, an.emb, boot)
 	for ci, cp := range an.camps {
 		if cp.deployment {
 			continue // noted, not flagged

@@ -54,14 +54,20 @@ type campaign struct {
 //     is rarer among them than among the reference's hosts beyond chance
 //     (drawnAtRandom: a one-sided Fisher exact test per template,
 //     P(O ≤ o)·T < 1 over the T templates tested, expected false
-//     deficits below one). A role is a kind of host: where several roles
+//     deficits below one), the reference holding only hosts that were
+//     up when the group's were (booted no later than the youngest of
+//     them). A role is a kind of host: where several roles
 //     share a cluster, the usual rows of test 5 are only those all roles
 //     have, but the hosts of one role lack, every one, the rows of the
 //     others (a cache role runs none of the application the other hosts
 //     run); an implant spread over a group lands on hosts whatever they
 //     run. An implant spread to the hosts of one role only is the hosts
 //     of that role's cluster plus its rows: tested against that
-//     cluster, it passes.
+//     cluster, it passes. An implant lands on the hosts that run when it
+//     spreads; hosts launched since (a scaling group replaces hosts, a
+//     booting host runs its user data) are clean whatever they run, and
+//     what new hosts run (their boot's jobs, a newer image) is rarer on
+//     the implant's hosts without making them a kind of host.
 //  7. Something of it persists or lets someone in: not every row is one
 //     a service installed by configuration management or a package
 //     leaves (deployModel.installed): a process or a listener run from
@@ -87,8 +93,10 @@ type campaign struct {
 //
 // keys gives the normalized row key of a candidate, runs whether the rows
 // of a command are of something running (see cmdRows.running), deploys
-// whether a group is a deployment (deployModel.deployment).
-func findCampaigns(p params, cands []*candidate, keys func(*candidate) string, runs func(cmd int32) bool, deploys func([]*candidate) bool, n int, hostTmpl [][]int32, assign []int, k int, emb *embedding) []campaign {
+// whether a group is a deployment (deployModel.deployment); boot, by
+// host, when each host booted (cmdRows.boot: 0 unknown, nil when no
+// command says).
+func findCampaigns(p params, cands []*candidate, keys func(*candidate) string, runs func(cmd int32) bool, deploys func([]*candidate) bool, n int, hostTmpl [][]int32, assign []int, k int, emb *embedding, boot []int64) []campaign {
 	if len(cands) < 2 {
 		return nil
 	}
@@ -142,7 +150,7 @@ func findCampaigns(p params, cands []*candidate, keys func(*candidate) string, r
 			continue
 		}
 		hosts := groupHosts(g)
-		if len(hosts) == 0 || !addsOnly(p, hosts, g, n, hostTmpl, assign, k, emb) || !drawnAtRandom(hosts, n, hostTmpl, assign, k) {
+		if len(hosts) == 0 || !addsOnly(p, hosts, g, n, hostTmpl, assign, k, emb) || !drawnAtRandom(hosts, n, hostTmpl, assign, k, boot) {
 			continue
 		}
 		slices.SortStableFunc(g, func(a, b *candidate) int { return cmp.Compare(len(b.hosts), len(a.hosts)) })
@@ -426,17 +434,24 @@ func centres(e *embedding, assign []int, k int) [][]float64 {
 //
 // T being the number of templates tested (those the reference has): the
 // expected number of templates found under-represented by chance is
-// below one.
-func drawnAtRandom(hosts []int32, n int, hostTmpl [][]int32, assign []int, k int) bool {
+// below one. A reference host booted after the youngest host of the
+// group (boot, by host: 0 unknown) is left out: it came up after the
+// group's rows could have reached it.
+func drawnAtRandom(hosts []int32, n int, hostTmpl [][]int32, assign []int, k int, boot []int64) bool {
 	in := make(map[int32]bool, len(hosts))
 	size, inCluster := make([]int, k), make([]int, k)
 	for h := range n {
 		size[assign[h]]++
 	}
+	var latest int64 // the youngest group host's boot, 0 when none is known
 	for _, h := range hosts {
 		in[h] = true
 		inCluster[assign[h]]++
+		if boot != nil {
+			latest = max(latest, boot[h])
+		}
 	}
+	later := func(h int) bool { return latest > 0 && boot[h] > latest }
 	ref := make([]bool, k)
 	whole := false
 	for c := range k {
@@ -453,7 +468,7 @@ func drawnAtRandom(hosts []int32, n int, hostTmpl [][]int32, assign []int, k int
 			for _, t := range hostTmpl[h] {
 				groupCount[t]++
 			}
-		case whole || ref[assign[h]]:
+		case (whole || ref[assign[h]]) && !later(h):
 			refHosts++
 			for _, t := range hostTmpl[h] {
 				refCount[t]++

@@ -136,7 +136,11 @@
 // replace) and are drawn from it as at random (no template rarer on
 // them than on the rest of their clusters beyond chance, a one-sided
 // Fisher exact test with expected false deficits below one: the hosts of
-// a role lack the other roles' rows), they are an implant spread over
+// a role lack the other roles' rows; the rest counts only hosts booted,
+// by their oldest process's start_time, no later than the youngest of the
+// set's hosts: hosts launched after an implant spread are clean whatever
+// they run, and what they alone run, their boot's jobs or a newer image,
+// is no kind of host), they are an implant spread over
 // many hosts: its hosts are outliers, and the first note names the rows
 // as a likely campaign (findCampaigns says how). Benign jobs caught running are independent of
 // each other; roles and versions lack rows the others have.

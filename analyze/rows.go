@@ -96,8 +96,13 @@ type cmdRows struct {
 	// share it, and the collected_at of those dropped. A host's rows take
 	// 2 to 3 bytes each (2 to 3 more with a parent; they took 4 and 8 as
 	// numbers of their own): what a stream holds grows with them.
-	seen    [][]byte
-	serrs   map[int32][]string // only hosts with errors
+	seen  [][]byte
+	serrs map[int32][]string // only hosts with errors
+	// started is, per stream host number, the earliest start_time
+	// (seconds since the epoch) of the rows of its kept Results, when the
+	// command has parents (a process table): when the host booted; 0
+	// when no row has one.
+	started []int64
 	at      []time.Time
 	sameAt  []int32
 	dropped map[int32][]time.Time // only hosts with drops
@@ -120,8 +125,12 @@ type cmdRows struct {
 	// whose rows are all processes caught running (see young); nil when
 	// none is.
 	young [][]int32
-	errs  map[int][]string // only hosts with errors
-	ok    []bool
+	// boot is, by host number, when the host booted (started, the
+	// earliest start_time of its processes), 0 when unknown; nil when
+	// the command has no parents.
+	boot []int64
+	errs map[int][]string // only hosts with errors
+	ok   []bool
 	// hf, parScratch, youngScratch, otherScratch and fsScratch are
 	// finish's scratch: one host's rows, and what is kept of them
 	// (otherScratch of all hosts).
@@ -473,6 +482,9 @@ func (c *cmdRows) growHosts(h int) {
 	c.seen = append(c.seen, make([][]byte, k)...)
 	c.at = append(c.at, make([]time.Time, k)...)
 	c.sameAt = append(c.sameAt, make([]int32, k)...)
+	if c.parents {
+		c.started = append(c.started, make([]int64, k)...)
+	}
 }
 
 // add adds the Results rs[i] for i in idx, of hosts hosts[i] (stream
@@ -506,6 +518,9 @@ func (c *cmdRows) add(ctx context.Context, rs []collect.Result, idx []int, hosts
 				c.drop(h, c.at[h])
 			}
 			c.seen[h], c.sameAt[h] = nil, 0
+			if c.parents {
+				c.started[h] = 0
+			}
 			delete(c.serrs, int32(h))
 			c.at[h] = r.CollectedAt
 		}
@@ -529,6 +544,9 @@ func (c *cmdRows) add(ctx context.Context, rs []collect.Result, idx []int, hosts
 			if c.parents {
 				c.pids = append(c.pids, c.keyer.captured[:3]...)
 				c.youngs = append(c.youngs, c.p.young(c.keyer.captured[3], r.CollectedAt))
+				if st, err := strconv.ParseInt(c.keyer.captured[3], 10, 64); err == nil && st > 0 && (c.started[h] == 0 || st < c.started[h]) {
+					c.started[h] = st
+				}
 			}
 		}
 		c.enc = c.appendRows(c.enc[:0], c.parentNamesOf(r.Rows))
@@ -681,6 +699,14 @@ func (c *cmdRows) finish(oldOf []int32) {
 	c.ok = make([]bool, n)
 	if len(c.parentNames) > 0 {
 		c.parent = make([][]featParent, n)
+	}
+	if c.parents {
+		c.boot = make([]int64, n)
+		for h, s := range oldOf {
+			if int(s) < len(c.started) {
+				c.boot[h] = c.started[s]
+			}
+		}
 	}
 	renum := make([]int32, len(c.feats))
 	for i := range renum {
