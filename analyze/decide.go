@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/diffy-dfir/diffy/payload"
 )
 
 // pendingFinding is a finding before its row is looked up.
@@ -20,8 +22,22 @@ type pendingFinding struct {
 	why      string // for campaign rows: set by the campaign
 	young    bool   // a process caught running (see young)
 	// youngWhy says why a young finding decides (youngRule), "" when it
-	// does not.
-	youngWhy string
+	// does not; youngLink is the link of its activity to the host's own
+	// work (youngRule.link: 's' a session's, 'c' cron's), 0 when none or
+	// not young.
+	youngWhy  string
+	youngLink byte
+	// kthread: the row is a kernel thread's (isKernelThread), which does
+	// not decide.
+	kthread bool
+	// placed: the row is placed under the parent name placedBy
+	// (buildPlacements), which makes it not decide.
+	placed   bool
+	placedBy int32
+	// listenerOf says why a listening_ports row does not decide
+	// (keepListeners): its process is 'p' placed, 's' a session's; 0
+	// when neither.
+	listenerOf byte
 	// under is the parent feature whose activity the row is part of
 	// (inheritFromParents), -1 when none; activity names the minority
 	// row whose hosts the row's hosts are (linkActivities).
@@ -127,7 +143,11 @@ func decideHost(cmds []*cmdModel, h int, cs *candidates, y *youngRule) hostDecis
 			for len(par) > 0 && par[0].i < int32(i) {
 				par = par[1:]
 			}
+			placedBy := int32(-1)
 			for ; len(par) > 0 && par[0].i == int32(i); par = par[1:] {
+				if _, ok := m.placing[par[0].p]; ok && tp.hosts <= m.minority {
+					placedBy = par[0].p
+				}
 				if tp.hosts <= m.r {
 					continue
 				}
@@ -152,7 +172,14 @@ func decideHost(cmds []*cmdModel, h int, cs *candidates, y *youngRule) hostDecis
 					pf.deciding = false
 				} else {
 					pf.deciding, pf.youngWhy = y.decides(h, f, best)
+					pf.youngLink = y.linkOf(h, f)
 				}
+			}
+			if pf.deciding && c.id == payload.Processes && isKernelThread(c.feats[f].key) {
+				pf.deciding, pf.kthread = false, true
+			}
+			if pf.deciding && placedBy >= 0 && best.kind != vVariant && best.col != "parent" && !suspectRow(c.feats[f].key, y) {
+				pf.deciding, pf.placed, pf.placedBy = false, true, placedBy
 			}
 			if listed, hidden, ok := usedByAdded(m, h, f, best); ok && len(hidden) > 0 {
 				pf.hidden = hidden
@@ -172,6 +199,37 @@ func decideHost(cmds []*cmdModel, h int, cs *candidates, y *youngRule) hostDecis
 		inheritFromParents(m, int32(ci), h, d.finds)
 	}
 	return d
+}
+
+// suspectRow reports whether a processes row (its key) runs an
+// executable suspect wherever it runs (suspectExecutable; the fleet's
+// kernel threads' names from y, none when y is nil).
+func suspectRow(key string, y *youngRule) bool {
+	p, _ := keyValue(key, "path")
+	name, _ := keyValue(key, "name")
+	cmd, _ := keyValue(key, "cmdline")
+	var threads map[string]bool
+	if y != nil {
+		threads = y.threads
+	}
+	return suspectExecutable(p, name, cmd, threads) != ""
+}
+
+// isKernelThread reports whether a processes row (its key) is a kernel
+// thread's: it has neither an executable nor a command line. Linux gives
+// every process of userland an executable (/proc/PID/exe, osquery's path:
+// a program that deleted itself still shows its path marked
+// " (deleted)", one run from memory "/memfd:..."), so a row without one
+// is the kernel's own: a thread of its code or of a module's (nfsiod when
+// an NFS file system is mounted, a data volume's xfs-buf/nvme1n1), or a
+// zombie, which runs nothing. What made it is judged in kernel_modules (a
+// rootkit's module decides there, one hidden from /proc/modules by its
+// trace in used_by); a process that poses as a kernel thread runs an
+// executable, has a path, and is judged as a process.
+func isKernelThread(key string) bool {
+	p, ok1 := keyValue(key, "path")
+	cmd, ok2 := keyValue(key, "cmdline")
+	return ok1 && ok2 && p == "" && cmd == ""
 }
 
 // rare reports whether what a verdict says sets a row apart is rare: on

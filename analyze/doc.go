@@ -77,6 +77,9 @@
 // server daemonized under init, a "sleep 3600" left with nohup). What runs under it is part of that session, unless its
 // executable lies outside the directories of the fleet's executables or
 // under a hidden name (a miner from /tmp in the operator's shell). A
+// listener is the session's when its process is (keepListeners): a
+// session's row, under one through rows on at most a minority of the
+// hosts, or caught running in a session's activity (youngRule). A
 // service's user (no login shell), a path, parent or uid that deviates
 // still decide. A users row new to the fleet that is such an account,
 // with a session of it running on the host, is that session's trace and
@@ -104,6 +107,39 @@
 // when it runs from outside the directories of the fleet's executables
 // (inKnownDir), and init's activity when what init started does; what a
 // crontab line or the boot names is the host's own configuration.
+//
+// Kernel threads. A processes row with neither an executable (path) nor
+// a command line is the kernel's (isKernelThread): Linux gives every
+// process of userland an executable (/proc/PID/exe; one deleted since it
+// started shows its path marked " (deleted)", one run from memory
+// "/memfd:..."), so only the kernel's code, built in or a module's, makes
+// such a row (nfsiod and rpciod where an NFS file system is mounted, a
+// data volume's xfs-buf/nvme1n1), or a zombie, which runs nothing. A
+// kernel thread is listed but does not decide: what made it is judged in
+// kernel_modules (a rootkit's module decides there, one hidden from
+// /proc/modules by its trace in used_by). A process that poses as a
+// kernel thread runs an executable, so it has a path, and is judged as a
+// process.
+//
+// Placed workloads. What a container runtime's shim runs is the workload
+// a scheduler placed on that host: a few of the fleet's images a host,
+// each on its own share, an image on one host or two as often as not. A
+// parent name P places (buildPlacements) when it is no root of a host's
+// process tree (not init, not kthreadd), more than max(r, φ·n) hosts
+// have a child of it, and its children's templates are spread over
+// those hosts: with count(t) the hosts with a child of template t under
+// P, the context of the counts is not dominated (isDominated over
+// settledDraws, as a template's context is). A process row of a
+// template on at most a minority of the hosts, new or deviating, under
+// a parent that places, does not decide unless its executable is
+// suspect wherever it runs (as a young process's is: deleted, a hidden
+// name, a world-writable directory, a pose as a kernel thread: a miner
+// from /tmp in a container decides); its listeners (the same path and
+// command line) follow it (keepListeners). init's children are the
+// host's services, most on most hosts: dominated, and init is a root.
+// What it does not tell apart: an attacker's container whose program
+// lies in an ordinary directory of its image (listed, not deciding:
+// read the findings under the shims).
 //
 // Kernel modules (docs/kernel-modules.md). A module row that differs from
 // its name's usual row only in used_by, every name it adds being a module

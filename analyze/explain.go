@@ -81,6 +81,19 @@ func finding(m *cmdModel, h int, p pendingFinding, n int) Finding {
 	if p.young {
 		f.Why += youngWhy(m.p, p.youngWhy)
 	}
+	if p.placed {
+		f.Why += fmt.Sprintf("; it runs under %q, under which %s of the %s hosts run processes that vary from host to host (none of them on most: the workloads a container runtime's shim or a scheduler places), and from no place suspect wherever it runs, which does not decide",
+			c.parentNames[p.placedBy], count(m.placing[p.placedBy]), count(n))
+	}
+	switch p.listenerOf {
+	case 'p':
+		f.Why += "; its process (this path and command line) is placed under a process whose children vary from host to host (see its finding), which does not decide"
+	case 's':
+		f.Why += "; its process (this path and command line) is part of an operator's session (see its finding), which does not decide"
+	}
+	if p.kthread {
+		f.Why += "; it is a kernel thread (no executable, no command line: only the kernel makes one, in its own code or a module's, and kernel_modules judges the modules), which does not decide"
+	}
 	if p.login != "" {
 		f.Why += loginWhy(c.id, p.login)
 	}

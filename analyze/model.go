@@ -95,6 +95,9 @@ type cmdModel struct {
 	fv      map[int32]verdict
 	parents map[int32]*parentStats
 	novel   int32 // hosts with a rare new template (vNew)
+	// placing holds the parent names whose children are placed
+	// (buildPlacements), each with the hosts that have a child of it.
+	placing map[int32]int32
 }
 
 // parentStats counts, for one template, the hosts whose row of it has
@@ -116,6 +119,7 @@ func buildCmdModel(c *cmdRows, n int) *cmdModel {
 	m.judgeTemplates()
 	m.judgeValues()
 	m.countParents()
+	m.buildPlacements()
 	return m
 }
 

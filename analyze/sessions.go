@@ -99,61 +99,36 @@ func (s *sessionModel) keepDeciding(h int, finds []pendingFinding) {
 // keepListeners makes the deciding findings of host h's listening
 // sockets non-deciding when they are a session's: the socket's process
 // (the process row of h with the socket's path and cmdline) is a
-// non-deciding finding of a session (keepDeciding has run), or under an
+// non-deciding finding of a session (keepDeciding has run), a process
+// caught running whose activity youngRule found a session's, or under an
 // operator's process that is a session's (hostSessions.session), as the
-// python3 -m http.server an operator starts to hand a file over. A
-// listener of a process that decides, or of no process of the session,
-// is judged alone: a shell bound to a port started from an operator's
+// python3 -m http.server an operator starts to hand a file over; or
+// when its process is placed (buildPlacements: a container's workload,
+// from no suspect place), as the port a container's server listens on.
+// A listener of a process that decides, or of no process of the
+// session nor placed, is judged alone: a shell bound to a port started from an operator's
 // shell runs from outside the fleet's directories and decides.
 func (s *sessionModel) keepListeners(h int, finds []pendingFinding) {
-	if s.known == nil || s.lps < 0 {
+	if s.procs < 0 || s.lps < 0 {
 		return
 	}
 	ci, li := int32(s.procs), int32(s.lps)
 	pc, lc := s.cmds[s.procs].rows, s.cmds[s.lps].rows
-	hs := hostSessions{s: s, h: h, m: s.cmds[s.procs]}
-	if hs.byUID, hs.byName = s.logins(h); hs.byUID == nil {
-		return
-	}
-	byFeat := map[int32]int{}
-	for k, p := range finds {
-		if p.cmd == ci {
-			byFeat[p.feat] = k
-		}
-	}
-	// inSession reports whether process finding k is a session's: its
-	// own login, or under findings that reach one, none deciding.
-	inSession := func(k int) bool {
-		for range len(finds) {
-			p := &finds[k]
-			if p.deciding {
-				return false
-			}
-			if p.login != "" {
-				return true
-			}
-			if p.under < 0 {
-				return false
-			}
-			var ok bool
-			if k, ok = byFeat[p.under]; !ok {
-				// A parent that is no finding: a session's row the
-				// fleet explains (an operator's shell on a few hosts).
-				return hs.session(p.under) != ""
-			}
-		}
-		return false
-	}
 	type exe struct{ path, cmdline string }
-	session := map[exe]bool{}
-	for f, k := range byFeat {
-		if inSession(k) {
-			key := pc.feats[f].key
-			pth, _ := keyValue(key, "path")
-			cmd, _ := keyValue(key, "cmdline")
-			session[exe{pth, cmd}] = true
+	session := map[exe]byte{} // 'p' placed, 's' a session's
+	exeOf := func(f int32) exe {
+		key := pc.feats[f].key
+		pth, _ := keyValue(key, "path")
+		cmd, _ := keyValue(key, "cmdline")
+		return exe{pth, cmd}
+	}
+	// A placed process's listeners are placed with it.
+	for _, p := range finds {
+		if p.cmd == ci && p.placed && !p.deciding {
+			session[exeOf(p.feat)] = 'p'
 		}
 	}
+	s.sessionExes(h, finds, func(f int32) { session[exeOf(f)] = 's' })
 	if len(session) == 0 {
 		return
 	}
@@ -165,8 +140,78 @@ func (s *sessionModel) keepListeners(h int, finds []pendingFinding) {
 		key := lc.feats[p.feat].key
 		pth, _ := keyValue(key, "path")
 		cmd, _ := keyValue(key, "cmdline")
-		if session[exe{pth, cmd}] {
-			p.deciding = false
+		if why := session[exe{pth, cmd}]; why != 0 {
+			p.deciding, p.listenerOf = false, why
+		}
+	}
+}
+
+// sessionExes calls add with every process feature of host h's findings
+// that is a session's (see keepListeners).
+func (s *sessionModel) sessionExes(h int, finds []pendingFinding, add func(f int32)) {
+	if s.known == nil {
+		return
+	}
+	ci := int32(s.procs)
+	pc := s.cmds[s.procs].rows
+	hs := hostSessions{s: s, h: h, m: s.cmds[s.procs]}
+	if hs.byUID, hs.byName = s.logins(h); hs.byUID == nil {
+		return
+	}
+	byFeat := map[int32]int{}
+	for k, p := range finds {
+		if p.cmd == ci {
+			byFeat[p.feat] = k
+		}
+	}
+	pm := s.cmds[s.procs]
+	unusual := func(f int32) bool {
+		return pm.tmpls[pc.feats[f].tmpl].hosts <= pm.minority || pm.featHosts[f] <= pm.minority
+	}
+	// inSession reports whether process finding k is a session's: its
+	// own login, or under findings that reach one, none deciding.
+	inSession := func(k int) bool {
+		for range len(finds) {
+			p := &finds[k]
+			if p.deciding {
+				return false
+			}
+			if p.login != "" || p.young && p.youngLink == 's' {
+				return true
+			}
+			if p.under < 0 {
+				return false
+			}
+			f := p.under
+			var ok bool
+			for steps := 0; steps <= len(pc.perHost[h]); steps++ {
+				if k, ok = byFeat[f]; ok {
+					break
+				}
+				// A parent that is no finding: a session's row the
+				// fleet explains (an operator's shell on a few hosts),
+				// or a row of its activity under one, the rows up to
+				// the session all unusual (on at most minority
+				// hosts): a usual row (sshd, init) ends the activity.
+				if hs.session(f) != "" {
+					return true
+				}
+				if !unusual(f) {
+					return false
+				}
+				if f = hs.parentOf(f); f < 0 {
+					return false
+				}
+			}
+			if !ok {
+				return false
+			}
+		}
+		return false
+	}
+	for f, k := range byFeat {
+		if inSession(k) {
+			add(f)
 		}
 	}
 }

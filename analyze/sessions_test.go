@@ -177,3 +177,75 @@ func TestClusterOperatorProcesses(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterSessionListenerCaughtRunning: an operator's python3 -m
+// http.server started minutes before the collection, on hosts where
+// operators log in over SSH (5 of 200, each another account), listens
+// with a row of its own; the listener is the session's, as its process
+// is (youngRule: a session's activity; or it runs under the session's
+// shell, an unusual row), and makes no outlier. The same
+// server started by a shell of the role's application's user (an
+// account without a login shell: an exploit's shell) decides, as does a
+// bind shell init started on a host with an operator's session.
+func TestClusterSessionListenerCaughtRunning(t *testing.T) {
+	const n = 200
+	young := fmt.Sprint(collectedAt.Unix() - 90)
+	session := func(h varHost, user, uid, start string) {
+		h.add("processes",
+			collect.Row{"pid": "5000", "name": "sshd", "path": "/usr/sbin/sshd", "cmdline": "sshd: " + user + " [priv]", "uid": "0", "parent": h["processes"][1]["pid"], "start_time": start},
+			collect.Row{"pid": "5003", "name": "sshd", "path": "/usr/sbin/sshd", "cmdline": "sshd: " + user + "@pts/0", "uid": uid, "parent": "5000", "start_time": start},
+			collect.Row{"pid": "5004", "name": "bash", "path": "/usr/bin/bash", "cmdline": "-bash", "uid": uid, "parent": "5003", "start_time": start})
+	}
+	hosts := roleHosts(n)
+	for i, h := range hosts {
+		// The operators' accounts, on every host.
+		h.add("users", collect.Row{"uid": "1002", "gid": "1002", "username": "shop", "description": "shop application",
+			"directory": "/srv/shop", "shell": "/usr/sbin/nologin"},
+			collect.Row{"uid": "2001", "gid": "2001", "username": "olsen", "description": "olsen", "directory": "/home/olsen", "shell": "/bin/bash"})
+		for k := 3; k < n; k += 40 {
+			user := fmt.Sprintf("ops%d", k)
+			h.add("users", collect.Row{"uid": fmt.Sprint(2001 + k), "gid": fmt.Sprint(2001 + k), "username": user, "description": user,
+				"directory": "/home/" + user, "shell": "/bin/bash"})
+		}
+		if i%40 == 3 {
+			session(h, fmt.Sprintf("ops%d", i), fmt.Sprint(2001+i), "9")
+		}
+	}
+	server := func(h varHost, pid, parent, uid, port, start string) {
+		cmd := "python3 -m http.server " + port
+		if start != young {
+			cmd = "python3 -m http.server -b 0.0.0.0 " + port
+		}
+		h.add("processes", collect.Row{"pid": pid, "name": "python3", "path": "/usr/bin/python3.10", "cmdline": cmd, "uid": uid, "parent": parent, "start_time": start})
+		h.add("listening_ports", collect.Row{"pid": pid, "name": "python3", "path": "/usr/bin/python3.10", "cmdline": cmd, "address": "0.0.0.0", "port": port, "protocol": "6"})
+	}
+	session(hosts[5], "olsen", "2001", young)
+	server(hosts[5], "5010", "5004", "2001", "8122", young)
+	// Started an hour ago, in a session whose shell the fleet's sessions
+	// explain (no finding of its own).
+	session(hosts[25], "ops43", "2044", "9")
+	server(hosts[25], "5010", "5004", "2044", "8197", "9")
+	// A bind shell init started minutes ago, on a host with an
+	// operator's session: not the session's (init is the parent of the
+	// operator's user systemd, not a session's row).
+	hosts[43].add("processes", collect.Row{"pid": "7000", "name": "socat", "path": "/usr/bin/socat",
+		"cmdline": "socat TCP-LISTEN:6666,reuseaddr,fork EXEC:/bin/bash", "uid": "0", "parent": "1", "start_time": young},
+		collect.Row{"pid": "5001", "name": "systemd", "path": "/usr/lib/systemd/systemd", "cmdline": "/lib/systemd/systemd --user", "uid": "2044", "parent": "1", "start_time": "9"})
+	hosts[43].add("listening_ports", collect.Row{"pid": "7000", "name": "socat", "path": "/usr/bin/socat",
+		"cmdline": "socat TCP-LISTEN:6666,reuseaddr,fork EXEC:/bin/bash", "address": "::", "port": "6666", "protocol": "6"})
+	hosts[17].add("processes", collect.Row{"pid": "6000", "name": "sh", "path": "/usr/bin/dash", "cmdline": "sh", "uid": "1002", "parent": "4500", "start_time": young})
+	server(hosts[17], "6001", "6000", "1002", "8825", young)
+	rep := analyzeResults(t, varResults(hosts))
+	if got, want := outlierIDs(rep), []string{hostID(17), hostID(43)}; !slices.Equal(got, want) {
+		t.Fatalf("outliers %v, want %v (the sessions' servers on %s and %s are none)", got, want, hostID(5), hostID(25))
+	}
+	for _, h := range rep.Hosts {
+		if h.InstanceID != hostID(5) && h.InstanceID != hostID(25) {
+			continue
+		}
+		lp := slices.IndexFunc(h.Findings, func(f analyze.Finding) bool { return f.CommandID == "listening_ports" })
+		if lp < 0 || h.Findings[lp].Deciding || !strings.Contains(h.Findings[lp].Why, "part of an operator's session") {
+			t.Errorf("%s: the server's listener is not listed as a session's, not deciding: %v", h.InstanceID, h.Findings)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"slices"
 	"strings"
 
 	"github.com/diffy-dfir/diffy/payload"
@@ -112,17 +111,11 @@ func (y *youngRule) decides(h int, f int32, v verdict) (bool, string) {
 	p, _ := keyValue(key, "path")
 	name, _ := keyValue(key, "name")
 	cmd, _ := keyValue(key, "cmdline")
-	switch {
-	case p == "":
+	if p == "" {
 		return false, "" // a kernel thread, or a process whose executable is unknown
-	case strings.HasSuffix(p, " (deleted)"):
-		return true, "its executable was deleted since it started"
-	case strings.Contains(p, "/."):
-		return true, "it runs under a hidden name"
-	case slices.ContainsFunc(worldWritable, func(d string) bool { return strings.HasPrefix(p, d) }):
-		return true, "it runs from a directory every user may write to"
-	case len(cmd) > 2 && cmd[0] == '[' && cmd[len(cmd)-1] == ']', y.threads[name]:
-		return true, "it poses as a kernel thread: it runs an executable, which a kernel thread has none of"
+	}
+	if why := suspectExecutable(p, name, cmd, y.threads); why != "" {
+		return true, why
 	}
 	y.prepare(h)
 	root := y.root[f]
@@ -144,6 +137,30 @@ func (y *youngRule) decides(h int, f int32, v verdict) (bool, string) {
 		return false, ""
 	}
 	return true, "it is part of none of the host's own work (cron's, init's, the boot's) nor of a session"
+}
+
+// linkOf returns the link of host h's young process feature f's
+// activity to the host's own work ('s' a session's, 'c' cron's), 0 when
+// none. A session's link found only at init (the parent of an
+// operator's user systemd, so a session's row by hostSessions.session)
+// is none: everything init started would be that session's.
+func (y *youngRule) linkOf(h int, f int32) byte {
+	if y == nil || y.s.procs < 0 || y.s.cmds[y.s.procs].rows.parent == nil {
+		return 0
+	}
+	y.prepare(h)
+	l := y.link[y.root[f]]
+	if l != 's' {
+		return l
+	}
+	g := f
+	for steps := 0; g >= 0 && g != y.init && steps <= len(y.hs.m.rows.perHost[h]); steps++ {
+		if y.hs.session(g) != "" {
+			return 's'
+		}
+		g = y.hs.parentOf(g)
+	}
+	return 0
 }
 
 // initStarted reports whether init started the activity root, a row
