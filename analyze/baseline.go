@@ -771,13 +771,17 @@ func (c *baseCmp) inheritBaseline(h int, found []basePending, minority int32) {
 }
 
 // countedModels returns, for each command of the n analyzed hosts (cmds,
-// finished), the part of its cmdModel that counts its rows' hosts: what
-// sessionModel and youngRule learn of the fleet they judge.
+// finished), the part of its cmdModel that counts its rows' hosts and
+// templates: what sessionModel and youngRule learn of the fleet they
+// judge.
 func countedModels(p params, cmds []*cmdRows, n int) []*cmdModel {
 	out := make([]*cmdModel, len(cmds))
 	for i, c := range cmds {
 		out[i] = &cmdModel{rows: c, p: p, n: n, r: p.rareCount(n), minority: p.minority(n), fv: map[int32]verdict{}}
 		out[i].countFeatures()
+		// The session rules read how many hosts carry a row's template
+		// (sessionExes: a session's activity is unusual rows).
+		out[i].buildTemplates()
 	}
 	return out
 }
