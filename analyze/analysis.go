@@ -46,7 +46,14 @@ func newAnalysis(order []*cmdRows, n int, p params) *analysis {
 func (an *analysis) learn(ctx context.Context) error {
 	an.cmds = make([]*cmdModel, len(an.order))
 	if err := parallel(len(an.order), func(i int) error {
-		an.cmds[i] = buildCmdModel(an.order[i], an.n)
+		an.cmds[i] = newCmdModel(an.order[i], an.n)
+		return ctx.Err()
+	}); err != nil {
+		return err
+	}
+	kinds := newHostKinds(an.cmds)
+	if err := parallel(len(an.order), func(i int) error {
+		an.cmds[i].judge(kinds)
 		return ctx.Err()
 	}); err != nil {
 		return err

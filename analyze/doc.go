@@ -155,6 +155,17 @@
 // module's name) decides.
 // Otherwise it does not decide, and what runs under it is part of it.
 //
+// Spread over a kind of host. For a host's configuration (its accounts,
+// keys, cron lines, modules: rows of nothing running), a context with no
+// usual value explains a new template only when it spreads over more than
+// max(r, φ·n) hosts or over a kind of host, the hosts of some template of
+// the fleet (spreadExplains: a daemon's port varies on the daemon's hosts,
+// a role's splayed line on the role's): a dozen hosts that each bring a
+// key of their own do not vouch for each other. Its templates on more
+// than max(r, φ·others) hosts each are settled values (configSettled: the
+// deploy key's old and new value while it rotates), so a key no kind has,
+// on one host, is a deviation.
+//
 // The decision. A row decides (makes its host an outlier) when at most
 // rareCount(n) of the n hosts carry it (1%, at least one) and where it
 // is judged no more than a fifth of the other hosts show such

@@ -68,6 +68,7 @@ type tmpl struct {
 // differ only in what it abstracts.
 type tctx struct {
 	hosts   int32   // hosts with a row of one of its templates
+	sig     uint64  // the signature of those hosts (hostSig)
 	novel   int32   // hosts with a rare one (at most r hosts)
 	draws   int64   // Σ hosts over its templates
 	members []int32 // its templates, most hosts first
@@ -98,6 +99,10 @@ type cmdModel struct {
 	// placing holds the parent names whose children are placed
 	// (buildPlacements), each with the hosts that have a child of it.
 	placing map[int32]int32
+	// kinds counts the templates of every command carried by more than r
+	// hosts by their host sets (see hostKinds); nil: no kind test, every
+	// spread context explains (spreadExplains).
+	kinds hostKinds
 }
 
 // parentStats counts, for one template, the hosts whose row of it has
@@ -112,15 +117,31 @@ type parentStats struct {
 // buildCmdModel learns what the fleet of n hosts says of the command c
 // (finished; see cmdRows.finish).
 func buildCmdModel(c *cmdRows, n int) *cmdModel {
+	m := newCmdModel(c, n)
+	m.judge(nil)
+	return m
+}
+
+// newCmdModel counts what the fleet of n hosts shows of the command c
+// (finished; see cmdRows.finish): its features, templates and contexts,
+// before any verdict (see judge).
+func newCmdModel(c *cmdRows, n int) *cmdModel {
 	m := &cmdModel{rows: c, p: c.p, n: n, r: c.p.rareCount(n), minority: c.p.minority(n), fv: map[int32]verdict{}}
 	m.countFeatures()
 	m.buildTemplates()
 	m.buildContexts()
+	return m
+}
+
+// judge gives the verdicts of the model's templates and values, with
+// kinds the host sets of the templates of every command (nil: none; see
+// spreadExplains).
+func (m *cmdModel) judge(kinds hostKinds) {
+	m.kinds = kinds
 	m.judgeTemplates()
 	m.judgeValues()
 	m.countParents()
 	m.buildPlacements()
-	return m
 }
 
 // countFeatures counts the hosts of every feature (and signs their set,
@@ -213,6 +234,7 @@ func (m *cmdModel) buildContexts() {
 				if stamp[x] != int32(h)+1 {
 					stamp[x] = int32(h) + 1
 					m.ctxs[x].hosts++
+					m.ctxs[x].sig ^= hostSig(h)
 				}
 				if t.hosts <= m.r && novel[x] != int32(h)+1 && !c.isYoung(h, i) {
 					novel[x] = int32(h) + 1
@@ -271,7 +293,13 @@ func (m *cmdModel) judgeTemplates() {
 			others := cx.hosts - 1
 			settled := m.p.settledDraws(len(cx.members), func(i int) int32 { return m.tmpls[cx.members[i]].hosts },
 				func(i int) uint64 { return m.tmpls[cx.members[i]].sig }, m.memberIndex(cx, int32(t)), others, m.r)
+			if m.kinds != nil && !m.rows.running {
+				settled = m.configSettled(cx, int32(t), others)
+			}
 			if !m.p.isDominated(settled, cx.draws-int64(tp.hosts)) {
+				if !m.spreadExplains(cx) {
+					continue
+				}
 				if !explained || cx.hosts > m.ctxs[explainedBy].hosts {
 					explainedBy = x
 				}
