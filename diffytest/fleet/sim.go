@@ -331,11 +331,20 @@ func newIPSpace(r interface{ IntN(int) int }, identities int) ipSpace {
 
 func (p ipSpace) of(k uint64) uint32 {
 	mask := uint32(1)<<p.bits - 1
-	x := uint32(k) & mask
+	start := uint32(k) & mask
+	x := start
 	for {
 		x = (x*p.mul + p.add) & mask
 		if x >= 16 && x < mask-16 {
 			return p.base | x
+		}
+		if x == start {
+			// The walk came back: every address of this cycle is one
+			// of the block's first or last 16 (a fixed point of the
+			// multiplier and offset, say). Such a start is one of those
+			// addresses itself; take an address of the block's
+			// beginning instead of walking forever.
+			return p.base | (16 + start%16)
 		}
 	}
 }
