@@ -89,15 +89,7 @@ func TestClusterInstalledDaemonsPersist(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			res, hosts := installedFleet(t, c.seed, c.shape, c.add)
 			rep := analyzeAll(t, res)
-			var got []string
-			for _, h := range rep.Outliers() {
-				got = append(got, h.InstanceID)
-			}
-			slices.Sort(got)
-			slices.Sort(hosts)
-			if !slices.Equal(got, hosts) {
-				t.Errorf("outliers %v, want the %d hosts of the group %v", got, len(hosts), hosts)
-			}
+			wantOutliersExactly(t, rep, hosts)
 			if len(rep.Notes) == 0 || !strings.HasPrefix(rep.Notes[0], "likely campaign on ") {
 				t.Errorf("first note %q, want the likely campaign", rep.Notes)
 			}

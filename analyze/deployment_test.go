@@ -89,15 +89,7 @@ func TestClusterDeploymentPersists(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			res, hosts := agentFleet(t, c.add)
 			rep := analyzeAll(t, res)
-			var got []string
-			for _, h := range rep.Outliers() {
-				got = append(got, h.InstanceID)
-			}
-			slices.Sort(got)
-			slices.Sort(hosts)
-			if !slices.Equal(got, hosts) {
-				t.Errorf("outliers %v, want the 21 hosts of the group %v", got, hosts)
-			}
+			wantOutliersExactly(t, rep, hosts)
 			if len(rep.Notes) == 0 || !strings.HasPrefix(rep.Notes[0], "likely campaign on 21 of the 200 hosts") {
 				t.Errorf("first note %q, want the likely campaign on the 21 hosts", rep.Notes)
 			}
@@ -174,5 +166,20 @@ func wantAgentDeployment(t *testing.T, rep *analyze.Report, rows ...string) {
 		if !strings.Contains(rep.Notes[i], want) {
 			t.Errorf("the deployment's note names no %s: %s", want, rep.Notes[i])
 		}
+	}
+}
+
+// wantOutliersExactly wants rep's outliers to be exactly hosts (a
+// campaign's group), in any order.
+func wantOutliersExactly(t *testing.T, rep *analyze.Report, hosts []string) {
+	t.Helper()
+	var got []string
+	for _, h := range rep.Outliers() {
+		got = append(got, h.InstanceID)
+	}
+	slices.Sort(got)
+	slices.Sort(hosts)
+	if !slices.Equal(got, hosts) {
+		t.Errorf("outliers %v, want the %d hosts of the group %v", got, len(hosts), hosts)
 	}
 }
