@@ -435,10 +435,41 @@ func (hs *hostSessions) session(f int32) string {
 			}
 		}
 	}
-	if who == "" || !hs.runsKnown(f) && !hs.ownInKnownDir(f) {
+	if who == "" || !hs.runsKnown(f) && !hs.ownInKnownDir(f) && !hs.loginChild(f) {
 		return ""
 	}
 	return who
+}
+
+// loginChild reports whether the host's process feature f is what sshd
+// starts for a login: its parent is the login's own sshd process (the
+// fleet's sshd executable, its cmdline naming the account: "sshd:
+// ubuntu@notty"), f runs as that account's uid, and its executable is
+// an installed file of the package trees (packaged, installedPath: not
+// /usr/local, nothing hidden, no scratch tree). sshd's session process
+// execs only the user's shell or a Subsystem of sshd_config, which names
+// a file the package installs (openssh-sftp-server's
+// /usr/lib/openssh/sftp-server, /usr/libexec/openssh/sftp-server on Red
+// Hat): an scp or sftp transfer has no tty and no shell. Writing under
+// the package trees takes root, so an operator's login cannot drop a
+// file there; what a login drops in /tmp or a home and runs still
+// decides.
+func (hs *hostSessions) loginChild(f int32) bool {
+	key := hs.m.rows.feats[f].key
+	uid, _ := keyValue(key, "uid")
+	who := hs.byUID[uid]
+	p, _ := keyValue(key, "path")
+	if who == "" || !packaged(p) || !installedPath(p) {
+		return false
+	}
+	pf := hs.parentOf(f)
+	if pf < 0 {
+		return false
+	}
+	pk := hs.m.rows.feats[pf].key
+	pp, _ := keyValue(pk, "path")
+	pcmd, _ := keyValue(pk, "cmdline")
+	return path.Base(pp) == "sshd" && hs.s.known[pp] && namedLogin(pcmd, hs.byName) == who
 }
 
 // ownInKnownDir reports whether the host's process feature f runs as an
