@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"path"
 	"strings"
 
 	"github.com/diffy-dfir/diffy/payload"
@@ -135,8 +136,38 @@ func (y *youngRule) decides(h int, f int32, v verdict) (bool, string) {
 			return true, "init started it (or what it runs under) from outside the directories the fleet's executables run from"
 		}
 		return false, ""
+	case y.daemonHelper(root):
+		return false, ""
 	}
 	return true, "it is part of none of the host's own work (cron's, init's, the boot's) nor of a session"
+}
+
+// pathDirs are the directories of a Linux system's search path, where
+// packages put the programs anyone may run (FHS 3.0, 4.4 and 4.9).
+var pathDirs = map[string]bool{"/bin": true, "/sbin": true, "/usr/bin": true, "/usr/sbin": true, "/usr/local/bin": true, "/usr/local/sbin": true}
+
+// daemonHelper reports whether the activity root is a daemon's own
+// helper: its parent is a process older than the collection's window
+// whose executable the fleet runs (on more than r hosts), and the root
+// runs an executable of that executable's own directory, one off the
+// search path (pathDirs): a package's private directory (FHS 4.7,
+// /usr/lib/<package>; a snap's revision), where the daemon keeps the
+// programs it alone starts: snapd's snap-seccomp, the SSM agent's
+// document worker. A shell, a downloader or a miner a daemon starts runs
+// from the search path or from elsewhere, and stays evidence.
+func (y *youngRule) daemonHelper(root int32) bool {
+	up := y.hs.parentOf(root)
+	if up < 0 || up == y.init || y.s.known == nil {
+		return false
+	}
+	feats := y.s.cmds[y.s.procs].rows.feats
+	pp, _ := keyValue(feats[up].key, "path")
+	rp, _ := keyValue(feats[root].key, "path")
+	if pp == "" || rp == "" || !y.s.known[pp] || strings.Contains(rp, "/.") {
+		return false
+	}
+	d := path.Dir(pp)
+	return d == path.Dir(rp) && !pathDirs[d]
 }
 
 // linkOf returns the link of host h's young process feature f's

