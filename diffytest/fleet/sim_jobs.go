@@ -320,8 +320,11 @@ var jobCatalog = []jobDef{
 		}
 		dir := "/snap/amazon-ssm-agent/" + g.ssmRevision()
 		id := fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", r.Uint32(), r.IntN(1<<16), r.IntN(1<<16), r.IntN(1<<16), r.Int64N(1<<48))
+		if g.on(FamilyTokens) {
+			id += " " + g.id.instance.ID
+		}
 		g.spawn(g.childPid(r, g.agentWorker, t), "ssm-document-wo", dir+"/ssm-document-worker",
-			dir+"/ssm-document-worker "+id+" "+g.id.instance.ID, 0, g.agentWorker.pid, t)
+			dir+"/ssm-document-worker "+id, 0, g.agentWorker.pid, t)
 		return true
 	}},
 }
